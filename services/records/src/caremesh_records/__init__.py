@@ -1,0 +1,1 @@
+"""CareMesh records: patients and their timeline."""

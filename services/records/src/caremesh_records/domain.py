@@ -1,0 +1,67 @@
+"""Patients and their timeline. Pure Python: no I/O."""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, EmailStr, Field
+
+from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
+from caremesh_kit.aggregate import Aggregate
+from caremesh_kit.errors import Invalid
+from caremesh_kit.types import TimeZoneName
+
+
+class Demographics(BaseModel):
+    given_name: str = Field(min_length=1, max_length=200)
+    family_name: str = Field(min_length=1, max_length=200)
+    birth_date: date
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")
+    time_zone: TimeZoneName = "UTC"
+
+
+class Patient(Aggregate):
+    demographics: Demographics
+    registered_at: datetime
+
+    @classmethod
+    def register(cls, patient_id: str, demographics: Demographics, now: datetime) -> "Patient":
+        if demographics.birth_date > now.date():
+            raise Invalid("birth_date is in the future", field="birth_date")
+        if not (demographics.email or demographics.phone):
+            raise Invalid("a patient needs an email or a phone number to be kept informed", field="email")
+        patient = cls(id=patient_id, demographics=demographics, registered_at=now)
+        d = demographics
+        patient.raise_event(PatientRegistered(
+            patient_id=patient_id, given_name=d.given_name, email=d.email, phone=d.phone, time_zone=d.time_zone,
+        ))
+        return patient
+
+
+class TimelineKind(StrEnum):
+    APPOINTMENT_BOOKED = "appointment.booked"
+    APPOINTMENT_DECLINED = "appointment.declined"
+
+
+class TimelineEntry(BaseModel):
+    """One dated fact on a patient's timeline; its id is the id of the event it came from."""
+
+    id: str
+    patient_id: str
+    kind: TimelineKind
+    occurred_at: datetime
+    recorded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    appointment_id: str
+    summary: str
+
+
+def entry_for_booking(event_id: str, e: AppointmentBooked) -> TimelineEntry:
+    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_BOOKED,
+                         occurred_at=e.start, appointment_id=e.appointment_id,
+                         summary=f"Appointment booked with {e.practitioner_name} ({e.service_code})")
+
+
+def entry_for_decline(event_id: str, e: AppointmentDeclined) -> TimelineEntry:
+    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_DECLINED,
+                         occurred_at=e.start, appointment_id=e.appointment_id,
+                         summary=f"Appointment request declined ({e.reason_code})")

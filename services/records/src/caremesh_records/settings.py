@@ -1,0 +1,11 @@
+from pydantic_settings import SettingsConfigDict
+
+from caremesh_kit.settings import ServiceSettings
+
+
+class RecordsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="RECORDS_", extra="ignore")
+
+    mongodb_url: str = "mongodb://127.0.0.1:27102/"
+    mongodb_db: str = "caremesh_records"
+    http_port: int = 8002

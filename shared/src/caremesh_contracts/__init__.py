@@ -1,0 +1,25 @@
+"""Event contracts: one versioned pydantic model per event type.
+
+The CloudEvents type is ``org.caremesh.<routing key>.v<version>``; the routing key is
+``<service>.<aggregate>.<event>``. Bodies carry only what consumers need.
+"""
+
+from caremesh_contracts.base import Event, all_event_types, by_type
+from caremesh_contracts.insurance import CoverageRegistered, EligibilityConfirmed, EligibilityDenied
+from caremesh_contracts.notifications import MessageSent
+from caremesh_contracts.records import PatientRegistered
+from caremesh_contracts.scheduling import AppointmentBooked, AppointmentDeclined, AppointmentRequested
+
+__all__ = [
+    "AppointmentBooked",
+    "AppointmentDeclined",
+    "AppointmentRequested",
+    "CoverageRegistered",
+    "EligibilityConfirmed",
+    "EligibilityDenied",
+    "Event",
+    "MessageSent",
+    "PatientRegistered",
+    "all_event_types",
+    "by_type",
+]

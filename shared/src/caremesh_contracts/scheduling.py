@@ -1,0 +1,39 @@
+from datetime import datetime
+
+from pydantic import Field
+
+from caremesh_contracts.base import Event
+
+
+class AppointmentRequested(Event):
+    routing_key = "scheduling.appointment.requested"
+
+    appointment_id: str
+    patient_id: str
+    practitioner_id: str
+    slot_id: str
+    service_code: str
+    start: datetime
+    end: datetime
+
+
+class AppointmentBooked(Event):
+    routing_key = "scheduling.appointment.booked"
+
+    appointment_id: str
+    patient_id: str
+    practitioner_id: str
+    practitioner_name: str
+    service_code: str
+    start: datetime
+    end: datetime
+
+
+class AppointmentDeclined(Event):
+    routing_key = "scheduling.appointment.declined"
+
+    appointment_id: str
+    patient_id: str
+    service_code: str
+    start: datetime
+    reason_code: str = Field(min_length=1)

@@ -1,0 +1,1 @@
+"""CareMesh common kit: one implementation of the plumbing every service shares."""

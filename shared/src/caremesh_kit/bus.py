@@ -1,0 +1,253 @@
+"""The event bus on FastStream/RabbitMQ.
+
+Topology (names prefixed by the namespace, default ``caremesh``):
+- ``<ns>.events``: the durable topic exchange every event is published to;
+- ``<ns>.event-log``: a stream bound to ``#``, so nothing is unroutable and any event can be replayed;
+- ``<ns>.<service>.<routing key>``: one quorum queue per subscriber, with a delivery limit and
+  dead-lettering to ``<ns>.dlx`` into ``<queue>.dlq``, which keeps the failure reason.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+from faststream import AckPolicy
+from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue, RabbitRouter
+from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.schemas import QueueType
+from pydantic import ValidationError
+
+from caremesh_contracts import Event
+from caremesh_kit import context, envelope, logs, metrics
+from caremesh_kit.errors import RetryLater, Unprocessable
+from caremesh_kit.settings import ServiceSettings
+
+log = logs.get("caremesh.bus")
+
+REASON_HEADER = "x-caremesh-dead-letter-reason"
+QUEUE_HEADER = "x-caremesh-dead-letter-queue"
+
+Handler = Callable[[Any, envelope.Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One entry of a service's explicit list of the events it consumes."""
+
+    event: type[Event]
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class Names:
+    namespace: str
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.namespace}.events"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.namespace}.dlx"
+
+    @property
+    def event_log(self) -> str:
+        return f"{self.namespace}.event-log"
+
+    def queue(self, service: str, event: type[Event]) -> str:
+        return f"{self.namespace}.{service}.{event.routing_key}"
+
+
+def validation_reason(exc: ValidationError) -> str:
+    """Field names and messages only: input values may be patient data."""
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}" for e in exc.errors(include_input=False)]
+    return "invalid body: " + "; ".join(parts)
+
+
+class Bus:
+    def __init__(self, service: str, settings: ServiceSettings) -> None:
+        self.service = service
+        self.settings = settings
+        self.names = Names(settings.bus_namespace)
+        self.broker = RabbitBroker(
+            settings.amqp_url,
+            # Confirms plus raising on return: a publish either lands or fails loudly.
+            default_channel=Channel(
+                prefetch_count=settings.prefetch, publisher_confirms=True, on_return_raises=True
+            ),
+            graceful_timeout=settings.graceful_timeout_seconds,
+            app_id=f"caremesh-{service}",
+            logger=None,
+        )
+        self.exchange = RabbitExchange(self.names.exchange, type=ExchangeType.TOPIC, durable=True)
+        self._dlx = RabbitExchange(self.names.dead_letter_exchange, type=ExchangeType.DIRECT, durable=True)
+        self._subscriptions: list[Subscription] = []
+
+    # -- topology -------------------------------------------------------------------------
+    def subscriber_queue(self, event: type[Event]) -> RabbitQueue:
+        name = self.names.queue(self.service, event)
+        return RabbitQueue(
+            name,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            routing_key=event.routing_key,
+            arguments={
+                "x-delivery-limit": self.settings.delivery_limit,
+                "x-dead-letter-exchange": self.names.dead_letter_exchange,
+                "x-dead-letter-routing-key": name,
+            },
+        )
+
+    def subscribe(self, subscriptions: list[Subscription]) -> None:
+        router = RabbitRouter()
+        for sub in subscriptions:
+            router.subscriber(self.subscriber_queue(sub.event), self.exchange, ack_policy=AckPolicy.MANUAL)(
+                self._consumer(sub)
+            )
+        self._subscriptions.extend(subscriptions)
+        self.broker.include_router(router)
+
+    async def declare_topology(self) -> None:
+        await self.broker.declare_exchange(self.exchange)
+        await self.broker.declare_exchange(self._dlx)
+        log_queue = await self.broker.declare_queue(
+            RabbitQueue(
+                self.names.event_log,
+                queue_type=QueueType.STREAM,
+                durable=True,
+                arguments={
+                    "x-max-age": self.settings.event_log_max_age,
+                    "x-max-length-bytes": self.settings.event_log_max_bytes,
+                },
+            )
+        )
+        await log_queue.bind(self.names.exchange, routing_key="#")
+        for sub in self._subscriptions:
+            name = self.names.queue(self.service, sub.event)
+            dlq = await self.broker.declare_queue(RabbitQueue(f"{name}.dlq", queue_type=QueueType.QUORUM, durable=True))
+            await dlq.bind(self.names.dead_letter_exchange, routing_key=name)
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        await self.declare_topology()
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+    async def ping(self) -> bool:
+        return await self.broker.ping(timeout=2.0)
+
+    # -- publishing -----------------------------------------------------------------------
+    async def publish_stored(self, stored: dict[str, Any]) -> None:
+        """Publish an outbox entry: persistent, confirmed, mandatory."""
+        data = stored["data"]
+        await self.broker.publish(
+            data.encode() if isinstance(data, str) else data,
+            exchange=self.exchange,
+            routing_key=stored["routing_key"],
+            headers=envelope.headers_for(stored),
+            content_type=envelope.CONTENT_TYPE,
+            message_id=stored["id"],
+            correlation_id=stored["correlation_id"],
+            persist=True,
+            mandatory=True,
+        )
+        metrics.PUBLISHED.labels(self.service, stored["type"]).inc()
+
+    async def dead_letter(self, raw: aio_pika.abc.AbstractIncomingMessage, queue: str, reason: str) -> None:
+        headers = dict(raw.headers or {})
+        headers[REASON_HEADER] = reason[:1000]
+        headers[QUEUE_HEADER] = queue
+        await self.broker.publish(
+            raw.body,
+            exchange=self._dlx,
+            routing_key=queue,
+            headers=headers,
+            content_type=raw.content_type,
+            message_id=raw.message_id,
+            correlation_id=raw.correlation_id,
+            persist=True,
+            mandatory=True,
+        )
+
+    # -- consuming ------------------------------------------------------------------------
+    def _consumer(self, sub: Subscription) -> Callable[..., Awaitable[None]]:
+        queue = self.names.queue(self.service, sub.event)
+        event_type = sub.event.ce_type()
+
+        async def consume(message: RabbitMessage) -> None:
+            raw = message.raw_message
+            started = time.perf_counter()
+            outcome = await self._handle(sub, queue, raw, message)
+            metrics.MESSAGES.labels(self.service, event_type, outcome).inc()
+            metrics.MESSAGE_LATENCY.labels(self.service, event_type).observe(time.perf_counter() - started)
+
+        consume.__name__ = f"on_{sub.event.routing_key.replace('.', '_')}"
+        return consume
+
+    async def _handle(self, sub: Subscription, queue: str, raw: Any, message: Any) -> str:
+        try:
+            env = envelope.parse(raw.headers, raw.content_type)
+            if env.type != sub.event.ce_type():
+                raise envelope.MalformedEnvelope(f"ce-type {env.type!r} does not match {sub.event.ce_type()!r}")
+            event = sub.event.model_validate_json(raw.body)
+        except envelope.MalformedEnvelope as exc:
+            return await self._reject(raw, message, queue, f"malformed envelope: {exc}")
+        except ValidationError as exc:
+            return await self._reject(raw, message, queue, validation_reason(exc))
+
+        with context.bound(correlation=env.correlation_id, event=env.id, trace=env.traceparent):
+            try:
+                await sub.handler(event, env)
+            except Unprocessable as exc:
+                return await self._reject(raw, message, queue, f"unprocessable: {exc}")
+            except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
+                attempts = int((raw.headers or {}).get("x-delivery-count") or 0) + 1
+                kind = "not ready" if isinstance(exc, RetryLater) else type(exc).__name__
+                if attempts >= self.settings.delivery_limit:
+                    return await self._reject(raw, message, queue, f"gave up after {attempts} attempts: {kind}: {exc}")
+                logs.info(log, "event handling failed, will retry", event_type=env.type, attempt=attempts, error=kind)
+                await asyncio.sleep(self.settings.retry_delay_seconds)
+                await message.nack(requeue=True)
+                return "retry"
+        await message.ack()
+        return "ack"
+
+    async def _reject(self, raw: Any, message: Any, queue: str, reason: str) -> str:
+        try:
+            await self.dead_letter(raw, queue, reason)
+        except Exception:  # noqa: BLE001 - fall back to the broker's own dead-lettering
+            log.exception("could not publish to the dead-letter queue")
+            await message.reject(requeue=False)
+            return "dead_letter"
+        log.warning("event dead-lettered", extra={"fields": {"queue": queue, "reason": reason[:200]}})
+        await message.ack()
+        return "dead_letter"
+
+
+async def read_event_log(
+    amqp_url: str, namespace: str, offset: str | int = "first", idle_seconds: float = 1.0
+) -> AsyncIterator[aio_pika.abc.AbstractIncomingMessage]:
+    """Replay the event log from an offset ("first", "last", "next", a number or a timestamp).
+
+    Yields messages until none arrives for ``idle_seconds``.
+    """
+    connection = await aio_pika.connect_robust(amqp_url)
+    try:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=500)
+        queue = await channel.get_queue(Names(namespace).event_log, ensure=False)
+        async with queue.iterator(arguments={"x-stream-offset": offset}) as it:
+            while True:
+                try:
+                    msg = await asyncio.wait_for(it.__anext__(), timeout=idle_seconds)
+                except (TimeoutError, StopAsyncIteration):
+                    return
+                await msg.ack()
+                yield msg
+    finally:
+        await connection.close()

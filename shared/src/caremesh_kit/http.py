@@ -1,0 +1,126 @@
+"""The FastAPI app factory: health, readiness, metrics, RFC 9457 errors, request context."""
+
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from caremesh_kit import context, logs, metrics
+from caremesh_kit.auth import Role, require
+from caremesh_kit.errors import DomainError
+
+PROBLEM = "application/problem+json"
+log = logs.get("caremesh.http")
+
+
+def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": request.url.path}
+    body.update(extra)
+    headers = {"x-correlation-id": context.correlation_id.get() or ""}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field(loc: tuple) -> str:
+    # Drop the "body"/"query"/"path" prefix so the field reads as the client sent it.
+    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
+    return ".".join(parts) or str(loc[0] if loc else "")
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"field": _field(tuple(e["loc"])), "in": e["loc"][0] if e["loc"] else None, "message": e["msg"]}
+              for e in exc.errors()]
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return problem(422, "Invalid request", f"invalid field(s): {fields}", request, errors=errors)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    resp = problem(exc.status_code, _title(exc.status_code), str(exc.detail), request)
+    for k, v in (exc.headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    return problem(exc.status, exc.title, exc.detail, request, **exc.extra)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", extra={"fields": {"error": type(exc).__name__, "route": request.url.path}})
+    return problem(500, "Internal error", "an unexpected error occurred; see the correlation id", request)
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def create_app(
+    *,
+    service: str,
+    settings: Any,
+    routers: list[APIRouter],
+    readiness: dict[str, ReadinessCheck],
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    app = FastAPI(title=f"CareMesh {service}", lifespan=lifespan, version="0.1.0")
+    app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        corr = request.headers.get("x-correlation-id")
+        with context.bound(correlation=corr, trace=request.headers.get("traceparent")):
+            response = await call_next(request)
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            metrics.HTTP_REQUESTS.labels(service, request.method, template, str(response.status_code)).inc()
+            metrics.HTTP_LATENCY.labels(service, request.method, template).observe(elapsed)
+            response.headers["x-correlation-id"] = context.correlation_id.get() or ""
+            if template not in ("/healthz", "/readyz", "/metrics"):
+                logs.info(log, "http request", method=request.method, route=template,
+                          status=response.status_code, duration_ms=round(elapsed * 1000, 1))
+            return response
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request) -> Response:
+        results: dict[str, str] = {}
+        for name, check in readiness.items():
+            try:
+                results[name] = "ok" if await check() else "unavailable"
+            except Exception:  # noqa: BLE001 - any failure means not ready
+                results[name] = "unavailable"
+        ok = all(v == "ok" for v in results.values())
+        if ok:
+            return JSONResponse({"status": "ready", "checks": results})
+        return problem(503, "Not ready", "a dependency is unavailable", request, checks=results)
+
+    # Probes stay open (they reveal nothing); metrics need a token, as Prometheus can send one.
+    @app.get("/metrics", tags=["ops"], dependencies=[Depends(require(Role.SERVICE))])
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,95 @@
+"""The pieces every service process runs, started and stopped in one place.
+
+A service's composition root builds a ``Runtime`` from its settings, then hands it its
+subscriptions, repositories (collections with an outbox), indexes and HTTP routers.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from pymongo import IndexModel
+
+from caremesh_kit import http, logs
+from caremesh_kit.bus import Bus, Subscription
+from caremesh_kit.outbox import OutboxRelay
+from caremesh_kit.settings import ServiceSettings
+from caremesh_kit.store import Repository, Store
+
+log = logs.get("caremesh.runtime")
+
+
+class Runtime:
+    def __init__(self, service: str, settings: ServiceSettings) -> None:
+        self.service = service
+        self.settings = settings
+        self.store = Store(settings.mongodb_url, settings.mongodb_db or f"caremesh_{service}")
+        self.bus = Bus(service, settings)
+        self.relay = OutboxRelay(self.bus, [], settings.outbox_poll_seconds)
+        self.indexes: dict[str, Sequence[IndexModel]] = {}
+        self.background: list[Callable[[], Any]] = []
+        self._tasks: list[asyncio.Task] = []
+
+    def repository(self, collection: str, model: type, indexes: Sequence[IndexModel] = ()) -> Repository:
+        """A repository whose outbox the relay drains."""
+        repo = Repository(self.store, collection, model, self.service, on_saved=self.relay.wake)
+        self.relay.collections.append(repo.collection)
+        self.indexes[collection] = list(indexes)
+        return repo
+
+    def subscribe(self, subscriptions: list[Subscription]) -> None:
+        self.bus.subscribe(subscriptions)
+
+    async def start(self) -> None:
+        await self.store.ensure_indexes(self.indexes)
+        await self.bus.start()
+        self.relay.start()
+        self._tasks = [asyncio.create_task(job()) for job in self.background]
+        logs.info(log, "service started", namespace=self.settings.bus_namespace)
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.relay.stop()
+        await self.bus.stop()  # waits for in-flight messages up to the graceful timeout
+        await self.store.close()
+        logs.info(log, "service stopped")
+
+    async def _store_ready(self) -> bool:
+        return await self.store.ping()
+
+    def http_app(self, routers: list[APIRouter]) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = http.create_app(
+            service=self.service,
+            settings=self.settings,
+            routers=routers,
+            readiness={"broker": self.bus.ping, "store": self._store_ready},
+            lifespan=lifespan,
+        )
+        app.state.runtime = self
+        return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run one service process; SIGTERM/SIGINT drain in-flight work before exit."""
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
+                            access_log=False, timeout_graceful_shutdown=int(settings.graceful_timeout_seconds))
+    # uvicorn traps SIGTERM/SIGINT and runs the lifespan shutdown, which drains the bus.
+    asyncio.run(uvicorn.Server(config).serve())
+
+
+def main(service: str, settings: ServiceSettings, build: Callable[[ServiceSettings], FastAPI]) -> None:
+    logs.configure(service, settings.log_level)
+    serve(build(settings), settings)

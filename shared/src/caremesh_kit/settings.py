@@ -1,0 +1,31 @@
+"""Settings from the environment; each service subclasses with its own prefix."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "caremesh-dev-secret-change-me-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every service reads, e.g. SCHEDULING_AMQP_URL for scheduling."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    mongodb_db: str = ""
+    # Prefix of every exchange and queue name; lets test runs share one broker.
+    bus_namespace: str = "caremesh"
+    prefetch: int = Field(default=16, ge=1, le=1000)
+    delivery_limit: int = Field(default=10, ge=1)
+    retry_delay_seconds: float = Field(default=0.5, ge=0)
+    event_log_max_age: str = "30D"
+    event_log_max_bytes: int = 5 * 1024**3
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    graceful_timeout_seconds: float = 15.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "caremesh"
+    jwt_audience: str = "caremesh"
+    log_level: str = "INFO"
