@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import Field
 
@@ -15,6 +15,7 @@ class AppointmentRequested(Event):
     service_code: str
     start: datetime
     end: datetime
+    service_date: date = Field(description="the visit's calendar date where it takes place")
 
 
 class AppointmentBooked(Event):

@@ -4,7 +4,7 @@ Each write of an aggregate is one single-document update that also appends the e
 raised to the document's ``outbox`` array; the relay publishes and removes them.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Generic, TypeVar
 
@@ -98,13 +98,11 @@ class Repository(Generic[A]):
             self._on_saved()
         return aggregate
 
-    async def mutate(self, aggregate_id: str, change: Callable[[A], Awaitable[None] | None], attempts: int = 5) -> A:
-        """Load, apply ``change`` and save, retrying on a concurrent write."""
+    async def mutate(self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5) -> A:
+        """Load, apply ``change`` (a domain method call) and save, retrying on a concurrent write."""
         for attempt in range(attempts):
             aggregate = await self.get(aggregate_id)
-            result = change(aggregate)
-            if result is not None:
-                await result
+            change(aggregate)
             try:
                 return await self.save(aggregate)
             except VersionConflict:

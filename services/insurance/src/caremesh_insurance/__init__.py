@@ -1,0 +1,1 @@
+"""CareMesh insurance: coverages and eligibility."""

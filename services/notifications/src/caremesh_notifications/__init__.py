@@ -1,0 +1,1 @@
+"""CareMesh notifications: contacts kept from records' events, and messages sent."""

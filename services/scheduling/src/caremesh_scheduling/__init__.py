@@ -1,0 +1,1 @@
+"""CareMesh scheduling: practitioners, slots and appointments."""

@@ -1,0 +1,35 @@
+# CareMesh: `make run` to start everything, `make test` to run every test.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+
+.PHONY: run test infra infra-down deps demo token schemas bench
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+deps: $(UV)
+	$(UV) sync --frozen
+
+infra:
+	scripts/infra up
+
+infra-down:
+	scripts/infra down
+
+run: infra deps
+	$(UV) run caremesh-run
+
+test: infra deps
+	$(UV) run pytest
+
+demo: deps
+	scripts/demo
+
+token: deps
+	@$(UV) run caremesh-token --role coordinator
+
+schemas: deps
+	$(UV) run caremesh-schemas
+
+bench: infra deps
+	$(UV) run python bench/booking_flow.py

@@ -1,0 +1,22 @@
+"""Composition root of the notifications service."""
+
+from fastapi import FastAPI
+
+from caremesh_kit.runtime import Runtime
+from caremesh_notifications import api, handlers, store
+from caremesh_notifications.channels import SmtpEmail
+from caremesh_notifications.settings import NotificationsSettings
+from caremesh_notifications.usecases import EmailChannel, Notifications
+
+SERVICE = "notifications"
+
+
+def build(settings: NotificationsSettings | None = None, email: EmailChannel | None = None) -> FastAPI:
+    settings = settings or NotificationsSettings()
+    runtime = Runtime(SERVICE, settings)
+    notifications = Notifications(contacts=store.contacts(runtime), messages=store.Messages(runtime),
+                                  email=email or SmtpEmail(settings))
+    runtime.subscribe(handlers.subscriptions(notifications))
+    app = runtime.http_app([api.router])
+    app.state.notifications = notifications
+    return app

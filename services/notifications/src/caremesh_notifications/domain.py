@@ -1,0 +1,106 @@
+"""Contacts, messages and their content. Pure Python: no I/O."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from caremesh_contracts import AppointmentBooked, AppointmentDeclined, MessageSent, PatientRegistered
+from caremesh_kit.aggregate import Aggregate
+from caremesh_kit.errors import Conflict
+
+_MESSAGE_NS = uuid.UUID("8f8a4c43-5d7e-4a3b-9a77-2c1b8e0d6f10")
+
+
+class Contact(Aggregate):
+    """Notifications' own copy of a patient's contact details; its id is the patient id."""
+
+    given_name: str
+    email: str | None
+    phone: str | None
+    time_zone: str
+
+    @classmethod
+    def from_registration(cls, e: PatientRegistered) -> "Contact":
+        return cls(id=e.patient_id, given_name=e.given_name, email=e.email, phone=e.phone, time_zone=e.time_zone)
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+
+
+class Content(BaseModel):
+    template: str
+    subject: str
+    text: str
+
+
+def message_id(event_id: str, recipient: str, channel: Channel) -> str:
+    """Deterministic per event, recipient and channel: a redelivered event maps to the same message."""
+    return str(uuid.uuid5(_MESSAGE_NS, f"{event_id}|{recipient}|{channel.value}"))
+
+
+def _when(start: datetime, tz: str) -> str:
+    local = start.astimezone(ZoneInfo(tz))
+    return local.strftime("%A %d %B %Y at %H:%M ") + (local.tzname() or tz)
+
+
+def booking_confirmation(contact: Contact, e: AppointmentBooked) -> Content:
+    # Minimum necessary: time and clinician, never the reason for the visit.
+    return Content(
+        template="appointment.booked",
+        subject="Your appointment is confirmed",
+        text=(f"Hello {contact.given_name},\n\nYour appointment with {e.practitioner_name} is confirmed for "
+              f"{_when(e.start, contact.time_zone)}.\n\nReference: {e.appointment_id}\n"),
+    )
+
+
+def decline_notice(contact: Contact, e: AppointmentDeclined) -> Content:
+    return Content(
+        template="appointment.declined",
+        subject="We could not confirm your appointment",
+        text=(f"Hello {contact.given_name},\n\nWe could not confirm your appointment request for "
+              f"{_when(e.start, contact.time_zone)} because we could not verify your insurance coverage "
+              f"for it. Your care coordinator will contact you about other options.\n\n"
+              f"Reference: {e.appointment_id}\n"),
+    )
+
+
+class Message(Aggregate):
+    patient_id: str
+    appointment_id: str | None
+    channel: Channel
+    to: str
+    template: str
+    subject: str
+    text: str
+    status: MessageStatus
+    created_at: datetime
+    sent_at: datetime | None = None
+    provider_message_id: str | None = None
+    attempts: int = 0
+
+    @classmethod
+    def compose(cls, msg_id: str, contact: Contact, appointment_id: str | None, content: Content,
+                now: datetime) -> "Message":
+        if not contact.email:
+            raise ValueError("contact has no email address")
+        return cls(id=msg_id, patient_id=contact.id, appointment_id=appointment_id, channel=Channel.EMAIL,
+                   to=contact.email, template=content.template, subject=content.subject, text=content.text,
+                   status=MessageStatus.QUEUED, created_at=now)
+
+    def mark_sent(self, provider_message_id: str, now: datetime) -> None:
+        if self.status is MessageStatus.SENT:
+            raise Conflict("message already sent")
+        self.status, self.sent_at, self.provider_message_id = MessageStatus.SENT, now, provider_message_id
+        self.attempts += 1
+        self.raise_event(MessageSent(message_id=self.id, patient_id=self.patient_id,
+                                     appointment_id=self.appointment_id, channel=self.channel.value,
+                                     template=self.template))

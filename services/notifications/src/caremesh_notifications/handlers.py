@@ -1,0 +1,13 @@
+"""The events notifications subscribes to."""
+
+from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
+from caremesh_kit.bus import Subscription
+from caremesh_notifications.usecases import Notifications
+
+
+def subscriptions(notifications: Notifications) -> list[Subscription]:
+    return [
+        Subscription(PatientRegistered, notifications.on_patient_registered),
+        Subscription(AppointmentBooked, notifications.on_appointment_booked),
+        Subscription(AppointmentDeclined, notifications.on_appointment_declined),
+    ]

@@ -1,0 +1,69 @@
+"""Notifications use cases."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
+from caremesh_kit import logs
+from caremesh_kit.envelope import Envelope
+from caremesh_kit.errors import Conflict, RetryLater
+from caremesh_kit.store import Repository
+from caremesh_notifications.domain import (
+    Channel, Contact, Content, Message, MessageStatus, booking_confirmation, decline_notice, message_id,
+)
+from caremesh_notifications.store import Messages
+
+log = logs.get("caremesh.notifications")
+
+
+class EmailChannel(Protocol):
+    async def send(self, message: Message) -> str: ...
+
+
+@dataclass
+class Notifications:
+    contacts: Repository[Contact]
+    messages: Messages
+    email: EmailChannel
+
+    async def on_patient_registered(self, event: PatientRegistered, env: Envelope) -> None:
+        if await self.contacts.find(event.patient_id):
+            return
+        try:
+            await self.contacts.add(Contact.from_registration(event))
+        except Conflict:
+            pass  # a concurrent redelivery stored it
+
+    async def on_appointment_booked(self, event: AppointmentBooked, env: Envelope) -> None:
+        await self._notify(env, event.patient_id, event.appointment_id, lambda c: booking_confirmation(c, event))
+
+    async def on_appointment_declined(self, event: AppointmentDeclined, env: Envelope) -> None:
+        await self._notify(env, event.patient_id, event.appointment_id, lambda c: decline_notice(c, event))
+
+    async def _notify(self, env: Envelope, patient_id: str, appointment_id: str,
+                      content: Callable[[Contact], Content]) -> None:
+        contact = await self.contacts.find(patient_id)
+        if contact is None:
+            # records' registration event may still be on its way
+            raise RetryLater("no contact details for the patient yet")
+        if not contact.email:
+            logs.info(log, "no channel to reach the patient", patient_ref=patient_id[:8])
+            return
+        msg_id = message_id(env.id, contact.id, Channel.EMAIL)
+        message = await self.messages.repo.find(msg_id)
+        if message is None:
+            message = Message.compose(msg_id, contact, appointment_id, content(contact), datetime.now(UTC))
+            try:
+                message = await self.messages.repo.add(message)
+            except Conflict:
+                message = await self.messages.repo.get(msg_id)
+        if message.status is MessageStatus.SENT:
+            return  # a redelivery: sent once already
+        provider_id = await self.email.send(message)
+        message.mark_sent(provider_id, datetime.now(UTC))
+        await self.messages.repo.save(message)
+
+    async def messages_of(self, patient_id: str, limit: int) -> list[Message]:
+        return await self.messages.for_patient(patient_id, limit)

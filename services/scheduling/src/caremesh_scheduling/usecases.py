@@ -1,0 +1,102 @@
+"""Scheduling use cases, shared by the HTTP API and the event handlers."""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from caremesh_contracts import EligibilityConfirmed, EligibilityDenied
+from caremesh_kit import context, logs
+from caremesh_kit.envelope import Envelope
+from caremesh_kit.errors import Conflict, NotFound, Unprocessable
+from caremesh_kit.store import Repository
+from caremesh_scheduling.domain import Appointment, Practitioner, PractitionerDetails, Slot, SlotTimes, utcnow
+from caremesh_scheduling.store import Appointments, SlotClaims, Slots
+
+log = logs.get("caremesh.scheduling")
+
+
+@dataclass
+class Scheduling:
+    practitioners: Repository[Practitioner]
+    slots: Slots
+    appointments: Appointments
+    claims: SlotClaims
+    orphan_claim_seconds: float = 60
+
+    # -- calendar ---------------------------------------------------------------------------
+    async def add_practitioner(self, details: PractitionerDetails) -> Practitioner:
+        return await self.practitioners.add(Practitioner(id=context.new_id(), details=details))
+
+    async def add_slots(self, practitioner_id: str, times: list[SlotTimes]) -> list[Slot]:
+        await self.practitioners.get(practitioner_id)
+        return [await self.slots.repo.add(Slot(id=context.new_id(), practitioner_id=practitioner_id,
+                                                start=t.start, end=t.end)) for t in times]
+
+    async def find_slots(self, practitioner_id: str | None, start: datetime, end: datetime,
+                         free_only: bool, limit: int) -> list[tuple[Slot, bool]]:
+        slots = await self.slots.between(practitioner_id, start, end, limit)
+        held = await self.claims.held([s.id for s in slots])
+        return [(s, s.id not in held) for s in slots if not (free_only and s.id in held)]
+
+    # -- appointments -----------------------------------------------------------------------
+    async def request_appointment(self, patient_id: str, slot_id: str, service_code: str) -> Appointment:
+        slot = await self.slots.repo.get(slot_id)
+        practitioner = await self.practitioners.get(slot.practitioner_id)
+        now = utcnow()
+        appt = Appointment.request(context.new_id(), patient_id, slot, practitioner, service_code, now)
+        if not await self.claims.claim(slot.id, appt.id, now):
+            raise Conflict("the slot is already taken", field="slot_id")
+        try:
+            return await self.appointments.repo.add(appt)
+        except BaseException:
+            await self.claims.release(slot.id, appt.id)
+            raise
+
+    async def get_appointment(self, appointment_id: str) -> Appointment:
+        return await self.appointments.repo.get(appointment_id)
+
+    async def appointments_of(self, patient_id: str, limit: int) -> list[Appointment]:
+        return await self.appointments.for_patient(patient_id, limit)
+
+    async def on_eligibility_confirmed(self, event: EligibilityConfirmed, env: Envelope) -> None:
+        appt = await self._appointment_for(event.appointment_id)
+        practitioner = await self.practitioners.get(appt.practitioner_id)
+        try:
+            await self.appointments.repo.mutate(appt.id, lambda a: a.book(practitioner.details.name, utcnow()))
+        except Conflict as exc:
+            raise Unprocessable(exc.detail) from exc
+
+    async def on_eligibility_denied(self, event: EligibilityDenied, env: Envelope) -> None:
+        appt = await self._appointment_for(event.appointment_id)
+        try:
+            appt = await self.appointments.repo.mutate(appt.id, lambda a: a.decline(event.reason_code, utcnow()))
+        except Conflict as exc:
+            raise Unprocessable(exc.detail) from exc
+        # Freed after the decline is saved; a redelivery repeats this harmlessly.
+        await self.claims.release(appt.slot_id, appt.id)
+
+    async def _appointment_for(self, appointment_id: str) -> Appointment:
+        try:
+            return await self.appointments.repo.get(appointment_id)
+        except NotFound as exc:
+            raise Unprocessable(f"unknown appointment {appointment_id}") from exc
+
+    # -- housekeeping -----------------------------------------------------------------------
+    async def free_orphan_claims(self) -> int:
+        """Free claims whose appointment was never saved (a crash between the two writes)."""
+        freed = 0
+        for claim in await self.claims.older_than(utcnow() - timedelta(seconds=self.orphan_claim_seconds)):
+            appt = await self.appointments.repo.find(claim["appointment_id"])
+            if appt is None or not appt.holds_slot:
+                await self.claims.release(claim["_id"], claim["appointment_id"])
+                freed += 1
+        return freed
+
+    async def orphan_claim_sweeper(self) -> None:
+        while True:
+            try:
+                if n := await self.free_orphan_claims():
+                    logs.info(log, "freed orphaned slot claims", count=n)
+            except Exception:  # noqa: BLE001 - try again next round
+                log.exception("orphan claim sweep failed")
+            await asyncio.sleep(self.orphan_claim_seconds / 2)

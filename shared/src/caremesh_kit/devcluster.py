@@ -1,0 +1,113 @@
+"""Run the four services as separate local processes (``make run``, end-to-end tests, benchmarks)."""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = {"scheduling": 8001, "records": 8002, "insurance": 8003, "notifications": 8004}
+
+
+@dataclass
+class Cluster:
+    """Starts each service as ``python -m caremesh_<name>`` with its own environment."""
+
+    namespace: str = "caremesh"
+    db_suffix: str = ""
+    port_offset: int = 0
+    log_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{SERVICES[service] + self.port_offset}"
+
+    def env(self, service: str) -> dict[str, str]:
+        p = service.upper() + "_"
+        env = dict(os.environ)
+        env.update({
+            p + "BUS_NAMESPACE": self.namespace,
+            p + "HTTP_PORT": str(SERVICES[service] + self.port_offset),
+            p + "MONGODB_DB": f"caremesh_{service}{self.db_suffix}",
+        })
+        env.update(self.extra_env)
+        return env
+
+    def start(self, service: str) -> None:
+        out = subprocess.DEVNULL
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.procs[service] = subprocess.Popen(
+            [sys.executable, "-m", f"caremesh_{service}"], env=self.env(service), stdout=out, stderr=subprocess.STDOUT
+        )
+
+    def wait_ready(self, service: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self.procs[service]
+            if proc.poll() is not None:
+                raise RuntimeError(f"{service} exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.url(service) + "/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{service} not ready after {timeout}s")
+
+    def up(self) -> "Cluster":
+        for s in SERVICES:
+            self.start(s)
+        for s in SERVICES:
+            self.wait_ready(s)
+        return self
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs[service]
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    def restart(self, service: str) -> None:
+        self.start(service)
+        self.wait_ready(service)
+
+    def down(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> None:
+    """Start all four services in the foreground; Ctrl-C stops them cleanly."""
+    argparse.ArgumentParser(prog="caremesh-run", description=main.__doc__).parse_args()
+    cluster = Cluster()
+    for s in SERVICES:
+        cluster.start(s)
+    try:
+        for s in SERVICES:
+            cluster.wait_ready(s)
+        print("\nCareMesh is running:")
+        for s in SERVICES:
+            print(f"  {s:<14} {cluster.url(s)}   (OpenAPI: {cluster.url(s)}/docs)")
+        print("  rabbitmq       http://127.0.0.1:15672 (guest/guest)")
+        print("  mailpit        http://127.0.0.1:8025\n\nCtrl-C to stop.", flush=True)
+        while all(p.poll() is None for p in cluster.procs.values()):
+            time.sleep(0.5)
+        print("a service exited; stopping the others", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        cluster.down()
