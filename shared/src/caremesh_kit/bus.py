@@ -67,6 +67,11 @@ def validation_reason(exc: ValidationError) -> str:
     return "invalid body: " + "; ".join(parts)
 
 
+async def _raw_body(message: Any) -> bytes:
+    # The consumer validates the body itself, so a non-JSON body reaches it (and the DLQ).
+    return message.body
+
+
 class Bus:
     def __init__(self, service: str, settings: ServiceSettings) -> None:
         self.service = service
@@ -104,9 +109,8 @@ class Bus:
     def subscribe(self, subscriptions: list[Subscription]) -> None:
         router = RabbitRouter()
         for sub in subscriptions:
-            router.subscriber(self.subscriber_queue(sub.event), self.exchange, ack_policy=AckPolicy.MANUAL)(
-                self._consumer(sub)
-            )
+            router.subscriber(self.subscriber_queue(sub.event), self.exchange, ack_policy=AckPolicy.MANUAL,
+                              decoder=_raw_body)(self._consumer(sub))
         self._subscriptions.extend(subscriptions)
         self.broker.include_router(router)
 

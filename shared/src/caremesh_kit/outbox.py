@@ -1,27 +1,29 @@
-"""The outbox relay: publishes events saved in documents' ``outbox`` arrays, then removes them.
+"""The outbox relay: publishes the events of pending commits, then marks the commits done.
 
-A crash after the save and before the publish loses nothing: the event stays in the document
-until a publish is confirmed. A crash after the publish and before the removal publishes it
+A crash after the commit and before the publish loses nothing: the commit stays pending
+until every event in it is confirmed by the broker. A crash after the publish and before the removal publishes it
 again, which idempotent consumers absorb.
 """
 
 import asyncio
 import contextlib
 
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from caremesh_kit import logs, metrics
 from caremesh_kit.bus import Bus
+from caremesh_kit.store import materialize
 
 log = logs.get("caremesh.outbox")
 
-PENDING = {"outbox.0": {"$exists": True}}
 
 
 class OutboxRelay:
-    def __init__(self, bus: Bus, collections: list[AsyncCollection], poll_seconds: float, batch: int = 200) -> None:
+    def __init__(self, bus: Bus, poll_seconds: float, batch: int = 200) -> None:
         self.bus = bus
-        self.collections = collections
+        # (current-state collection, its commits collection) pairs
+        self.collections: list[tuple[AsyncCollection, AsyncCollection]] = []
         self.poll_seconds = poll_seconds
         self.batch = batch
         self._wake = asyncio.Event()
@@ -33,13 +35,13 @@ class OutboxRelay:
 
     async def drain_once(self) -> int:
         published = 0
-        for coll in self.collections:
-            async for doc in coll.find(PENDING, {"outbox": 1}).limit(self.batch):
-                for stored in doc.get("outbox", []):
+        for current, commits in self.collections:
+            async for commit in commits.find({"pending": True}).sort("committed_at", ASCENDING).limit(self.batch):
+                await materialize(current, commit)  # in case the writer crashed before it did
+                for stored in commit.get("outbox", []):
                     await self.bus.publish_stored(stored)
-                    # Pull by the whole entry as read: FerretDB v1's $pull matches values, not queries.
-                    await coll.update_one({"_id": doc["_id"]}, {"$pull": {"outbox": stored}})
                     published += 1
+                await commits.update_one({"_id": commit["_id"]}, {"$set": {"pending": False, "outbox": []}})
         return published
 
     async def _run(self) -> None:

@@ -1,15 +1,15 @@
 """Mongo access through PyMongo's async API; works on MongoDB 7+ and FerretDB v1.
 
-Each write of an aggregate is one single-document update that also appends the events it
-raised to the document's ``outbox`` array; the relay publishes and removes them.
+Each change of an aggregate, with the events it raised, is one single-document insert; see
+``Repository``.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Generic, TypeVar
 
 from bson.codec_options import TypeEncoder, TypeRegistry
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -52,14 +52,29 @@ class Store:
 
 
 class Repository(Generic[A]):
-    """Loads and saves one aggregate type with compare-and-set on ``version``."""
+    """Loads and saves one aggregate type; no write is ever lost.
+
+    Every change is committed by inserting one document into ``<collection>.commits`` whose
+    ``_id`` is the aggregate id and its new version. The unique ``_id`` is the compare-and-set:
+    of two writers that loaded the same version, exactly one insert succeeds. (A filtered
+    update is not atomic on FerretDB v1, an insert is.) The commit holds the new state and the
+    events it raised (the outbox), so state and events are one single-document write. The
+    ``<collection>`` document is the current state, materialized from the latest commit; a
+    read rolls it forward if a crash left it behind, and the relay does too.
+    """
 
     def __init__(self, store: Store, collection: str, model: type[A], service: str,
                  on_saved: Callable[[], None] | None = None) -> None:
         self.collection: AsyncCollection = store.db[collection]
+        self.commits: AsyncCollection = store.db[f"{collection}.commits"]
         self.model = model
         self.service = service
         self._on_saved = on_saved or (lambda: None)
+
+    indexes = (
+        IndexModel([("aggregate_id", ASCENDING), ("version", DESCENDING)]),
+        IndexModel([("pending", ASCENDING)]),
+    )
 
     async def get(self, aggregate_id: str) -> A:
         found = await self.find(aggregate_id)
@@ -68,35 +83,43 @@ class Repository(Generic[A]):
         return found
 
     async def find(self, aggregate_id: str) -> A | None:
-        doc = await self.collection.find_one({"_id": aggregate_id}, {"outbox": 0})
+        doc = await self.collection.find_one({"_id": aggregate_id})
+        newer = await self.commits.find_one(
+            {"aggregate_id": aggregate_id, "version": {"$gt": doc["version"] if doc else 0}},
+            sort=[("version", DESCENDING)],
+        )
+        if newer:
+            await materialize(self.collection, newer)
+            doc = newer["state"]
         return self.model.from_document(doc) if doc else None  # type: ignore[return-value]
 
     async def add(self, aggregate: A) -> A:
-        events = [stored_event(e, service=self.service, subject=aggregate.id) for e in aggregate.take_events()]
-        doc = aggregate.to_document() | {"version": 1, "outbox": events}
         try:
-            await self.collection.insert_one(doc)
-        except DuplicateKeyError as exc:
+            await self._commit(aggregate, 1)
+        except VersionConflict as exc:
             raise Conflict(f"{self.model.__name__} {aggregate.id} already exists") from exc
-        aggregate.version = 1
-        self._on_saved()
         return aggregate
 
     async def save(self, aggregate: A) -> A:
         """Write back a loaded aggregate; fails with VersionConflict if it changed meanwhile."""
+        await self._commit(aggregate, aggregate.version + 1)
+        return aggregate
+
+    async def _commit(self, aggregate: A, version: int) -> None:
         events = [stored_event(e, service=self.service, subject=aggregate.id) for e in aggregate.take_events()]
-        fields = aggregate.to_document()
-        fields.pop("_id")
-        update: dict = {"$set": fields | {"version": aggregate.version + 1}}
-        if events:
-            update["$push"] = {"outbox": {"$each": events}}
-        result = await self.collection.update_one({"_id": aggregate.id, "version": aggregate.version}, update)
-        if result.matched_count != 1:
-            raise VersionConflict(f"{self.model.__name__} {aggregate.id} changed concurrently")
-        aggregate.version += 1
+        state = aggregate.to_document() | {"version": version}
+        commit = {"_id": f"{aggregate.id}:{version:012d}", "aggregate_id": aggregate.id, "version": version,
+                  "state": state, "outbox": events, "pending": True, "committed_at": datetime.now(UTC)}
+        try:
+            await self.commits.insert_one(commit)
+        except DuplicateKeyError as exc:
+            raise VersionConflict(f"{self.model.__name__} {aggregate.id} changed concurrently") from exc
+        aggregate.version = version
+        await materialize(self.collection, commit)
         if events:
             self._on_saved()
-        return aggregate
+        else:
+            await self.commits.update_one({"_id": commit["_id"]}, {"$set": {"pending": False}})
 
     async def mutate(self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5) -> A:
         """Load, apply ``change`` (a domain method call) and save, retrying on a concurrent write."""
@@ -109,3 +132,12 @@ class Repository(Generic[A]):
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+
+async def materialize(collection: AsyncCollection, commit: dict) -> None:
+    """Make the current-state document at least as new as ``commit``; repeating it is harmless."""
+    state = commit["state"]
+    try:
+        await collection.replace_one({"_id": state["_id"], "version": {"$lt": commit["version"]}}, state, upsert=True)
+    except DuplicateKeyError:
+        pass  # already at this version or newer

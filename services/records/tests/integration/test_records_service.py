@@ -1,0 +1,109 @@
+"""Records against the real broker and its own real store."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from caremesh_contracts import AppointmentBooked, PatientRegistered
+from caremesh_kit.bus import REASON_HEADER
+from caremesh_kit.testing import (
+    EventCapture, bearer, drain_queue, eventually, event_headers, publish_event, publish_raw, running,
+    service_settings,
+)
+from caremesh_records.app import build
+from caremesh_records.settings import RecordsSettings
+
+PATIENT = {"given_name": "Ada", "family_name": "Test", "birth_date": "1984-03-09",
+           "email": "ada@example.org", "time_zone": "Europe/London"}
+
+
+@pytest.fixture
+async def records(namespace):
+    async with running(build(service_settings(RecordsSettings, namespace))) as client:
+        yield client
+
+
+def booked(patient_id: str) -> AppointmentBooked:
+    start = datetime.now(UTC) + timedelta(days=1)
+    return AppointmentBooked(appointment_id="appt-1", patient_id=patient_id, practitioner_id="pr-1",
+                             practitioner_name="Dr. Who", service_code="99213", start=start,
+                             end=start + timedelta(minutes=30))
+
+
+async def test_registering_a_patient_emits_only_contact_details(records, namespace, amqp_url):
+    async with EventCapture(amqp_url, namespace) as cap:
+        r = await records.post("/patients", json=PATIENT)
+        assert r.status_code == 201, r.text
+        [event] = await cap.wait_for(PatientRegistered)
+    assert event.patient_id == r.json()["id"]
+    assert event.email == "ada@example.org" and event.time_zone == "Europe/London"
+    assert "birth_date" not in event.model_dump() and "family_name" not in event.model_dump()
+
+
+async def test_invalid_patient_is_a_problem_naming_the_fields(records):
+    r = await records.post("/patients", json=PATIENT | {"email": "nope", "time_zone": "Mars/Olympus"})
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert fields == {"email", "time_zone"}
+
+
+async def test_every_endpoint_checks_the_caller(records):
+    r = await records.post("/patients", json=PATIENT, headers={"Authorization": ""})
+    assert r.status_code == 401
+    r = await records.post("/patients", json=PATIENT, headers=bearer("patient", patient_id="someone"))
+    assert r.status_code == 403
+    pid = (await records.post("/patients", json=PATIENT)).json()["id"]
+    assert (await records.get(f"/patients/{pid}", headers=bearer("patient", patient_id="other"))).status_code == 403
+    assert (await records.get(f"/patients/{pid}", headers=bearer("patient", patient_id=pid))).status_code == 200
+    assert (await records.get("/metrics", headers=bearer("coordinator"))).status_code == 403
+    assert (await records.get("/metrics", headers=bearer("service"))).status_code == 200
+
+
+async def test_booked_appointment_lands_on_the_timeline_once(records, namespace, amqp_url):
+    pid = (await records.post("/patients", json=PATIENT)).json()["id"]
+    event = booked(pid)
+    event_id = await publish_event(amqp_url, namespace, event)
+    await publish_event(amqp_url, namespace, event, event_id=event_id)  # redelivery of the same event
+
+    async def timeline():
+        return (await records.get(f"/patients/{pid}/timeline")).json()
+
+    entries = await eventually(timeline, what="timeline entry")
+    await publish_event(amqp_url, namespace, event, event_id=event_id)
+    # The third copy went through the same queue after the first two: once it is consumed, nothing changed.
+    await eventually(lambda: _consumed(records), what="third delivery consumed")
+    assert len(await timeline()) == 1
+    assert entries[0]["appointment_id"] == "appt-1" and entries[0]["kind"] == "appointment.booked"
+
+
+async def _consumed(client) -> bool:
+    text = (await client.get("/metrics", headers=bearer("service"))).text
+    line = [x for x in text.splitlines() if x.startswith("caremesh_messages_handled_total")
+            and "appointment.booked" in x and 'outcome="ack"' in x]
+    return bool(line) and float(line[0].rsplit(" ", 1)[1]) >= 3
+
+
+async def test_malformed_event_is_dead_lettered_with_reason_and_service_keeps_going(records, namespace, amqp_url):
+    queue = f"{namespace}.records.scheduling.appointment.booked"
+    await publish_raw(amqp_url, namespace, "scheduling.appointment.booked", b'{"patient_id": 42}',
+                      event_headers(AppointmentBooked))
+    await publish_raw(amqp_url, namespace, "scheduling.appointment.booked", b"not json at all", {"x": "y"})
+    dead = []
+
+    async def collect():
+        dead.extend(await drain_queue(amqp_url, queue + ".dlq"))
+        return len(dead) >= 2
+
+    await eventually(collect, what="two dead letters")
+    reasons = sorted(h[REASON_HEADER] for h, _ in dead)
+    assert reasons[0].startswith("invalid body:") and "appointment_id" in reasons[0]
+    assert reasons[1].startswith("malformed envelope: missing CloudEvents headers")
+    # Still consuming: a good event after the bad ones is applied.
+    pid = (await records.post("/patients", json=PATIENT)).json()["id"]
+    await publish_event(amqp_url, namespace, booked(pid))
+    await eventually(lambda: _timeline_len(records, pid), what="good event applied")
+
+
+async def _timeline_len(client, pid):
+    return len((await client.get(f"/patients/{pid}/timeline")).json())

@@ -1,0 +1,197 @@
+"""Helpers for tests and benchmarks that work against the real broker."""
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import aio_pika
+import httpx
+
+from caremesh_contracts import Event
+from caremesh_kit import context
+from caremesh_kit.bus import Names
+from caremesh_kit.envelope import SPECVERSION
+from caremesh_kit.settings import ServiceSettings
+
+T = TypeVar("T")
+S = TypeVar("S", bound=ServiceSettings)
+MANAGEMENT = os.environ.get("CAREMESH_TEST_MANAGEMENT_URL", "http://127.0.0.1:15672/api")
+AMQP_URL = os.environ.get("CAREMESH_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def event_headers(event: type[Event] | Event, event_id: str | None = None, **extra: str) -> dict[str, str]:
+    return {
+        "ce-specversion": SPECVERSION,
+        "ce-id": event_id or context.new_id(),
+        "ce-type": event.ce_type(),
+        "ce-source": "/caremesh/tests",
+        "ce-time": "2026-01-01T00:00:00Z",
+        "ce-correlationid": context.new_id(),
+    } | extra
+
+
+async def publish_raw(amqp_url: str, namespace: str, routing_key: str, body: bytes,
+                      headers: dict[str, Any], content_type: str | None = "application/json") -> None:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        exchange = await channel.get_exchange(Names(namespace).exchange, ensure=False)
+        await exchange.publish(
+            aio_pika.Message(body, headers=headers, content_type=content_type,
+                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            routing_key=routing_key, mandatory=True,
+        )
+    finally:
+        await connection.close()
+
+
+async def publish_event(amqp_url: str, namespace: str, event: Event, event_id: str | None = None) -> str:
+    headers = event_headers(event, event_id)
+    await publish_raw(amqp_url, namespace, event.routing_key, event.model_dump_json().encode(), headers)
+    return headers["ce-id"]
+
+
+class EventCapture:
+    """Collects events from the namespace's exchange on a private queue."""
+
+    def __init__(self, amqp_url: str, namespace: str, routing_key: str = "#") -> None:
+        self.amqp_url, self.namespace, self.routing_key = amqp_url, namespace, routing_key
+        self.messages: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def __aenter__(self) -> "EventCapture":
+        self._conn = await aio_pika.connect(self.amqp_url)
+        channel = await self._conn.channel()
+        exchange = await channel.declare_exchange(Names(self.namespace).exchange, aio_pika.ExchangeType.TOPIC,
+                                                  durable=True)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(exchange, self.routing_key)
+        await queue.consume(self._on_message, no_ack=True)
+        return self
+
+    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self.messages.append(message)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._conn.close()
+
+    def of(self, event: type[Event]) -> list[Any]:
+        return [event.model_validate_json(m.body) for m in self.messages
+                if (m.headers or {}).get("ce-type") == event.ce_type()]
+
+    async def wait_for(self, event: type[Event], count: int = 1, timeout: float = 20) -> list[Any]:
+        return await eventually(lambda: _enough(self.of(event), count), timeout=timeout,
+                                what=f"{count} x {event.ce_type()}")
+
+
+def _enough(items: list[T], count: int) -> list[T] | None:
+    return items if len(items) >= count else None
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None] | T | None], timeout: float = 20,
+                     interval: float = 0.1, what: str = "condition") -> T:
+    """Poll until ``probe`` returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def drain_queue(amqp_url: str, queue: str) -> list[tuple[dict[str, Any], bytes]]:
+    """Take every message off a queue (e.g. a dead-letter queue): (headers, body) pairs."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        q = await channel.get_queue(queue, ensure=False)
+        out = []
+        while (m := await q.get(fail=False, no_ack=True)) is not None:
+            out.append((dict(m.headers or {}), m.body))
+        return out
+    finally:
+        await connection.close()
+
+
+async def management(path: str) -> Any:
+    async with httpx.AsyncClient(auth=("guest", "guest"), timeout=10) as client:
+        r = await client.get(f"{MANAGEMENT}{path}")
+        r.raise_for_status()
+        return r.json()
+
+
+async def namespace_queues(namespace: str) -> list[dict[str, Any]]:
+    queues = await management("/queues/%2F?columns=name,type,messages,messages_unacknowledged,consumers")
+    return [q for q in queues if q["name"].startswith(namespace + ".")]
+
+
+async def wait_settled(namespace: str, timeout: float = 60, quiet: float = 1.5) -> None:
+    """Wait until every subscriber queue of the namespace stays empty for ``quiet`` seconds."""
+    deadline = time.monotonic() + timeout
+    calm_since: float | None = None
+    while time.monotonic() < deadline:
+        queues = [q for q in await namespace_queues(namespace) if q["type"] == "quorum"
+                  and not q["name"].endswith(".dlq")]
+        busy = any((q.get("messages") or 0) + (q.get("messages_unacknowledged") or 0) for q in queues)
+        now = time.monotonic()
+        if busy:
+            calm_since = None
+        elif calm_since is None:
+            calm_since = now
+        elif now - calm_since >= quiet:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"queues of {namespace} did not settle in {timeout}s")
+
+
+async def delete_namespace(namespace: str) -> None:
+    """Remove a test namespace's queues and exchanges from the broker."""
+    async with httpx.AsyncClient(auth=("guest", "guest"), timeout=10) as client:
+        for q in await namespace_queues(namespace):
+            await client.delete(f"{MANAGEMENT}/queues/%2F/{quote(q['name'], safe='')}")
+        names = Names(namespace)
+        for ex in (names.exchange, names.dead_letter_exchange):
+            await client.delete(f"{MANAGEMENT}/exchanges/%2F/{quote(ex, safe='')}")
+
+
+def as_json(body: bytes) -> Any:
+    return json.loads(body)
+
+
+def bearer(role: str = "coordinator", subject: str = "test-user", patient_id: str | None = None) -> dict[str, str]:
+    from caremesh_kit.auth import mint
+    from caremesh_kit.settings import DEV_JWT_SECRET
+
+    return {"Authorization": f"Bearer {mint(subject, [role], DEV_JWT_SECRET, patient_id=patient_id)}"}
+
+
+@contextlib.asynccontextmanager
+async def running(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Run a service app in-process (its broker, store and relay too) with a coordinator client."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service", headers=bearer()) as client:
+            yield client
+    settings = app.state.settings
+    from pymongo import AsyncMongoClient
+
+    client = AsyncMongoClient(settings.mongodb_url)
+    await client.drop_database(settings.mongodb_db)
+    await client.close()
+
+
+def service_settings(settings_cls: type[S], namespace: str, **overrides: Any) -> S:
+    """Settings for an in-process service on its own database and broker namespace."""
+    return settings_cls(
+        amqp_url=AMQP_URL, bus_namespace=namespace, mongodb_db=f"t_{namespace.replace('-', '_')}",
+        delivery_limit=4, retry_delay_seconds=0.2, outbox_poll_seconds=0.2, graceful_timeout_seconds=5,
+        **overrides,
+    )
