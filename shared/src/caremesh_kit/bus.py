@@ -215,7 +215,9 @@ class Bus:
                 if attempts >= self.settings.delivery_limit:
                     return await self._reject(raw, message, queue, f"gave up after {attempts} attempts: {kind}: {exc}")
                 logs.info(log, "event handling failed, will retry", event_type=env.type, attempt=attempts, error=kind)
-                await asyncio.sleep(self.settings.retry_delay_seconds)
+                # Exponential backoff, so a prerequisite has time to arrive before the limit.
+                await asyncio.sleep(min(self.settings.retry_delay_seconds * 2 ** (attempts - 1),
+                                        self.settings.max_retry_delay_seconds))
                 await message.nack(requeue=True)
                 return "retry"
         await message.ack()

@@ -19,6 +19,7 @@ class ServiceSettings(BaseSettings):
     prefetch: int = Field(default=16, ge=1, le=1000)
     delivery_limit: int = Field(default=10, ge=1)
     retry_delay_seconds: float = Field(default=0.5, ge=0)
+    max_retry_delay_seconds: float = Field(default=10, ge=0)
     event_log_max_age: str = "30D"
     event_log_max_bytes: int = 5 * 1024**3
     outbox_poll_seconds: float = Field(default=0.5, gt=0)

@@ -195,3 +195,14 @@ def service_settings(settings_cls: type[S], namespace: str, **overrides: Any) ->
         delivery_limit=4, retry_delay_seconds=0.2, outbox_poll_seconds=0.2, graceful_timeout_seconds=5,
         **overrides,
     )
+
+
+MAILPIT = os.environ.get("CAREMESH_TEST_MAILPIT_URL", "http://127.0.0.1:8025")
+
+
+async def mailbox(address: str) -> list[dict[str, Any]]:
+    """Messages Mailpit received for ``address``."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.get(f"{MAILPIT}/api/v1/search", params={"query": f'to:"{address}"', "limit": 200})
+        r.raise_for_status()
+        return r.json()["messages"]

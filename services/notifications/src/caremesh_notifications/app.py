@@ -1,5 +1,7 @@
 """Composition root of the notifications service."""
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from caremesh_kit.runtime import Runtime
@@ -15,7 +17,8 @@ def build(settings: NotificationsSettings | None = None, email: EmailChannel | N
     settings = settings or NotificationsSettings()
     runtime = Runtime(SERVICE, settings)
     notifications = Notifications(contacts=store.contacts(runtime), messages=store.Messages(runtime),
-                                  email=email or SmtpEmail(settings))
+                                  email=email or SmtpEmail(settings),
+                                  send_lease=timedelta(seconds=settings.smtp_timeout_seconds * 3))
     runtime.subscribe(handlers.subscriptions(notifications))
     app = runtime.http_app([api.router])
     app.state.notifications = notifications

@@ -1,7 +1,7 @@
 """Contacts, messages and their content. Pure Python: no I/O."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ class Channel(StrEnum):
 
 class MessageStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # claimed by one consumer; others wait for it or for the lease to lapse
     SENT = "sent"
 
 
@@ -84,6 +85,7 @@ class Message(Aggregate):
     status: MessageStatus
     created_at: datetime
     sent_at: datetime | None = None
+    claimed_at: datetime | None = None
     provider_message_id: str | None = None
     attempts: int = 0
 
@@ -96,11 +98,20 @@ class Message(Aggregate):
                    to=contact.email, template=content.template, subject=content.subject, text=content.text,
                    status=MessageStatus.QUEUED, created_at=now)
 
-    def mark_sent(self, provider_message_id: str, now: datetime) -> None:
-        if self.status is MessageStatus.SENT:
-            raise Conflict("message already sent")
-        self.status, self.sent_at, self.provider_message_id = MessageStatus.SENT, now, provider_message_id
+    def claimable(self, now: datetime, lease: timedelta) -> bool:
+        if self.status is MessageStatus.SENDING:
+            return self.claimed_at is None or now - self.claimed_at >= lease
+        return self.status is MessageStatus.QUEUED
+
+    def claim(self, now: datetime) -> None:
+        """Take the send: saved with compare-and-set, so one consumer of a duplicate pair wins."""
+        self.status, self.claimed_at = MessageStatus.SENDING, now
         self.attempts += 1
+
+    def mark_sent(self, provider_message_id: str, now: datetime) -> None:
+        if self.status is not MessageStatus.SENDING:
+            raise Conflict(f"cannot mark a {self.status.value} message as sent")
+        self.status, self.sent_at, self.provider_message_id = MessageStatus.SENT, now, provider_message_id
         self.raise_event(MessageSent(message_id=self.id, patient_id=self.patient_id,
                                      appointment_id=self.appointment_id, channel=self.channel.value,
                                      template=self.template))

@@ -2,13 +2,13 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
 from caremesh_kit import logs
 from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import Conflict, RetryLater
+from caremesh_kit.errors import Conflict, RetryLater, VersionConflict
 from caremesh_kit.store import Repository
 from caremesh_notifications.domain import (
     Channel, Contact, Content, Message, MessageStatus, booking_confirmation, decline_notice, message_id,
@@ -27,6 +27,8 @@ class Notifications:
     contacts: Repository[Contact]
     messages: Messages
     email: EmailChannel
+    # How long a claimed send may take before another consumer may retry it (SMTP timeout and margin).
+    send_lease: timedelta = timedelta(seconds=30)
 
     async def on_patient_registered(self, event: PatientRegistered, env: Envelope) -> None:
         if await self.contacts.find(event.patient_id):
@@ -61,6 +63,13 @@ class Notifications:
                 message = await self.messages.repo.get(msg_id)
         if message.status is MessageStatus.SENT:
             return  # a redelivery: sent once already
+        if not message.claimable(datetime.now(UTC), self.send_lease):
+            raise RetryLater("another consumer is sending this message")
+        message.claim(datetime.now(UTC))
+        try:
+            message = await self.messages.repo.save(message)
+        except VersionConflict as exc:
+            raise RetryLater("another consumer claimed this message") from exc
         provider_id = await self.email.send(message)
         message.mark_sent(provider_id, datetime.now(UTC))
         await self.messages.repo.save(message)

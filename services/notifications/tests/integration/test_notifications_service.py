@@ -1,0 +1,70 @@
+"""Notifications against the real broker, its own real store and a real SMTP server (Mailpit)."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from caremesh_contracts import AppointmentBooked, AppointmentDeclined, MessageSent, PatientRegistered
+from caremesh_kit.testing import (
+    EventCapture, eventually, mailbox, publish_event, running, service_settings, wait_settled,
+)
+from caremesh_notifications.app import build
+from caremesh_notifications.settings import NotificationsSettings
+
+
+@pytest.fixture
+async def notifications(namespace):
+    async with running(build(service_settings(NotificationsSettings, namespace))) as client:
+        yield client
+
+
+def patient(email: str | None = None) -> PatientRegistered:
+    pid = str(uuid.uuid4())
+    return PatientRegistered(patient_id=pid, given_name="Grace",
+                             email=email or f"grace-{pid[:8]}@example.org", time_zone="Asia/Tokyo")
+
+
+def booked(patient_id: str) -> AppointmentBooked:
+    start = datetime(2030, 1, 15, 0, 30, tzinfo=UTC)
+    return AppointmentBooked(appointment_id=str(uuid.uuid4()), patient_id=patient_id, practitioner_id="pr",
+                             practitioner_name="Dr. Lovelace", service_code="99213", start=start,
+                             end=start + timedelta(minutes=30))
+
+
+async def test_booking_sends_one_email_even_when_delivered_twice(notifications, namespace, amqp_url):
+    p = patient()
+    await publish_event(amqp_url, namespace, p)
+    event = booked(p.patient_id)
+    async with EventCapture(amqp_url, namespace, "notifications.#") as cap:
+        eid = await publish_event(amqp_url, namespace, event)
+        await publish_event(amqp_url, namespace, event, event_id=eid)
+        [sent] = await cap.wait_for(MessageSent)
+        await wait_settled(namespace)
+        assert len(cap.of(MessageSent)) == 1
+    assert sent.appointment_id == event.appointment_id and sent.channel == "email"
+    [mail] = await mailbox(p.email)
+    assert mail["Subject"] == "Your appointment is confirmed"
+    # Shown in the patient's own time zone: 00:30 UTC is 09:30 in Tokyo.
+    assert "09:30" in mail["Snippet"] and "Dr. Lovelace" in mail["Snippet"]
+    history = (await notifications.get("/messages", params={"patient_id": p.patient_id})).json()
+    assert [m["status"] for m in history] == ["sent"] and history[0]["provider_message_id"]
+
+
+async def test_booking_seen_before_the_registration_waits_for_the_contact(notifications, namespace, amqp_url):
+    p = patient()
+    await publish_event(amqp_url, namespace, booked(p.patient_id))  # registration not seen yet: retried
+    await publish_event(amqp_url, namespace, p)
+    mails = await eventually(lambda: mailbox(p.email), what="email after retry")
+    assert len(mails) == 1
+
+
+async def test_decline_notice_says_what_happened_without_clinical_detail(notifications, namespace, amqp_url):
+    p = patient()
+    await publish_event(amqp_url, namespace, p)
+    await publish_event(amqp_url, namespace, AppointmentDeclined(
+        appointment_id="a-1", patient_id=p.patient_id, service_code="99213",
+        start=datetime(2030, 2, 1, 12, tzinfo=UTC), reason_code="service_not_covered"))
+    [mail] = await eventually(lambda: mailbox(p.email), what="decline email")
+    assert mail["Subject"] == "We could not confirm your appointment"
+    assert "99213" not in mail["Snippet"]
