@@ -292,6 +292,7 @@ class FullSuite:
                 finally:
                     stop.set()
                     await asyncio.wait_for(poll_task, timeout=10)
+            stages = await self.stage_breakdown([b for b in measured if b.error is None])
         finally:
             await mongo.close()
 
@@ -312,8 +313,54 @@ class FullSuite:
         return {
             "record": primary, "observed": observed, "mailpit": mailpit,
             "poll_queries": poller.queries, "poll_errors": poller.query_errors,
-            "mailpit_found": mail["found"], "mailpit_deleted": mail["deleted"],
+            "mailpit_found": mail["found"], "mailpit_deleted": mail["deleted"], "stages": stages,
         }
+
+    async def stage_breakdown(self, done: list[Booking]) -> dict[str, dict[str, float | None]]:
+        """Where the time goes, from the services' own timestamps (read after the run, so the
+        reads do not disturb it): p50/p99 per stage in ms. Stages include the outbox relay and
+        the broker hop that lead to the next service's handler."""
+        if not done:
+            return {}
+        ids = [b.appointment_id for b in done]
+        suffix = self.cluster.db_suffix
+
+        async def read(service: str, coll: str, query: dict, fields: dict) -> list[dict]:
+            client: AsyncMongoClient = AsyncMongoClient(
+                f"mongodb://{HOST}:{MONGO_PORTS[service]}/", tz_aware=True,
+                serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, socketTimeoutMS=30000)
+            try:
+                cursor = client[f"caremesh_{service}{suffix}"][coll].find(query, fields)
+                return await asyncio.wait_for(cursor.to_list(None), timeout=30)
+            finally:
+                await client.close()
+
+        try:
+            appts = {d["_id"]: d for d in await read("scheduling", "appointments", {"_id": {"$in": ids}},
+                                                      {"requested_at": 1, "updated_at": 1})}
+            checks = {d["_id"]: d for d in await read("insurance", "eligibility_checks", {"_id": {"$in": ids}},
+                                                       {"checked_at": 1})}
+            msgs = {d["appointment_id"]: d for d in await read("notifications", "messages",
+                                                                {"appointment_id": {"$in": ids}},
+                                                                {"appointment_id": 1, "created_at": 1, "sent_at": 1})}
+        except Exception as exc:  # noqa: BLE001 - the breakdown is extra; never fail the run on it
+            say(f"stage breakdown unavailable: {type(exc).__name__}: {exc}")
+            return {}
+        names = ["POST -> appointment requested (scheduling)",
+                 "requested -> eligibility checked (insurance)",
+                 "checked -> appointment booked (scheduling)",
+                 "booked -> message composed (notifications)",
+                 "composed -> email sent (claim + SMTP)"]
+        spans: list[list[float]] = [[] for _ in names]
+        for b in done:
+            a, c, m = appts.get(b.appointment_id), checks.get(b.appointment_id), msgs.get(b.appointment_id)
+            if not (a and c and m and b.t_send_wall is not None):
+                continue
+            points = [b.t_send_wall, a["requested_at"].timestamp(), c["checked_at"].timestamp(),
+                      a["updated_at"].timestamp(), m["created_at"].timestamp(), m["sent_at"].timestamp()]
+            for k in range(len(names)):
+                spans[k].append((points[k + 1] - points[k]) * 1000)
+        return {n: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)} for n, v in zip(names, spans, strict=True)}
 
 
 async def mailpit_collect(short: str, bookings: list[Booking]) -> dict[str, int]:
@@ -607,6 +654,10 @@ def text_report(cfg: dict, full: dict, base: Figures, ratios: dict, cleanup: dic
         (f"  Mailpit Created (SMTP accepted): p50 {fmt(mp.p50_ms)} ms, p99 {fmt(mp.p99_ms)} ms "
         f"({full['mailpit_found']} emails found for {cfg['warmup'] + cfg['n']} bookings incl. warm-up)"),
         "",
+        "full suite stages (services' own timestamps; each includes the outbox relay and broker hop before it):",
+        *[f"  {name:<46} p50 {fmt(v['p50_ms']):>9} ms   p99 {fmt(v['p99_ms']):>9} ms"
+          for name, v in full["stages"].items()],
+        "",
         (f"cleanup: broker {cleanup['broker_summary']}; databases {cleanup['db_summary']}; "
         f"mailpit {full['mailpit_deleted']} message(s) deleted"),
     ]
@@ -711,7 +762,8 @@ def main() -> int:
             "config": cfg,
             "full_suite": {**asdict(rec), "observed_by_poller": asdict(full["observed"]),
                            "mailpit_created": asdict(full["mailpit"]), "poll_queries": full["poll_queries"],
-                           "poll_errors": full["poll_errors"], "mailpit_found": full["mailpit_found"]},
+                           "poll_errors": full["poll_errors"], "mailpit_found": full["mailpit_found"],
+                           "stages": full["stages"]},
             "baseline": asdict(base),
             "ratios_full_over_baseline": ratios,
             "cleanup": {k: v for k, v in cleanup.items() if not k.endswith("_summary")}

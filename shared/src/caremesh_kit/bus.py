@@ -242,18 +242,24 @@ async def read_event_log(
 
     Yields messages until none arrives for ``idle_seconds``.
     """
-    connection = await aio_pika.connect_robust(amqp_url)
+    connection = await aio_pika.connect(amqp_url)
+    buffer: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
+
+    async def take(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await message.ack()  # a stream keeps it anyway; the ack only moves the credit window
+        buffer.put_nowait(message)
+
     try:
         channel = await connection.channel()
-        await channel.set_qos(prefetch_count=500)
+        await channel.set_qos(prefetch_count=500)  # streams require a prefetch
         queue = await channel.get_queue(Names(namespace).event_log, ensure=False)
-        async with queue.iterator(arguments={"x-stream-offset": offset}) as it:
-            while True:
-                try:
-                    msg = await asyncio.wait_for(it.__anext__(), timeout=idle_seconds)
-                except (TimeoutError, StopAsyncIteration):
-                    return
-                await msg.ack()
-                yield msg
+        # A callback consumer, not queue.iterator(): closing an iterator nacks what it buffered,
+        # and streams reject nack.
+        await queue.consume(take, arguments={"x-stream-offset": offset})
+        while True:
+            try:
+                yield await asyncio.wait_for(buffer.get(), timeout=idle_seconds)
+            except TimeoutError:
+                return
     finally:
         await connection.close()

@@ -44,8 +44,12 @@ class Store:
 
     async def ensure_indexes(self, indexes: dict[str, Sequence[IndexModel]]) -> None:
         for collection, models in indexes.items():
-            if models:
-                await self.db[collection].create_indexes(list(models))
+            # Only the missing ones: FerretDB v1 drops the connection when asked to
+            # create a compound index that already exists.
+            existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
+            missing = [m for m in models if m.document["name"] not in existing]
+            if missing:
+                await self.db[collection].create_indexes(missing)
 
     async def close(self) -> None:
         await self.client.close()
@@ -122,10 +126,15 @@ class Repository(Generic[A]):
             await self.commits.update_one({"_id": commit["_id"]}, {"$set": {"pending": False}})
 
     async def mutate(self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5) -> A:
-        """Load, apply ``change`` (a domain method call) and save, retrying on a concurrent write."""
+        """Load, apply ``change`` and save, retrying on a concurrent write.
+
+        ``change`` is a domain method call; when it returns False (nothing to do, as for a
+        redelivered event) nothing is written.
+        """
         for attempt in range(attempts):
             aggregate = await self.get(aggregate_id)
-            change(aggregate)
+            if change(aggregate) is False:
+                return aggregate
             try:
                 return await self.save(aggregate)
             except VersionConflict:

@@ -37,15 +37,22 @@ def event_headers(event: type[Event] | Event, event_id: str | None = None, **ext
 
 async def publish_raw(amqp_url: str, namespace: str, routing_key: str, body: bytes,
                       headers: dict[str, Any], content_type: str | None = "application/json") -> None:
+    await publish_many(amqp_url, namespace, [(routing_key, body, headers)], content_type)
+
+
+async def publish_many(amqp_url: str, namespace: str, messages: list[tuple[str, bytes, dict[str, Any]]],
+                       content_type: str | None = "application/json") -> None:
+    """Publish (routing key, body, headers) triples, persistent and confirmed, on one connection."""
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await channel.get_exchange(Names(namespace).exchange, ensure=False)
-        await exchange.publish(
-            aio_pika.Message(body, headers=headers, content_type=content_type,
-                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-            routing_key=routing_key, mandatory=True,
-        )
+        for routing_key, body, headers in messages:
+            await exchange.publish(
+                aio_pika.Message(body, headers=headers, content_type=content_type,
+                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key=routing_key, mandatory=True,
+            )
     finally:
         await connection.close()
 

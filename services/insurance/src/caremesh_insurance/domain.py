@@ -26,7 +26,7 @@ class CoverageTerms(BaseModel):
     def _period(self) -> "CoverageTerms":
         if self.period_end and self.period_end < self.period_start:
             raise ValueError("period_end is before period_start")
-        bad = [c for c in self.service_codes if not re.match(SERVICE_CODE, c)]
+        bad = [c for c in self.service_codes if not re.fullmatch(SERVICE_CODE, c)]
         if bad:
             raise ValueError(f"not CPT/HCPCS codes: {', '.join(bad)}")
         return self

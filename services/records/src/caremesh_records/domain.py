@@ -1,6 +1,7 @@
 """Patients and their timeline. Pure Python: no I/O."""
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 from enum import StrEnum
 
 from pydantic import BaseModel, EmailStr, Field
@@ -26,7 +27,8 @@ class Patient(Aggregate):
 
     @classmethod
     def register(cls, patient_id: str, demographics: Demographics, now: datetime) -> "Patient":
-        if demographics.birth_date > now.date():
+        # A birth date is a local date: compare with today where the patient lives.
+        if demographics.birth_date > now.astimezone(ZoneInfo(demographics.time_zone)).date():
             raise Invalid("birth_date is in the future", field="birth_date")
         if not (demographics.email or demographics.phone):
             raise Invalid("a patient needs an email or a phone number to be kept informed", field="email")

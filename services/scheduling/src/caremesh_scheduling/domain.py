@@ -84,10 +84,11 @@ class Appointment(Aggregate):
         if self.status is not Status.PENDING:
             raise Conflict(f"cannot book an appointment that is {self.status.value}",
                            current=self.status.value, requested=Status.BOOKED.value)
-        self.status, self.updated_at = Status.BOOKED, now
-        self.raise_event(AppointmentBooked(
+        event = AppointmentBooked(
             appointment_id=self.id, patient_id=self.patient_id, practitioner_id=self.practitioner_id,
-            practitioner_name=practitioner_name, service_code=self.service_code, start=self.start, end=self.end))
+            practitioner_name=practitioner_name, service_code=self.service_code, start=self.start, end=self.end)
+        self.status, self.updated_at = Status.BOOKED, now
+        self.raise_event(event)
         return True
 
     def decline(self, reason_code: str, now: datetime) -> bool:
@@ -97,10 +98,11 @@ class Appointment(Aggregate):
         if self.status is not Status.PENDING:
             raise Conflict(f"cannot decline an appointment that is {self.status.value}",
                            current=self.status.value, requested=Status.DECLINED.value)
+        # The event first: if it is invalid, the appointment is left unchanged.
+        event = AppointmentDeclined(appointment_id=self.id, patient_id=self.patient_id,
+                                    service_code=self.service_code, start=self.start, reason_code=reason_code)
         self.status, self.decline_reason, self.updated_at = Status.DECLINED, reason_code, now
-        self.raise_event(AppointmentDeclined(
-            appointment_id=self.id, patient_id=self.patient_id, service_code=self.service_code,
-            start=self.start, reason_code=reason_code))
+        self.raise_event(event)
         return True
 
     @property

@@ -1,0 +1,122 @@
+"""The four services as separate processes on the real broker, stores and SMTP server."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from caremesh_kit.devcluster import SERVICES, Cluster
+from caremesh_kit.testing import bearer, delete_namespace, eventually, mailbox
+
+ROOT = Path(__file__).resolve().parents[2]
+STORES = {"scheduling": 27101, "records": 27102, "insurance": 27103, "notifications": 27104}
+
+
+@dataclass
+class Flow:
+    """One booking driven through the suite, kept to re-check after redeliveries."""
+
+    patient_id: str
+    email: str
+    appointment_id: str
+    slot_id: str
+    expected: str  # booked | declined
+
+
+@dataclass
+class Suite:
+    cluster: Cluster
+    clients: dict[str, httpx.AsyncClient]
+    flows: list[Flow] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return self.cluster.namespace
+
+    def __getattr__(self, service: str) -> httpx.AsyncClient:
+        if service in SERVICES:
+            return self.clients[service]
+        raise AttributeError(service)
+
+    def db(self, service: str):
+        return AsyncMongoClient(f"mongodb://127.0.0.1:{STORES[service]}/")[f"caremesh_{service}{self.cluster.db_suffix}"]
+
+    async def new_patient(self) -> tuple[str, str]:
+        email = f"e2e-{uuid.uuid4().hex[:10]}@example.org"
+        r = await self.records.post("/patients", json={
+            "given_name": "Eve", "family_name": "Endtoend", "birth_date": "1990-06-01", "email": email,
+            "time_zone": "Europe/Amsterdam"})
+        assert r.status_code == 201, r.text
+        return r.json()["id"], email
+
+    async def cover(self, patient_id: str, codes: list[str]) -> None:
+        r = await self.insurance.post("/coverages", json={
+            "patient_id": patient_id, "payer": "Acme Health", "plan": "PPO", "member_id": "M-42",
+            "period_start": str(date.today() - timedelta(days=1)), "service_codes": codes})
+        assert r.status_code == 201, r.text
+
+    async def slots(self, n: int) -> list[str]:
+        pr = await self.scheduling.post("/practitioners", json={"name": "Dr. Ada", "time_zone": "Europe/Amsterdam"})
+        base = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=2, minutes=uuid.uuid4().int % 600)
+        body = {"slots": [{"start": (base + timedelta(minutes=30 * i)).isoformat(),
+                           "end": (base + timedelta(minutes=30 * i + 25)).isoformat()} for i in range(n)]}
+        r = await self.scheduling.post(f"/practitioners/{pr.json()['id']}/slots", json=body)
+        assert r.status_code == 201, r.text
+        return [s["id"] for s in r.json()]
+
+    async def request(self, patient_id: str, slot_id: str, code: str = "99213") -> httpx.Response:
+        return await self.scheduling.post("/appointments", json={
+            "patient_id": patient_id, "slot_id": slot_id, "service_code": code})
+
+    async def status(self, appointment_id: str) -> str:
+        return (await self.scheduling.get(f"/appointments/{appointment_id}")).json()["status"]
+
+    async def settled_status(self, appointment_id: str, timeout: float = 60) -> str:
+        async def decided():
+            s = await self.status(appointment_id)
+            return s if s != "pending" else None
+
+        return await eventually(decided, timeout=timeout, what=f"decision on {appointment_id}")
+
+    async def emails(self, flow: Flow, count: int = 1, timeout: float = 60) -> list[dict]:
+        """Wait for the emails in Mailpit and for notifications to have recorded them as sent."""
+        mails = await eventually(lambda: _at_least(mailbox(flow.email), count), timeout=timeout,
+                                 what=f"{count} email(s) to {flow.email}")
+
+        async def recorded():
+            r = await self.notifications.get("/messages", params={"patient_id": flow.patient_id})
+            return sum(m["status"] == "sent" for m in r.json()) >= count
+
+        await eventually(recorded, timeout=timeout, what=f"messages to {flow.email} recorded as sent")
+        return mails
+
+
+async def _at_least(coro, n):
+    items = await coro
+    return items if len(items) >= n else None
+
+
+@pytest.fixture(scope="session")
+async def suite():
+    key = uuid.uuid4().hex[:8]
+    cluster = Cluster(namespace=f"e2e-{key}", db_suffix=f"_e2e_{key}", port_offset=300,
+                      log_dir=ROOT / ".local" / "e2e-logs" / key,
+                      extra_env={f"{s.upper()}_DELIVERY_LIMIT": "20" for s in SERVICES})
+    cluster.up()
+    clients = {s: httpx.AsyncClient(base_url=cluster.url(s), headers=bearer(), timeout=30) for s in SERVICES}
+    suite = Suite(cluster, clients)
+    try:
+        yield suite
+    finally:
+        for c in clients.values():
+            await c.aclose()
+        cluster.down()
+        await delete_namespace(cluster.namespace)
+        for s, port in STORES.items():
+            client = AsyncMongoClient(f"mongodb://127.0.0.1:{port}/")
+            await client.drop_database(f"caremesh_{s}{cluster.db_suffix}")
+            await client.close()

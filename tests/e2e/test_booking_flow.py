@@ -1,0 +1,164 @@
+"""A booking across all four services, run as separate processes over the real broker.
+
+The tests run in file order: the last one replays every event the earlier ones produced.
+"""
+
+import asyncio
+import signal
+
+import pytest
+from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
+
+from caremesh_contracts import all_event_types, by_type
+from caremesh_kit.bus import REASON_HEADER, read_event_log
+from caremesh_kit.testing import (
+    AMQP_URL, drain_queue, event_headers, eventually, mailbox, publish_many, publish_raw, wait_settled,
+)
+from caremesh_contracts import EligibilityConfirmed
+
+from .conftest import Flow
+
+pytestmark = pytest.mark.e2e
+
+
+async def book(suite, covered: bool = True) -> Flow:
+    patient_id, email = await suite.new_patient()
+    await suite.cover(patient_id, ["99213"] if covered else ["99999"])
+    [slot] = await suite.slots(1)
+    r = await suite.request(patient_id, slot)
+    assert r.status_code == 201, r.text
+    flow = Flow(patient_id, email, r.json()["id"], slot, "booked" if covered else "declined")
+    suite.flows.append(flow)
+    return flow
+
+
+async def assert_final_state(suite, flow: Flow) -> None:
+    """The same facts, read from every service and the mailbox."""
+    assert await suite.status(flow.appointment_id) == flow.expected
+    check = (await suite.insurance.get(f"/eligibility-checks/{flow.appointment_id}")).json()
+    assert check["decision"]["outcome"] == ("confirmed" if flow.expected == "booked" else "denied")
+    timeline = (await suite.records.get(f"/patients/{flow.patient_id}/timeline")).json()
+    assert [(e["appointment_id"], e["kind"]) for e in timeline] == [(flow.appointment_id, f"appointment.{flow.expected}")]
+    messages = (await suite.notifications.get("/messages", params={"patient_id": flow.patient_id})).json()
+    assert [(m["appointment_id"], m["status"]) for m in messages] == [(flow.appointment_id, "sent")]
+    mails = await mailbox(flow.email)
+    assert len(mails) == 1, f"{len(mails)} emails to {flow.email}"
+
+
+async def test_happy_path_books_and_informs_everyone(suite):
+    flow = await book(suite)
+    assert await suite.settled_status(flow.appointment_id) == "booked"
+    [mail] = await suite.emails(flow)
+    assert mail["Subject"] == "Your appointment is confirmed"
+    await eventually(lambda: _timeline_has(suite, flow), what="timeline entry")
+    await assert_final_state(suite, flow)
+
+
+async def _timeline_has(suite, flow):
+    return (await suite.records.get(f"/patients/{flow.patient_id}/timeline")).json()
+
+
+async def test_denial_declines_frees_the_slot_and_tells_the_patient(suite):
+    flow = await book(suite, covered=False)
+    assert await suite.settled_status(flow.appointment_id) == "declined"
+    appt = (await suite.scheduling.get(f"/appointments/{flow.appointment_id}")).json()
+    assert appt["decline_reason"] == "service_not_covered"
+    [mail] = await suite.emails(flow)
+    assert mail["Subject"] == "We could not confirm your appointment"
+    await eventually(lambda: _timeline_has(suite, flow), what="timeline entry")
+    await assert_final_state(suite, flow)
+    # The slot is free again for someone else.
+    other, _ = await suite.new_patient()
+    assert (await suite.request(other, flow.slot_id)).status_code == 201
+
+
+async def test_malformed_message_is_dead_lettered_and_the_service_keeps_working(suite):
+    key = "insurance.eligibility.confirmed"
+    await publish_raw(AMQP_URL, suite.namespace, key, b'{"appointment_id": ', event_headers(EligibilityConfirmed))
+    await publish_raw(AMQP_URL, suite.namespace, key, b'{"appointment_id": "a", "patient_id": "p"}',
+                      event_headers(EligibilityConfirmed))
+    await publish_raw(AMQP_URL, suite.namespace, key, b"{}", {"ce-type": "org.caremesh.x.v1"})
+    dlq = f"{suite.namespace}.scheduling.{key}.dlq"
+    dead: list = []
+
+    async def three():
+        dead.extend(await drain_queue(AMQP_URL, dlq))
+        return len(dead) >= 3
+
+    await eventually(three, what="three dead letters")
+    reasons = sorted(h[REASON_HEADER] for h, _ in dead)
+    assert reasons[0].startswith("invalid body: <body>: Invalid JSON")
+    assert reasons[1] == "invalid body: coverage_id: Field required"
+    assert reasons[2].startswith("malformed envelope: missing CloudEvents headers: ce-id")
+    assert (await suite.scheduling.get("/readyz")).status_code == 200
+    flow = await book(suite)
+    assert await suite.settled_status(flow.appointment_id) == "booked"
+    await suite.emails(flow)
+
+
+async def test_fifty_concurrent_requests_for_one_slot_book_exactly_one(suite):
+    [slot] = await suite.slots(1)
+    patients = [await suite.new_patient() for _ in range(50)]
+    for pid, _ in patients:
+        await suite.cover(pid, ["99213"])
+    results = await asyncio.gather(*(suite.request(pid, slot) for pid, _ in patients))
+    created = [r.json() for r in results if r.status_code == 201]
+    assert len(created) == 1 and sorted(r.status_code for r in results) == [201] + [409] * 49
+    winner = created[0]
+    assert await suite.settled_status(winner["id"]) == "booked"
+    in_store = await suite.db("scheduling")["appointments"].count_documents({"slot_id": slot})
+    assert in_store == 1
+    email = dict(patients)[winner["patient_id"]]
+    suite.flows.append(Flow(winner["patient_id"], email, winner["id"], slot, "booked"))
+    await suite.emails(suite.flows[-1])
+
+
+async def test_services_killed_mid_flow_lose_and_duplicate_nothing(suite):
+    cluster = suite.cluster
+    cluster.kill("notifications", signal.SIGKILL)
+    flows = []
+    slots = await suite.slots(3)
+    for slot in slots:
+        patient_id, email = await suite.new_patient()
+        await suite.cover(patient_id, ["99213"])
+        r = await suite.request(patient_id, slot)
+        flows.append(Flow(patient_id, email, r.json()["id"], slot, "booked"))
+    # Mid-flow: the requests are saved, their events may or may not be out yet.
+    cluster.kill("scheduling", signal.SIGKILL)
+    cluster.kill("insurance", signal.SIGKILL)
+    cluster.restart("insurance")
+    cluster.restart("scheduling")
+    for f in flows:
+        assert await suite.settled_status(f.appointment_id) == "booked"
+    cluster.restart("notifications")
+    for f in flows:
+        await suite.emails(f)
+    suite.flows.extend(flows)
+    await wait_settled(suite.namespace)
+    for f in flows:
+        await assert_final_state(suite, f)
+
+
+async def test_every_event_delivered_twice_has_exactly_one_effect(suite):
+    await wait_settled(suite.namespace)
+    seen_types: set[str] = set()
+    replay = []
+    async for msg in read_event_log(AMQP_URL, suite.namespace, "first"):
+        headers = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in msg.headers.items()
+                   if k.startswith("ce-")}
+        if not headers.get("ce-source", "").startswith("/caremesh/") or headers["ce-source"] == "/caremesh/tests":
+            continue  # the malformed test's hand-made messages
+        # Every event on the wire parses with the official CloudEvents SDK.
+        event = from_rabbitmq_event(RabbitMQMessage(headers=headers, content_type=msg.content_type, body=msg.body))
+        contract = by_type(event.get_type())
+        assert contract is not None, event.get_type()
+        contract.model_validate(event.get_data())
+        seen_types.add(event.get_type())
+        replay.append((contract.routing_key, msg.body, headers))
+    assert seen_types == {c.ce_type() for c in all_event_types()}, "the suite should emit every event type"
+    assert len(replay) >= 30
+    # Read to the end first: what is republished lands in the same log.
+    await publish_many(AMQP_URL, suite.namespace, replay)
+    await wait_settled(suite.namespace, timeout=120)
+    for flow in suite.flows:
+        await assert_final_state(suite, flow)
