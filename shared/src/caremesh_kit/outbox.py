@@ -13,50 +13,67 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from caremesh_kit import logs, metrics
 from caremesh_kit.bus import Bus
-from caremesh_kit.store import materialize
+from caremesh_kit.store import Repository, materialize
 
 log = logs.get("caremesh.outbox")
 
 
 
 class OutboxRelay:
-    def __init__(self, bus: Bus, poll_seconds: float, batch: int = 200) -> None:
+    """Publishes commits this process just made at once, and scans for any left pending
+    (a crash, another replica) every ``scan_seconds``."""
+
+    def __init__(self, bus: Bus, scan_seconds: float, batch: int = 200) -> None:
         self.bus = bus
+        self.scan_seconds = scan_seconds
+        self.batch = batch
         # (current-state collection, its commits collection) pairs
         self.collections: list[tuple[AsyncCollection, AsyncCollection]] = []
-        self.poll_seconds = poll_seconds
-        self.batch = batch
-        self._wake = asyncio.Event()
+        self._fresh: asyncio.Queue[tuple[Repository, str]] = asyncio.Queue()
         self._task: asyncio.Task | None = None
 
-    def wake(self) -> None:
-        """Called after a save so events go out without waiting for the next poll."""
-        self._wake.set()
+    def committed(self, repo: Repository, commit_id: str) -> None:
+        """Called after a commit with events, so they go out without waiting for a scan."""
+        self._fresh.put_nowait((repo, commit_id))
+
+    async def _relay(self, current: AsyncCollection, commits: AsyncCollection, commit: dict) -> int:
+        await materialize(current, commit)  # in case the writer crashed before it did
+        for stored in commit.get("outbox", []):
+            await self.bus.publish_stored(stored)
+        await commits.update_one({"_id": commit["_id"]}, {"$set": {"pending": False, "outbox": []}})
+        return len(commit.get("outbox", []))
 
     async def drain_once(self) -> int:
         published = 0
         for current, commits in self.collections:
             async for commit in commits.find({"pending": True}).sort("committed_at", ASCENDING).limit(self.batch):
-                await materialize(current, commit)  # in case the writer crashed before it did
-                for stored in commit.get("outbox", []):
-                    await self.bus.publish_stored(stored)
-                    published += 1
-                await commits.update_one({"_id": commit["_id"]}, {"$set": {"pending": False, "outbox": []}})
+                published += await self._relay(current, commits, commit)
         return published
 
+    async def _publish_fresh(self, repo: Repository, commit_id: str) -> None:
+        commit = await repo.commits.find_one({"_id": commit_id})
+        if commit and commit["pending"]:
+            await self._relay(repo.collection, repo.commits, commit)
+
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time()
         while True:
-            self._wake.clear()
             try:
-                if await self.drain_once():
+                if loop.time() >= next_scan:
+                    next_scan = loop.time() + self.scan_seconds
+                    await self.drain_once()
+                try:
+                    item = await asyncio.wait_for(self._fresh.get(), timeout=max(0.0, next_scan - loop.time()))
+                except TimeoutError:
                     continue
+                await self._publish_fresh(*item)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - broker or store down: keep trying
+            except Exception:  # noqa: BLE001 - broker or store down: the next scan retries
                 metrics.OUTBOX_ERRORS.labels(self.bus.service).inc()
                 log.exception("outbox relay pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                await asyncio.sleep(min(self.scan_seconds, 1.0))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")

@@ -28,14 +28,14 @@ class Runtime:
         self.settings = settings
         self.store = Store(settings.mongodb_url, settings.mongodb_db or f"caremesh_{service}")
         self.bus = Bus(service, settings)
-        self.relay = OutboxRelay(self.bus, settings.outbox_poll_seconds)
+        self.relay = OutboxRelay(self.bus, settings.outbox_scan_seconds)
         self.indexes: dict[str, Sequence[IndexModel]] = {}
         self.background: list[Callable[[], Any]] = []
         self._tasks: list[asyncio.Task] = []
 
     def repository(self, collection: str, model: type, indexes: Sequence[IndexModel] = ()) -> Repository:
         """A repository whose outbox the relay drains."""
-        repo = Repository(self.store, collection, model, self.service, on_saved=self.relay.wake)
+        repo = Repository(self.store, collection, model, self.service, on_saved=self.relay.committed)
         self.relay.collections.append((repo.collection, repo.commits))
         self.indexes[collection] = list(indexes)
         self.indexes[repo.commits.name] = list(Repository.indexes)

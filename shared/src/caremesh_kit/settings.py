@@ -22,7 +22,8 @@ class ServiceSettings(BaseSettings):
     max_retry_delay_seconds: float = Field(default=10, ge=0)
     event_log_max_age: str = "30D"
     event_log_max_bytes: int = 5 * 1024**3
-    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    # Fresh commits are relayed at once; this scan picks up any left by a crash or another replica.
+    outbox_scan_seconds: float = Field(default=2.0, gt=0)
     graceful_timeout_seconds: float = 15.0
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -68,12 +68,12 @@ class Repository(Generic[A]):
     """
 
     def __init__(self, store: Store, collection: str, model: type[A], service: str,
-                 on_saved: Callable[[], None] | None = None) -> None:
+                 on_saved: Callable[["Repository", str], None] | None = None) -> None:
         self.collection: AsyncCollection = store.db[collection]
         self.commits: AsyncCollection = store.db[f"{collection}.commits"]
         self.model = model
         self.service = service
-        self._on_saved = on_saved or (lambda: None)
+        self._on_saved = on_saved or (lambda repo, commit_id: None)
 
     indexes = (
         IndexModel([("aggregate_id", ASCENDING), ("version", DESCENDING)]),
@@ -88,13 +88,15 @@ class Repository(Generic[A]):
 
     async def find(self, aggregate_id: str) -> A | None:
         doc = await self.collection.find_one({"_id": aggregate_id})
-        newer = await self.commits.find_one(
-            {"aggregate_id": aggregate_id, "version": {"$gt": doc["version"] if doc else 0}},
-            sort=[("version", DESCENDING)],
-        )
-        if newer:
-            await materialize(self.collection, newer)
-            doc = newer["state"]
+        # Roll forward over commits the current-state document missed (by _id: FerretDB
+        # serves _id lookups from its primary key, other filters by scanning).
+        newest = None
+        version = doc["version"] if doc else 0
+        while commit := await self.commits.find_one({"_id": commit_id(aggregate_id, version + 1)}):
+            newest, version = commit, version + 1
+        if newest:
+            await materialize(self.collection, newest)
+            doc = newest["state"]
         return self.model.from_document(doc) if doc else None  # type: ignore[return-value]
 
     async def add(self, aggregate: A) -> A:
@@ -112,7 +114,7 @@ class Repository(Generic[A]):
     async def _commit(self, aggregate: A, version: int) -> None:
         events = [stored_event(e, service=self.service, subject=aggregate.id) for e in aggregate.take_events()]
         state = aggregate.to_document() | {"version": version}
-        commit = {"_id": f"{aggregate.id}:{version:012d}", "aggregate_id": aggregate.id, "version": version,
+        commit = {"_id": commit_id(aggregate.id, version), "aggregate_id": aggregate.id, "version": version,
                   "state": state, "outbox": events, "pending": True, "committed_at": datetime.now(UTC)}
         try:
             await self.commits.insert_one(commit)
@@ -121,7 +123,7 @@ class Repository(Generic[A]):
         aggregate.version = version
         await materialize(self.collection, commit)
         if events:
-            self._on_saved()
+            self._on_saved(self, commit["_id"])
         else:
             await self.commits.update_one({"_id": commit["_id"]}, {"$set": {"pending": False}})
 
@@ -141,6 +143,10 @@ class Repository(Generic[A]):
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+
+def commit_id(aggregate_id: str, version: int) -> str:
+    return f"{aggregate_id}:{version:012d}"
 
 
 async def materialize(collection: AsyncCollection, commit: dict) -> None:

@@ -199,7 +199,7 @@ def service_settings(settings_cls: type[S], namespace: str, **overrides: Any) ->
     """Settings for an in-process service on its own database and broker namespace."""
     return settings_cls(
         amqp_url=AMQP_URL, bus_namespace=namespace, mongodb_db=f"t_{namespace.replace('-', '_')}",
-        delivery_limit=4, retry_delay_seconds=0.2, outbox_poll_seconds=0.2, graceful_timeout_seconds=5,
+        delivery_limit=4, retry_delay_seconds=0.2, outbox_scan_seconds=0.5, graceful_timeout_seconds=5,
         **overrides,
     )
 
