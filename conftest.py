@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-
 from caremesh_kit.testing import AMQP_URL, delete_namespace
 
 

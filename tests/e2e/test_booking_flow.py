@@ -7,14 +7,19 @@ import asyncio
 import signal
 
 import pytest
-from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
-
-from caremesh_contracts import all_event_types, by_type
+from caremesh_contracts import EligibilityConfirmed, all_event_types, by_type
 from caremesh_kit.bus import REASON_HEADER, read_event_log
 from caremesh_kit.testing import (
-    AMQP_URL, drain_queue, event_headers, eventually, mailbox, publish_many, publish_raw, wait_settled,
+    AMQP_URL,
+    drain_queue,
+    event_headers,
+    eventually,
+    mailbox,
+    publish_many,
+    publish_raw,
+    wait_settled,
 )
-from caremesh_contracts import EligibilityConfirmed
+from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
 
 from .conftest import Flow
 

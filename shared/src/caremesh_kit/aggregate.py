@@ -2,9 +2,8 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
-
 from caremesh_contracts import Event
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 
 class Aggregate(BaseModel):

@@ -104,3 +104,14 @@ def main() -> None:
     secret = os.environ.get("CAREMESH_JWT_SECRET", DEV_JWT_SECRET)
     sys.stdout.write(mint(a.sub, a.role or ["coordinator"], secret, patient_id=a.patient_id,
                           ttl=timedelta(hours=a.hours)) + "\n")
+
+
+# The callers the services' routes accept, by what they may do.
+Coordinator = Annotated[Principal, Depends(require(Role.COORDINATOR))]
+CareTeam = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.CLINICIAN))]
+AnyUser = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.CLINICIAN, Role.PATIENT))]
+
+
+def ensure_may_see(who: Principal, patient_id: str) -> None:
+    if not who.may_see_patient(patient_id):
+        raise HTTPException(403, "patients may only see their own data")

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
+from caremesh_contracts import Event
 from faststream import AckPolicy
 from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.schemas import QueueType
 from pydantic import ValidationError
 
-from caremesh_contracts import Event
 from caremesh_kit import context, envelope, logs, metrics
 from caremesh_kit.errors import RetryLater, Unprocessable
 from caremesh_kit.settings import ServiceSettings

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from caremesh_kit import context, logs, metrics
@@ -62,6 +63,18 @@ def _title(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
+
+
+class Resource(BaseModel):
+    """Base of API representations: the id, and the version a later change must match."""
+
+    id: str
+    version: int
+
+
+def use_cases(request: Request) -> Any:
+    """Dependency: the service layer the composition root gave the app."""
+    return request.app.state.usecases
 
 
 ReadinessCheck = Callable[[], Awaitable[bool]]

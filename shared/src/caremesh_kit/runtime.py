@@ -63,7 +63,10 @@ class Runtime:
     async def _store_ready(self) -> bool:
         return await self.store.ping()
 
-    def http_app(self, routers: list[APIRouter]) -> FastAPI:
+    def http_app(self, routers: list[APIRouter], usecases: object, subscriptions: list[Subscription]) -> FastAPI:
+        """The service's app: its routes reach ``usecases`` through ``caremesh_kit.http.use_cases``,
+        and ``subscriptions`` (the service's explicit event list) are consumed while it runs."""
+        self.subscribe(subscriptions)
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await self.start()
@@ -80,6 +83,7 @@ class Runtime:
             lifespan=lifespan,
         )
         app.state.runtime = self
+        app.state.usecases = usecases
         return app
 
 

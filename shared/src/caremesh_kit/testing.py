@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import aio_pika
 import httpx
-
 from caremesh_contracts import Event
+
 from caremesh_kit import context
 from caremesh_kit.bus import Names
 from caremesh_kit.envelope import SPECVERSION

@@ -6,8 +6,6 @@ from datetime import date
 import aio_pika
 import pytest
 from aio_pika.exceptions import DeliveryError
-from pymongo import AsyncMongoClient
-
 from caremesh_contracts import CoverageRegistered
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.bus import REASON_HEADER, Subscription, read_event_log
@@ -15,6 +13,7 @@ from caremesh_kit.errors import VersionConflict
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.settings import ServiceSettings
 from caremesh_kit.testing import EventCapture, drain_queue, eventually, publish_event, service_settings
+from pymongo import AsyncMongoClient
 
 STORE = "mongodb://127.0.0.1:27103/"
 

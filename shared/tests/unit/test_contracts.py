@@ -3,11 +3,10 @@
 import re
 from datetime import date, datetime, timezone
 
-from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
-
 from caremesh_contracts import all_event_types
 from caremesh_contracts.schemas import SCHEMA_DIR, render
 from caremesh_kit import envelope
+from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
 
 PAST_TENSE = re.compile(r"(ed|sent)$")
 

@@ -1,5 +1,4 @@
 import pytest
-
 from caremesh_contracts import EligibilityDenied
 from caremesh_kit import context, envelope
 

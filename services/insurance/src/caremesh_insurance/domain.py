@@ -4,10 +4,9 @@ import re
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
-
 from caremesh_contracts import CoverageRegistered, EligibilityConfirmed, EligibilityDenied
 from caremesh_kit.aggregate import Aggregate
+from pydantic import BaseModel, Field, model_validator
 
 # CPT (5 digits or 4 digits + letter) or HCPCS Level II (letter + 4 digits).
 SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"

@@ -1,8 +1,9 @@
 """The events insurance subscribes to."""
 
 from caremesh_contracts import AppointmentRequested
-from caremesh_insurance.usecases import Insurance
 from caremesh_kit.bus import Subscription
+
+from caremesh_insurance.usecases import Insurance
 
 
 def subscriptions(insurance: Insurance) -> list[Subscription]:

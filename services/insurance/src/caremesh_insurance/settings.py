@@ -1,6 +1,5 @@
-from pydantic_settings import SettingsConfigDict
-
 from caremesh_kit.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 
 class InsuranceSettings(ServiceSettings):

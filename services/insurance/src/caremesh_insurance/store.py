@@ -1,10 +1,10 @@
 """Insurance's collections: coverages and eligibility checks, both with an outbox."""
 
+from caremesh_kit.runtime import Runtime
+from caremesh_kit.store import Repository
 from pymongo import ASCENDING, IndexModel
 
 from caremesh_insurance.domain import Coverage, EligibilityCheck
-from caremesh_kit.runtime import Runtime
-from caremesh_kit.store import Repository
 
 
 class Coverages:

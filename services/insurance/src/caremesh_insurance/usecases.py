@@ -4,12 +4,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from caremesh_contracts import AppointmentRequested
-from caremesh_insurance.domain import Coverage, CoverageTerms, EligibilityCheck, decide
-from caremesh_insurance.store import Coverages
 from caremesh_kit import context
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict
 from caremesh_kit.store import Repository
+
+from caremesh_insurance.domain import Coverage, CoverageTerms, EligibilityCheck, decide
+from caremesh_insurance.store import Coverages
 
 
 @dataclass

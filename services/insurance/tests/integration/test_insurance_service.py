@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
 from caremesh_contracts import AppointmentRequested, CoverageRegistered, EligibilityConfirmed, EligibilityDenied
 from caremesh_insurance.app import build
 from caremesh_insurance.settings import InsuranceSettings

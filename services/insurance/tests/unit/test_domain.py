@@ -3,8 +3,6 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from pydantic import ValidationError
-
 from caremesh_contracts import CoverageRegistered, EligibilityConfirmed, EligibilityDenied
 from caremesh_insurance.domain import (
     PLAIN_REASONS,
@@ -16,6 +14,7 @@ from caremesh_insurance.domain import (
     Outcome,
     decide,
 )
+from pydantic import ValidationError
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

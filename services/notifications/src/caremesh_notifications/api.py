@@ -3,23 +3,18 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from caremesh_kit.auth import AnyUser, ensure_may_see
+from caremesh_kit.http import use_cases
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from caremesh_kit.auth import Principal, Role, require
 from caremesh_notifications.domain import Message
 from caremesh_notifications.usecases import Notifications
 
 router = APIRouter(tags=["messages"])
 
-Anyone = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.CLINICIAN, Role.PATIENT))]
 
-
-def notifications(request: Request) -> Notifications:
-    return request.app.state.notifications
-
-
-Uc = Annotated[Notifications, Depends(notifications)]
+Uc = Annotated[Notifications, Depends(use_cases)]
 
 
 class MessageOut(BaseModel):
@@ -39,8 +34,7 @@ class MessageOut(BaseModel):
 
 
 @router.get("/messages", response_model=list[MessageOut])
-async def list_messages(uc: Uc, who: Anyone, patient_id: Annotated[str, Query(min_length=1)],
+async def list_messages(uc: Uc, who: AnyUser, patient_id: Annotated[str, Query(min_length=1)],
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[MessageOut]:
-    if not who.may_see_patient(patient_id):
-        raise HTTPException(403, "patients may only see their own messages")
+    ensure_may_see(who, patient_id)
     return [MessageOut.of(m) for m in await uc.messages_of(patient_id, limit)]

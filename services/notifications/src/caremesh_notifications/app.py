@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
+from caremesh_kit.runtime import Runtime
 from fastapi import FastAPI
 
-from caremesh_kit.runtime import Runtime
 from caremesh_notifications import api, handlers, store
 from caremesh_notifications.channels import SmtpEmail
 from caremesh_notifications.settings import NotificationsSettings
@@ -19,7 +19,4 @@ def build(settings: NotificationsSettings | None = None, email: EmailChannel | N
     notifications = Notifications(contacts=store.contacts(runtime), messages=store.Messages(runtime),
                                   email=email or SmtpEmail(settings),
                                   send_lease=timedelta(seconds=settings.smtp_timeout_seconds * 3))
-    runtime.subscribe(handlers.subscriptions(notifications))
-    app = runtime.http_app([api.router])
-    app.state.notifications = notifications
-    return app
+    return runtime.http_app([api.router], notifications, handlers.subscriptions(notifications))

@@ -5,11 +5,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
-
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, MessageSent, PatientRegistered
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict
+from pydantic import BaseModel
 
 _MESSAGE_NS = uuid.UUID("8f8a4c43-5d7e-4a3b-9a77-2c1b8e0d6f10")
 

@@ -2,6 +2,7 @@
 
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
 from caremesh_kit.bus import Subscription
+
 from caremesh_notifications.usecases import Notifications
 
 

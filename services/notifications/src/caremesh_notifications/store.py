@@ -1,9 +1,9 @@
 """Notifications' collections: contacts and messages."""
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
-
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
 from caremesh_notifications.domain import Contact, Message
 
 

@@ -10,8 +10,16 @@ from caremesh_kit import logs
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, RetryLater, VersionConflict
 from caremesh_kit.store import Repository
+
 from caremesh_notifications.domain import (
-    Channel, Contact, Content, Message, MessageStatus, booking_confirmation, decline_notice, message_id,
+    Channel,
+    Contact,
+    Content,
+    Message,
+    MessageStatus,
+    booking_confirmation,
+    decline_notice,
+    message_id,
 )
 from caremesh_notifications.store import Messages
 

@@ -4,10 +4,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, MessageSent, PatientRegistered
 from caremesh_kit.testing import (
-    EventCapture, eventually, mailbox, publish_event, running, service_settings, wait_settled,
+    EventCapture,
+    eventually,
+    mailbox,
+    publish_event,
+    running,
+    service_settings,
+    wait_settled,
 )
 from caremesh_notifications.app import build
 from caremesh_notifications.settings import NotificationsSettings

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, MessageSent, PatientRegistered
 from caremesh_kit.errors import Conflict
 from caremesh_notifications.domain import (

@@ -1,15 +1,14 @@
 """Patients and their timeline. Pure Python: no I/O."""
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 from enum import StrEnum
-
-from pydantic import BaseModel, EmailStr, Field
+from zoneinfo import ZoneInfo
 
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Invalid
 from caremesh_kit.types import TimeZoneName
+from pydantic import BaseModel, EmailStr, Field
 
 
 class Demographics(BaseModel):

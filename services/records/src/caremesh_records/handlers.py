@@ -2,6 +2,7 @@
 
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined
 from caremesh_kit.bus import Subscription
+
 from caremesh_records.usecases import Records
 
 

@@ -1,10 +1,10 @@
 """Records' collections: patients (with outbox) and the timeline."""
 
+from caremesh_kit.runtime import Runtime
+from caremesh_kit.store import Repository
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from caremesh_kit.runtime import Runtime
-from caremesh_kit.store import Repository
 from caremesh_records.domain import Patient, TimelineEntry
 
 

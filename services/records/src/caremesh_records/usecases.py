@@ -7,6 +7,7 @@ from caremesh_contracts import AppointmentBooked, AppointmentDeclined
 from caremesh_kit import context
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.store import Repository
+
 from caremesh_records.domain import Demographics, Patient, TimelineEntry, entry_for_booking, entry_for_decline
 from caremesh_records.store import Timeline
 

@@ -3,11 +3,17 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from caremesh_contracts import AppointmentBooked, PatientRegistered
 from caremesh_kit.bus import REASON_HEADER
 from caremesh_kit.testing import (
-    EventCapture, bearer, drain_queue, eventually, event_headers, publish_event, publish_raw, running,
+    EventCapture,
+    bearer,
+    drain_queue,
+    event_headers,
+    eventually,
+    publish_event,
+    publish_raw,
+    running,
     service_settings,
 )
 from caremesh_records.app import build

@@ -3,8 +3,6 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from pydantic import ValidationError
-
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
 from caremesh_kit.errors import Invalid
 from caremesh_records.domain import (
@@ -14,6 +12,7 @@ from caremesh_records.domain import (
     entry_for_booking,
     entry_for_decline,
 )
+from pydantic import ValidationError
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

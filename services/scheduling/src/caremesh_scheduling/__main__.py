@@ -1,4 +1,5 @@
 from caremesh_kit.runtime import main as run
+
 from caremesh_scheduling.app import SERVICE, build
 from caremesh_scheduling.settings import SchedulingSettings
 

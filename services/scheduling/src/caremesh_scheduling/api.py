@@ -3,24 +3,18 @@
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from caremesh_kit.auth import AnyUser, Coordinator, ensure_may_see
+from caremesh_kit.http import Resource, use_cases
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from caremesh_kit.auth import Principal, Role, require
 from caremesh_scheduling.domain import SERVICE_CODE, Appointment, Practitioner, PractitionerDetails, SlotTimes
 from caremesh_scheduling.usecases import Scheduling
 
 router = APIRouter()
 
-Staff = Annotated[Principal, Depends(require(Role.COORDINATOR))]
-Anyone = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.CLINICIAN, Role.PATIENT))]
 
-
-def scheduling(request: Request) -> Scheduling:
-    return request.app.state.scheduling
-
-
-Uc = Annotated[Scheduling, Depends(scheduling)]
+Uc = Annotated[Scheduling, Depends(use_cases)]
 
 
 class PractitionerOut(PractitionerDetails):
@@ -49,9 +43,7 @@ class AppointmentRequest(BaseModel):
     service_code: str = Field(pattern=SERVICE_CODE, description="CPT/HCPCS code of the service")
 
 
-class AppointmentOut(BaseModel):
-    id: str
-    version: int
+class AppointmentOut(Resource):
     patient_id: str
     practitioner_id: str
     slot_id: str
@@ -69,23 +61,23 @@ class AppointmentOut(BaseModel):
 
 
 @router.post("/practitioners", status_code=201, response_model=PractitionerOut, tags=["calendar"])
-async def add_practitioner(body: PractitionerDetails, uc: Uc, _: Staff) -> PractitionerOut:
+async def add_practitioner(body: PractitionerDetails, uc: Uc, _: Coordinator) -> PractitionerOut:
     return PractitionerOut.of(await uc.add_practitioner(body))
 
 
 @router.get("/practitioners/{practitioner_id}", response_model=PractitionerOut, tags=["calendar"])
-async def get_practitioner(practitioner_id: str, uc: Uc, _: Anyone) -> PractitionerOut:
+async def get_practitioner(practitioner_id: str, uc: Uc, _: AnyUser) -> PractitionerOut:
     return PractitionerOut.of(await uc.practitioners.get(practitioner_id))
 
 
 @router.post("/practitioners/{practitioner_id}/slots", status_code=201, response_model=list[SlotOut], tags=["calendar"])
-async def add_slots(practitioner_id: str, body: NewSlots, uc: Uc, _: Staff) -> list[SlotOut]:
+async def add_slots(practitioner_id: str, body: NewSlots, uc: Uc, _: Coordinator) -> list[SlotOut]:
     slots = await uc.add_slots(practitioner_id, body.slots)
     return [SlotOut(id=s.id, practitioner_id=s.practitioner_id, start=s.start, end=s.end, free=True) for s in slots]
 
 
 @router.get("/slots", response_model=list[SlotOut], tags=["calendar"])
-async def find_slots(uc: Uc, _: Anyone, start: datetime, end: datetime | None = None,
+async def find_slots(uc: Uc, _: AnyUser, start: datetime, end: datetime | None = None,
                      practitioner_id: str | None = None, free: bool = True,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[SlotOut]:
     found = await uc.find_slots(practitioner_id, start, end or start + timedelta(days=14), free, limit)
@@ -93,21 +85,19 @@ async def find_slots(uc: Uc, _: Anyone, start: datetime, end: datetime | None = 
 
 
 @router.post("/appointments", status_code=201, response_model=AppointmentOut, tags=["appointments"])
-async def request_appointment(body: AppointmentRequest, uc: Uc, _: Staff) -> AppointmentOut:
+async def request_appointment(body: AppointmentRequest, uc: Uc, _: Coordinator) -> AppointmentOut:
     return AppointmentOut.of(await uc.request_appointment(body.patient_id, body.slot_id, body.service_code))
 
 
 @router.get("/appointments/{appointment_id}", response_model=AppointmentOut, tags=["appointments"])
-async def get_appointment(appointment_id: str, uc: Uc, who: Anyone) -> AppointmentOut:
+async def get_appointment(appointment_id: str, uc: Uc, who: AnyUser) -> AppointmentOut:
     appt = await uc.get_appointment(appointment_id)
-    if not who.may_see_patient(appt.patient_id):
-        raise HTTPException(403, "patients may only see their own appointments")
+    ensure_may_see(who, appt.patient_id)
     return AppointmentOut.of(appt)
 
 
 @router.get("/appointments", response_model=list[AppointmentOut], tags=["appointments"])
-async def list_appointments(uc: Uc, who: Anyone, patient_id: Annotated[str, Query(min_length=1)],
+async def list_appointments(uc: Uc, who: AnyUser, patient_id: Annotated[str, Query(min_length=1)],
                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AppointmentOut]:
-    if not who.may_see_patient(patient_id):
-        raise HTTPException(403, "patients may only see their own appointments")
+    ensure_may_see(who, patient_id)
     return [AppointmentOut.of(a) for a in await uc.appointments_of(patient_id, limit)]

@@ -1,8 +1,8 @@
 """Composition root of the scheduling service."""
 
+from caremesh_kit.runtime import Runtime
 from fastapi import FastAPI
 
-from caremesh_kit.runtime import Runtime
 from caremesh_scheduling import api, handlers, store
 from caremesh_scheduling.settings import SchedulingSettings
 from caremesh_scheduling.usecases import Scheduling
@@ -20,8 +20,5 @@ def build(settings: SchedulingSettings | None = None) -> FastAPI:
         claims=store.SlotClaims(runtime),
         orphan_claim_seconds=settings.orphan_claim_seconds,
     )
-    runtime.subscribe(handlers.subscriptions(scheduling))
     runtime.background.append(scheduling.orphan_claim_sweeper)
-    app = runtime.http_app([api.router])
-    app.state.scheduling = scheduling
-    return app
+    return runtime.http_app([api.router], scheduling, handlers.subscriptions(scheduling))

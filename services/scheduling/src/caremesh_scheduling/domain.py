@@ -4,12 +4,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
-
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, AppointmentRequested
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_kit.types import TimeZoneName
+from pydantic import BaseModel, Field, model_validator
 
 SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
 

@@ -2,6 +2,7 @@
 
 from caremesh_contracts import EligibilityConfirmed, EligibilityDenied
 from caremesh_kit.bus import Subscription
+
 from caremesh_scheduling.usecases import Scheduling
 
 

@@ -1,7 +1,6 @@
+from caremesh_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-
-from caremesh_kit.settings import ServiceSettings
 
 
 class SchedulingSettings(ServiceSettings):

@@ -6,11 +6,11 @@ makes two active appointments on one slot impossible, on MongoDB and FerretDB al
 
 from datetime import datetime
 
+from caremesh_kit.runtime import Runtime
+from caremesh_kit.store import Repository
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from caremesh_kit.runtime import Runtime
-from caremesh_kit.store import Repository
 from caremesh_scheduling.domain import Appointment, Practitioner, Slot
 
 

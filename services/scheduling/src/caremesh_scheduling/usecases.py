@@ -9,6 +9,7 @@ from caremesh_kit import context, logs
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, NotFound, Unprocessable
 from caremesh_kit.store import Repository
+
 from caremesh_scheduling.domain import Appointment, Practitioner, PractitionerDetails, Slot, SlotTimes, utcnow
 from caremesh_scheduling.store import Appointments, SlotClaims, Slots
 

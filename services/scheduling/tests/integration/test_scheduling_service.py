@@ -4,9 +4,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined, AppointmentRequested, EligibilityConfirmed
-from caremesh_contracts import EligibilityDenied
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentDeclined,
+    AppointmentRequested,
+    EligibilityConfirmed,
+    EligibilityDenied,
+)
 from caremesh_kit.testing import EventCapture, eventually, publish_event, running, service_settings, wait_settled
 from caremesh_scheduling.app import build
 from caremesh_scheduling.settings import SchedulingSettings
@@ -92,7 +96,7 @@ async def test_unknown_slot_and_bad_code_are_clear_errors(scheduling):
 
 async def test_an_orphaned_claim_is_freed(scheduling):
     [slot] = await make_slots(scheduling)
-    uc = scheduling._transport.app.state.scheduling
+    uc = scheduling._transport.app.state.usecases
     # A claim whose appointment was never saved, as a crash between the two writes leaves it.
     await uc.claims.claim(slot["id"], "never-saved", datetime.now(UTC) - timedelta(seconds=5))
     assert await uc.free_orphan_claims() == 1

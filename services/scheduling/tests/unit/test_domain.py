@@ -3,8 +3,6 @@
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from pydantic import ValidationError
-
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, AppointmentRequested
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_scheduling.domain import (
@@ -15,6 +13,7 @@ from caremesh_scheduling.domain import (
     SlotTimes,
     Status,
 )
+from pydantic import ValidationError
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
