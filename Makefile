@@ -1,13 +1,14 @@
 # CareMesh: `make run` to start everything, `make test` to run every test.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
 
 .PHONY: run test infra infra-down deps demo token schemas bench
 
-$(UV):
-	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
-
-deps: $(UV)
+deps:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
 infra:
@@ -16,8 +17,8 @@ infra:
 infra-down:
 	scripts/infra down
 
-run: infra deps
-	$(UV) run caremesh-run
+run: deps
+	UV="$(UV)" scripts/run
 
 test: infra deps
 	$(UV) run pytest

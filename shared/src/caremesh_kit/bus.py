@@ -211,9 +211,10 @@ class Bus:
                 return await self._reject(raw, message, queue, f"unprocessable: {exc}")
             except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered
                 attempts = int((raw.headers or {}).get("x-delivery-count") or 0) + 1
-                kind = "not ready" if isinstance(exc, RetryLater) else type(exc).__name__
+                # Our own messages are safe to keep; a driver's may quote data, so only its type.
+                kind = f"not ready: {exc}" if isinstance(exc, RetryLater) else type(exc).__name__
                 if attempts >= self.settings.delivery_limit:
-                    return await self._reject(raw, message, queue, f"gave up after {attempts} attempts: {kind}: {exc}")
+                    return await self._reject(raw, message, queue, f"gave up after {attempts} attempts: {kind}")
                 logs.info(log, "event handling failed, will retry", event_type=env.type, attempt=attempts, error=kind)
                 # Exponential backoff, so a prerequisite has time to arrive before the limit.
                 await asyncio.sleep(min(self.settings.retry_delay_seconds * 2 ** (attempts - 1),

@@ -35,6 +35,8 @@ class Cluster:
             p + "HTTP_PORT": str(SERVICES[service] + self.port_offset),
             p + "MONGODB_DB": f"caremesh_{service}{self.db_suffix}",
         })
+        if os.environ.get("CAREMESH_API_DOCS"):
+            env[p + "API_DOCS"] = "true"
         env.update(self.extra_env)
         return env
 
@@ -92,7 +94,7 @@ class Cluster:
 def main() -> None:
     """Start all four services in the foreground; Ctrl-C stops them cleanly."""
     argparse.ArgumentParser(prog="caremesh-run", description=main.__doc__).parse_args()
-    cluster = Cluster()
+    cluster = Cluster(log_dir=Path(".local/logs"))
     for s in SERVICES:
         cluster.start(s)
     try:
@@ -102,7 +104,8 @@ def main() -> None:
         for s in SERVICES:
             print(f"  {s:<14} {cluster.url(s)}   (OpenAPI: {cluster.url(s)}/docs)")
         print("  rabbitmq       http://127.0.0.1:15672 (guest/guest)")
-        print("  mailpit        http://127.0.0.1:8025\n\nCtrl-C to stop.", flush=True)
+        print("  mailpit        http://127.0.0.1:8025")
+        print(f"\nJSON logs: {cluster.log_dir}/<service>.log\nCtrl-C to stop.", flush=True)
         while all(p.poll() is None for p in cluster.procs.values()):
             time.sleep(0.5)
         print("a service exited; stopping the others", file=sys.stderr)

@@ -88,7 +88,9 @@ def create_app(
     readiness: dict[str, ReadinessCheck],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
-    app = FastAPI(title=f"CareMesh {service}", lifespan=lifespan, version="0.1.0")
+    docs = bool(getattr(settings, "api_docs", False))
+    app = FastAPI(title=f"CareMesh {service}", lifespan=lifespan, version="0.1.0",
+                  docs_url="/docs" if docs else None, redoc_url=None, openapi_url="/openapi.json" if docs else None)
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

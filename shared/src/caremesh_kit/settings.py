@@ -31,3 +31,5 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "caremesh"
     jwt_audience: str = "caremesh"
     log_level: str = "INFO"
+    # Serve /docs and /openapi.json; off by default, as those are the only routes without a token.
+    api_docs: bool = False
