@@ -3,6 +3,7 @@
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -41,6 +42,11 @@ class Cluster:
         return env
 
     def start(self, service: str) -> None:
+        port = SERVICES[service] + self.port_offset
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                # Else readiness would be answered by whatever holds the port.
+                raise RuntimeError(f"port {port} for {service} is already in use")
         out = subprocess.DEVNULL
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -95,9 +101,10 @@ def main() -> None:
     """Start all four services in the foreground; Ctrl-C stops them cleanly."""
     argparse.ArgumentParser(prog="caremesh-run", description=main.__doc__).parse_args()
     cluster = Cluster(log_dir=Path(".local/logs"))
-    for s in SERVICES:
-        cluster.start(s)
+    failed = False
     try:
+        for s in SERVICES:
+            cluster.start(s)
         for s in SERVICES:
             cluster.wait_ready(s)
         print("\nCareMesh is running:")
@@ -111,6 +118,13 @@ def main() -> None:
         print("a service exited; stopping the others", file=sys.stderr)
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
+    except RuntimeError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        failed = True
+    else:
+        failed = True  # a service exited on its own
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         cluster.down()
+    if failed:
+        sys.exit(1)
