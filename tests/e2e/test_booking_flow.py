@@ -11,6 +11,7 @@ from caremesh_contracts import EligibilityConfirmed, all_event_types, by_type
 from caremesh_kit.bus import REASON_HEADER, read_event_log
 from caremesh_kit.testing import (
     AMQP_URL,
+    bearer,
     drain_queue,
     event_headers,
     eventually,
@@ -57,6 +58,15 @@ async def test_happy_path_books_and_informs_everyone(suite):
     assert mail["Subject"] == "Your appointment is confirmed"
     await eventually(lambda: _timeline_has(suite, flow), what="timeline entry")
     await assert_final_state(suite, flow)
+    # Each service audited the patient data it served or changed.
+    admin = bearer("admin", subject="privacy-officer")
+    for service, expected in (("records", {("create", "Patient"), ("read", "Timeline")}),
+                              ("scheduling", {("create", "Appointment"), ("read", "Appointment")}),
+                              ("insurance", {("create", "Coverage"), ("read", "EligibilityCheck")}),
+                              ("notifications", {("read", "Message")})):
+        trail = (await suite.clients[service].get("/audit", params={"patient_id": flow.patient_id},
+                                                  headers=admin)).json()
+        assert expected <= {(e["action"], e["resource_type"]) for e in trail}, service
 
 
 async def _timeline_has(suite, flow):

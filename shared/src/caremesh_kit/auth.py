@@ -108,10 +108,4 @@ def main() -> None:
 
 # The callers the services' routes accept, by what they may do.
 Coordinator = Annotated[Principal, Depends(require(Role.COORDINATOR))]
-CareTeam = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.CLINICIAN))]
 AnyUser = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.CLINICIAN, Role.PATIENT))]
-
-
-def ensure_may_see(who: Principal, patient_id: str) -> None:
-    if not who.may_see_patient(patient_id):
-        raise HTTPException(403, "patients may only see their own data")

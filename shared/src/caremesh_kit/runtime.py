@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from pymongo import IndexModel
 
-from caremesh_kit import http, logs
+from caremesh_kit import audit, http, logs
 from caremesh_kit.bus import Bus, Subscription
 from caremesh_kit.outbox import OutboxRelay
 from caremesh_kit.settings import ServiceSettings
@@ -29,7 +29,8 @@ class Runtime:
         self.store = Store(settings.mongodb_url, settings.mongodb_db or f"caremesh_{service}")
         self.bus = Bus(service, settings)
         self.relay = OutboxRelay(self.bus, settings.outbox_scan_seconds)
-        self.indexes: dict[str, Sequence[IndexModel]] = {}
+        self.indexes: dict[str, Sequence[IndexModel]] = {"audit": audit.AuditTrail.INDEXES}
+        self.audit = audit.AuditTrail(self.store, service)
         self.background: list[Callable[[], Any]] = []
         self._tasks: list[asyncio.Task] = []
 
@@ -78,12 +79,13 @@ class Runtime:
         app = http.create_app(
             service=self.service,
             settings=self.settings,
-            routers=routers,
+            routers=[*routers, audit.router],
             readiness={"broker": self.bus.ping, "store": self._store_ready},
             lifespan=lifespan,
         )
         app.state.runtime = self
         app.state.usecases = usecases
+        app.state.audit = self.audit
         return app
 
 

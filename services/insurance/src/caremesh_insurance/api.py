@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from caremesh_kit.auth import AnyUser, CareTeam, ensure_may_see
+from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
 from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -40,25 +40,28 @@ class CheckOut(BaseModel):
 
 
 @router.post("/coverages", status_code=201, response_model=CoverageOut)
-async def register_coverage(body: CoverageTerms, uc: Uc, _: CareTeam) -> CoverageOut:
-    return CoverageOut.of(await uc.register_coverage(body))
+async def register_coverage(body: CoverageTerms, uc: Uc, access: CareTeamAccess) -> CoverageOut:
+    coverage = await uc.register_coverage(body)
+    await access.wrote(Action.CREATE, "Coverage", coverage.id, body.patient_id)
+    return CoverageOut.of(coverage)
 
 
 @router.get("/coverages", response_model=list[CoverageOut])
-async def list_coverages(uc: Uc, who: AnyUser, patient_id: Annotated[str, Query(min_length=1)]) -> list[CoverageOut]:
-    ensure_may_see(who, patient_id)
+async def list_coverages(uc: Uc, access: PatientAccess,
+                         patient_id: Annotated[str, Query(min_length=1)]) -> list[CoverageOut]:
+    await access.read("Coverage", "*", patient_id)
     return [CoverageOut.of(c) for c in await uc.coverages_of(patient_id)]
 
 
 @router.get("/coverages/{coverage_id}", response_model=CoverageOut)
-async def get_coverage(coverage_id: str, uc: Uc, who: AnyUser) -> CoverageOut:
+async def get_coverage(coverage_id: str, uc: Uc, access: PatientAccess) -> CoverageOut:
     coverage = await uc.get_coverage(coverage_id)
-    ensure_may_see(who, coverage.terms.patient_id)
+    await access.read("Coverage", coverage_id, coverage.terms.patient_id)
     return CoverageOut.of(coverage)
 
 
 @router.get("/eligibility-checks/{appointment_id}", response_model=CheckOut)
-async def get_check(appointment_id: str, uc: Uc, who: AnyUser) -> CheckOut:
+async def get_check(appointment_id: str, uc: Uc, access: PatientAccess) -> CheckOut:
     check = await uc.get_check(appointment_id)
-    ensure_may_see(who, check.patient_id)
+    await access.read("EligibilityCheck", appointment_id, check.patient_id)
     return CheckOut.of(check)

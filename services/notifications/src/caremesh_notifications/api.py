@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from caremesh_kit.auth import AnyUser, ensure_may_see
+from caremesh_kit.audit import PatientAccess
 from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -34,7 +34,7 @@ class MessageOut(BaseModel):
 
 
 @router.get("/messages", response_model=list[MessageOut])
-async def list_messages(uc: Uc, who: AnyUser, patient_id: Annotated[str, Query(min_length=1)],
+async def list_messages(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[MessageOut]:
-    ensure_may_see(who, patient_id)
+    await access.read("Message", "*", patient_id)
     return [MessageOut.of(m) for m in await uc.messages_of(patient_id, limit)]

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated
 
-from caremesh_kit.auth import AnyUser, CareTeam, ensure_may_see
+from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
 from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 
@@ -32,19 +32,21 @@ class PatientOut(Resource):
 
 
 @router.post("/patients", status_code=201, response_model=PatientOut)
-async def register_patient(body: Demographics, uc: Uc, _: CareTeam) -> PatientOut:
-    return PatientOut.of(await uc.register_patient(body))
+async def register_patient(body: Demographics, uc: Uc, access: CareTeamAccess) -> PatientOut:
+    patient = await uc.register_patient(body)
+    await access.wrote(Action.CREATE, "Patient", patient.id, patient.id)
+    return PatientOut.of(patient)
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut)
-async def get_patient(patient_id: str, uc: Uc, who: AnyUser) -> PatientOut:
-    ensure_may_see(who, patient_id)
+async def get_patient(patient_id: str, uc: Uc, access: PatientAccess) -> PatientOut:
+    await access.read("Patient", patient_id, patient_id)
     return PatientOut.of(await uc.get_patient(patient_id))
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=list[TimelineEntry])
-async def timeline(patient_id: str, uc: Uc, who: AnyUser,
+async def timeline(patient_id: str, uc: Uc, access: PatientAccess,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100,
                    offset: Annotated[int, Query(ge=0)] = 0) -> list[TimelineEntry]:
-    ensure_may_see(who, patient_id)
+    await access.read("Timeline", patient_id, patient_id)
     return await uc.timeline_of(patient_id, limit, offset)

@@ -3,7 +3,8 @@
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from caremesh_kit.auth import AnyUser, Coordinator, ensure_may_see
+from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
+from caremesh_kit.auth import AnyUser, Coordinator
 from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -85,19 +86,21 @@ async def find_slots(uc: Uc, _: AnyUser, start: datetime, end: datetime | None =
 
 
 @router.post("/appointments", status_code=201, response_model=AppointmentOut, tags=["appointments"])
-async def request_appointment(body: AppointmentRequest, uc: Uc, _: Coordinator) -> AppointmentOut:
-    return AppointmentOut.of(await uc.request_appointment(body.patient_id, body.slot_id, body.service_code))
+async def request_appointment(body: AppointmentRequest, uc: Uc, access: CoordinatorAccess) -> AppointmentOut:
+    appt = await uc.request_appointment(body.patient_id, body.slot_id, body.service_code)
+    await access.wrote(Action.CREATE, "Appointment", appt.id, appt.patient_id)
+    return AppointmentOut.of(appt)
 
 
 @router.get("/appointments/{appointment_id}", response_model=AppointmentOut, tags=["appointments"])
-async def get_appointment(appointment_id: str, uc: Uc, who: AnyUser) -> AppointmentOut:
+async def get_appointment(appointment_id: str, uc: Uc, access: PatientAccess) -> AppointmentOut:
     appt = await uc.get_appointment(appointment_id)
-    ensure_may_see(who, appt.patient_id)
+    await access.read("Appointment", appointment_id, appt.patient_id)
     return AppointmentOut.of(appt)
 
 
 @router.get("/appointments", response_model=list[AppointmentOut], tags=["appointments"])
-async def list_appointments(uc: Uc, who: AnyUser, patient_id: Annotated[str, Query(min_length=1)],
+async def list_appointments(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AppointmentOut]:
-    ensure_may_see(who, patient_id)
+    await access.read("Appointment", "*", patient_id)
     return [AppointmentOut.of(a) for a in await uc.appointments_of(patient_id, limit)]

@@ -1,0 +1,264 @@
+"""The full suite: bookings through the four services over HTTP, completion seen in notifications."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from caremesh_kit.auth import mint
+from caremesh_kit.devcluster import Cluster
+
+from booking.common import SERVICE_CODE, SLOTS_PER_PRACTITIONER, async_mongo, closed_loop, say
+from booking.mailpit import mailpit_collect
+from booking.report import Figures, percentile
+
+
+@dataclass
+class Booking:
+    index: int
+    patient_id: str
+    email: str
+    slot_id: str
+    appointment_id: str | None = None
+    t_send_wall: float | None = None  # epoch seconds, just before the POST is written
+    t_send: float | None = None  # perf_counter at the same moment
+    t_observed: float | None = None  # perf_counter when the poller first saw the message as sent
+    sent_at: float | None = None  # epoch seconds: the message record's sent_at
+    mail_created: float | None = None  # epoch seconds: Mailpit's Created for the email
+    error: str | None = None
+
+
+class SentPoller:
+    """One loop over all outstanding bookings: a single query on notifications' messages
+    collection per tick (instead of one HTTP request per booking per tick)."""
+
+    def __init__(self, collection: Any, interval: float) -> None:
+        self.collection = collection
+        self.interval = interval
+        self.waiting: dict[str, asyncio.Future] = {}
+        self.queries = 0
+        self.query_errors = 0
+
+    def expect(self, patient_id: str) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[patient_id] = fut
+        return fut
+
+    def forget(self, patient_id: str) -> None:
+        self.waiting.pop(patient_id, None)
+
+    async def run(self, stop: asyncio.Event, deadline: float) -> None:
+        max_ticks = int((deadline - time.monotonic()) / self.interval) + 10
+        for _ in range(max_ticks):
+            if stop.is_set() or time.monotonic() > deadline:
+                return
+            if self.waiting:
+                try:
+                    cursor = self.collection.find(
+                        {"patient_id": {"$in": list(self.waiting)}, "status": "sent"},
+                        {"patient_id": 1, "appointment_id": 1, "template": 1, "sent_at": 1},
+                    )
+                    docs = await asyncio.wait_for(cursor.to_list(None), timeout=5)
+                    self.queries += 1
+                except Exception as exc:  # noqa: BLE001 - count it, try again next tick
+                    self.query_errors += 1
+                    say(f"poll failed ({type(exc).__name__}: {exc}); retrying")
+                    docs = []
+                now = time.perf_counter()
+                for doc in docs:
+                    fut = self.waiting.pop(doc["patient_id"], None)
+                    if fut is not None and not fut.done():
+                        fut.set_result((now, doc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+
+STAGES = ["POST -> appointment requested (scheduling)",
+          "requested -> eligibility checked (insurance)",
+          "checked -> appointment booked (scheduling)",
+          "booked -> message composed (notifications)",
+          "composed -> email sent (claim + SMTP)"]
+
+
+class FullSuite:
+    def __init__(self, cluster: Cluster, args: argparse.Namespace, short: str, secret: str) -> None:
+        self.cluster = cluster
+        self.args = args
+        self.short = short
+        self.token = mint("bench-coordinator", ["coordinator"], secret, ttl=timedelta(hours=2))
+
+    def db(self, service: str) -> str:
+        return f"caremesh_{service}{self.cluster.db_suffix}"
+
+    async def _post(self, client: httpx.AsyncClient, service: str, path: str, body: dict) -> Any:
+        r = await client.post(self.cluster.url(service) + path, json=body)
+        if r.status_code != 201:
+            raise RuntimeError(f"POST {service}{path} -> {r.status_code}: {r.text[:300]}")
+        return r.json()
+
+    async def setup(self, client: httpx.AsyncClient, total: int) -> list[Booking]:
+        started = time.perf_counter()
+        today = datetime.now(UTC).date()
+
+        # Practitioners and their slots: tomorrow onwards, 30 minutes each.
+        n_prac = max(1, math.ceil(total / SLOTS_PER_PRACTITIONER))
+        base = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        slot_ids: list[str] = []
+        for p in range(n_prac):
+            prac = await self._post(client, "scheduling", "/practitioners",
+                                    {"name": f"Dr. Bench {self.short} {p}", "specialty": "Family medicine",
+                                     "time_zone": "UTC"})
+            count = min(SLOTS_PER_PRACTITIONER, total - len(slot_ids))
+            times = [{"start": (base + timedelta(minutes=30 * j)).isoformat(),
+                      "end": (base + timedelta(minutes=30 * j + 30)).isoformat()} for j in range(count)]
+            slots = await self._post(client, "scheduling", f"/practitioners/{prac['id']}/slots", {"slots": times})
+            slot_ids += [s["id"] for s in slots]
+
+        sem = asyncio.Semaphore(self.args.setup_concurrency)
+
+        async def patient(i: int) -> Booking:
+            email = f"bench.{self.short}.{i}@example.org"
+            async with sem:
+                p = await self._post(client, "records", "/patients", {
+                    "given_name": "Bench", "family_name": f"Patient{i}", "birth_date": "1980-01-01",
+                    "email": email, "time_zone": "UTC"})
+                await self._post(client, "insurance", "/coverages", {
+                    "patient_id": p["id"], "payer": "Bench Health", "plan": "PPO", "member_id": f"B{self.short}{i}",
+                    "period_start": (today - timedelta(days=1)).isoformat(), "service_codes": [SERVICE_CODE]})
+            return Booking(index=i, patient_id=p["id"], email=email, slot_id=slot_ids[i])
+
+        bookings = list(await asyncio.gather(*(patient(i) for i in range(total))))
+        say(f"set up {total} patients + coverages, {n_prac} practitioner(s), {len(slot_ids)} slots "
+            f"in {time.perf_counter() - started:.1f}s")
+        return bookings
+
+    async def wait_for_contacts(self, contacts: Any, patient_ids: list[str]) -> None:
+        """Notifications learns contacts from records' events; book only once it has them all,
+        so no booking waits on a RetryLater."""
+        deadline = time.monotonic() + self.args.setup_timeout
+        have = 0
+        while time.monotonic() < deadline:
+            have = await asyncio.wait_for(contacts.count_documents({"_id": {"$in": patient_ids}}), timeout=10)
+            if have >= len(patient_ids):
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"notifications has {have}/{len(patient_ids)} contacts after {self.args.setup_timeout}s")
+
+    async def drive(self, client: httpx.AsyncClient, poller: SentPoller, bookings: list[Booking]) -> None:
+        async def one(b: Booking) -> None:
+            fut = poller.expect(b.patient_id)  # registered before the POST: nothing can be missed
+            try:
+                b.t_send_wall, b.t_send = time.time(), time.perf_counter()
+                r = await client.post(self.cluster.url("scheduling") + "/appointments",
+                                      json={"patient_id": b.patient_id, "slot_id": b.slot_id,
+                                            "service_code": SERVICE_CODE})
+                if r.status_code != 201:
+                    b.error = f"POST /appointments -> {r.status_code}: {r.text[:200]}"
+                    return
+                b.appointment_id = r.json()["id"]
+                t_obs, doc = await asyncio.wait_for(fut, timeout=self.args.booking_timeout)
+                if doc.get("template") != "appointment.booked" or doc.get("appointment_id") != b.appointment_id:
+                    b.error = f"unexpected message: template={doc.get('template')} for {doc.get('appointment_id')}"
+                    return
+                b.t_observed = t_obs
+                b.sent_at = doc["sent_at"].timestamp()
+            except TimeoutError:
+                b.error = f"no email recorded as sent within {self.args.booking_timeout}s"
+            except httpx.HTTPError as exc:
+                b.error = f"HTTP error: {type(exc).__name__}: {exc}"
+            finally:
+                poller.forget(b.patient_id)
+                if not fut.done():
+                    fut.cancel()
+
+        await closed_loop(bookings, self.args.concurrency, one)
+
+    async def run(self) -> dict[str, Any]:
+        a = self.args
+        pool = max(a.concurrency, a.setup_concurrency) + 10
+        mongo = async_mongo("notifications", socket_timeout_ms=10000)
+        try:
+            async with httpx.AsyncClient(headers={"Authorization": f"Bearer {self.token}"},
+                                         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                                         timeout=httpx.Timeout(a.http_timeout)) as client:
+                bookings = await self.setup(client, a.warmup + a.n)
+                notifications = mongo[self.db("notifications")]
+                await self.wait_for_contacts(notifications["contacts"], [b.patient_id for b in bookings])
+                poller = SentPoller(notifications["messages"], a.poll_interval)
+                stop = asyncio.Event()
+                poll_task = asyncio.create_task(poller.run(stop, time.monotonic() + a.timeout))
+                try:
+                    warm, measured = bookings[:a.warmup], bookings[a.warmup:]
+                    if warm:
+                        say(f"full suite: {len(warm)} warm-up booking(s)")
+                        await self.drive(client, poller, warm)
+                    say(f"full suite: {len(measured)} bookings at concurrency {a.concurrency}")
+                    await self.drive(client, poller, measured)
+                finally:
+                    stop.set()
+                    await asyncio.wait_for(poll_task, timeout=10)
+            ok = [b for b in measured if b.error is None]
+            stages = await self.stage_breakdown(ok)
+        finally:
+            await mongo.close()
+
+        mail = await mailpit_collect(self.short, bookings)
+        failed = [b for b in measured if b.error is not None]
+        for b in failed[:5]:
+            say(f"booking {b.index} failed: {b.error}")
+        first = min((b.t_send_wall for b in measured if b.t_send_wall is not None), default=None)
+        primary = Figures.of([b.sent_at - b.t_send_wall for b in ok], len(failed),
+                             first, max((b.sent_at for b in ok), default=None))
+        first_pc = min((b.t_send for b in measured if b.t_send is not None), default=None)
+        observed = Figures.of([b.t_observed - b.t_send for b in ok], len(failed),
+                              first_pc, max((b.t_observed for b in ok), default=None))
+        with_mail = [b for b in ok if b.mail_created is not None]
+        mailpit = Figures.of([b.mail_created - b.t_send_wall for b in with_mail], len(measured) - len(with_mail),
+                             first, max((b.mail_created for b in with_mail), default=None))
+        return {
+            "record": primary, "observed": observed, "mailpit": mailpit,
+            "poll_queries": poller.queries, "poll_errors": poller.query_errors,
+            "mailpit_found": mail["found"], "mailpit_deleted": mail["deleted"], "stages": stages,
+        }
+
+    async def stage_breakdown(self, done: list[Booking]) -> dict[str, dict[str, float | None]]:
+        """Where the time goes, from the services' own timestamps (read after the run, so the
+        reads do not disturb it): p50/p99 per stage in ms. Stages include the outbox relay and
+        the broker hop that lead to the next service's handler."""
+        if not done:
+            return {}
+        ids = [b.appointment_id for b in done]
+
+        async def read(service: str, coll: str, key: str, fields: list[str]) -> dict[str, dict]:
+            """The docs for ``ids`` matched on ``key``, by that key."""
+            client = async_mongo(service, socket_timeout_ms=30000)
+            try:
+                cursor = client[self.db(service)][coll].find({key: {"$in": ids}}, dict.fromkeys([key, *fields], 1))
+                return {d[key]: d for d in await asyncio.wait_for(cursor.to_list(None), timeout=30)}
+            finally:
+                await client.close()
+
+        try:
+            appts = await read("scheduling", "appointments", "_id", ["requested_at", "updated_at"])
+            checks = await read("insurance", "eligibility_checks", "_id", ["checked_at"])
+            msgs = await read("notifications", "messages", "appointment_id", ["created_at", "sent_at"])
+        except Exception as exc:  # noqa: BLE001 - the breakdown is extra; never fail the run on it
+            say(f"stage breakdown unavailable: {type(exc).__name__}: {exc}")
+            return {}
+        spans: list[list[float]] = [[] for _ in STAGES]
+        for b in done:
+            a, c, m = appts.get(b.appointment_id), checks.get(b.appointment_id), msgs.get(b.appointment_id)
+            if not (a and c and m and b.t_send_wall is not None):
+                continue
+            points = [b.t_send_wall, a["requested_at"].timestamp(), c["checked_at"].timestamp(),
+                      a["updated_at"].timestamp(), m["created_at"].timestamp(), m["sent_at"].timestamp()]
+            for k in range(len(STAGES)):
+                spans[k].append((points[k + 1] - points[k]) * 1000)
+        return {n: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)} for n, v in zip(STAGES, spans, strict=True)}

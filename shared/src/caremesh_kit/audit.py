@@ -1,0 +1,157 @@
+"""The audit trail of patient data: who read or changed what, when, for which patient and why.
+
+Every service keeps its own append-only trail (collection ``audit``); nothing updates or deletes
+an entry. Routes that touch patient data take an ``Access`` and call it, which both checks that
+the caller may see the patient and records the attempt, allowed or denied.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from pydantic import BaseModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from caremesh_kit import context
+from caremesh_kit.auth import Principal, Role, require
+from caremesh_kit.store import Store
+
+
+class Purpose(StrEnum):
+    """HL7 v3 PurposeOfUse codes a caller may state in ``X-Purpose-Of-Use``."""
+
+    TREAT = "TREAT"  # treatment
+    ETREAT = "ETREAT"  # emergency treatment
+    CAREMGT = "CAREMGT"  # care management / coordination
+    HPAYMT = "HPAYMT"  # payment
+    HOPERAT = "HOPERAT"  # operations
+    PATRQT = "PATRQT"  # the patient's own request
+    FAMRQT = "FAMRQT"  # a family member's request
+    PUBHLTH = "PUBHLTH"  # public health
+    HRESCH = "HRESCH"  # research
+    HLEGAL = "HLEGAL"  # legal
+    SYSDEV = "SYSDEV"  # system administration
+
+
+class Action(StrEnum):
+    READ = "read"
+    CREATE = "create"
+    UPDATE = "update"
+
+
+class AuditEntry(BaseModel):
+    id: str
+    at: datetime
+    service: str
+    actor: str
+    roles: list[str]
+    action: Action
+    resource_type: str
+    resource_id: str
+    patient_id: str
+    purpose: Purpose
+    allowed: bool
+    route: str
+    correlation_id: str | None
+
+
+class AuditTrail:
+    INDEXES = [IndexModel([("patient_id", ASCENDING), ("at", DESCENDING)]),
+               IndexModel([("actor", ASCENDING), ("at", DESCENDING)])]
+
+    def __init__(self, store: Store, service: str) -> None:
+        self.collection = store.db["audit"]
+        self.service = service
+
+    async def record(self, entry: AuditEntry) -> None:
+        await self.collection.insert_one(entry.model_dump(exclude={"id"}) | {"_id": entry.id})
+
+    async def query(self, *, patient_id: str | None = None, actor: str | None = None,
+                    since: datetime | None = None, until: datetime | None = None,
+                    limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        q: dict[str, Any] = {}
+        if patient_id:
+            q["patient_id"] = patient_id
+        if actor:
+            q["actor"] = actor
+        if since or until:
+            q["at"] = {k: v for k, v in (("$gte", since), ("$lt", until)) if v}
+        cursor = self.collection.find(q).sort("at", DESCENDING).skip(offset).limit(limit)
+        return [AuditEntry.model_validate(d | {"id": d["_id"]}) async for d in cursor]
+
+
+@dataclass
+class Access:
+    """The caller, their stated purpose and where to record what they touch."""
+
+    who: Principal
+    purpose: Purpose
+    trail: AuditTrail
+    route: str
+
+    async def read(self, resource_type: str, resource_id: str, patient_id: str) -> None:
+        """Check and record a read; 403 (recorded too) when the caller may not see the patient."""
+        await self._record(Action.READ, resource_type, resource_id, patient_id)
+
+    async def wrote(self, action: Action, resource_type: str, resource_id: str, patient_id: str) -> None:
+        await self._record(action, resource_type, resource_id, patient_id)
+
+    async def _record(self, action: Action, resource_type: str, resource_id: str, patient_id: str) -> None:
+        allowed = self.who.may_see_patient(patient_id)
+        await self.trail.record(AuditEntry(
+            id=context.new_id(), at=datetime.now(UTC), service=self.trail.service, actor=self.who.subject,
+            roles=sorted(self.who.roles), action=action, resource_type=resource_type, resource_id=resource_id,
+            patient_id=patient_id, purpose=self.purpose, allowed=allowed, route=self.route,
+            correlation_id=context.correlation_id.get()))
+        if not allowed:
+            raise HTTPException(403, "patients may only see their own data")
+
+
+def access_for(*roles: Role) -> Callable[..., Any]:
+    """Dependency: a caller holding one of ``roles``, with their purpose of use."""
+    check = require(*roles)
+
+    async def dependency(request: Request, who: Annotated[Principal, Depends(check)],
+                         x_purpose_of_use: Annotated[Purpose | None, Header()] = None) -> Access:
+        default = Purpose.PATRQT if who.roles == {Role.PATIENT} else Purpose.TREAT
+        route = getattr(request.scope.get("route"), "path", request.url.path)
+        return Access(who, x_purpose_of_use or default, request.app.state.audit, f"{request.method} {route}")
+
+    return dependency
+
+
+# Patient-data routes: anyone who may see a patient (a patient only their own), or staff for writes.
+PatientAccess = Annotated[Access, Depends(access_for(Role.COORDINATOR, Role.CLINICIAN, Role.PATIENT))]
+CareTeamAccess = Annotated[Access, Depends(access_for(Role.COORDINATOR, Role.CLINICIAN))]
+CoordinatorAccess = Annotated[Access, Depends(access_for(Role.COORDINATOR))]
+
+router = APIRouter(tags=["audit"])
+
+
+def _trail(request: Request) -> AuditTrail:
+    return request.app.state.audit
+
+
+@router.get("/audit", response_model=list[AuditEntry])
+async def query_trail(trail: Annotated[AuditTrail, Depends(_trail)], _: Annotated[Principal, Depends(require())],
+                      patient_id: str | None = None, actor: str | None = None,
+                      since: datetime | None = None, until: datetime | None = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                      offset: Annotated[int, Query(ge=0)] = 0) -> list[AuditEntry]:
+    """The trail, newest first (administrators: privacy and security officers)."""
+    return await trail.query(patient_id=patient_id, actor=actor, since=since, until=until,
+                             limit=limit, offset=offset)
+
+
+@router.get("/audit/patients/{patient_id}", response_model=list[AuditEntry])
+async def access_report(patient_id: str, trail: Annotated[AuditTrail, Depends(_trail)],
+                        who: Annotated[Principal, Depends(require(Role.PATIENT))],
+                        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                        offset: Annotated[int, Query(ge=0)] = 0) -> list[AuditEntry]:
+    """A patient's access report: who touched their data here, when and why."""
+    if not who.may_see_patient(patient_id):
+        raise HTTPException(403, "patients may only see their own access report")
+    return await trail.query(patient_id=patient_id, limit=limit, offset=offset)
