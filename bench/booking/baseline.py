@@ -11,7 +11,15 @@ import uuid
 
 import aio_pika
 
-from booking.common import DELIVERY_LIMIT, HOPS, PREFETCH, SERVICE_CODE, amqp_connect, closed_loop, say
+from booking.common import (
+    DELIVERY_LIMIT,
+    HOPS,
+    PREFETCH,
+    SERVICE_CODE,
+    amqp_connect,
+    closed_loop,
+    say,
+)
 from booking.report import Figures
 
 

@@ -11,7 +11,14 @@ import httpx
 from caremesh_kit.devcluster import SERVICES, Cluster
 from pymongo import MongoClient
 
-from booking.common import MANAGEMENT_AUTH, MANAGEMENT_URL, MONGO_PORTS, amqp_connect, mongo_url, say
+from booking.common import (
+    MANAGEMENT_AUTH,
+    MANAGEMENT_URL,
+    MONGO_PORTS,
+    amqp_connect,
+    mongo_url,
+    say,
+)
 
 
 def kill_leftovers(cluster: Cluster) -> None:

@@ -15,7 +15,13 @@ import httpx
 from caremesh_kit.auth import mint
 from caremesh_kit.devcluster import Cluster
 
-from booking.common import SERVICE_CODE, SLOTS_PER_PRACTITIONER, async_mongo, closed_loop, say
+from booking.common import (
+    SERVICE_CODE,
+    SLOTS_PER_PRACTITIONER,
+    async_mongo,
+    closed_loop,
+    say,
+)
 from booking.mailpit import mailpit_collect
 from booking.report import Figures, percentile
 

@@ -1,0 +1,38 @@
+"""The benchmark's own four-service cluster: isolated namespace, databases and ports, local addresses."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from caremesh_kit.devcluster import SERVICES, Cluster
+
+from booking.common import (
+    AMQP_URL,
+    HOST,
+    MONGO_PORTS,
+    PORT_OFFSET,
+    SMTP_PORT,
+    mongo_url,
+)
+
+
+def make_cluster(namespace: str, db_suffix: str, log_dir: Path, secret: str) -> Cluster:
+    env = {"NOTIFICATIONS_SMTP_HOST": HOST, "NOTIFICATIONS_SMTP_PORT": str(SMTP_PORT)}
+    for svc in MONGO_PORTS:
+        p = svc.upper() + "_"
+        env |= {p + "JWT_SECRET": secret, p + "AMQP_URL": AMQP_URL, p + "MONGODB_URL": mongo_url(svc),
+                p + "HTTP_HOST": HOST}
+    return Cluster(namespace=namespace, db_suffix=db_suffix, port_offset=PORT_OFFSET, log_dir=log_dir, extra_env=env)
+
+
+def busy_ports() -> list[int]:
+    """The cluster's ports that something already listens on. Checked before starting anything,
+    whereas ``Cluster.start`` only notices when it reaches that service."""
+    busy = []
+    for port in (SERVICES[s] + PORT_OFFSET for s in SERVICES):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(1)
+            if s.connect_ex((HOST, port)) == 0:
+                busy.append(port)
+    return busy
