@@ -23,7 +23,7 @@ class Flow:
     email: str
     appointment_id: str
     slot_id: str
-    expected: str  # booked | declined
+    expected: str  # the appointment's final status
 
 
 @dataclass
@@ -58,9 +58,10 @@ class Suite:
             "period_start": str(date.today() - timedelta(days=1)), "service_codes": codes})
         assert r.status_code == 201, r.text
 
-    async def slots(self, n: int) -> list[str]:
+    async def slots(self, n: int, starts_in: timedelta | None = None) -> list[str]:
         pr = await self.scheduling.post("/practitioners", json={"name": "Dr. Ada", "time_zone": "Europe/Amsterdam"})
-        base = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=2, minutes=uuid.uuid4().int % 600)
+        base = datetime.now(UTC).replace(microsecond=0) + (
+            starts_in or timedelta(days=2, minutes=uuid.uuid4().int % 600))
         body = {"slots": [{"start": (base + timedelta(minutes=30 * i)).isoformat(),
                            "end": (base + timedelta(minutes=30 * i + 25)).isoformat()} for i in range(n)]}
         r = await self.scheduling.post(f"/practitioners/{pr.json()['id']}/slots", json=body)

@@ -5,6 +5,8 @@ The tests run in file order: the last one replays every event the earlier ones p
 
 import asyncio
 import signal
+import time
+from datetime import datetime, timedelta
 
 import pytest
 from caremesh_contracts import EligibilityConfirmed, all_event_types, by_type
@@ -27,10 +29,10 @@ from .conftest import Flow
 pytestmark = pytest.mark.e2e
 
 
-async def book(suite, covered: bool = True) -> Flow:
+async def book(suite, covered: bool = True, starts_in: timedelta | None = None) -> Flow:
     patient_id, email = await suite.new_patient()
     await suite.cover(patient_id, ["99213"] if covered else ["99999"])
-    [slot] = await suite.slots(1)
+    [slot] = await suite.slots(1, starts_in)
     r = await suite.request(patient_id, slot)
     assert r.status_code == 201, r.text
     flow = Flow(patient_id, email, r.json()["id"], slot, "booked" if covered else "declined")
@@ -41,10 +43,12 @@ async def book(suite, covered: bool = True) -> Flow:
 async def assert_final_state(suite, flow: Flow) -> None:
     """The same facts, read from every service and the mailbox."""
     assert await suite.status(flow.appointment_id) == flow.expected
+    declined = flow.expected == "declined"
     check = (await suite.insurance.get(f"/eligibility-checks/{flow.appointment_id}")).json()
-    assert check["decision"]["outcome"] == ("confirmed" if flow.expected == "booked" else "denied")
+    assert check["decision"]["outcome"] == ("denied" if declined else "confirmed")
     timeline = (await suite.records.get(f"/patients/{flow.patient_id}/timeline")).json()
-    assert [(e["appointment_id"], e["kind"]) for e in timeline] == [(flow.appointment_id, f"appointment.{flow.expected}")]
+    kind = "appointment.declined" if declined else "appointment.booked"
+    assert [(e["appointment_id"], e["kind"]) for e in timeline] == [(flow.appointment_id, kind)]
     messages = (await suite.notifications.get("/messages", params={"patient_id": flow.patient_id})).json()
     assert [(m["appointment_id"], m["status"]) for m in messages] == [(flow.appointment_id, "sent")]
     mails = await mailbox(flow.email)
@@ -152,6 +156,33 @@ async def test_services_killed_mid_flow_lose_and_duplicate_nothing(suite):
     await wait_settled(suite.namespace)
     for f in flows:
         await assert_final_state(suite, f)
+
+
+async def test_lifecycle_cancel_visit_and_no_show_across_services(suite):
+    cancelled = await book(suite)
+    visit = await book(suite, starts_in=timedelta(minutes=45))
+    missed = await book(suite, starts_in=timedelta(seconds=8))
+    for f in (cancelled, visit, missed):
+        assert await suite.settled_status(f.appointment_id) == "booked"
+        await suite.emails(f)
+    r = await suite.scheduling.post(f"/appointments/{cancelled.appointment_id}/cancel", json={"reason_code": "pat"})
+    assert r.json()["status"] == "cancelled"
+    someone_else, _ = await suite.new_patient()
+    assert (await suite.request(someone_else, cancelled.slot_id)).status_code == 201  # slot freed
+    assert (await suite.scheduling.post(f"/appointments/{visit.appointment_id}/check-in")).status_code == 200
+    assert (await suite.scheduling.post(f"/appointments/{visit.appointment_id}/complete")).json()["status"] == "fulfilled"
+    await asyncio.sleep(max(0.0, (missed_start := await _start(suite, missed)) - time.time()) + 0.5)
+    assert missed_start
+    assert (await suite.scheduling.post(f"/appointments/{missed.appointment_id}/no-show")).json()["status"] == "no_show"
+    cancelled.expected, visit.expected, missed.expected = "cancelled", "fulfilled", "no_show"
+    await wait_settled(suite.namespace)
+    for f in (cancelled, visit, missed):
+        await assert_final_state(suite, f)
+
+
+async def _start(suite, flow) -> float:
+    appt = (await suite.scheduling.get(f"/appointments/{flow.appointment_id}")).json()
+    return datetime.fromisoformat(appt["start"]).timestamp()
 
 
 async def test_every_event_delivered_twice_has_exactly_one_effect(suite):

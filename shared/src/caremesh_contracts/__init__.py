@@ -8,9 +8,21 @@ from caremesh_contracts.base import Event, all_event_types, by_type
 from caremesh_contracts.insurance import CoverageRegistered, EligibilityConfirmed, EligibilityDenied
 from caremesh_contracts.notifications import MessageSent
 from caremesh_contracts.records import PatientRegistered
-from caremesh_contracts.scheduling import AppointmentBooked, AppointmentDeclined, AppointmentRequested
+from caremesh_contracts.scheduling import (
+    AppointmentArrived,
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentFulfilled,
+    AppointmentNoShowRecorded,
+    AppointmentRequested,
+)
 
 __all__ = [
+    "AppointmentArrived",
+    "AppointmentCancelled",
+    "AppointmentFulfilled",
+    "AppointmentNoShowRecorded",
     "AppointmentBooked",
     "AppointmentDeclined",
     "AppointmentRequested",

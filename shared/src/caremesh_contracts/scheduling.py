@@ -38,3 +38,49 @@ class AppointmentDeclined(Event):
     service_code: str
     start: datetime
     reason_code: str = Field(min_length=1)
+
+
+class AppointmentCancelled(Event):
+    """late is True when cancelled within 24 hours of the start."""
+
+    routing_key = "scheduling.appointment.cancelled"
+
+    appointment_id: str
+    patient_id: str
+    service_code: str
+    start: datetime
+    reason_code: str
+    cancelled_by_role: str
+    late: bool
+
+
+class AppointmentArrived(Event):
+    routing_key = "scheduling.appointment.arrived"
+
+    appointment_id: str
+    patient_id: str
+    arrived_at: datetime
+
+
+class AppointmentFulfilled(Event):
+    """The visit took place; consumers build encounters and count authorized units from it."""
+
+    routing_key = "scheduling.appointment.fulfilled"
+
+    appointment_id: str
+    patient_id: str
+    practitioner_id: str
+    practitioner_name: str
+    service_code: str
+    start: datetime
+    end: datetime
+    completed_at: datetime
+
+
+class AppointmentNoShowRecorded(Event):
+    routing_key = "scheduling.appointment.no_show_recorded"
+
+    appointment_id: str
+    patient_id: str
+    service_code: str
+    start: datetime

@@ -35,6 +35,8 @@ def _sample(cls):
             values[name] = date(2026, 5, 1)
         elif "EmailStr" in str(ann):
             values[name] = "someone@example.org"
+        elif ann is bool:
+            values[name] = True
         elif name == "time_zone":
             values[name] = "Europe/Paris"
         else:

@@ -3,13 +3,21 @@
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
-from caremesh_kit.auth import AnyUser, Coordinator
+from caremesh_kit.audit import Access, Action, CareTeamAccess, CoordinatorAccess, PatientAccess
+from caremesh_kit.auth import AnyUser, Coordinator, Role
 from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from caremesh_scheduling.domain import SERVICE_CODE, Appointment, Practitioner, PractitionerDetails, SlotTimes
+from caremesh_scheduling.domain import (
+    SERVICE_CODE,
+    Appointment,
+    Cancellation,
+    CancelReason,
+    Practitioner,
+    PractitionerDetails,
+    SlotTimes,
+)
 from caremesh_scheduling.usecases import Scheduling
 
 router = APIRouter()
@@ -53,6 +61,9 @@ class AppointmentOut(Resource):
     end: datetime
     status: str
     decline_reason: str | None
+    cancellation: Cancellation | None
+    arrived_at: datetime | None
+    completed_at: datetime | None
     requested_at: datetime
     updated_at: datetime
 
@@ -104,3 +115,38 @@ async def list_appointments(uc: Uc, access: PatientAccess, patient_id: Annotated
                             limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AppointmentOut]:
     await access.read("Appointment", "*", patient_id)
     return [AppointmentOut.of(a) for a in await uc.appointments_of(patient_id, limit)]
+
+
+class CancelRequest(BaseModel):
+    reason_code: CancelReason
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentOut, tags=["appointments"])
+async def cancel_appointment(appointment_id: str, body: CancelRequest, uc: Uc, access: PatientAccess) -> AppointmentOut:
+    """Coordinators cancel any appointment; a patient only their own."""
+    appt = await uc.get_appointment(appointment_id)
+    await access.wrote(Action.UPDATE, "Appointment", appointment_id, appt.patient_id)
+    role = "patient" if access.who.roles == {Role.PATIENT} else "staff"
+    return AppointmentOut.of(await uc.cancel(appointment_id, body.reason_code, access.who.subject, role, body.note))
+
+
+@router.post("/appointments/{appointment_id}/check-in", response_model=AppointmentOut, tags=["appointments"])
+async def check_in(appointment_id: str, uc: Uc, access: CareTeamAccess) -> AppointmentOut:
+    return AppointmentOut.of(await _change(uc, access, appointment_id, uc.check_in))
+
+
+@router.post("/appointments/{appointment_id}/complete", response_model=AppointmentOut, tags=["appointments"])
+async def complete(appointment_id: str, uc: Uc, access: CareTeamAccess) -> AppointmentOut:
+    return AppointmentOut.of(await _change(uc, access, appointment_id, uc.complete))
+
+
+@router.post("/appointments/{appointment_id}/no-show", response_model=AppointmentOut, tags=["appointments"])
+async def no_show(appointment_id: str, uc: Uc, access: CareTeamAccess) -> AppointmentOut:
+    return AppointmentOut.of(await _change(uc, access, appointment_id, uc.mark_no_show))
+
+
+async def _change(uc: Scheduling, access: Access, appointment_id: str, transition) -> Appointment:
+    appt = await uc.get_appointment(appointment_id)
+    await access.wrote(Action.UPDATE, "Appointment", appointment_id, appt.patient_id)
+    return await transition(appointment_id)

@@ -4,7 +4,15 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined, AppointmentRequested
+from caremesh_contracts import (
+    AppointmentArrived,
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentFulfilled,
+    AppointmentNoShowRecorded,
+    AppointmentRequested,
+)
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_kit.types import TimeZoneName
@@ -47,7 +55,50 @@ class Slot(Aggregate):
 class Status(StrEnum):
     PENDING = "pending"  # waiting on insurance
     BOOKED = "booked"
-    DECLINED = "declined"
+    DECLINED = "declined"  # insurance said no
+    ARRIVED = "arrived"
+    FULFILLED = "fulfilled"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+# The lifecycle as data: each state and the states it may move to. Anything else is a 409.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.BOOKED, Status.DECLINED, Status.CANCELLED}),
+    Status.BOOKED: frozenset({Status.ARRIVED, Status.NO_SHOW, Status.CANCELLED}),
+    Status.ARRIVED: frozenset({Status.FULFILLED, Status.CANCELLED}),
+    Status.DECLINED: frozenset(),
+    Status.FULFILLED: frozenset(),
+    Status.NO_SHOW: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+HOLDS_SLOT = frozenset({Status.PENDING, Status.BOOKED, Status.ARRIVED, Status.FULFILLED, Status.NO_SHOW})
+LATE_CANCEL_WINDOW = timedelta(hours=24)
+
+
+class CancelReason(StrEnum):
+    """A subset of FHIR's appointment-cancellation-reason codes."""
+
+    PATIENT = "pat"
+    PATIENT_FEELS_BETTER = "pat-fb"
+    PATIENT_NO_TRANSPORT = "pat-lt"
+    PATIENT_MOVED = "pat-mv"
+    PATIENT_DECEASED = "pat-dec"
+    PROVIDER = "prov"
+    PROVIDER_HOSPITALIZED = "prov-hosp"
+    FACILITY_MAINTENANCE = "maint"
+    WEATHER = "oth-weath"
+    ERROR = "oth-err"
+    OTHER = "oth"
+
+
+class Cancellation(BaseModel):
+    reason_code: CancelReason
+    by: str
+    by_role: str
+    at: datetime
+    late: bool
+    note: str | None = None
 
 
 class Appointment(Aggregate):
@@ -59,6 +110,9 @@ class Appointment(Aggregate):
     end: datetime
     status: Status
     decline_reason: str | None = None
+    cancellation: Cancellation | None = None
+    arrived_at: datetime | None = None
+    completed_at: datetime | None = None
     requested_at: datetime
     updated_at: datetime
 
@@ -76,13 +130,19 @@ class Appointment(Aggregate):
             slot_id=slot.id, service_code=service_code, start=slot.start, end=slot.end, service_date=local_day))
         return appt
 
+    def _guard(self, target: Status, verb: str) -> bool:
+        """True if the move to ``target`` is due; False if already there (a repeat); else 409."""
+        if self.status is target:
+            return False
+        if target not in TRANSITIONS[self.status]:
+            raise Conflict(f"cannot {verb} an appointment that is {self.status.value}",
+                           current=self.status.value, requested=target.value)
+        return True
+
     def book(self, practitioner_name: str, now: datetime) -> bool:
         """Eligibility confirmed. Returns False when already booked (a redelivery)."""
-        if self.status is Status.BOOKED:
+        if not self._guard(Status.BOOKED, "book"):
             return False
-        if self.status is not Status.PENDING:
-            raise Conflict(f"cannot book an appointment that is {self.status.value}",
-                           current=self.status.value, requested=Status.BOOKED.value)
         event = AppointmentBooked(
             appointment_id=self.id, patient_id=self.patient_id, practitioner_id=self.practitioner_id,
             practitioner_name=practitioner_name, service_code=self.service_code, start=self.start, end=self.end)
@@ -92,11 +152,8 @@ class Appointment(Aggregate):
 
     def decline(self, reason_code: str, now: datetime) -> bool:
         """Eligibility denied. Returns False when already declined (a redelivery)."""
-        if self.status is Status.DECLINED:
+        if not self._guard(Status.DECLINED, "decline"):
             return False
-        if self.status is not Status.PENDING:
-            raise Conflict(f"cannot decline an appointment that is {self.status.value}",
-                           current=self.status.value, requested=Status.DECLINED.value)
         # The event first: if it is invalid, the appointment is left unchanged.
         event = AppointmentDeclined(appointment_id=self.id, patient_id=self.patient_id,
                                     service_code=self.service_code, start=self.start, reason_code=reason_code)
@@ -104,9 +161,51 @@ class Appointment(Aggregate):
         self.raise_event(event)
         return True
 
+    def cancel(self, reason: CancelReason, by: str, by_role: str, now: datetime, note: str | None = None) -> bool:
+        if not self._guard(Status.CANCELLED, "cancel"):
+            return False
+        late = now >= self.start - LATE_CANCEL_WINDOW
+        event = AppointmentCancelled(appointment_id=self.id, patient_id=self.patient_id,
+                                     service_code=self.service_code, start=self.start, reason_code=reason.value,
+                                     cancelled_by_role=by_role, late=late)
+        self.cancellation = Cancellation(reason_code=reason, by=by, by_role=by_role, at=now, late=late, note=note)
+        self.status, self.updated_at = Status.CANCELLED, now
+        self.raise_event(event)
+        return True
+
+    def check_in(self, now: datetime) -> bool:
+        if not self._guard(Status.ARRIVED, "check in"):
+            return False
+        if now < self.start - timedelta(hours=2):
+            raise Invalid("check-in opens two hours before the start", field="status")
+        self.status, self.arrived_at, self.updated_at = Status.ARRIVED, now, now
+        self.raise_event(AppointmentArrived(appointment_id=self.id, patient_id=self.patient_id, arrived_at=now))
+        return True
+
+    def complete(self, practitioner_name: str, now: datetime) -> bool:
+        if not self._guard(Status.FULFILLED, "complete"):
+            return False
+        event = AppointmentFulfilled(
+            appointment_id=self.id, patient_id=self.patient_id, practitioner_id=self.practitioner_id,
+            practitioner_name=practitioner_name, service_code=self.service_code, start=self.start, end=self.end,
+            completed_at=now)
+        self.status, self.completed_at, self.updated_at = Status.FULFILLED, now, now
+        self.raise_event(event)
+        return True
+
+    def mark_no_show(self, now: datetime) -> bool:
+        if not self._guard(Status.NO_SHOW, "mark as a no-show"):
+            return False
+        if now < self.start:
+            raise Invalid("an appointment can be a no-show only after it starts", field="status")
+        self.status, self.updated_at = Status.NO_SHOW, now
+        self.raise_event(AppointmentNoShowRecorded(appointment_id=self.id, patient_id=self.patient_id,
+                                                   service_code=self.service_code, start=self.start))
+        return True
+
     @property
     def holds_slot(self) -> bool:
-        return self.status in (Status.PENDING, Status.BOOKED)
+        return self.status in HOLDS_SLOT
 
 
 def utcnow() -> datetime:

@@ -10,7 +10,16 @@ from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, NotFound, Unprocessable
 from caremesh_kit.store import Repository
 
-from caremesh_scheduling.domain import Appointment, Practitioner, PractitionerDetails, Slot, SlotTimes, utcnow
+from caremesh_scheduling.domain import (
+    Appointment,
+    CancelReason,
+    Practitioner,
+    PractitionerDetails,
+    Slot,
+    SlotTimes,
+    Status,
+    utcnow,
+)
 from caremesh_scheduling.store import Appointments, SlotClaims, Slots
 
 log = logs.get("caremesh.scheduling")
@@ -59,8 +68,28 @@ class Scheduling:
     async def appointments_of(self, patient_id: str, limit: int) -> list[Appointment]:
         return await self.appointments.for_patient(patient_id, limit)
 
+    async def cancel(self, appointment_id: str, reason: CancelReason, by: str, by_role: str,
+                     note: str | None) -> Appointment:
+        appt = await self.appointments.repo.mutate(appointment_id, lambda a: a.cancel(reason, by, by_role, utcnow(), note))
+        await self.claims.release(appt.slot_id, appt.id)  # after the save; repeating it is harmless
+        return appt
+
+    async def check_in(self, appointment_id: str) -> Appointment:
+        return await self.appointments.repo.mutate(appointment_id, lambda a: a.check_in(utcnow()))
+
+    async def complete(self, appointment_id: str) -> Appointment:
+        appt = await self.appointments.repo.get(appointment_id)
+        practitioner = await self.practitioners.get(appt.practitioner_id)
+        return await self.appointments.repo.mutate(
+            appointment_id, lambda a: a.complete(practitioner.details.name, utcnow()))
+
+    async def mark_no_show(self, appointment_id: str) -> Appointment:
+        return await self.appointments.repo.mutate(appointment_id, lambda a: a.mark_no_show(utcnow()))
+
     async def on_eligibility_confirmed(self, event: EligibilityConfirmed, env: Envelope) -> None:
         appt = await self._appointment_for(event.appointment_id)
+        if appt.status is Status.CANCELLED:
+            return  # cancelled while insurance was deciding: nothing left to do
         practitioner = await self.practitioners.get(appt.practitioner_id)
         try:
             await self.appointments.repo.mutate(appt.id, lambda a: a.book(practitioner.details.name, utcnow()))
@@ -69,6 +98,8 @@ class Scheduling:
 
     async def on_eligibility_denied(self, event: EligibilityDenied, env: Envelope) -> None:
         appt = await self._appointment_for(event.appointment_id)
+        if appt.status is Status.CANCELLED:
+            return
         try:
             appt = await self.appointments.repo.mutate(appt.id, lambda a: a.decline(event.reason_code, utcnow()))
         except Conflict as exc:
