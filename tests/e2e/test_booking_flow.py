@@ -49,10 +49,13 @@ async def assert_final_state(suite, flow: Flow) -> None:
     timeline = (await suite.records.get(f"/patients/{flow.patient_id}/timeline")).json()
     kind = "appointment.declined" if declined else "appointment.booked"
     assert [(e["appointment_id"], e["kind"]) for e in timeline] == [(flow.appointment_id, kind)]
+    templates = {"declined": ["appointment.declined"], "cancelled": ["appointment.booked", "appointment.cancelled"],
+                 "no_show": ["appointment.booked", "appointment.no_show"]}.get(flow.expected, ["appointment.booked"])
     messages = (await suite.notifications.get("/messages", params={"patient_id": flow.patient_id})).json()
-    assert [(m["appointment_id"], m["status"]) for m in messages] == [(flow.appointment_id, "sent")]
+    assert sorted((m["appointment_id"], m["template"], m["status"]) for m in messages) == [
+        (flow.appointment_id, t, "sent") for t in sorted(templates)]
     mails = await mailbox(flow.email)
-    assert len(mails) == 1, f"{len(mails)} emails to {flow.email}"
+    assert len(mails) == len(templates), f"{len(mails)} emails to {flow.email}"
 
 
 async def test_happy_path_books_and_informs_everyone(suite):
@@ -175,6 +178,8 @@ async def test_lifecycle_cancel_visit_and_no_show_across_services(suite):
     assert missed_start
     assert (await suite.scheduling.post(f"/appointments/{missed.appointment_id}/no-show")).json()["status"] == "no_show"
     cancelled.expected, visit.expected, missed.expected = "cancelled", "fulfilled", "no_show"
+    await suite.emails(cancelled, count=2)
+    await suite.emails(missed, count=2)
     await wait_settled(suite.namespace)
     for f in (cancelled, visit, missed):
         await assert_final_state(suite, f)

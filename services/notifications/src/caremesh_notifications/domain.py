@@ -5,7 +5,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined, MessageSent, PatientRegistered
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentNoShowRecorded,
+    MessageSent,
+    PatientRegistered,
+)
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict
 from pydantic import BaseModel
@@ -70,6 +77,26 @@ def decline_notice(contact: Contact, e: AppointmentDeclined) -> Content:
               f"{_when(e.start, contact.time_zone)} because we could not verify your insurance coverage "
               f"for it. Your care coordinator will contact you about other options.\n\n"
               f"Reference: {e.appointment_id}\n"),
+    )
+
+
+def cancellation_notice(contact: Contact, e: AppointmentCancelled) -> Content:
+    return Content(
+        template="appointment.cancelled",
+        subject="Your appointment has been cancelled",
+        text=(f"Hello {contact.given_name},\n\nYour appointment on {_when(e.start, contact.time_zone)} has been "
+              f"cancelled. If you did not ask for this, or would like a new time, please contact your care "
+              f"coordinator.\n\nReference: {e.appointment_id}\n"),
+    )
+
+
+def rebooking_invitation(contact: Contact, e: AppointmentNoShowRecorded) -> Content:
+    return Content(
+        template="appointment.no_show",
+        subject="We missed you today",
+        text=(f"Hello {contact.given_name},\n\nWe missed you at your appointment on "
+              f"{_when(e.start, contact.time_zone)}. Your care matters to us: please contact your care "
+              f"coordinator to book a new time.\n\nReference: {e.appointment_id}\n"),
     )
 
 

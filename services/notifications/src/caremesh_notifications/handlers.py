@@ -1,6 +1,12 @@
 """The events notifications subscribes to."""
 
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentNoShowRecorded,
+    PatientRegistered,
+)
 from caremesh_kit.bus import Subscription
 
 from caremesh_notifications.usecases import Notifications
@@ -11,4 +17,6 @@ def subscriptions(notifications: Notifications) -> list[Subscription]:
         Subscription(PatientRegistered, notifications.on_patient_registered),
         Subscription(AppointmentBooked, notifications.on_appointment_booked),
         Subscription(AppointmentDeclined, notifications.on_appointment_declined),
+        Subscription(AppointmentCancelled, notifications.on_appointment_cancelled),
+        Subscription(AppointmentNoShowRecorded, notifications.on_no_show_recorded),
     ]

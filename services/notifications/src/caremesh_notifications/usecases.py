@@ -5,7 +5,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentNoShowRecorded,
+    PatientRegistered,
+)
 from caremesh_kit import logs
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, RetryLater, VersionConflict
@@ -18,8 +24,10 @@ from caremesh_notifications.domain import (
     Message,
     MessageStatus,
     booking_confirmation,
+    cancellation_notice,
     decline_notice,
     message_id,
+    rebooking_invitation,
 )
 from caremesh_notifications.store import Messages
 
@@ -51,6 +59,12 @@ class Notifications:
 
     async def on_appointment_declined(self, event: AppointmentDeclined, env: Envelope) -> None:
         await self._notify(env, event.patient_id, event.appointment_id, lambda c: decline_notice(c, event))
+
+    async def on_appointment_cancelled(self, event: AppointmentCancelled, env: Envelope) -> None:
+        await self._notify(env, event.patient_id, event.appointment_id, lambda c: cancellation_notice(c, event))
+
+    async def on_no_show_recorded(self, event: AppointmentNoShowRecorded, env: Envelope) -> None:
+        await self._notify(env, event.patient_id, event.appointment_id, lambda c: rebooking_invitation(c, event))
 
     async def _notify(self, env: Envelope, patient_id: str, appointment_id: str,
                       content: Callable[[Contact], Content]) -> None:

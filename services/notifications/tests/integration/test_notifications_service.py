@@ -4,7 +4,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined, MessageSent, PatientRegistered
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentNoShowRecorded,
+    MessageSent,
+    PatientRegistered,
+)
 from caremesh_kit.testing import (
     EventCapture,
     eventually,
@@ -73,3 +80,23 @@ async def test_decline_notice_says_what_happened_without_clinical_detail(notific
     [mail] = await eventually(lambda: mailbox(p.email), what="decline email")
     assert mail["Subject"] == "We could not confirm your appointment"
     assert "99213" not in mail["Snippet"]
+
+
+async def test_cancellation_and_no_show_each_send_their_message(notifications, namespace, amqp_url):
+    p = patient()
+    await publish_event(amqp_url, namespace, p)
+    start = datetime(2030, 3, 1, 9, tzinfo=UTC)
+    await publish_event(amqp_url, namespace, AppointmentCancelled(
+        appointment_id="a-c", patient_id=p.patient_id, service_code="99213", start=start, reason_code="prov",
+        cancelled_by_role="staff", late=False))
+    await publish_event(amqp_url, namespace, AppointmentNoShowRecorded(
+        appointment_id="a-n", patient_id=p.patient_id, service_code="99213", start=start))
+    mails = await eventually(lambda: _two(mailbox(p.email)), what="two emails")
+    assert sorted(m["Subject"] for m in mails) == ["We missed you today", "Your appointment has been cancelled"]
+    history = (await notifications.get("/messages", params={"patient_id": p.patient_id})).json()
+    assert sorted(m["template"] for m in history) == ["appointment.cancelled", "appointment.no_show"]
+
+
+async def _two(coro):
+    items = await coro
+    return items if len(items) >= 2 else None

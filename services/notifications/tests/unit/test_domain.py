@@ -239,3 +239,20 @@ def test_mark_sent_twice_is_a_conflict_and_raises_no_second_event():
     assert msg.provider_message_id == "prov-1"
     assert msg.sent_at == NOW
     assert msg.take_events() == []
+
+
+def test_cancellation_and_no_show_messages_give_the_local_time_and_no_service_code():
+    from caremesh_contracts import AppointmentCancelled, AppointmentNoShowRecorded
+    from caremesh_notifications.domain import cancellation_notice, rebooking_invitation
+
+    c = Contact(id="p1", given_name="Grace", email="g@example.org", phone=None, time_zone="America/New_York")
+    start = datetime(2026, 7, 15, 13, 30, tzinfo=UTC)
+    cancelled = cancellation_notice(c, AppointmentCancelled(
+        appointment_id="a1", patient_id="p1", service_code="99213", start=start, reason_code="prov",
+        cancelled_by_role="staff", late=True))
+    missed = rebooking_invitation(c, AppointmentNoShowRecorded(
+        appointment_id="a1", patient_id="p1", service_code="99213", start=start))
+    for content, template in ((cancelled, "appointment.cancelled"), (missed, "appointment.no_show")):
+        assert content.template == template
+        assert "Wednesday 15 July 2026 at 09:30 EDT" in content.text
+        assert "99213" not in content.text + content.subject
