@@ -17,11 +17,13 @@ from caremesh_scheduling.domain import Appointment, Practitioner, Slot
 class SlotClaims:
     def __init__(self, runtime: Runtime) -> None:
         self.collection = runtime.store.db["slot_claims"]
-        runtime.indexes["slot_claims"] = [IndexModel([("claimed_at", ASCENDING)])]
+        runtime.indexes["slot_claims"] = [IndexModel([("settled", ASCENDING), ("claimed_at", ASCENDING)])]
 
     async def claim(self, slot_id: str, appointment_id: str, now: datetime) -> bool:
+        # Unsettled until the appointment behind it is saved; only unsettled claims are swept.
         try:
-            await self.collection.insert_one({"_id": slot_id, "appointment_id": appointment_id, "claimed_at": now})
+            await self.collection.insert_one({"_id": slot_id, "appointment_id": appointment_id, "claimed_at": now,
+                                              "settled": False})
         except DuplicateKeyError:
             return False
         return True
@@ -33,8 +35,12 @@ class SlotClaims:
     async def held(self, slot_ids: list[str]) -> set[str]:
         return {d["_id"] async for d in self.collection.find({"_id": {"$in": slot_ids}}, {"_id": 1})}
 
-    async def older_than(self, cutoff: datetime) -> list[dict]:
-        return [d async for d in self.collection.find({"claimed_at": {"$lt": cutoff}})]
+    async def settle(self, slot_id: str, appointment_id: str) -> None:
+        await self.collection.update_one({"_id": slot_id, "appointment_id": appointment_id},
+                                         {"$set": {"settled": True}})
+
+    async def unsettled_before(self, cutoff: datetime) -> list[dict]:
+        return [d async for d in self.collection.find({"settled": False, "claimed_at": {"$lt": cutoff}})]
 
 
 class Slots:

@@ -57,10 +57,12 @@ class Scheduling:
         if not await self.claims.claim(slot.id, appt.id, now):
             raise Conflict("the slot is already taken", field="slot_id")
         try:
-            return await self.appointments.repo.add(appt)
+            appt = await self.appointments.repo.add(appt)
         except BaseException:
             await self.claims.release(slot.id, appt.id)
             raise
+        await self.claims.settle(slot.id, appt.id)
+        return appt
 
     async def get_appointment(self, appointment_id: str) -> Appointment:
         return await self.appointments.repo.get(appointment_id)
@@ -115,13 +117,16 @@ class Scheduling:
 
     # -- housekeeping -----------------------------------------------------------------------
     async def free_orphan_claims(self) -> int:
-        """Free claims whose appointment was never saved (a crash between the two writes)."""
+        """Free claims whose appointment was never saved (a crash between the two writes);
+        settle those whose appointment was saved but not yet marked."""
         freed = 0
-        for claim in await self.claims.older_than(utcnow() - timedelta(seconds=self.orphan_claim_seconds)):
+        for claim in await self.claims.unsettled_before(utcnow() - timedelta(seconds=self.orphan_claim_seconds)):
             appt = await self.appointments.repo.find(claim["appointment_id"])
             if appt is None or not appt.holds_slot:
                 await self.claims.release(claim["_id"], claim["appointment_id"])
                 freed += 1
+            else:
+                await self.claims.settle(claim["_id"], claim["appointment_id"])
         return freed
 
     async def orphan_claim_sweeper(self) -> None:

@@ -101,3 +101,11 @@ async def test_an_orphaned_claim_is_freed(scheduling):
     await uc.claims.claim(slot["id"], "never-saved", datetime.now(UTC) - timedelta(seconds=5))
     assert await uc.free_orphan_claims() == 1
     assert (await request(scheduling, slot["id"])).status_code == 201
+    # A saved appointment's claim is settled and never swept, however old.
+    [claim] = await uc.claims.collection.find({"_id": slot["id"]}).to_list()
+    assert claim["settled"] is True
+    await uc.claims.collection.update_one({"_id": slot["id"]}, {"$set": {"settled": False}})
+    assert await uc.free_orphan_claims() == 0  # not old enough yet
+    await uc.claims.collection.update_one({"_id": slot["id"]}, {"$set": {"claimed_at": datetime.now(UTC) - timedelta(hours=1)}})
+    assert await uc.free_orphan_claims() == 0  # old, but its appointment holds it: settled, not freed
+    assert (await uc.claims.collection.find_one({"_id": slot["id"]}))["settled"] is True
