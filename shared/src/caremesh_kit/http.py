@@ -87,6 +87,7 @@ def create_app(
     routers: list[APIRouter],
     readiness: dict[str, ReadinessCheck],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    inner_middlewares: list[Callable[..., Any]] = (),  # type: ignore[assignment]
 ) -> FastAPI:
     docs = bool(getattr(settings, "api_docs", False))
     app = FastAPI(title=f"CareMesh {service}", lifespan=lifespan, version="0.1.0",
@@ -96,6 +97,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
+    for mw in inner_middlewares:  # added first, so they run inside the observing middleware
+        app.middleware("http")(mw)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from pymongo import IndexModel
 
-from caremesh_kit import audit, http, logs
+from caremesh_kit import audit, http, idempotency, logs
 from caremesh_kit.bus import Bus, Subscription
 from caremesh_kit.outbox import OutboxRelay
 from caremesh_kit.settings import ServiceSettings
@@ -81,6 +81,7 @@ class Runtime:
             settings=self.settings,
             routers=[*routers, audit.router],
             readiness={"broker": self.bus.ping, "store": self._store_ready},
+            inner_middlewares=[idempotency.middleware(self.store, http.problem)],
             lifespan=lifespan,
         )
         app.state.runtime = self
