@@ -3,14 +3,16 @@
 from caremesh_kit.runtime import Runtime
 from fastapi import FastAPI
 
-from caremesh_records import api, handlers, store
+from caremesh_records import api, handlers, history_api, store
 from caremesh_records.settings import RecordsSettings
-from caremesh_records.usecases import Records
+from caremesh_records.usecases import HealthHistory, Records
 
 SERVICE = "records"
 
 
 def build(settings: RecordsSettings | None = None) -> FastAPI:
     runtime = Runtime(SERVICE, settings or RecordsSettings())
-    records = Records(patients=store.patients(runtime), timeline=store.Timeline(runtime))
-    return runtime.http_app([api.router], records, handlers.subscriptions(records))
+    patients = store.patients(runtime)
+    history = HealthHistory(patients=patients, entries=store.History(runtime), codes=store.CurrentCodes(runtime))
+    records = Records(patients=patients, timeline=store.Timeline(runtime), history=history)
+    return runtime.http_app([api.router, history_api.router], records, handlers.subscriptions(records))

@@ -27,7 +27,7 @@ class Patient(Aggregate):
     @classmethod
     def register(cls, patient_id: str, demographics: Demographics, now: datetime) -> "Patient":
         # A birth date is a local date: compare with today where the patient lives.
-        if demographics.birth_date > now.astimezone(ZoneInfo(demographics.time_zone)).date():
+        if demographics.birth_date > local_date(now, demographics.time_zone):
             raise Invalid("birth_date is in the future", field="birth_date")
         if not (demographics.email or demographics.phone):
             raise Invalid("a patient needs an email or a phone number to be kept informed", field="email")
@@ -37,6 +37,14 @@ class Patient(Aggregate):
             patient_id=patient_id, given_name=d.given_name, email=d.email, phone=d.phone, time_zone=d.time_zone,
         ))
         return patient
+
+    def today(self, now: datetime) -> date:
+        """The calendar date at ``now`` where the patient lives: what their clinical dates compare with."""
+        return local_date(now, self.demographics.time_zone)
+
+
+def local_date(now: datetime, time_zone: str) -> date:
+    return now.astimezone(ZoneInfo(time_zone)).date()
 
 
 class TimelineKind(StrEnum):

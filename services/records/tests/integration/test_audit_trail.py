@@ -1,7 +1,6 @@
 """Every read and write of patient data leaves an entry that can be queried and not changed."""
 
 import pytest
-
 from caremesh_kit.testing import bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
