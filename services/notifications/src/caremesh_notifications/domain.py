@@ -17,6 +17,7 @@ from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict
 from pydantic import BaseModel
 
+AppointmentEvent = AppointmentBooked | AppointmentDeclined | AppointmentCancelled | AppointmentNoShowRecorded
 _MESSAGE_NS = uuid.UUID("8f8a4c43-5d7e-4a3b-9a77-2c1b8e0d6f10")
 
 
@@ -59,45 +60,47 @@ def _when(start: datetime, tz: str) -> str:
     return local.strftime("%A %d %B %Y at %H:%M ") + (local.tzname() or tz)
 
 
+# Minimum necessary: the time, the clinician and a reference, never the reason for the visit.
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "appointment.booked": (
+        "Your appointment is confirmed",
+        "Your appointment with {practitioner_name} is confirmed for {when}."),
+    "appointment.declined": (
+        "We could not confirm your appointment",
+        "We could not confirm your appointment request for {when} because we could not verify your "
+        "insurance coverage for it. Your care coordinator will contact you about other options."),
+    "appointment.cancelled": (
+        "Your appointment has been cancelled",
+        "Your appointment on {when} has been cancelled. If you did not ask for this, or would like a new "
+        "time, please contact your care coordinator."),
+    "appointment.no_show": (
+        "We missed you today",
+        "We missed you at your appointment on {when}. Your care matters to us: please contact your care "
+        "coordinator to book a new time."),
+}
+
+
+def render(template: str, contact: Contact, e: AppointmentEvent) -> Content:
+    subject, body = TEMPLATES[template]
+    text = body.format(when=_when(e.start, contact.time_zone), **e.model_dump())
+    return Content(template=template, subject=subject,
+                   text=f"Hello {contact.given_name},\n\n{text}\n\nReference: {e.appointment_id}\n")
+
+
 def booking_confirmation(contact: Contact, e: AppointmentBooked) -> Content:
-    # Minimum necessary: time and clinician, never the reason for the visit.
-    return Content(
-        template="appointment.booked",
-        subject="Your appointment is confirmed",
-        text=(f"Hello {contact.given_name},\n\nYour appointment with {e.practitioner_name} is confirmed for "
-              f"{_when(e.start, contact.time_zone)}.\n\nReference: {e.appointment_id}\n"),
-    )
+    return render("appointment.booked", contact, e)
 
 
 def decline_notice(contact: Contact, e: AppointmentDeclined) -> Content:
-    return Content(
-        template="appointment.declined",
-        subject="We could not confirm your appointment",
-        text=(f"Hello {contact.given_name},\n\nWe could not confirm your appointment request for "
-              f"{_when(e.start, contact.time_zone)} because we could not verify your insurance coverage "
-              f"for it. Your care coordinator will contact you about other options.\n\n"
-              f"Reference: {e.appointment_id}\n"),
-    )
+    return render("appointment.declined", contact, e)
 
 
 def cancellation_notice(contact: Contact, e: AppointmentCancelled) -> Content:
-    return Content(
-        template="appointment.cancelled",
-        subject="Your appointment has been cancelled",
-        text=(f"Hello {contact.given_name},\n\nYour appointment on {_when(e.start, contact.time_zone)} has been "
-              f"cancelled. If you did not ask for this, or would like a new time, please contact your care "
-              f"coordinator.\n\nReference: {e.appointment_id}\n"),
-    )
+    return render("appointment.cancelled", contact, e)
 
 
 def rebooking_invitation(contact: Contact, e: AppointmentNoShowRecorded) -> Content:
-    return Content(
-        template="appointment.no_show",
-        subject="We missed you today",
-        text=(f"Hello {contact.given_name},\n\nWe missed you at your appointment on "
-              f"{_when(e.start, contact.time_zone)}. Your care matters to us: please contact your care "
-              f"coordinator to book a new time.\n\nReference: {e.appointment_id}\n"),
-    )
+    return render("appointment.no_show", contact, e)
 
 
 class Message(Aggregate):
