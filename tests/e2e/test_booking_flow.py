@@ -46,9 +46,13 @@ async def assert_final_state(suite, flow: Flow) -> None:
     declined = flow.expected == "declined"
     check = (await suite.insurance.get(f"/eligibility-checks/{flow.appointment_id}")).json()
     assert check["decision"]["outcome"] == ("denied" if declined else "confirmed")
+    kinds = {"declined": ["appointment.declined"], "cancelled": ["appointment.booked", "appointment.cancelled"],
+             "fulfilled": ["appointment.booked", "encounter"], "no_show": ["appointment.booked", "appointment.no_show"],
+             }.get(flow.expected, ["appointment.booked"])
     timeline = (await suite.records.get(f"/patients/{flow.patient_id}/timeline")).json()
-    kind = "appointment.declined" if declined else "appointment.booked"
-    assert [(e["appointment_id"], e["kind"]) for e in timeline] == [(flow.appointment_id, kind)]
+    assert sorted((e["appointment_id"], e["kind"]) for e in timeline) == [(flow.appointment_id, k) for k in kinds]
+    encounters = (await suite.records.get(f"/patients/{flow.patient_id}/encounters")).json()
+    assert [e["id"] for e in encounters] == ([flow.appointment_id] if flow.expected == "fulfilled" else [])
     templates = {"declined": ["appointment.declined"], "cancelled": ["appointment.booked", "appointment.cancelled"],
                  "no_show": ["appointment.booked", "appointment.no_show"]}.get(flow.expected, ["appointment.booked"])
     messages = (await suite.notifications.get("/messages", params={"patient_id": flow.patient_id})).json()

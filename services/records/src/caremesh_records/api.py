@@ -7,7 +7,7 @@ from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
 from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 
-from caremesh_records.domain import Demographics, Patient, TimelineEntry
+from caremesh_records.domain import Demographics, Encounter, Patient, TimelineEntry
 from caremesh_records.usecases import Records
 
 router = APIRouter(tags=["patients"])
@@ -50,3 +50,12 @@ async def timeline(patient_id: str, uc: Uc, access: PatientAccess,
                    offset: Annotated[int, Query(ge=0)] = 0) -> list[TimelineEntry]:
     await access.read("Timeline", patient_id, patient_id)
     return await uc.timeline_of(patient_id, limit, offset)
+
+
+@router.get("/patients/{patient_id}/encounters", response_model=list[Encounter])
+async def encounters(patient_id: str, uc: Uc, access: PatientAccess,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                     offset: Annotated[int, Query(ge=0)] = 0) -> list[Encounter]:
+    """Visits that took place, oldest first."""
+    await access.read("Encounter", "*", patient_id)
+    return await uc.encounters_of(patient_id, limit, offset)

@@ -4,7 +4,14 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentFulfilled,
+    AppointmentNoShowRecorded,
+    PatientRegistered,
+)
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Invalid
 from caremesh_kit.types import TimeZoneName
@@ -50,6 +57,9 @@ def local_date(now: datetime, time_zone: str) -> date:
 class TimelineKind(StrEnum):
     APPOINTMENT_BOOKED = "appointment.booked"
     APPOINTMENT_DECLINED = "appointment.declined"
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
+    APPOINTMENT_NO_SHOW = "appointment.no_show"
+    ENCOUNTER = "encounter"
 
 
 class TimelineEntry(BaseModel):
@@ -74,3 +84,43 @@ def entry_for_decline(event_id: str, e: AppointmentDeclined) -> TimelineEntry:
     return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_DECLINED,
                          occurred_at=e.start, appointment_id=e.appointment_id,
                          summary=f"Appointment request declined ({e.reason_code})")
+
+
+def entry_for_cancellation(event_id: str, cancelled_at: datetime, e: AppointmentCancelled) -> TimelineEntry:
+    late = ", late" if e.late else ""
+    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_CANCELLED,
+                         occurred_at=cancelled_at, appointment_id=e.appointment_id,
+                         summary=f"Appointment cancelled by {e.cancelled_by_role} ({e.reason_code}{late})")
+
+
+def entry_for_no_show(event_id: str, e: AppointmentNoShowRecorded) -> TimelineEntry:
+    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_NO_SHOW,
+                         occurred_at=e.start, appointment_id=e.appointment_id,
+                         summary="Did not attend the appointment; follow up to rebook")
+
+
+class Encounter(BaseModel):
+    """A visit that took place, learned from scheduling; its id is the appointment id."""
+
+    id: str
+    patient_id: str
+    status: str = "finished"
+    practitioner_id: str
+    practitioner_name: str
+    service_code: str  # CPT
+    start: datetime
+    end: datetime
+    completed_at: datetime
+    source: str = "scheduling"
+
+
+def encounter_from(e: AppointmentFulfilled) -> Encounter:
+    return Encounter(id=e.appointment_id, patient_id=e.patient_id, practitioner_id=e.practitioner_id,
+                     practitioner_name=e.practitioner_name, service_code=e.service_code, start=e.start, end=e.end,
+                     completed_at=e.completed_at)
+
+
+def entry_for_encounter(event_id: str, encounter: Encounter) -> TimelineEntry:
+    return TimelineEntry(id=event_id, patient_id=encounter.patient_id, kind=TimelineKind.ENCOUNTER,
+                         occurred_at=encounter.start, appointment_id=encounter.id,
+                         summary=f"Visit with {encounter.practitioner_name} ({encounter.service_code})")

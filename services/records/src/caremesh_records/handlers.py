@@ -1,6 +1,12 @@
 """The events records subscribes to."""
 
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentFulfilled,
+    AppointmentNoShowRecorded,
+)
 from caremesh_kit.bus import Subscription
 
 from caremesh_records.usecases import Records
@@ -10,4 +16,7 @@ def subscriptions(records: Records) -> list[Subscription]:
     return [
         Subscription(AppointmentBooked, records.on_appointment_booked),
         Subscription(AppointmentDeclined, records.on_appointment_declined),
+        Subscription(AppointmentCancelled, records.on_appointment_cancelled),
+        Subscription(AppointmentNoShowRecorded, records.on_no_show_recorded),
+        Subscription(AppointmentFulfilled, records.on_appointment_fulfilled),
     ]

@@ -1,34 +1,48 @@
 """Records' collections: patients (with outbox), the timeline, and the health history."""
 
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from caremesh_kit.errors import Conflict
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
+from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from caremesh_records.domain import Patient, TimelineEntry
+from caremesh_records.domain import Encounter, Patient, TimelineEntry
 from caremesh_records.history import HistoryEntry, Kind
 
+M = TypeVar("M", bound=BaseModel)
 
-class Timeline:
-    def __init__(self, runtime: Runtime) -> None:
-        self.collection = runtime.store.db["timeline"]
-        runtime.indexes["timeline"] = [IndexModel([("patient_id", ASCENDING), ("occurred_at", ASCENDING)])]
 
-    async def add(self, entry: TimelineEntry) -> bool:
-        """Insert once; the event id as _id makes a redelivery a no-op."""
-        doc = entry.model_dump(exclude={"id"}) | {"_id": entry.id}
+class PatientLog(Generic[M]):
+    """Facts learned from events, one document each, filed by patient and time. The id of each
+    is the id of what it came from (event or appointment), so a redelivery adds nothing."""
+
+    def __init__(self, runtime: Runtime, collection: str, model: type[M], time_field: str) -> None:
+        self.collection = runtime.store.db[collection]
+        self.model, self.time_field = model, time_field
+        runtime.indexes[collection] = [IndexModel([("patient_id", ASCENDING), (time_field, ASCENDING)])]
+
+    async def add(self, item: M) -> bool:
         try:
-            await self.collection.insert_one(doc)
+            await self.collection.insert_one(item.model_dump(exclude={"id"}) | {"_id": item.id})
         except DuplicateKeyError:
             return False
         return True
 
-    async def for_patient(self, patient_id: str, limit: int, offset: int) -> list[TimelineEntry]:
-        cursor = self.collection.find({"patient_id": patient_id}).sort("occurred_at", ASCENDING).skip(offset).limit(limit)
-        return [TimelineEntry.model_validate(d | {"id": d["_id"]}) async for d in cursor]
+    async def for_patient(self, patient_id: str, limit: int, offset: int) -> list[M]:
+        cursor = self.collection.find({"patient_id": patient_id}).sort(self.time_field, ASCENDING)
+        return [self.model.model_validate(d | {"id": d["_id"]}) async for d in cursor.skip(offset).limit(limit)]
+
+
+def timeline(runtime: Runtime) -> PatientLog[TimelineEntry]:
+    return PatientLog(runtime, "timeline", TimelineEntry, "occurred_at")
+
+
+def encounters(runtime: Runtime) -> PatientLog[Encounter]:
+    return PatientLog(runtime, "encounters", Encounter, "start")
 
 
 def patients(runtime: Runtime) -> Repository[Patient]:

@@ -3,15 +3,32 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentFulfilled,
+    AppointmentNoShowRecorded,
+)
 from caremesh_kit import context
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, NotFound, VersionConflict
 from caremesh_kit.store import Repository
 
-from caremesh_records.domain import Demographics, Patient, TimelineEntry, entry_for_booking, entry_for_decline
+from caremesh_records.domain import (
+    Demographics,
+    Encounter,
+    Patient,
+    TimelineEntry,
+    encounter_from,
+    entry_for_booking,
+    entry_for_cancellation,
+    entry_for_decline,
+    entry_for_encounter,
+    entry_for_no_show,
+)
 from caremesh_records.history import KINDS, HistoryEntry, Kind, NewEntry, StatusUpdate
-from caremesh_records.store import CurrentCodes, History, Timeline
+from caremesh_records.store import CurrentCodes, History, PatientLog
 
 # A claim younger than this whose entry is not saved yet belongs to a request still running;
 # an older one was left by a crash between the claim and the save, and is taken over.
@@ -113,7 +130,8 @@ class HealthHistory:
 @dataclass
 class Records:
     patients: Repository[Patient]
-    timeline: Timeline
+    timeline: PatientLog[TimelineEntry]
+    encounters: PatientLog[Encounter]
     history: HealthHistory
 
     async def register_patient(self, demographics: Demographics) -> Patient:
@@ -131,3 +149,19 @@ class Records:
 
     async def on_appointment_declined(self, event: AppointmentDeclined, env: Envelope) -> None:
         await self.timeline.add(entry_for_decline(env.id, event))
+
+    async def on_appointment_cancelled(self, event: AppointmentCancelled, env: Envelope) -> None:
+        await self.timeline.add(entry_for_cancellation(env.id, env.time, event))
+
+    async def on_no_show_recorded(self, event: AppointmentNoShowRecorded, env: Envelope) -> None:
+        await self.timeline.add(entry_for_no_show(env.id, event))
+
+    async def on_appointment_fulfilled(self, event: AppointmentFulfilled, env: Envelope) -> None:
+        """The visit becomes an encounter in the history; both writes are insert-once, so a
+        redelivery after a crash between them completes the pair."""
+        encounter = encounter_from(event)
+        await self.encounters.add(encounter)
+        await self.timeline.add(entry_for_encounter(env.id, encounter))
+
+    async def encounters_of(self, patient_id: str, limit: int, offset: int) -> list[Encounter]:
+        return await self.encounters.for_patient(patient_id, limit, offset)

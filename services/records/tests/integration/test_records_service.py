@@ -15,6 +15,7 @@ from caremesh_kit.testing import (
     publish_raw,
     running,
     service_settings,
+    wait_settled,
 )
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
@@ -113,3 +114,33 @@ async def test_malformed_event_is_dead_lettered_with_reason_and_service_keeps_go
 
 async def _timeline_len(client, pid):
     return len((await client.get(f"/patients/{pid}/timeline")).json())
+
+
+async def test_a_fulfilled_appointment_becomes_one_encounter_and_misses_are_noted(records, namespace, amqp_url):
+    from caremesh_contracts import AppointmentCancelled, AppointmentFulfilled, AppointmentNoShowRecorded
+
+    pid = (await records.post("/patients", json=PATIENT)).json()["id"]
+    start = datetime(2030, 5, 1, 9, tzinfo=UTC)
+    fulfilled = AppointmentFulfilled(appointment_id="visit-1", patient_id=pid, practitioner_id="pr-1",
+                                     practitioner_name="Dr. Who", service_code="99213", start=start,
+                                     end=start + timedelta(minutes=30), completed_at=start + timedelta(minutes=40))
+    eid = await publish_event(amqp_url, namespace, fulfilled)
+    await publish_event(amqp_url, namespace, fulfilled, event_id=eid)  # redelivered
+    await publish_event(amqp_url, namespace, AppointmentNoShowRecorded(
+        appointment_id="visit-2", patient_id=pid, service_code="99213", start=start + timedelta(days=7)))
+    await publish_event(amqp_url, namespace, AppointmentCancelled(
+        appointment_id="visit-3", patient_id=pid, service_code="99213", start=start + timedelta(days=14),
+        reason_code="pat", cancelled_by_role="patient", late=True))
+
+    async def three_entries():
+        entries = (await records.get(f"/patients/{pid}/timeline")).json()
+        return entries if len(entries) >= 3 else None
+
+    entries = await eventually(three_entries, what="timeline entries")
+    await wait_settled(namespace)
+    entries = (await records.get(f"/patients/{pid}/timeline")).json()
+    assert sorted((e["appointment_id"], e["kind"]) for e in entries) == [
+        ("visit-1", "encounter"), ("visit-2", "appointment.no_show"), ("visit-3", "appointment.cancelled")]
+    [encounter] = (await records.get(f"/patients/{pid}/encounters")).json()
+    assert encounter["id"] == "visit-1" and encounter["status"] == "finished"
+    assert encounter["practitioner_name"] == "Dr. Who" and encounter["service_code"] == "99213"
