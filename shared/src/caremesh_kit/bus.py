@@ -219,7 +219,9 @@ class Bus:
                 # Exponential backoff, so a prerequisite has time to arrive before the limit.
                 await asyncio.sleep(min(self.settings.retry_delay_seconds * 2 ** (attempts - 1),
                                         self.settings.max_retry_delay_seconds))
-                await message.nack(requeue=True)
+                # reject, not nack: RabbitMQ 4.3+ counts deliveries (x-delivery-count, and so the
+                # queue's delivery limit) only for rejects.
+                await message.reject(requeue=True)
                 return "retry"
         await message.ack()
         return "ack"

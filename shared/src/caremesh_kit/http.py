@@ -105,7 +105,10 @@ def create_app(
         started = time.perf_counter()
         corr = request.headers.get("x-correlation-id")
         with context.bound(correlation=corr, trace=request.headers.get("traceparent")):
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # noqa: BLE001 - answered here, inside the request's context
+                response = await _unexpected(request, exc)
             route = request.scope.get("route")
             template = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started

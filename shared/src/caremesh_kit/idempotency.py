@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from pymongo.errors import DuplicateKeyError
 
+from caremesh_kit.auth import decode
 from caremesh_kit.store import Store
 
 HEADER = "idempotency-key"
@@ -21,13 +22,15 @@ Problem = Callable[..., Response]
 
 
 def _caller(request: Request) -> str:
-    """The token's subject; the route itself still authenticates the request."""
+    """The whole principal (subject, roles, patient), so a replay goes only to a caller the
+    route would have authorized alike; "" for a bad token, which the route answers with 401."""
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     s = request.app.state.settings
     try:
-        return str(jwt.decode(token, s.jwt_secret, algorithms=["HS256"], audience=s.jwt_audience)["sub"])
+        who = decode(token, s.jwt_secret, s.jwt_issuer, s.jwt_audience)
     except jwt.InvalidTokenError:
         return ""
+    return f"{who.subject}|{','.join(sorted(who.roles))}|{who.patient_id or ''}"
 
 
 def middleware(store: Store, problem: Problem) -> Callable[..., Awaitable[Response]]:
@@ -50,8 +53,12 @@ def middleware(store: Store, problem: Problem) -> Callable[..., Awaitable[Respon
                                    "created_at": datetime.now(UTC)})
         except DuplicateKeyError:
             return await _replay(await keys.find_one({"_id": scope}), fingerprint, request)
-        response = await call_next(request)
-        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        try:
+            response = await call_next(request)
+            body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+        except BaseException:
+            await keys.delete_one({"_id": scope})  # an error or a cancelled request may be retried
+            raise
         if response.status_code >= 500:
             await keys.delete_one({"_id": scope})  # a failure may be retried for real
         else:

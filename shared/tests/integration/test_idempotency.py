@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from caremesh_insurance.app import build
 from caremesh_insurance.settings import InsuranceSettings
 from caremesh_kit.testing import bearer, running, service_settings
@@ -45,3 +44,15 @@ async def test_the_key_is_per_caller_and_bound_to_the_body(insurance):
     assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "idempotency-key"
     without = [await insurance.post("/coverages", json=COVERAGE) for _ in range(2)]
     assert without[0].json()["id"] != without[1].json()["id"]
+
+
+async def test_a_replay_goes_only_to_the_same_principal(insurance):
+    key = {"Idempotency-Key": "same-sub"}
+    staff = await insurance.post("/coverages", json=COVERAGE, headers=key | bearer("coordinator", subject="dev-user"))
+    # Same subject but other roles: not the same caller, so the request runs on its own.
+    other = await insurance.post("/coverages", json=COVERAGE, headers=key | bearer("clinician", subject="dev-user"))
+    assert staff.status_code == other.status_code == 201
+    assert staff.json()["id"] != other.json()["id"] and "idempotent-replayed" not in other.headers
+    patient = await insurance.post("/coverages", json=COVERAGE,
+                                   headers=key | bearer("patient", subject="dev-user", patient_id="p1"))
+    assert patient.status_code == 403  # the route's own check, not a replay

@@ -35,6 +35,9 @@ class SlotClaims:
     async def held(self, slot_ids: list[str]) -> set[str]:
         return {d["_id"] async for d in self.collection.find({"_id": {"$in": slot_ids}}, {"_id": 1})}
 
+    async def holder(self, slot_id: str) -> dict | None:
+        return await self.collection.find_one({"_id": slot_id})
+
     async def settle(self, slot_id: str, appointment_id: str) -> None:
         await self.collection.update_one({"_id": slot_id, "appointment_id": appointment_id},
                                          {"$set": {"settled": True}})

@@ -54,15 +54,32 @@ class Scheduling:
         practitioner = await self.practitioners.get(slot.practitioner_id)
         now = utcnow()
         appt = Appointment.request(context.new_id(), patient_id, slot, practitioner, service_code, now)
-        if not await self.claims.claim(slot.id, appt.id, now):
+        if not await self._claim(slot.id, appt.id, now):
             raise Conflict("the slot is already taken", field="slot_id")
         try:
             appt = await self.appointments.repo.add(appt)
         except BaseException:
-            await self.claims.release(slot.id, appt.id)
+            # Release only if the commit did not happen: a failure after it (or a cancelled
+            # request) may have saved the appointment, whose claim must stand.
+            if await self.appointments.repo.find(appt.id) is None:
+                await self.claims.release(slot.id, appt.id)
             raise
         await self.claims.settle(slot.id, appt.id)
         return appt
+
+    async def _claim(self, slot_id: str, appointment_id: str, now: datetime) -> bool:
+        """Claim the slot; a claim left by an appointment that no longer holds it (a crash
+        between a cancel and its release) is taken over."""
+        if await self.claims.claim(slot_id, appointment_id, now):
+            return True
+        holder = await self.claims.holder(slot_id)
+        if holder is None or not holder.get("settled"):
+            return False  # an unsettled claim may be a request in flight: the sweeper decides
+        appt = await self.appointments.repo.find(holder["appointment_id"])
+        if appt is not None and appt.holds_slot:
+            return False
+        await self.claims.release(slot_id, holder["appointment_id"])
+        return await self.claims.claim(slot_id, appointment_id, now)
 
     async def get_appointment(self, appointment_id: str) -> Appointment:
         return await self.appointments.repo.get(appointment_id)
@@ -90,20 +107,19 @@ class Scheduling:
 
     async def on_eligibility_confirmed(self, event: EligibilityConfirmed, env: Envelope) -> None:
         appt = await self._appointment_for(event.appointment_id)
-        if appt.status is Status.CANCELLED:
-            return  # cancelled while insurance was deciding: nothing left to do
         practitioner = await self.practitioners.get(appt.practitioner_id)
         try:
-            await self.appointments.repo.mutate(appt.id, lambda a: a.book(practitioner.details.name, utcnow()))
+            # Checked on each (re)load: a cancel may commit between the read and the write.
+            await self.appointments.repo.mutate(
+                appt.id, lambda a: a.status is not Status.CANCELLED and a.book(practitioner.details.name, utcnow()))
         except Conflict as exc:
             raise Unprocessable(exc.detail) from exc
 
     async def on_eligibility_denied(self, event: EligibilityDenied, env: Envelope) -> None:
         appt = await self._appointment_for(event.appointment_id)
-        if appt.status is Status.CANCELLED:
-            return
         try:
-            appt = await self.appointments.repo.mutate(appt.id, lambda a: a.decline(event.reason_code, utcnow()))
+            appt = await self.appointments.repo.mutate(
+                appt.id, lambda a: a.status is not Status.CANCELLED and a.decline(event.reason_code, utcnow()))
         except Conflict as exc:
             raise Unprocessable(exc.detail) from exc
         # Freed after the decline is saved; a redelivery repeats this harmlessly.

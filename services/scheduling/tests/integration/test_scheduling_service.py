@@ -109,3 +109,16 @@ async def test_an_orphaned_claim_is_freed(scheduling):
     await uc.claims.collection.update_one({"_id": slot["id"]}, {"$set": {"claimed_at": datetime.now(UTC) - timedelta(hours=1)}})
     assert await uc.free_orphan_claims() == 0  # old, but its appointment holds it: settled, not freed
     assert (await uc.claims.collection.find_one({"_id": slot["id"]}))["settled"] is True
+
+
+async def test_a_claim_left_by_a_cancelled_appointment_is_taken_over(scheduling, namespace, amqp_url):
+    [slot] = await make_slots(scheduling)
+    appt = (await request(scheduling, slot["id"])).json()
+    assert (await scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})).status_code == 200
+    uc = scheduling._transport.app.state.usecases
+    # As if the process died between the cancel commit and the claim release.
+    await uc.claims.collection.insert_one({"_id": slot["id"], "appointment_id": appt["id"],
+                                           "claimed_at": datetime.now(UTC), "settled": True})
+    r = await request(scheduling, slot["id"], "p2")
+    assert r.status_code == 201, r.text
+    assert (await uc.claims.holder(slot["id"]))["appointment_id"] == r.json()["id"]
