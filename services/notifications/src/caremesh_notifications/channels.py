@@ -1,5 +1,6 @@
 """Delivery channels. Email goes over SMTP (Mailpit locally)."""
 
+import asyncio
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -24,8 +25,11 @@ class SmtpEmail:
         # Lets a mailbox (and the tests) tie an email to its message record without reading content.
         mail["X-CareMesh-Message-Id"] = message.id
         mail.set_content(message.text)
-        await aiosmtplib.send(
-            mail, hostname=self.s.smtp_host, port=self.s.smtp_port, username=self.s.smtp_username,
-            password=self.s.smtp_password, start_tls=self.s.smtp_starttls, timeout=self.s.smtp_timeout_seconds,
-        )
+        # aiosmtplib's timeout is per reply; bound the whole exchange so it ends well within the
+        # send lease (three times this), after which another consumer may retry the message.
+        async with asyncio.timeout(self.s.smtp_timeout_seconds * 2):
+            await aiosmtplib.send(
+                mail, hostname=self.s.smtp_host, port=self.s.smtp_port, username=self.s.smtp_username,
+                password=self.s.smtp_password, start_tls=self.s.smtp_starttls, timeout=self.s.smtp_timeout_seconds,
+            )
         return provider_id
