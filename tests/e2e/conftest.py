@@ -44,10 +44,10 @@ class Suite:
     def db(self, service: str):
         return AsyncMongoClient(f"mongodb://127.0.0.1:{STORES[service]}/")[f"caremesh_{service}{self.cluster.db_suffix}"]
 
-    async def new_patient(self) -> tuple[str, str]:
+    async def new_patient(self, given_name: str = "Eve") -> tuple[str, str]:
         email = f"e2e-{uuid.uuid4().hex[:10]}@example.org"
         r = await self.records.post("/patients", json={
-            "given_name": "Eve", "family_name": "Endtoend", "birth_date": "1990-06-01", "email": email,
+            "given_name": given_name, "family_name": "Endtoend", "birth_date": "1990-06-01", "email": email,
             "time_zone": "Europe/Amsterdam"})
         assert r.status_code == 201, r.text
         return r.json()["id"], email

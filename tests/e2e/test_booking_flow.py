@@ -6,6 +6,7 @@ The tests run in file order: the last one replays every event the earlier ones p
 import asyncio
 import signal
 import time
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -192,6 +193,25 @@ async def test_lifecycle_cancel_visit_and_no_show_across_services(suite):
 async def _start(suite, flow) -> float:
     appt = (await suite.scheduling.get(f"/appointments/{flow.appointment_id}")).json()
     return datetime.fromisoformat(appt["start"]).timestamp()
+
+
+async def test_a_merged_duplicate_is_followed_by_notifications(suite):
+    keep_id, keep_email = await suite.new_patient(given_name=f"Merle-{uuid.uuid4().hex[:6]}")
+    keep = (await suite.records.get(f"/patients/{keep_id}")).json()
+    dup = (await suite.records.post("/patients", json={
+        "given_name": keep["given_name"], "family_name": keep["family_name"], "birth_date": keep["birth_date"],
+        "email": "old-address-" + keep_email, "time_zone": keep["time_zone"]})).json()
+    assert [c["patient_id"] for c in dup["warnings"][0]["candidates"]] == [keep_id]
+    r = await suite.records.post(f"/patients/{dup['id']}/merge", json={"into": keep_id})
+    assert r.json()["status"] == "merged"
+    # Scheduling still knows the old id; the confirmation goes to the record that stayed.
+    await suite.cover(dup["id"], ["99213"])
+    [slot] = await suite.slots(1)
+    appt = (await suite.request(dup["id"], slot)).json()
+    assert await suite.settled_status(appt["id"]) == "booked"
+    mails = await eventually(lambda: mailbox(keep_email), what="email to the kept record")
+    assert [m["Subject"] for m in mails] == ["Your appointment is confirmed"]
+    assert await mailbox(dup["email"]) == []
 
 
 async def test_every_event_delivered_twice_has_exactly_one_effect(suite):

@@ -13,3 +13,12 @@ class PatientRegistered(Event):
     email: EmailStr | None = None
     phone: str | None = None
     time_zone: str
+
+
+class PatientMerged(Event):
+    """patient_id was a duplicate of merged_into; consumers re-point what they hold for it."""
+
+    routing_key = "records.patient.merged"
+
+    patient_id: str
+    merged_into: str

@@ -28,10 +28,17 @@ class Contact(Aggregate):
     email: str | None
     phone: str | None
     time_zone: str
+    merged_into: str | None = None  # records found this patient to be a duplicate of another
 
     @classmethod
     def from_registration(cls, e: PatientRegistered) -> "Contact":
         return cls(id=e.patient_id, given_name=e.given_name, email=e.email, phone=e.phone, time_zone=e.time_zone)
+
+    def merge_into(self, patient_id: str) -> bool:
+        if self.merged_into == patient_id:
+            return False
+        self.merged_into = patient_id
+        return True
 
 
 class Channel(StrEnum):

@@ -10,6 +10,7 @@ from caremesh_contracts import (
     AppointmentCancelled,
     AppointmentDeclined,
     AppointmentNoShowRecorded,
+    PatientMerged,
     PatientRegistered,
 )
 from caremesh_kit import logs
@@ -54,6 +55,11 @@ class Notifications:
         except Conflict:
             pass  # a concurrent redelivery stored it
 
+    async def on_patient_merged(self, event: PatientMerged, env: Envelope) -> None:
+        if await self.contacts.find(event.patient_id) is None:
+            raise RetryLater("the merged patient's registration has not been seen yet")
+        await self.contacts.mutate(event.patient_id, lambda c: c.merge_into(event.merged_into))
+
     async def on_appointment_booked(self, event: AppointmentBooked, env: Envelope) -> None:
         await self._notify(env, event.patient_id, event.appointment_id, lambda c: booking_confirmation(c, event))
 
@@ -69,6 +75,8 @@ class Notifications:
     async def _notify(self, env: Envelope, patient_id: str, appointment_id: str,
                       content: Callable[[Contact], Content]) -> None:
         contact = await self.contacts.find(patient_id)
+        if contact is not None and contact.merged_into:
+            contact = await self.contacts.find(contact.merged_into)  # the record that stayed
         if contact is None:
             # records' registration event may still be on its way
             raise RetryLater("no contact details for the patient yet")

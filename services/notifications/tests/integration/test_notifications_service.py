@@ -10,6 +10,7 @@ from caremesh_contracts import (
     AppointmentDeclined,
     AppointmentNoShowRecorded,
     MessageSent,
+    PatientMerged,
     PatientRegistered,
 )
 from caremesh_kit.testing import (
@@ -100,3 +101,20 @@ async def test_cancellation_and_no_show_each_send_their_message(notifications, n
 async def _two(coro):
     items = await coro
     return items if len(items) >= 2 else None
+
+
+async def test_after_a_merge_messages_go_to_the_record_that_stayed(notifications, namespace, amqp_url):
+    keep, dup = patient(), patient()
+    await publish_event(amqp_url, namespace, keep)
+    await publish_event(amqp_url, namespace, dup)
+    await publish_event(amqp_url, namespace, PatientMerged(patient_id=dup.patient_id, merged_into=keep.patient_id))
+
+    async def merged():
+        c = await notifications._transport.app.state.usecases.contacts.find(dup.patient_id)
+        return c is not None and c.merged_into == keep.patient_id
+
+    await eventually(merged, what="contact merged")
+    await publish_event(amqp_url, namespace, booked(dup.patient_id))
+    [mail] = await eventually(lambda: mailbox(keep.email), what="email to the kept address")
+    assert mail["Subject"] == "Your appointment is confirmed"
+    assert await mailbox(dup.email) == []

@@ -1,13 +1,21 @@
 """Records' HTTP API."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
 from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
 
-from caremesh_records.domain import Demographics, Encounter, Patient, TimelineEntry
+from caremesh_records.domain import (
+    Demographics,
+    DuplicateCandidate,
+    Encounter,
+    Patient,
+    PatientStatus,
+    TimelineEntry,
+)
 from caremesh_records.usecases import Records
 
 router = APIRouter(tags=["patients"])
@@ -16,26 +24,49 @@ router = APIRouter(tags=["patients"])
 Uc = Annotated[Records, Depends(use_cases)]
 
 
-class PatientOut(Resource):
-    given_name: str
-    family_name: str
-    birth_date: date
-    email: str | None
-    phone: str | None
-    time_zone: str
+class PatientOut(Resource, Demographics):
+    mrn: str
+    status: PatientStatus
+    merged_into: str | None
     registered_at: datetime
 
     @classmethod
     def of(cls, p: Patient) -> "PatientOut":
-        return cls(id=p.id, version=p.version, registered_at=p.registered_at, **p.demographics.model_dump())
+        return cls(id=p.id, version=p.version, mrn=p.mrn, status=p.status, merged_into=p.merged_into,
+                   registered_at=p.registered_at, **p.demographics.model_dump())
+
+
+class RegistrationWarning(BaseModel):
+    code: str
+    detail: str
+    candidates: list[DuplicateCandidate]
+
+
+class RegisteredPatient(PatientOut):
+    warnings: list[RegistrationWarning]
+
+
+class MergeRequest(BaseModel):
+    into: str = Field(min_length=1, description="the patient that stays")
 
 
 
-@router.post("/patients", status_code=201, response_model=PatientOut)
-async def register_patient(body: Demographics, uc: Uc, access: CareTeamAccess) -> PatientOut:
-    patient = await uc.register_patient(body)
+@router.post("/patients", status_code=201, response_model=RegisteredPatient)
+async def register_patient(body: Demographics, uc: Uc, access: CareTeamAccess) -> RegisteredPatient:
+    patient, candidates = await uc.register_patient(body)
     await access.wrote(Action.CREATE, "Patient", patient.id, patient.id)
-    return PatientOut.of(patient)
+    warnings = [RegistrationWarning(code="possible-duplicate", candidates=candidates,
+                        detail="existing patients may be the same person; review them, and merge if so")
+                ] if candidates else []
+    return RegisteredPatient(**PatientOut.of(patient).model_dump(), warnings=warnings)
+
+
+@router.post("/patients/{patient_id}/merge", response_model=PatientOut)
+async def merge_patient(patient_id: str, body: MergeRequest, uc: Uc, access: CareTeamAccess) -> PatientOut:
+    """Mark this patient as a duplicate of ``into``; other services learn it from the event."""
+    await access.wrote(Action.UPDATE, "Patient", patient_id, patient_id)
+    await access.wrote(Action.UPDATE, "Patient", body.into, body.into)
+    return PatientOut.of(await uc.merge(patient_id, body.into))
 
 
 @router.get("/patients/{patient_id}", response_model=PatientOut)

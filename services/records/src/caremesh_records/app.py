@@ -14,6 +14,6 @@ def build(settings: RecordsSettings | None = None) -> FastAPI:
     runtime = Runtime(SERVICE, settings or RecordsSettings())
     patients = store.patients(runtime)
     history = HealthHistory(patients=patients, entries=store.History(runtime), codes=store.CurrentCodes(runtime))
-    records = Records(patients=patients, timeline=store.timeline(runtime), encounters=store.encounters(runtime),
+    records = Records(patients=patients, index=store.PatientIndex(runtime, patients), timeline=store.timeline(runtime), encounters=store.encounters(runtime),
                       history=history)
     return runtime.http_app([api.router, history_api.router], records, handlers.subscriptions(records))

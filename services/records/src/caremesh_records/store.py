@@ -46,7 +46,28 @@ def encounters(runtime: Runtime) -> PatientLog[Encounter]:
 
 
 def patients(runtime: Runtime) -> Repository[Patient]:
-    return runtime.repository("patients", Patient, [IndexModel([("demographics.family_name", ASCENDING)])])
+    return runtime.repository("patients", Patient, [IndexModel([("match_key", ASCENDING)]),
+                                                    IndexModel([("identifier_keys", ASCENDING)])])
+
+
+class PatientIndex:
+    """Lookups across patients, and the guard that keeps medical record numbers unique."""
+
+    def __init__(self, runtime: Runtime, patients: Repository[Patient]) -> None:
+        self.patients = patients
+        self.mrns = runtime.store.db["mrns"]
+
+    async def reserve_mrn(self, mrn: str, patient_id: str) -> bool:
+        try:
+            await self.mrns.insert_one({"_id": mrn, "patient_id": patient_id})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def possible_duplicates(self, patient: Patient) -> list[Patient]:
+        query = {"$or": [{"match_key": patient.match_key}, {"identifier_keys": {"$in": patient.identifier_keys}}]}
+        cursor = self.patients.collection.find(query).limit(50)
+        return [Patient.from_document(d) async for d in cursor]  # type: ignore[misc]
 
 
 class History:

@@ -1,5 +1,6 @@
 """Records' use cases: called by the HTTP API and the event handlers alike."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from caremesh_kit.store import Repository
 
 from caremesh_records.domain import (
     Demographics,
+    DuplicateCandidate,
     Encounter,
     Patient,
     TimelineEntry,
@@ -26,9 +28,10 @@ from caremesh_records.domain import (
     entry_for_decline,
     entry_for_encounter,
     entry_for_no_show,
+    mrn_with_check_digit,
 )
 from caremesh_records.history import KINDS, HistoryEntry, Kind, NewEntry, StatusUpdate
-from caremesh_records.store import CurrentCodes, History, PatientLog
+from caremesh_records.store import CurrentCodes, History, PatientIndex, PatientLog
 
 # A claim younger than this whose entry is not saved yet belongs to a request still running;
 # an older one was left by a crash between the claim and the save, and is taken over.
@@ -130,13 +133,25 @@ class HealthHistory:
 @dataclass
 class Records:
     patients: Repository[Patient]
+    index: PatientIndex
     timeline: PatientLog[TimelineEntry]
     encounters: PatientLog[Encounter]
     history: HealthHistory
 
-    async def register_patient(self, demographics: Demographics) -> Patient:
-        patient = Patient.register(context.new_id(), demographics, datetime.now(UTC))
-        return await self.patients.add(patient)
+    async def register_patient(self, demographics: Demographics) -> tuple[Patient, list[DuplicateCandidate]]:
+        """Register, and name any existing patients this one may duplicate (for the caller to
+        review and merge); registration itself goes ahead."""
+        patient_id = context.new_id()
+        while not await self.index.reserve_mrn(mrn := mrn_with_check_digit(f"{secrets.randbelow(10**9):09d}"),
+                                               patient_id):
+            pass  # taken: draw again
+        patient = Patient.register(patient_id, demographics, datetime.now(UTC), mrn)
+        candidates = patient.candidates_among(await self.index.possible_duplicates(patient))
+        return await self.patients.add(patient), candidates
+
+    async def merge(self, source_id: str, target_id: str) -> Patient:
+        target = await self.patients.get(target_id)
+        return await self.patients.mutate(source_id, lambda p: p.merge_into(target, datetime.now(UTC)))
 
     async def get_patient(self, patient_id: str) -> Patient:
         return await self.patients.get(patient_id)
