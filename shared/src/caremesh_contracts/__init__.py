@@ -7,7 +7,7 @@ The CloudEvents type is ``org.caremesh.<routing key>.v<version>``; the routing k
 from caremesh_contracts.base import Event, all_event_types, by_type
 from caremesh_contracts.insurance import CoverageRegistered, EligibilityConfirmed, EligibilityDenied
 from caremesh_contracts.notifications import MessageSent
-from caremesh_contracts.records import PatientMerged, PatientRegistered
+from caremesh_contracts.records import ConsentChanged, PatientMerged, PatientRegistered, RelatedPersonAdded
 from caremesh_contracts.scheduling import (
     AppointmentArrived,
     AppointmentBooked,
@@ -31,8 +31,10 @@ __all__ = [
     "EligibilityDenied",
     "Event",
     "MessageSent",
+    "ConsentChanged",
     "PatientMerged",
     "PatientRegistered",
+    "RelatedPersonAdded",
     "all_event_types",
     "by_type",
 ]

@@ -3,7 +3,7 @@
 from caremesh_kit.runtime import Runtime
 from fastapi import FastAPI
 
-from caremesh_records import api, fhir, handlers, history_api, store
+from caremesh_records import api, family_api, fhir, handlers, history_api, store
 from caremesh_records.settings import RecordsSettings
 from caremesh_records.usecases import HealthHistory, Records
 
@@ -15,5 +15,6 @@ def build(settings: RecordsSettings | None = None) -> FastAPI:
     patients = store.patients(runtime)
     history = HealthHistory(patients=patients, entries=store.History(runtime), codes=store.CurrentCodes(runtime))
     records = Records(patients=patients, index=store.PatientIndex(runtime, patients),
-                      timeline=store.timeline(runtime), encounters=store.encounters(runtime), history=history)
-    return runtime.http_app([api.router, history_api.router, fhir.api.router], records, handlers.subscriptions(records))
+                      timeline=store.timeline(runtime), encounters=store.encounters(runtime), history=history,
+                      family=store.family(runtime))
+    return runtime.http_app([api.router, history_api.router, family_api.router, fhir.api.router], records, handlers.subscriptions(records))

@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from caremesh_records.domain import Encounter, Patient, TimelineEntry
+from caremesh_records.family import RelatedPerson
 from caremesh_records.history import HistoryEntry, Kind
 
 M = TypeVar("M", bound=BaseModel)
@@ -118,3 +119,7 @@ class CurrentCodes:
         since (the entry made current again) stays, and so does anyone else's."""
         await self.collection.delete_one({"_id": f"{patient_id}/{key}", "entry_id": entry_id,
                                           "version": {"$lt": below}})
+
+
+def family(runtime: Runtime) -> Repository[RelatedPerson]:
+    return runtime.repository("related_persons", RelatedPerson, [IndexModel([("patient_id", ASCENDING)])])

@@ -30,6 +30,7 @@ from caremesh_records.domain import (
     entry_for_no_show,
     mrn_with_check_digit,
 )
+from caremesh_records.family import Category, RelatedPerson
 from caremesh_records.history import KINDS, HistoryEntry, Kind, NewEntry, StatusUpdate
 from caremesh_records.store import CurrentCodes, History, PatientIndex, PatientLog
 
@@ -137,6 +138,7 @@ class Records:
     timeline: PatientLog[TimelineEntry]
     encounters: PatientLog[Encounter]
     history: HealthHistory
+    family: Repository[RelatedPerson]
 
     async def register_patient(self, demographics: Demographics) -> tuple[Patient, list[DuplicateCandidate]]:
         """Register, and name any existing patients this one may duplicate (for the caller to
@@ -148,6 +150,17 @@ class Records:
         patient = Patient.register(patient_id, demographics, datetime.now(UTC), mrn)
         candidates = patient.candidates_among(await self.index.possible_duplicates(patient))
         return await self.patients.add(patient), candidates
+
+    async def family_of(self, patient_id: str) -> list[RelatedPerson]:
+        cursor = self.family.collection.find({"patient_id": patient_id})
+        return [RelatedPerson.from_document(d) async for d in cursor]  # type: ignore[misc]
+
+    async def set_consent(self, patient_id: str, person_id: str, categories: set[Category], by: str,
+                          by_role: str, now: datetime) -> RelatedPerson:
+        person = await self.family.get(person_id)
+        if person.patient_id != patient_id:
+            raise NotFound(f"RelatedPerson {person_id} not found")
+        return await self.family.mutate(person_id, lambda p: p.set_consent(categories, by, by_role, now))
 
     async def merge(self, source_id: str, target_id: str) -> Patient:
         target = await self.patients.get(target_id)
