@@ -214,6 +214,43 @@ async def test_a_merged_duplicate_is_followed_by_notifications(suite):
     assert await mailbox(dup["email"]) == []
 
 
+async def test_family_hears_by_consent_and_a_withdrawal_stops_it(suite):
+    patient_id, email = await suite.new_patient(given_name="Olga")
+    me = bearer("patient", subject="olga", patient_id=patient_id)
+    tag = uuid.uuid4().hex[:8]
+    daughter = (await suite.records.post(f"/patients/{patient_id}/related-persons", headers=me, json={
+        "given_name": "Dora", "relationship": "DAU", "email": f"dora-{tag}@example.org"})).json()
+    son = (await suite.records.post(f"/patients/{patient_id}/related-persons", headers=me, json={
+        "given_name": "Sam", "relationship": "SON", "email": f"sam-{tag}@example.org"})).json()
+    r = await suite.records.put(f"/patients/{patient_id}/related-persons/{daughter['id']}/consent", headers=me,
+                                json={"categories": ["appointments"]})
+    assert r.status_code == 200
+    await wait_settled(suite.namespace)
+    await suite.cover(patient_id, ["99213"])
+    [slot] = await suite.slots(1)
+    appt = (await suite.request(patient_id, slot)).json()
+    assert await suite.settled_status(appt["id"]) == "booked"
+    [to_dora] = await eventually(lambda: mailbox(daughter["email"]), what="the daughter's confirmation")
+    assert to_dora["Subject"] == "An appointment for Olga"
+    await eventually(lambda: mailbox(email), what="the patient's confirmation")
+    await wait_settled(suite.namespace)
+    assert await mailbox(son["email"]) == []
+    # The patient withdraws the daughter's consent; the cancellation reaches only the patient.
+    await suite.records.put(f"/patients/{patient_id}/related-persons/{daughter['id']}/consent", headers=me,
+                            json={"categories": []})
+    await wait_settled(suite.namespace)
+    await suite.scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})
+    mails = await eventually(lambda: _at_least(mailbox(email), 2), what="the patient's cancellation notice")
+    assert sorted(m["Subject"] for m in mails) == ["Your appointment has been cancelled", "Your appointment is confirmed"]
+    await wait_settled(suite.namespace)
+    assert len(await mailbox(daughter["email"])) == 1 and await mailbox(son["email"]) == []
+
+
+async def _at_least(coro, n):
+    items = await coro
+    return items if len(items) >= n else None
+
+
 async def test_every_event_delivered_twice_has_exactly_one_effect(suite):
     await wait_settled(suite.namespace)
     seen_types: set[str] = set()

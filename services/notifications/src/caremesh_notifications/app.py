@@ -16,7 +16,8 @@ SERVICE = "notifications"
 def build(settings: NotificationsSettings | None = None, email: EmailChannel | None = None) -> FastAPI:
     settings = settings or NotificationsSettings()
     runtime = Runtime(SERVICE, settings)
-    notifications = Notifications(contacts=store.contacts(runtime), messages=store.Messages(runtime),
+    notifications = Notifications(contacts=store.contacts(runtime), family=store.family(runtime),
+                                  messages=store.Messages(runtime),
                                   email=email or SmtpEmail(settings),
                                   send_lease=timedelta(seconds=settings.smtp_timeout_seconds * 3))
     return runtime.http_app([api.router], notifications, handlers.subscriptions(notifications))

@@ -10,12 +10,14 @@ from caremesh_contracts import (
     AppointmentCancelled,
     AppointmentDeclined,
     AppointmentNoShowRecorded,
+    ConsentChanged,
     MessageSent,
     PatientRegistered,
+    RelatedPersonAdded,
 )
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 AppointmentEvent = AppointmentBooked | AppointmentDeclined | AppointmentCancelled | AppointmentNoShowRecorded
 _MESSAGE_NS = uuid.UUID("8f8a4c43-5d7e-4a3b-9a77-2c1b8e0d6f10")
@@ -39,6 +41,34 @@ class Contact(Aggregate):
             return False
         self.merged_into = patient_id
         return True
+
+
+class FamilyMember(Aggregate):
+    """A patient's family member or caregiver, and what they may receive; the id is records'."""
+
+    patient_id: str
+    given_name: str
+    relationship: str
+    email: str | None
+    phone: str | None
+    time_zone: str
+    categories: list[str] = Field(default_factory=list)
+    consent_changed_at: datetime | None = None
+
+    @classmethod
+    def from_event(cls, e: RelatedPersonAdded) -> "FamilyMember":
+        return cls(id=e.related_person_id, patient_id=e.patient_id, given_name=e.given_name,
+                   relationship=e.relationship, email=e.email, phone=e.phone, time_zone=e.time_zone)
+
+    def apply_consent(self, e: ConsentChanged) -> bool:
+        """Later consent wins; an older change delivered late (or twice) changes nothing."""
+        if self.consent_changed_at is not None and e.changed_at <= self.consent_changed_at:
+            return False
+        self.categories, self.consent_changed_at = list(e.categories), e.changed_at
+        return True
+
+    def may_receive(self, category: str) -> bool:
+        return category in self.categories
 
 
 class Channel(StrEnum):
@@ -94,6 +124,24 @@ def render(template: str, contact: Contact, e: AppointmentEvent) -> Content:
                    text=f"Hello {contact.given_name},\n\n{text}\n\nReference: {e.appointment_id}\n")
 
 
+# What consenting family members are told: the same facts, about the patient, by first name only.
+FAMILY_TEMPLATES: dict[str, tuple[str, str]] = {
+    "appointment.booked": (
+        "An appointment for {patient_name}",
+        "{patient_name}'s appointment with {practitioner_name} is confirmed for {when}."),
+    "appointment.cancelled": (
+        "An appointment for {patient_name} was cancelled",
+        "{patient_name}'s appointment on {when} has been cancelled."),
+}
+
+
+def render_for_family(template: str, member: FamilyMember, patient: Contact, e: AppointmentEvent) -> Content:
+    subject, body = FAMILY_TEMPLATES[template]
+    fields = e.model_dump() | {"patient_name": patient.given_name, "when": _when(e.start, member.time_zone)}
+    return Content(template=f"family.{template}", subject=subject.format(**fields),
+                   text=f"Hello {member.given_name},\n\n{body.format(**fields)}\n\nReference: {e.appointment_id}\n")
+
+
 def booking_confirmation(contact: Contact, e: AppointmentBooked) -> Content:
     return render("appointment.booked", contact, e)
 
@@ -112,6 +160,7 @@ def rebooking_invitation(contact: Contact, e: AppointmentNoShowRecorded) -> Cont
 
 class Message(Aggregate):
     patient_id: str
+    recipient_id: str | None = None  # a family member's id; None when to the patient
     appointment_id: str | None
     channel: Channel
     to: str
@@ -126,13 +175,15 @@ class Message(Aggregate):
     attempts: int = 0
 
     @classmethod
-    def compose(cls, msg_id: str, contact: Contact, appointment_id: str | None, content: Content,
+    def compose(cls, msg_id: str, contact: "Contact | FamilyMember", appointment_id: str | None, content: Content,
                 now: datetime) -> "Message":
         if not contact.email:
             raise ValueError("contact has no email address")
-        return cls(id=msg_id, patient_id=contact.id, appointment_id=appointment_id, channel=Channel.EMAIL,
-                   to=contact.email, template=content.template, subject=content.subject, text=content.text,
-                   status=MessageStatus.QUEUED, created_at=now)
+        family = isinstance(contact, FamilyMember)
+        return cls(id=msg_id, patient_id=contact.patient_id if family else contact.id,
+                   recipient_id=contact.id if family else None, appointment_id=appointment_id,
+                   channel=Channel.EMAIL, to=contact.email, template=content.template, subject=content.subject,
+                   text=content.text, status=MessageStatus.QUEUED, created_at=now)
 
     def claimable(self, now: datetime, lease: timedelta) -> bool:
         if self.status is MessageStatus.SENDING:

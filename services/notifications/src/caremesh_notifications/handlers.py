@@ -5,8 +5,10 @@ from caremesh_contracts import (
     AppointmentCancelled,
     AppointmentDeclined,
     AppointmentNoShowRecorded,
+    ConsentChanged,
     PatientMerged,
     PatientRegistered,
+    RelatedPersonAdded,
 )
 from caremesh_kit.bus import Subscription
 
@@ -17,6 +19,8 @@ def subscriptions(notifications: Notifications) -> list[Subscription]:
     return [
         Subscription(PatientRegistered, notifications.on_patient_registered),
         Subscription(PatientMerged, notifications.on_patient_merged),
+        Subscription(RelatedPersonAdded, notifications.on_related_person_added),
+        Subscription(ConsentChanged, notifications.on_consent_changed),
         Subscription(AppointmentBooked, notifications.on_appointment_booked),
         Subscription(AppointmentDeclined, notifications.on_appointment_declined),
         Subscription(AppointmentCancelled, notifications.on_appointment_cancelled),

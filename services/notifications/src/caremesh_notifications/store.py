@@ -4,7 +4,7 @@ from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from caremesh_notifications.domain import Contact, Message
+from caremesh_notifications.domain import Contact, FamilyMember, Message
 
 
 class Messages:
@@ -19,3 +19,7 @@ class Messages:
 
 def contacts(runtime: Runtime) -> Repository[Contact]:
     return runtime.repository("contacts", Contact)
+
+
+def family(runtime: Runtime) -> Repository[FamilyMember]:
+    return runtime.repository("family_members", FamilyMember, [IndexModel([("patient_id", ASCENDING)])])

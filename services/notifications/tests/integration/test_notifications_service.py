@@ -9,9 +9,11 @@ from caremesh_contracts import (
     AppointmentCancelled,
     AppointmentDeclined,
     AppointmentNoShowRecorded,
+    ConsentChanged,
     MessageSent,
     PatientMerged,
     PatientRegistered,
+    RelatedPersonAdded,
 )
 from caremesh_kit.testing import (
     EventCapture,
@@ -118,3 +120,39 @@ async def test_after_a_merge_messages_go_to_the_record_that_stayed(notifications
     [mail] = await eventually(lambda: mailbox(keep.email), what="email to the kept address")
     assert mail["Subject"] == "Your appointment is confirmed"
     assert await mailbox(dup.email) == []
+
+
+async def test_family_is_told_by_consent_and_a_withdrawal_stops_it_at_once(notifications, namespace, amqp_url):
+    p = patient()
+    await publish_event(amqp_url, namespace, p)
+    daughter = RelatedPersonAdded(related_person_id=str(uuid.uuid4()), patient_id=p.patient_id, given_name="Ruth",
+                                  relationship="DAU", email=f"ruth-{p.patient_id[:8]}@example.org",
+                                  time_zone="Europe/Paris")
+    son = RelatedPersonAdded(related_person_id=str(uuid.uuid4()), patient_id=p.patient_id, given_name="Tom",
+                             relationship="SON", email=f"tom-{p.patient_id[:8]}@example.org", time_zone="UTC")
+    await publish_event(amqp_url, namespace, daughter)
+    await publish_event(amqp_url, namespace, son)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    consent = ConsentChanged(related_person_id=daughter.related_person_id, patient_id=p.patient_id,
+                             categories=["appointments"], changed_at=t0)
+    await publish_event(amqp_url, namespace, consent)
+    await wait_settled(namespace)
+    await publish_event(amqp_url, namespace, booked(p.patient_id))
+    [to_ruth] = await eventually(lambda: mailbox(daughter.email), what="the daughter's email")
+    assert to_ruth["Subject"] == "An appointment for Grace"
+    await eventually(lambda: mailbox(p.email), what="the patient's email")
+    await wait_settled(namespace)
+    assert await mailbox(son.email) == []  # no consent, no message
+
+    # Withdrawn; then the same consent delivered late again changes nothing.
+    await publish_event(amqp_url, namespace, ConsentChanged(
+        related_person_id=daughter.related_person_id, patient_id=p.patient_id, categories=[],
+        changed_at=t0 + timedelta(days=1)))
+    await publish_event(amqp_url, namespace, consent)
+    await wait_settled(namespace)
+    await publish_event(amqp_url, namespace, AppointmentCancelled(
+        appointment_id="a-x", patient_id=p.patient_id, service_code="99213",
+        start=datetime(2030, 1, 2, 9, tzinfo=UTC), reason_code="prov", cancelled_by_role="staff", late=False))
+    await eventually(lambda: _two(mailbox(p.email)), what="the patient's cancellation email")
+    await wait_settled(namespace)
+    assert len(await mailbox(daughter.email)) == 1
