@@ -37,6 +37,8 @@ def _sample(cls):
             values[name] = "someone@example.org"
         elif ann is bool:
             values[name] = True
+        elif getattr(ann, "__origin__", None) is list:
+            values[name] = [f"{name}-1"]
         elif name == "time_zone":
             values[name] = "Europe/Paris"
         else:
