@@ -1,7 +1,6 @@
 """Family members and consent over HTTP, with the events notifications relies on."""
 
 import pytest
-
 from caremesh_contracts import ConsentChanged, RelatedPersonAdded
 from caremesh_kit.testing import EventCapture, bearer, running, service_settings
 from caremesh_records.app import build

@@ -208,5 +208,21 @@ async def test_patients_see_only_their_own_and_every_read_is_audited(records, ch
         ("eve", "Immunization", "*", False, "GET /fhir/{resource_type}"),
         ("eve", "Patient", pid, False, everything),
         ("dr-house", "Patient", pid, True, everything),
-        *[("dr-house", t, "*", True, everything) for t in TYPES],
+        *[("dr-house", t, "*", True, everything) for t in [*TYPES, "RelatedPerson", "Consent"]],
     ]
+
+
+async def test_related_persons_and_consent_are_served_as_fhir(records, chart):
+    pid = chart["Patient"]
+    rp = (await records.post(f"/patients/{pid}/related-persons", json={
+        "given_name": "Ruth", "relationship": "DAU", "email": "ruth@example.org"})).json()
+    assert fhir(await records.get("/fhir/Consent", params={"patient": pid})).get("entry") is None  # none given yet
+    await records.put(f"/patients/{pid}/related-persons/{rp['id']}/consent", json={"categories": ["appointments"]})
+    person = fhir(await records.get(f"/fhir/RelatedPerson/{rp['id']}"))
+    assert person["resourceType"] == "RelatedPerson" and person["patient"]["reference"] == f"Patient/{pid}"
+    [entry] = fhir(await records.get("/fhir/Consent", params={"patient": pid}))["entry"]
+    assert entry["resource"]["status"] == "active"
+    assert entry["resource"]["provision"]["code"][0]["coding"][0]["code"] == "appointments"
+    bundle = fhir(await records.get(f"/fhir/Patient/{pid}/$everything"))
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert "RelatedPerson" in kinds and "Consent" in kinds

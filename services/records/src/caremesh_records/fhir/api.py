@@ -15,7 +15,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.resource import Resource
 
 from caremesh_records.domain import Encounter
-from caremesh_records.fhir import mapping
+from caremesh_records.fhir import family, mapping
 from caremesh_records.history import KINDS, Kind
 from caremesh_records.usecases import Records
 
@@ -29,8 +29,9 @@ Uc = Annotated[Records, Depends(use_cases)]
 # FHIR resource type -> the history kind stored under it.
 HISTORY_TYPES: dict[str, Kind] = {KINDS[kind].RESOURCE: kind for kind in Kind}
 ENCOUNTER = "Encounter"
+RELATED_PERSON, CONSENT = "RelatedPerson", "Consent"
 # Types searchable by patient, in the order $everything lists them.
-SEARCHABLE = (*HISTORY_TYPES, ENCOUNTER)
+SEARCHABLE = (*HISTORY_TYPES, ENCOUNTER, RELATED_PERSON, CONSENT)
 
 
 class FhirResponse(Response):
@@ -60,6 +61,11 @@ async def _resources_of(uc: Records, resource_type: str, patient_id: str, limit:
                         offset: int) -> list[Resource]:
     if resource_type == ENCOUNTER:
         return [mapping.encounter(e) for e in await uc.encounters_of(patient_id, limit, offset)]
+    if resource_type in (RELATED_PERSON, CONSENT):
+        people = (await uc.family_of(patient_id))[offset:offset + limit]
+        if resource_type == RELATED_PERSON:
+            return [family.related_person(p) for p in people]
+        return [c for p in people if (c := family.consent(p)) is not None]
     entries = await uc.history.entries_of(HISTORY_TYPES[resource_type], patient_id, None, limit, offset)
     return [mapping.history_entry(e) for e in entries]
 
@@ -141,6 +147,15 @@ async def search(resource_type: str, request: Request, uc: Uc, access: PatientAc
 @router.get("/{resource_type}/{resource_id}", response_class=FhirResponse, summary="One resource")
 async def read(resource_type: str, resource_id: str, uc: Uc, access: PatientAccess) -> Response:
     _known(resource_type)
+    if resource_type in (RELATED_PERSON, CONSENT):
+        person = await uc.family.find(resource_id)
+        resource = None
+        if person is not None:
+            resource = family.related_person(person) if resource_type == RELATED_PERSON else family.consent(person)
+        if resource is None:
+            raise NotFound(f"{resource_type} {resource_id} not found")
+        await access.read(resource_type, resource_id, person.patient_id)
+        return _json(resource)
     if resource_type == ENCOUNTER:
         found = await _encounter(uc, resource_id)
         if found is None:
