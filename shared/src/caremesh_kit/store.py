@@ -106,6 +106,14 @@ class Repository(Generic[A]):
             raise Conflict(f"{self.model.__name__} {aggregate.id} already exists") from exc
         return aggregate
 
+    async def add_once(self, aggregate: A) -> bool:
+        """Add unless it exists: for consumers, where a redelivery must change nothing."""
+        try:
+            await self.add(aggregate)
+        except Conflict:
+            return False
+        return True
+
     async def save(self, aggregate: A) -> A:
         """Write back a loaded aggregate; fails with VersionConflict if it changed meanwhile."""
         await self._commit(aggregate, aggregate.version + 1)

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from caremesh_contracts import AppointmentRequested
 from caremesh_kit import context
 from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import Conflict
 from caremesh_kit.store import Repository
 
 from caremesh_insurance.domain import Coverage, CoverageTerms, EligibilityCheck, decide
@@ -37,7 +36,4 @@ class Insurance:
         decision = decide(await self.coverages.for_patient(event.patient_id), day, event.service_code)
         check = EligibilityCheck.record(event.appointment_id, event.patient_id, event.service_code, day,
                                         decision, datetime.now(UTC))
-        try:
-            await self.checks.add(check)
-        except Conflict:
-            pass  # a concurrent redelivery decided it first
+        await self.checks.add_once(check)  # a concurrent redelivery may have decided it first

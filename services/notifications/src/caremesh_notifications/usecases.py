@@ -55,12 +55,7 @@ class Notifications:
     send_lease: timedelta = timedelta(seconds=30)
 
     async def on_patient_registered(self, event: PatientRegistered, env: Envelope) -> None:
-        if await self.contacts.find(event.patient_id):
-            return
-        try:
-            await self.contacts.add(Contact.from_registration(event))
-        except Conflict:
-            pass  # a concurrent redelivery stored it
+        await self.contacts.add_once(Contact.from_registration(event))
 
     async def on_patient_merged(self, event: PatientMerged, env: Envelope) -> None:
         if await self.contacts.find(event.patient_id) is None:
@@ -68,12 +63,7 @@ class Notifications:
         await self.contacts.mutate(event.patient_id, lambda c: c.merge_into(event.merged_into))
 
     async def on_related_person_added(self, event: RelatedPersonAdded, env: Envelope) -> None:
-        if await self.family.find(event.related_person_id):
-            return
-        try:
-            await self.family.add(FamilyMember.from_event(event))
-        except Conflict:
-            pass  # a concurrent redelivery stored it
+        await self.family.add_once(FamilyMember.from_event(event))
 
     async def on_consent_changed(self, event: ConsentChanged, env: Envelope) -> None:
         if await self.family.find(event.related_person_id) is None:
