@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from caremesh_kit.devcluster import SERVICES, Cluster
-from caremesh_kit.testing import bearer, delete_namespace, eventually, mailbox
+from caremesh_kit.testing import bearer, delete_namespace, eventually, mailbox_with
 from pymongo import AsyncMongoClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ class Suite:
 
     async def emails(self, flow: Flow, count: int = 1, timeout: float = 60) -> list[dict]:
         """Wait for the emails in Mailpit and for notifications to have recorded them as sent."""
-        mails = await eventually(lambda: _at_least(mailbox(flow.email), count), timeout=timeout,
+        mails = await eventually(lambda: mailbox_with(flow.email, count), timeout=timeout,
                                  what=f"{count} email(s) to {flow.email}")
 
         async def recorded():
@@ -94,10 +94,6 @@ class Suite:
         await eventually(recorded, timeout=timeout, what=f"messages to {flow.email} recorded as sent")
         return mails
 
-
-async def _at_least(coro, n):
-    items = await coro
-    return items if len(items) >= n else None
 
 
 @pytest.fixture(scope="session")

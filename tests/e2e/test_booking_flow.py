@@ -19,6 +19,7 @@ from caremesh_kit.testing import (
     event_headers,
     eventually,
     mailbox,
+    mailbox_with,
     publish_many,
     publish_raw,
     wait_settled,
@@ -240,15 +241,11 @@ async def test_family_hears_by_consent_and_a_withdrawal_stops_it(suite):
                             json={"categories": []})
     await wait_settled(suite.namespace)
     await suite.scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})
-    mails = await eventually(lambda: _at_least(mailbox(email), 2), what="the patient's cancellation notice")
+    mails = await eventually(lambda: mailbox_with(email, 2), what="the patient's cancellation notice")
     assert sorted(m["Subject"] for m in mails) == ["Your appointment has been cancelled", "Your appointment is confirmed"]
     await wait_settled(suite.namespace)
     assert len(await mailbox(daughter["email"])) == 1 and await mailbox(son["email"]) == []
 
-
-async def _at_least(coro, n):
-    items = await coro
-    return items if len(items) >= n else None
 
 
 async def test_every_event_delivered_twice_has_exactly_one_effect(suite):

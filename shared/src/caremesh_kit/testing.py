@@ -213,3 +213,8 @@ async def mailbox(address: str) -> list[dict[str, Any]]:
         r = await client.get(f"{MAILPIT}/api/v1/search", params={"query": f'to:"{address}"', "limit": 200})
         r.raise_for_status()
         return r.json()["messages"]
+
+
+async def mailbox_with(address: str, count: int) -> list[dict[str, Any]] | None:
+    """For ``eventually``: the messages to ``address`` once there are at least ``count``."""
+    return _enough(await mailbox(address), count)

@@ -19,6 +19,7 @@ from caremesh_kit.testing import (
     EventCapture,
     eventually,
     mailbox,
+    mailbox_with,
     publish_event,
     running,
     service_settings,
@@ -94,15 +95,11 @@ async def test_cancellation_and_no_show_each_send_their_message(notifications, n
         cancelled_by_role="staff", late=False))
     await publish_event(amqp_url, namespace, AppointmentNoShowRecorded(
         appointment_id="a-n", patient_id=p.patient_id, service_code="99213", start=start))
-    mails = await eventually(lambda: _two(mailbox(p.email)), what="two emails")
+    mails = await eventually(lambda: mailbox_with(p.email, 2), what="two emails")
     assert sorted(m["Subject"] for m in mails) == ["We missed you today", "Your appointment has been cancelled"]
     history = (await notifications.get("/messages", params={"patient_id": p.patient_id})).json()
     assert sorted(m["template"] for m in history) == ["appointment.cancelled", "appointment.no_show"]
 
-
-async def _two(coro):
-    items = await coro
-    return items if len(items) >= 2 else None
 
 
 async def test_after_a_merge_messages_go_to_the_record_that_stayed(notifications, namespace, amqp_url):
@@ -153,6 +150,6 @@ async def test_family_is_told_by_consent_and_a_withdrawal_stops_it_at_once(notif
     await publish_event(amqp_url, namespace, AppointmentCancelled(
         appointment_id="a-x", patient_id=p.patient_id, service_code="99213",
         start=datetime(2030, 1, 2, 9, tzinfo=UTC), reason_code="prov", cancelled_by_role="staff", late=False))
-    await eventually(lambda: _two(mailbox(p.email)), what="the patient's cancellation email")
+    await eventually(lambda: mailbox_with(p.email, 2), what="the patient's cancellation email")
     await wait_settled(namespace)
     assert len(await mailbox(daughter.email)) == 1

@@ -11,6 +11,7 @@ from caremesh_records.history import (
     Allergy,
     AllergyStatusUpdate,
     Condition,
+    ConditionStatus,
     FamilyHistory,
     Immunization,
     Kind,
@@ -181,7 +182,7 @@ def test_condition():
     assert "encounter" not in r
 
 
-@pytest.mark.parametrize("status", list(mapping.CONDITION_CLINICAL_STATUS))
+@pytest.mark.parametrize("status", list(ConditionStatus))
 def test_every_condition_status_is_a_fhir_clinical_status(status):
     c = recorded(Condition, NewCondition(condition=DIABETES))
     c.status = status

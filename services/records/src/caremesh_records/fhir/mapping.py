@@ -3,9 +3,8 @@
 Every resource is built with the ``fhir.resources.R4B`` models, so output that is not valid
 R4B fails here, at construction, rather than reaching a client.
 
-Where our names differ from FHIR's value sets they are mapped below; today the history
-statuses were chosen after FHIR's, so each map is the identity on our values, and a value
-missing from a map is a bug caught by the tests (KeyError), not a silently invalid resource.
+The history status enums are FHIR's own value sets, so statuses are passed through as they
+are (the R4B models do not check a code against its value set; the enums do).
 """
 
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
 
 from caremesh_records.codes import CPT, Coding
-from caremesh_records.domain import Encounter, Patient
+from caremesh_records.domain import MRN_SYSTEM, Encounter, Patient
 from caremesh_records.history import (
     Allergy,
     Condition,
@@ -59,18 +58,7 @@ CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 UCUM = "http://unitsofmeasure.org"
-MRN_SYSTEM = "urn:caremesh:mrn"  # records' medical record numbers
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
-
-# Our status -> FHIR's code, per value set (the names happen to match today; see the module doc).
-ALLERGY_CLINICAL_STATUS = {"active": "active", "inactive": "inactive", "resolved": "resolved"}
-ALLERGY_VERIFICATION_STATUS = {"unconfirmed": "unconfirmed", "confirmed": "confirmed", "refuted": "refuted"}
-MEDICATION_STATUS = {"active": "active", "on-hold": "on-hold", "completed": "completed", "stopped": "stopped"}
-CONDITION_CLINICAL_STATUS = {s: s for s in ("active", "recurrence", "relapse", "inactive", "remission", "resolved")}
-PROCEDURE_STATUS = {s: s for s in ("preparation", "in-progress", "on-hold", "completed", "stopped", "not-done")}
-FAMILY_HISTORY_STATUS = {"completed": "completed", "partial": "partial", "entered-in-error": "entered-in-error"}
-IMMUNIZATION_STATUS = {"completed": "completed", "not-done": "not-done"}
-ENCOUNTER_STATUS = {"finished": "finished"}
 
 DISPLAYS = {
     ALLERGY_CLINICAL: {"active": "Active", "inactive": "Inactive", "resolved": "Resolved"},
@@ -138,15 +126,14 @@ def patient(p: Patient) -> FhirPatient:
         telecom.append({"system": "email", "value": str(d.email)})
     if d.phone:
         telecom.append({"system": "phone", "value": d.phone})
-    language = getattr(d, "language", None)  # BCP 47, if the demographics carry one
-    # MRN, other identifiers and merges are being added to records' patients: read if there.
+    language = d.language
     identifiers = []
-    if mrn := getattr(p, "mrn", ""):
+    if mrn := p.mrn:
         identifiers.append({"use": "usual", "system": MRN_SYSTEM, "value": mrn,
                             "type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MR",
                                                  "display": "Medical record number"}]}})
-    identifiers += [{"system": i.system, "value": i.value} for i in getattr(d, "identifiers", None) or []]
-    merged_into = getattr(p, "merged_into", None)
+    identifiers += [{"system": i.system, "value": i.value} for i in d.identifiers]
+    merged_into = p.merged_into
     return FhirPatient(**_drop_none(
         id=p.id,
         active=None if merged_into is None else False,
@@ -173,8 +160,8 @@ def allergy(a: Allergy) -> AllergyIntolerance:
             severity=a.severity.value if a.severity else None))]
     return AllergyIntolerance(**_drop_none(
         id=a.id, meta=entry_meta(a),
-        clinicalStatus=status_concept(ALLERGY_CLINICAL, ALLERGY_CLINICAL_STATUS[a.status]),
-        verificationStatus=status_concept(ALLERGY_VERIFICATION, ALLERGY_VERIFICATION_STATUS[a.verification]),
+        clinicalStatus=status_concept(ALLERGY_CLINICAL, str(a.status)),
+        verificationStatus=status_concept(ALLERGY_VERIFICATION, str(a.verification)),
         type=a.type.value,
         code=concept(a.substance),
         patient=patient_ref(a.patient_id),
@@ -193,7 +180,7 @@ def medication(m: Medication) -> MedicationStatement:
     period = _drop_none(start=m.start_date, end=m.end_date)
     return MedicationStatement(**_drop_none(
         id=m.id, meta=entry_meta(m),
-        status=MEDICATION_STATUS[m.status],
+        status=str(m.status),
         medicationCodeableConcept=concept(m.medication),
         subject=patient_ref(m.patient_id),
         context=encounter_ref(m),
@@ -207,7 +194,7 @@ def medication(m: Medication) -> MedicationStatement:
 def condition(c: Condition) -> FhirCondition:
     return FhirCondition(**_drop_none(
         id=c.id, meta=entry_meta(c),
-        clinicalStatus=status_concept(CONDITION_CLINICAL, CONDITION_CLINICAL_STATUS[c.status]),
+        clinicalStatus=status_concept(CONDITION_CLINICAL, str(c.status)),
         category=[CodeableConcept(coding=[FhirCoding(system=CONDITION_CATEGORY, code="problem-list-item",
                                                      display="Problem List Item")])],
         code=concept(c.condition),
@@ -222,7 +209,7 @@ def condition(c: Condition) -> FhirCondition:
 def procedure(p: Procedure) -> FhirProcedure:
     return FhirProcedure(**_drop_none(
         id=p.id, meta=entry_meta(p),
-        status=PROCEDURE_STATUS[p.status],
+        status=str(p.status),
         code=concept(p.procedure),
         subject=patient_ref(p.patient_id),
         encounter=encounter_ref(p),
@@ -235,7 +222,7 @@ def family_history(f: FamilyHistory) -> FamilyMemberHistory:
     onset = {"value": f.onset_age, "unit": "a", "system": UCUM, "code": "a"} if f.onset_age is not None else None
     return FamilyMemberHistory(**_drop_none(
         id=f.id, meta=entry_meta(f),
-        status=FAMILY_HISTORY_STATUS[f.status],
+        status=str(f.status),
         patient=patient_ref(f.patient_id),
         date=instant(f.provenance.recorded_at),
         relationship=concept(f.relationship),
@@ -247,7 +234,7 @@ def immunization(i: Immunization) -> FhirImmunization:
     source = i.provenance.source
     return FhirImmunization(**_drop_none(
         id=i.id, meta=entry_meta(i),
-        status=IMMUNIZATION_STATUS[i.status],
+        status=str(i.status),
         vaccineCode=concept(i.vaccine),
         patient=patient_ref(i.patient_id),
         encounter=encounter_ref(i),
@@ -265,7 +252,7 @@ def encounter(e: Encounter) -> FhirEncounter:
     return FhirEncounter(
         id=e.id,
         meta=Meta(source=f"urn:caremesh:{quote(e.source, safe='')}"),
-        status=ENCOUNTER_STATUS[e.status],
+        status=str(e.status),
         class_fhir=FhirCoding(system=ACT_CODE, code="AMB", display="ambulatory"),
         type=[CodeableConcept(coding=[FhirCoding(system=CPT, code=e.service_code)])],
         subject=patient_ref(e.patient_id),
