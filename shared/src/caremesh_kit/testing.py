@@ -6,6 +6,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -57,8 +58,10 @@ async def publish_many(amqp_url: str, namespace: str, messages: list[tuple[str, 
         await connection.close()
 
 
-async def publish_event(amqp_url: str, namespace: str, event: Event, event_id: str | None = None) -> str:
-    headers = event_headers(event, event_id)
+async def publish_event(amqp_url: str, namespace: str, event: Event, event_id: str | None = None,
+                        time: datetime | None = None) -> str:
+    extra = {"ce-time": time.isoformat().replace("+00:00", "Z")} if time else {}
+    headers = event_headers(event, event_id, **extra)
     await publish_raw(amqp_url, namespace, event.routing_key, event.model_dump_json().encode(), headers)
     return headers["ce-id"]
 

@@ -11,6 +11,9 @@ from caremesh_contracts import (
     AppointmentDeclined,
     AppointmentFulfilled,
     AppointmentNoShowRecorded,
+    CoverageRegistered,
+    EligibilityConfirmed,
+    EligibilityDenied,
     PatientMerged,
     PatientRegistered,
 )
@@ -142,6 +145,9 @@ class TimelineKind(StrEnum):
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_NO_SHOW = "appointment.no_show"
     ENCOUNTER = "encounter"
+    COVERAGE_REGISTERED = "coverage.registered"
+    ELIGIBILITY_CONFIRMED = "eligibility.confirmed"
+    ELIGIBILITY_DENIED = "eligibility.denied"
 
 
 class TimelineEntry(BaseModel):
@@ -152,7 +158,7 @@ class TimelineEntry(BaseModel):
     kind: TimelineKind
     occurred_at: datetime
     recorded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    appointment_id: str
+    appointment_id: str | None = None
     summary: str
 
 
@@ -179,6 +185,27 @@ def entry_for_no_show(event_id: str, e: AppointmentNoShowRecorded) -> TimelineEn
     return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_NO_SHOW,
                          occurred_at=e.start, appointment_id=e.appointment_id,
                          summary="Did not attend the appointment; follow up to rebook")
+
+
+# Coverage decisions, learned from insurance's events: dated when insurance decided.
+
+def entry_for_coverage(event_id: str, decided_at: datetime, e: CoverageRegistered) -> TimelineEntry:
+    until = f" to {e.period_end.isoformat()}" if e.period_end else ""
+    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.COVERAGE_REGISTERED,
+                         occurred_at=decided_at,
+                         summary=f"Coverage with {e.payer} registered, from {e.period_start.isoformat()}{until}")
+
+
+def entry_for_eligibility(event_id: str, decided_at: datetime, e: EligibilityConfirmed) -> TimelineEntry:
+    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.ELIGIBILITY_CONFIRMED,
+                         occurred_at=decided_at, appointment_id=e.appointment_id,
+                         summary="Insurance confirmed coverage for the appointment")
+
+
+def entry_for_ineligibility(event_id: str, decided_at: datetime, e: EligibilityDenied) -> TimelineEntry:
+    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.ELIGIBILITY_DENIED,
+                         occurred_at=decided_at, appointment_id=e.appointment_id,
+                         summary=f"Insurance denied coverage for the appointment: {e.reason}")
 
 
 class Encounter(BaseModel):

@@ -6,6 +6,9 @@ from caremesh_contracts import (
     AppointmentDeclined,
     AppointmentFulfilled,
     AppointmentNoShowRecorded,
+    CoverageRegistered,
+    EligibilityConfirmed,
+    EligibilityDenied,
 )
 from caremesh_kit.bus import Subscription
 
@@ -19,4 +22,7 @@ def subscriptions(records: Records) -> list[Subscription]:
         Subscription(AppointmentCancelled, records.on_appointment_cancelled),
         Subscription(AppointmentNoShowRecorded, records.on_no_show_recorded),
         Subscription(AppointmentFulfilled, records.on_appointment_fulfilled),
+        Subscription(CoverageRegistered, records.on_coverage_registered),
+        Subscription(EligibilityConfirmed, records.on_eligibility_confirmed),
+        Subscription(EligibilityDenied, records.on_eligibility_denied),
     ]

@@ -10,6 +10,9 @@ from caremesh_contracts import (
     AppointmentDeclined,
     AppointmentFulfilled,
     AppointmentNoShowRecorded,
+    CoverageRegistered,
+    EligibilityConfirmed,
+    EligibilityDenied,
 )
 from caremesh_kit import context
 from caremesh_kit.envelope import Envelope
@@ -25,8 +28,11 @@ from caremesh_records.domain import (
     encounter_from,
     entry_for_booking,
     entry_for_cancellation,
+    entry_for_coverage,
     entry_for_decline,
+    entry_for_eligibility,
     entry_for_encounter,
+    entry_for_ineligibility,
     entry_for_no_show,
     mrn_with_check_digit,
 )
@@ -190,6 +196,15 @@ class Records:
         encounter = encounter_from(event)
         await self.encounters.add(encounter)
         await self.timeline.add(entry_for_encounter(env.id, encounter))
+
+    async def on_coverage_registered(self, event: CoverageRegistered, env: Envelope) -> None:
+        await self.timeline.add(entry_for_coverage(env.id, env.time, event))
+
+    async def on_eligibility_confirmed(self, event: EligibilityConfirmed, env: Envelope) -> None:
+        await self.timeline.add(entry_for_eligibility(env.id, env.time, event))
+
+    async def on_eligibility_denied(self, event: EligibilityDenied, env: Envelope) -> None:
+        await self.timeline.add(entry_for_ineligibility(env.id, env.time, event))
 
     async def encounters_of(self, patient_id: str, limit: int, offset: int) -> list[Encounter]:
         return await self.encounters.for_patient(patient_id, limit, offset)

@@ -3,7 +3,13 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from caremesh_contracts import AppointmentBooked, PatientRegistered
+from caremesh_contracts import (
+    AppointmentBooked,
+    CoverageRegistered,
+    EligibilityConfirmed,
+    EligibilityDenied,
+    PatientRegistered,
+)
 from caremesh_kit.bus import REASON_HEADER
 from caremesh_kit.testing import (
     EventCapture,
@@ -82,6 +88,28 @@ async def test_booked_appointment_lands_on_the_timeline_once(records, namespace,
     await eventually(lambda: _consumed(records), what="third delivery consumed")
     assert len(await timeline()) == 1
     assert entries[0]["appointment_id"] == "appt-1" and entries[0]["kind"] == "appointment.booked"
+
+
+async def test_coverage_decisions_land_on_the_timeline_in_time_order(records, namespace, amqp_url):
+    pid = (await records.post("/patients", json=PATIENT)).json()["id"]
+    t0 = datetime.now(UTC) - timedelta(hours=3)
+    await publish_event(amqp_url, namespace, CoverageRegistered(
+        coverage_id="cov-1", patient_id=pid, payer="Acme Health", period_start=t0.date()), time=t0)
+    await publish_event(amqp_url, namespace, EligibilityDenied(
+        appointment_id="appt-2", patient_id=pid, reason_code="not-covered", reason="The plan does not cover this"),
+        time=t0 + timedelta(hours=2))
+    await publish_event(amqp_url, namespace, EligibilityConfirmed(
+        appointment_id="appt-1", patient_id=pid, coverage_id="cov-1"), time=t0 + timedelta(hours=1))
+
+    async def three():
+        entries = (await records.get(f"/patients/{pid}/timeline")).json()
+        return entries if len(entries) == 3 else None
+
+    entries = await eventually(three, what="three coverage entries")
+    assert [e["kind"] for e in entries] == ["coverage.registered", "eligibility.confirmed", "eligibility.denied"]
+    assert entries[0]["appointment_id"] is None and "Acme Health" in entries[0]["summary"]
+    assert entries[1]["appointment_id"] == "appt-1"
+    assert "does not cover" in entries[2]["summary"]
 
 
 async def _consumed(client) -> bool:
