@@ -57,17 +57,20 @@ class HealthHistory:
     entries: History
     codes: CurrentCodes
 
-    async def record(self, kind: Kind, patient_id: str, new: NewEntry, by: str) -> HistoryEntry:
+    async def record(self, kind: Kind, patient_id: str, new: NewEntry, by: str,
+                     entry_id: str | None = None) -> HistoryEntry:
+        """Record a new entry. ``entry_id`` is given by callers that derive it from a source
+        (an import, an intake form), so that recording the same source twice is a 409, not a copy."""
         patient = await self.patients.get(patient_id)
         now = utcnow()
-        entry = KINDS[kind].record(context.new_id(), patient, new, by, now)
+        entry = KINDS[kind].record(entry_id or context.new_id(), patient, new, by, now)
         key = entry.claim_key
         if key:
             await self._hold(patient_id, key, entry, 1, now)
         try:
             return await self.entries.repo.add(entry)
         except BaseException:
-            if key:  # a fresh id: no other request can rely on this claim
+            if key and entry_id is None:  # a fresh id: no other request can rely on this claim
                 await self.codes.release(patient_id, key, entry.id, below=2)
             raise
 
