@@ -4,6 +4,8 @@ from caremesh_kit.runtime import Runtime
 from fastapi import FastAPI
 
 from caremesh_records import api, family_api, fhir, handlers, history_api, store
+from caremesh_records.intake import api as intake_api
+from caremesh_records.intake.usecase import Intake
 from caremesh_records.settings import RecordsSettings
 from caremesh_records.usecases import HealthHistory, Records
 
@@ -17,4 +19,7 @@ def build(settings: RecordsSettings | None = None) -> FastAPI:
     records = Records(patients=patients, index=store.PatientIndex(runtime, patients),
                       timeline=store.timeline(runtime), encounters=store.encounters(runtime), history=history,
                       family=store.family(runtime))
-    return runtime.http_app([api.router, history_api.router, family_api.router, fhir.api.router], records, handlers.subscriptions(records))
+    routers = [api.router, history_api.router, family_api.router, intake_api.router, fhir.api.router]
+    app = runtime.http_app(routers, records, handlers.subscriptions(records))
+    app.state.intake = Intake(history=history, responses=store.intake_responses(runtime))
+    return app

@@ -123,3 +123,9 @@ class CurrentCodes:
 
 def family(runtime: Runtime) -> Repository[RelatedPerson]:
     return runtime.repository("related_persons", RelatedPerson, [IndexModel([("patient_id", ASCENDING)])])
+
+
+def intake_responses(runtime: Runtime):
+    """Intake responses as received, one document each (``_id``: patient and response id)."""
+    runtime.indexes["intake_responses"] = [IndexModel([("patient_id", ASCENDING), ("received_at", ASCENDING)])]
+    return runtime.store.db["intake_responses"]
