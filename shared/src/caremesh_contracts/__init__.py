@@ -4,10 +4,37 @@ The CloudEvents type is ``org.caremesh.<routing key>.v<version>``; the routing k
 ``<service>.<aggregate>.<event>``. Bodies carry only what consumers need.
 """
 
+from caremesh_contracts.authorizations import (
+    AuthorizationAppealed,
+    AuthorizationApproved,
+    AuthorizationCancelled,
+    AuthorizationDenied,
+    AuthorizationExpired,
+    AuthorizationOverdue,
+    AuthorizationPended,
+    AuthorizationRequired,
+    AuthorizationSubmitted,
+    AuthorizationThresholdReached,
+)
 from caremesh_contracts.base import Event, all_event_types, by_type
 from caremesh_contracts.insurance import CoverageRegistered, EligibilityConfirmed, EligibilityDenied
 from caremesh_contracts.notifications import MessageSent
-from caremesh_contracts.records import ConsentChanged, PatientMerged, PatientRegistered, RelatedPersonAdded
+from caremesh_contracts.records import (
+    CarePlanChanged,
+    CareTaskOverdue,
+    ConsentChanged,
+    PatientMerged,
+    PatientRegistered,
+    RelatedPersonAdded,
+)
+from caremesh_contracts.referrals import (
+    ReferralAccepted,
+    ReferralClosed,
+    ReferralOverdue,
+    ReferralReceived,
+    ReferralRejected,
+    ReferralScheduled,
+)
 from caremesh_contracts.scheduling import (
     AppointmentArrived,
     AppointmentBooked,
@@ -19,6 +46,22 @@ from caremesh_contracts.scheduling import (
 )
 
 __all__ = [
+    "ReferralAccepted",
+    "ReferralClosed",
+    "ReferralOverdue",
+    "ReferralReceived",
+    "ReferralRejected",
+    "ReferralScheduled",
+    "AuthorizationAppealed",
+    "AuthorizationApproved",
+    "AuthorizationCancelled",
+    "AuthorizationDenied",
+    "AuthorizationExpired",
+    "AuthorizationOverdue",
+    "AuthorizationPended",
+    "AuthorizationRequired",
+    "AuthorizationSubmitted",
+    "AuthorizationThresholdReached",
     "AppointmentArrived",
     "AppointmentCancelled",
     "AppointmentFulfilled",
@@ -26,6 +69,8 @@ __all__ = [
     "AppointmentBooked",
     "AppointmentDeclined",
     "AppointmentRequested",
+    "CarePlanChanged",
+    "CareTaskOverdue",
     "CoverageRegistered",
     "EligibilityConfirmed",
     "EligibilityDenied",

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import EmailStr, Field
 
@@ -49,3 +49,30 @@ class ConsentChanged(Event):
     patient_id: str
     categories: list[str]
     changed_at: datetime
+
+
+class CarePlanChanged(Event):
+    """Something in a care plan changed; ids and the kind of change only, no clinical text."""
+
+    routing_key = "records.care_plan.changed"
+
+    care_plan_id: str
+    patient_id: str
+    change: str = Field(description="created, imported, status_changed, goal_added, task_added, "
+                                    "task_status_changed or observation_recorded")
+    item_id: str | None = Field(default=None, description="the goal, task or observation it concerns")
+    status: str | None = Field(default=None, description="for status changes: the plan's or the task's new status")
+    changed_at: datetime
+
+
+class CareTaskOverdue(Event):
+    """A care-plan task passed its due date while still open; raised once per task."""
+
+    routing_key = "records.care_plan.task_overdue"
+
+    care_plan_id: str
+    task_id: str
+    patient_id: str
+    due_date: date
+    assignee_id: str | None = None
+    assignee_role: str | None = None

@@ -2,13 +2,15 @@
 
 import re
 from datetime import date, datetime, timezone
+from typing import Literal, get_args
 
 from caremesh_contracts import all_event_types
 from caremesh_contracts.schemas import SCHEMA_DIR, render
 from caremesh_kit import envelope
 from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
 
-PAST_TENSE = re.compile(r"(ed|sent)$")
+# "overdue" is the name the issues give to a deadline that has passed (e.g. insurance.authorization.overdue).
+PAST_TENSE = re.compile(r"(ed|sent|overdue)$")
 
 
 def test_every_event_follows_the_naming_rules():
@@ -37,6 +39,10 @@ def _sample(cls):
             values[name] = "someone@example.org"
         elif ann is bool:
             values[name] = True
+        elif ann is int:
+            values[name] = 1
+        elif getattr(ann, "__origin__", None) is Literal:
+            values[name] = get_args(ann)[0]
         elif getattr(ann, "__origin__", None) is list:
             values[name] = [f"{name}-1"]
         elif name == "time_zone":
