@@ -44,8 +44,20 @@ from caremesh_contracts.scheduling import (
     AppointmentNoShowRecorded,
     AppointmentRequested,
 )
+from caremesh_contracts.waitlist import (
+    WaitlistEntryAccepted,
+    WaitlistEntryAdded,
+    WaitlistEntryOffered,
+    WaitlistEntryRemoved,
+    WaitlistOfferLapsed,
+)
 
 __all__ = [
+    "WaitlistEntryAccepted",
+    "WaitlistEntryAdded",
+    "WaitlistEntryOffered",
+    "WaitlistEntryRemoved",
+    "WaitlistOfferLapsed",
     "ReferralAccepted",
     "ReferralClosed",
     "ReferralOverdue",
