@@ -5,7 +5,7 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: run test infra infra-down deps demo token schemas bench
+.PHONY: run test infra infra-down deps demo token schemas templates bench
 
 deps:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -31,6 +31,10 @@ token: deps
 
 schemas: deps
 	$(UV) run caremesh-schemas
+
+# Renders every notification template with its sample data; exits 1 on any problem (CI-usable).
+templates: deps
+	$(UV) run caremesh-templates check
 
 bench: infra deps
 	$(UV) run python bench/booking_flow.py

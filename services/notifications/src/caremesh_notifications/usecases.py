@@ -1,9 +1,7 @@
-"""Notifications use cases."""
+"""Notifications use cases: events in, messages out; preferences, delivery reports and previews."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime
 
 from caremesh_contracts import (
     AppointmentBooked,
@@ -15,45 +13,53 @@ from caremesh_contracts import (
     PatientRegistered,
     RelatedPersonAdded,
 )
-from caremesh_kit import logs
 from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import Conflict, RetryLater, VersionConflict
+from caremesh_kit.errors import Conflict, Invalid, NotFound, RetryLater
 from caremesh_kit.store import Repository
+from jinja2 import TemplateError
 
+from caremesh_notifications.delivery import Dispatcher
 from caremesh_notifications.domain import (
-    AppointmentEvent,
     Channel,
     Contact,
     Content,
     FamilyMember,
     Message,
     MessageStatus,
-    booking_confirmation,
-    cancellation_notice,
-    decline_notice,
-    message_id,
-    rebooking_invitation,
-    render_for_family,
+    Preferences,
+    PreferencesIn,
+    Recipient,
 )
+from caremesh_notifications.notify import Notice, Notifier, settle
 from caremesh_notifications.store import Messages
+from caremesh_notifications.templates import Catalog, UnknownTemplate
 
-log = logs.get("caremesh.notifications")
-APPOINTMENTS = "appointments"  # the consent category records uses for appointment updates
+AppointmentEvent = AppointmentBooked | AppointmentDeclined | AppointmentCancelled | AppointmentNoShowRecorded
 
 
-class EmailChannel(Protocol):
-    async def send(self, message: Message) -> str: ...
+def appointment_facts(e: AppointmentEvent) -> dict[str, str | datetime]:
+    """What an appointment message may say: the time, the reference and who sees the patient (never
+    the service code); each kind's templates use what they declare."""
+    facts: dict[str, str | datetime] = {"when": e.start, "reference": e.appointment_id}
+    if isinstance(e, AppointmentBooked):
+        facts["practitioner_name"] = e.practitioner_name
+    return facts
 
 
 @dataclass
 class Notifications:
     contacts: Repository[Contact]
     family: Repository[FamilyMember]
+    prefs: Repository[Preferences]
     messages: Messages
-    email: EmailChannel
-    # How long a claimed send may take before another consumer may retry it (SMTP timeout and margin).
-    send_lease: timedelta = timedelta(seconds=30)
+    dispatcher: Dispatcher
+    catalog: Catalog
 
+    def __post_init__(self) -> None:
+        self.notifier = Notifier(self.contacts, self.family, self.prefs, self.dispatcher, self.catalog)
+        self.dispatcher.gate = self.notifier.gate
+
+    # -- records' events: our own copy of contacts, family and consent ------------------------
     async def on_patient_registered(self, event: PatientRegistered, env: Envelope) -> None:
         await self.contacts.add_once(Contact.from_registration(event))
 
@@ -70,65 +76,104 @@ class Notifications:
             raise RetryLater("the related person has not been seen yet")
         await self.family.mutate(event.related_person_id, lambda m: m.apply_consent(event))
 
+    # -- scheduling's events: messages --------------------------------------------------------
     async def on_appointment_booked(self, event: AppointmentBooked, env: Envelope) -> None:
-        await self._notify(env, event, lambda c: booking_confirmation(c, event), family="appointment.booked")
+        await self.tell(self._appointment(env, event, "appointment.booked", "family.appointment.booked"))
 
     async def on_appointment_declined(self, event: AppointmentDeclined, env: Envelope) -> None:
-        await self._notify(env, event, lambda c: decline_notice(c, event))
+        await self.tell(self._appointment(env, event, "appointment.declined"))
 
     async def on_appointment_cancelled(self, event: AppointmentCancelled, env: Envelope) -> None:
-        await self._notify(env, event, lambda c: cancellation_notice(c, event), family="appointment.cancelled")
+        await self.tell(self._appointment(env, event, "appointment.cancelled", "family.appointment.cancelled"))
 
     async def on_no_show_recorded(self, event: AppointmentNoShowRecorded, env: Envelope) -> None:
-        await self._notify(env, event, lambda c: rebooking_invitation(c, event))
+        await self.tell(self._appointment(env, event, "appointment.no_show"))
 
-    async def _notify(self, env: Envelope, event: AppointmentEvent, content: Callable[[Contact], Content],
-                      family: str | None = None) -> None:
-        """Tell the patient, and the family members whose consent covers appointments."""
-        contact = await self.contacts.find(event.patient_id)
-        if contact is not None and contact.merged_into:
-            contact = await self.contacts.find(contact.merged_into)  # the record that stayed
-        if contact is None:
-            # records' registration event may still be on its way
-            raise RetryLater("no contact details for the patient yet")
-        if contact.email:
-            await self._deliver(env, contact, event.appointment_id, lambda: content(contact))
-        else:
-            logs.info(log, "no channel to reach the patient", patient_ref=contact.id[:8])
-        if family is None:
-            return
-        # Consent is read at send time: a withdrawal stops messages at once.
-        for member in await self.family_of(contact.id):
-            if member.may_receive(APPOINTMENTS) and member.email:
-                await self._deliver(env, member, event.appointment_id,
-                                    lambda m=member: render_for_family(family, m, contact, event))
+    @staticmethod
+    def _appointment(env: Envelope, e: AppointmentEvent, kind: str, family_kind: str | None = None) -> Notice:
+        return Notice(source=env.id, kind=kind, patient_id=e.patient_id, facts=appointment_facts(e),
+                      appointment_id=e.appointment_id, family_kind=family_kind)
 
-    async def _deliver(self, env: Envelope, to: Contact | FamilyMember, appointment_id: str,
-                       content: Callable[[], Content]) -> None:
-        msg_id = message_id(env.id, to.id, Channel.EMAIL)
-        message = await self.messages.repo.find(msg_id)
+    async def tell(self, notice: Notice) -> None:
+        """For an event handler: ack once every message is sent or held, retry, or dead-letter."""
+        settle(await self.notifier.notify(notice))
+
+    # -- delivery reports -----------------------------------------------------------------------
+    async def delivery_report(self, message_id: str | None, provider_message_id: str, status: str,
+                              error_code: str | None) -> Message:
+        """An SMS provider's status callback: sent -> delivered, or failed, and then the next channel."""
+        message = None
+        if message_id:
+            message = await self.messages.repo.find(message_id)
         if message is None:
-            message = Message.compose(msg_id, to, appointment_id, content(), datetime.now(UTC))
-            try:
-                message = await self.messages.repo.add(message)
-            except Conflict:
-                message = await self.messages.repo.get(msg_id)
-        if message.status is MessageStatus.SENT:
-            return  # a redelivery: sent once already
-        if not message.claimable(datetime.now(UTC), self.send_lease):
-            raise RetryLater("another consumer is sending this message")
-        message.claim(datetime.now(UTC))
-        try:
-            message = await self.messages.repo.save(message)
-        except VersionConflict as exc:
-            raise RetryLater("another consumer claimed this message") from exc
-        provider_id = await self.email.send(message)
-        message.mark_sent(provider_id, datetime.now(UTC))
-        await self.messages.repo.save(message)
+            message = await self.messages.by_provider_id(Channel.SMS, provider_message_id)
+        if message is None or message.channel is not Channel.SMS:
+            raise NotFound("no SMS message with this id")
+        now = datetime.now(UTC)
+        probe = message.model_copy(deep=True)
+        following = None
+        if probe.report(provider_message_id, status, now, error_code) and probe.status is MessageStatus.FAILED:
+            # Stored (due now) before the report, so a crash in between still leaves it to the due sweep.
+            following = await self.dispatcher.fallback(probe, due=True)
+        message = await self.messages.repo.mutate(
+            message.id, lambda m: m.report(provider_message_id, status, now, error_code))
+        if following is not None:
+            self.dispatcher.deliver_soon(following)  # not in this request: the provider waits for our answer
+        return message
 
-    async def family_of(self, patient_id: str) -> list[FamilyMember]:
-        cursor = self.family.collection.find({"patient_id": patient_id})
-        return [FamilyMember.from_document(d) async for d in cursor]  # type: ignore[misc]
+    # -- preferences ----------------------------------------------------------------------------
+    async def recipient(self, patient_id: str, person_id: str | None = None) -> Recipient:
+        """The patient, or one of their family members; 404 for anyone else."""
+        if person_id is None:
+            if (contact := await self.contacts.find(patient_id)) is None:
+                raise NotFound("no contact details for this patient yet")
+            return contact
+        member = await self.family.find(person_id)
+        if member is None or member.patient_id != patient_id:
+            raise NotFound("no such family member or caregiver for this patient")
+        return member
+
+    async def preferences(self, patient_id: str, person_id: str | None = None) -> Preferences:
+        r = await self.recipient(patient_id, person_id)
+        return await self.prefs.find(r.id) or Preferences.defaults(r.id, patient_id)
+
+    async def set_preferences(self, patient_id: str, person_id: str | None, body: PreferencesIn, by: str,
+                              version: int | None = None) -> Preferences:
+        """Replace a recipient's preferences; with ``version``, only if they are still at that version."""
+        r = await self.recipient(patient_id, person_id)
+        now = datetime.now(UTC)
+        for _ in range(5):
+            current = await self.prefs.find(r.id)
+            have = current.version if current else 0
+            if version is not None and have != version:
+                raise Conflict("the preferences changed meanwhile", current_version=have)
+            target = current or Preferences.defaults(r.id, patient_id)
+            if not target.update(body, by, now):
+                return target
+            try:
+                return await (self.prefs.save(target) if current else self.prefs.add(target))
+            except Conflict:
+                continue  # a concurrent change: look again (and refuse it if a version was named)
+        raise Conflict("the preferences keep changing concurrently")
+
+    async def next_allowed(self, recipient_id: str, at: datetime) -> datetime:
+        return await self.notifier.next_allowed(recipient_id, at)
+
+    # -- templates ------------------------------------------------------------------------------
+    def preview(self, kind: str, channel: Channel, language: str | None, version: int | None,
+                variables: dict[str, str] | None) -> Content:
+        """Render a template with its sample data, or with the variables given (checked as at send time)."""
+        try:
+            spec = self.catalog.kind(kind)
+            if variables is None:
+                return self.catalog.render_sample(kind, channel, language, version)
+            if unknown := sorted(set(variables) - set(spec.variables)):
+                raise Invalid(f"unknown variable(s) for {kind}: {', '.join(unknown)}", field="variables")
+            return self.catalog.render(kind, channel, variables, language, version)
+        except UnknownTemplate as exc:
+            raise NotFound(str(exc)) from exc
+        except TemplateError as exc:
+            raise Invalid(f"the template does not render: {exc.message}", field="variables") from exc
 
     async def messages_of(self, patient_id: str, limit: int) -> list[Message]:
         return await self.messages.for_patient(patient_id, limit)

@@ -1,20 +1,19 @@
-"""Unit tests of notifications' pure domain: message ids, content, and the claim/lease/send rules."""
+"""Unit tests of notifications' pure domain: message ids, and the claim/lease/send/report/fallback rules."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
-from caremesh_contracts import AppointmentBooked, AppointmentDeclined, MessageSent, PatientRegistered
+from caremesh_contracts import MessageSent, PatientRegistered
 from caremesh_kit.errors import Conflict
 from caremesh_notifications.domain import (
     Channel,
     Contact,
     Content,
+    FamilyMember,
     Message,
     MessageStatus,
-    booking_confirmation,
-    decline_notice,
+    Route,
     message_id,
 )
 
@@ -26,17 +25,6 @@ def contact(time_zone: str = "America/New_York", email: str | None = "amara@exam
             phone: str | None = None) -> Contact:
     return Contact.from_registration(PatientRegistered(patient_id="pat-1", given_name="Amara", email=email,
                                                        phone=phone, time_zone=time_zone))
-
-
-def booked(start: datetime, service_code: str = "99213") -> AppointmentBooked:
-    return AppointmentBooked(appointment_id="appt-1", patient_id="pat-1", practitioner_id="prac-1",
-                             practitioner_name="Dr Ada Okafor", service_code=service_code, start=start,
-                             end=start + timedelta(minutes=30))
-
-
-def declined(start: datetime, service_code: str = "99213") -> AppointmentDeclined:
-    return AppointmentDeclined(appointment_id="appt-1", patient_id="pat-1", service_code=service_code,
-                               start=start, reason_code="service_not_covered")
 
 
 def queued(appointment_id: str | None = "appt-1") -> Message:
@@ -66,8 +54,7 @@ def test_message_id_differs_per_event_recipient_and_channel():
     base = message_id("evt-1", "amara@example.org", Channel.EMAIL)
     other_event = message_id("evt-2", "amara@example.org", Channel.EMAIL)
     other_recipient = message_id("evt-1", "bola@example.org", Channel.EMAIL)
-    # Only one channel exists today; a stand-in with another value shows the channel is part of the id.
-    other_channel = message_id("evt-1", "amara@example.org", SimpleNamespace(value="sms"))
+    other_channel = message_id("evt-1", "amara@example.org", Channel.SMS)
     assert len({base, other_event, other_recipient, other_channel}) == 4
 
 
@@ -77,69 +64,35 @@ def test_message_id_does_not_depend_on_anything_random():
         uuid.uuid5(uuid.UUID("8f8a4c43-5d7e-4a3b-9a77-2c1b8e0d6f10"), "evt-1|amara@example.org|email"))
 
 
-# -- content ------------------------------------------------------------------------------------
-
-def test_booking_confirmation_in_new_york_summer_uses_edt():
-    content = booking_confirmation(contact("America/New_York"), booked(datetime(2026, 7, 15, 13, 30, tzinfo=UTC)))
-    assert content.template == "appointment.booked"
-    assert content.subject == "Your appointment is confirmed"
-    assert content.text == (
-        "Hello Amara,\n\nYour appointment with Dr Ada Okafor is confirmed for "
-        "Wednesday 15 July 2026 at 09:30 EDT.\n\nReference: appt-1\n")
-
-
-def test_booking_confirmation_in_new_york_winter_uses_est():
-    content = booking_confirmation(contact("America/New_York"), booked(datetime(2026, 1, 15, 14, 30, tzinfo=UTC)))
-    assert "Thursday 15 January 2026 at 09:30 EST" in content.text
-
-
-def test_booking_confirmation_shows_the_local_day_not_the_utc_day():
-    # 23:30 UTC on 3 May is 08:30 on 4 May in Tokyo.
-    content = booking_confirmation(contact("Asia/Tokyo"), booked(datetime(2026, 5, 3, 23, 30, tzinfo=UTC)))
-    assert "Monday 04 May 2026 at 08:30 JST" in content.text
-    assert "23:30" not in content.text
-
-
-def test_booking_confirmation_in_utc():
-    content = booking_confirmation(contact("UTC"), booked(datetime(2026, 5, 3, 9, 0, tzinfo=UTC)))
-    assert "Sunday 03 May 2026 at 09:00 UTC" in content.text
-
-
-@pytest.mark.parametrize("code", ["99213", "G0008", "0001U"])
-def test_booking_confirmation_never_includes_the_service_code(code):
-    content = booking_confirmation(contact(), booked(datetime(2026, 7, 15, 13, 30, tzinfo=UTC), code))
-    assert code not in content.text
-    assert code not in content.subject
-
-
-def test_decline_notice():
-    content = decline_notice(contact("America/New_York"), declined(datetime(2026, 1, 15, 14, 30, tzinfo=UTC)))
-    assert content.template == "appointment.declined"
-    assert content.subject == "We could not confirm your appointment"
-    assert content.text.startswith("Hello Amara,\n\nWe could not confirm your appointment request for "
-                                   "Thursday 15 January 2026 at 09:30 EST because")
-    assert "insurance coverage" in content.text
-    assert content.text.endswith("Reference: appt-1\n")
-    # Neither the service nor the machine reason code reaches the patient.
-    assert "99213" not in content.text
-    assert "service_not_covered" not in content.text
-
-
 # -- Message.compose ----------------------------------------------------------------------------
 
 def test_compose_queues_an_email_to_the_contact():
-    content = booking_confirmation(contact(), booked(datetime(2026, 7, 15, 13, 30, tzinfo=UTC)))
+    content = Content(template="appointment.booked", version=2, subject="Your appointment is confirmed", text="Hi",
+                      html="<p>Hi</p>")
     msg = Message.compose("msg-1", contact(), "appt-1", content, NOW)
     assert msg.id == "msg-1"
-    assert msg.patient_id == "pat-1"
+    assert msg.patient_id == "pat-1" and msg.recipient_id is None
     assert msg.appointment_id == "appt-1"
     assert msg.channel is Channel.EMAIL
     assert msg.to == "amara@example.org"
-    assert (msg.template, msg.subject, msg.text) == (content.template, content.subject, content.text)
+    assert (msg.template, msg.subject, msg.text, msg.html) == (content.template, content.subject, content.text,
+                                                               content.html)
+    assert msg.template_version == 2  # the version used is recorded
     assert msg.status is MessageStatus.QUEUED
     assert msg.created_at == NOW
     assert (msg.sent_at, msg.claimed_at, msg.provider_message_id, msg.attempts) == (None, None, None, 0)
     assert msg.take_events() == []  # composing raises nothing; only a send does
+
+
+def test_compose_on_a_route_to_a_family_member():
+    member = FamilyMember(id="rp-1", patient_id="pat-1", given_name="Ruth", relationship="DAU", email=None,
+                          phone="+33612345678", time_zone="Europe/Paris")
+    msg = Message.compose("msg-2", member, None, Content(template="family.appointment.booked", text="x"), NOW,
+                          route=Route(channel=Channel.SMS, to="+33612345678"),
+                          fallbacks=[Route(channel=Channel.EMAIL, to="r@example.org")])
+    assert (msg.patient_id, msg.recipient_id, msg.recipient) == ("pat-1", "rp-1", "rp-1")
+    assert (msg.channel, msg.to) == (Channel.SMS, "+33612345678")
+    assert [r.channel for r in msg.fallbacks] == [Channel.EMAIL]
 
 
 def test_compose_without_an_email_raises():
@@ -241,18 +194,105 @@ def test_mark_sent_twice_is_a_conflict_and_raises_no_second_event():
     assert msg.take_events() == []
 
 
-def test_cancellation_and_no_show_messages_give_the_local_time_and_no_service_code():
-    from caremesh_contracts import AppointmentCancelled, AppointmentNoShowRecorded
-    from caremesh_notifications.domain import cancellation_notice, rebooking_invitation
+def sent(provider_id: str = "SM1") -> Message:
+    msg = queued()
+    msg.claim(NOW)
+    msg.mark_sent(provider_id, NOW, "queued")
+    msg.take_events()
+    return msg
 
-    c = Contact(id="p1", given_name="Grace", email="g@example.org", phone=None, time_zone="America/New_York")
-    start = datetime(2026, 7, 15, 13, 30, tzinfo=UTC)
-    cancelled = cancellation_notice(c, AppointmentCancelled(
-        appointment_id="a1", patient_id="p1", service_code="99213", start=start, reason_code="prov",
-        cancelled_by_role="staff", late=True))
-    missed = rebooking_invitation(c, AppointmentNoShowRecorded(
-        appointment_id="a1", patient_id="p1", service_code="99213", start=start))
-    for content, template in ((cancelled, "appointment.cancelled"), (missed, "appointment.no_show")):
-        assert content.template == template
-        assert "Wednesday 15 July 2026 at 09:30 EDT" in content.text
-        assert "99213" not in content.text + content.subject
+
+# -- holding, release, failure ------------------------------------------------------------------
+
+def test_a_held_message_is_claimable_only_from_its_time():
+    msg = queued()
+    msg.not_before = NOW + timedelta(hours=8)
+    assert msg.claimable(NOW, LEASE) is False
+    assert msg.claimable(NOW + timedelta(hours=8), LEASE) is True
+
+
+def test_release_puts_a_failed_attempt_back_in_the_queue_with_its_error():
+    msg = queued()
+    msg.claim(NOW)
+    msg.release("sms: http 503")
+    assert (msg.status, msg.claimed_at, msg.last_error, msg.attempts) == (MessageStatus.QUEUED, None,
+                                                                          "sms: http 503", 1)
+    assert msg.claimable(NOW, LEASE)
+
+
+def test_an_unknown_outcome_keeps_the_claim_until_the_lease_lapses():
+    msg = queued()
+    msg.claim(NOW)
+    msg.keep_claim("sms: ReadTimeout")
+    assert msg.status is MessageStatus.SENDING and not msg.claimable(NOW + LEASE / 2, LEASE)
+
+
+def test_fail_records_the_reason():
+    msg = queued()
+    msg.claim(NOW)
+    msg.fail("sms: http 400 code 21211", NOW)
+    assert (msg.status, msg.failure, msg.failed_at, msg.sent_at) == (MessageStatus.FAILED, "sms: http 400 code 21211",
+                                                                     NOW, None)
+    with pytest.raises(Conflict):
+        msg.fail("again", NOW)
+
+
+def test_cancel_stops_a_queued_message_but_not_a_sent_one():
+    msg = queued()
+    assert msg.cancel("no_consent") is True and msg.status is MessageStatus.CANCELLED
+    assert sent().cancel("no_consent") is False
+
+
+# -- provider reports -----------------------------------------------------------------------------
+
+def test_a_delivered_report_moves_sent_to_delivered():
+    msg = sent()
+    assert msg.report("SM1", "delivered", NOW + timedelta(seconds=3)) is True
+    assert (msg.status, msg.delivered_at, msg.provider_status) == (MessageStatus.DELIVERED,
+                                                                   NOW + timedelta(seconds=3), "delivered")
+    assert msg.report("SM1", "delivered", NOW) is False  # repeated: nothing changes
+    assert msg.take_events() == []
+
+
+def test_an_undelivered_report_fails_the_sent_message():
+    msg = sent()
+    msg.report("SM1", "undelivered", NOW, error_code="30003")
+    assert msg.status is MessageStatus.FAILED and msg.failure == "provider reported undelivered (error 30003)"
+    assert msg.sent_at == NOW and msg.take_events() == []
+
+
+def test_an_intermediate_report_only_updates_the_provider_status():
+    msg = sent()
+    assert msg.report("SM1", "sent", NOW) is True
+    assert (msg.status, msg.provider_status) == (MessageStatus.SENT, "sent")
+
+
+def test_a_report_for_another_provider_message_is_a_conflict():
+    with pytest.raises(Conflict):
+        sent("SM1").report("SM2", "delivered", NOW)
+
+
+def test_a_report_that_overtakes_our_record_of_the_send_is_applied_when_it_is_recorded():
+    msg = queued()
+    msg.claim(NOW)
+    msg.report("SM9", "delivered", NOW)  # the callback came before mark_sent was committed
+    assert msg.status is MessageStatus.SENDING
+    msg.mark_sent("SM9", NOW, "queued")
+    assert msg.status is MessageStatus.DELIVERED
+
+
+# -- fallback -------------------------------------------------------------------------------------
+
+def test_fallback_is_the_same_facts_on_the_next_route():
+    msg = Message.compose("msg-1", contact(phone="+15555550100"), "appt-1", Content(template="appointment.booked",
+                          text="sms text"), NOW, route=Route(channel=Channel.SMS, to="+15555550100"), source="evt-1",
+                          variables={"when": "Monday"}, fallbacks=[Route(channel=Channel.EMAIL, to="a@example.org")])
+    msg.claim(NOW)
+    msg.fail("sms: http 400", NOW)
+    nxt = msg.fallback("msg-2", Content(template="appointment.booked", subject="S", text="email text"), NOW)
+    assert nxt.not_before is None  # as the failed one: sent now, retried with the event
+    assert msg.fallback("msg-2", Content(template="t", text="x"), NOW, due=True).not_before == NOW  # due sweep
+    assert (nxt.id, nxt.channel, nxt.to, nxt.replaces, nxt.source) == ("msg-2", Channel.EMAIL, "a@example.org",
+                                                                        "msg-1", "evt-1")
+    assert (nxt.variables, nxt.fallbacks, nxt.status) == ({"when": "Monday"}, [], MessageStatus.QUEUED)
+    assert (nxt.patient_id, nxt.appointment_id, nxt.text) == ("pat-1", "appt-1", "email text")
