@@ -17,7 +17,12 @@ from caremesh_contracts.authorizations import (
     AuthorizationThresholdReached,
 )
 from caremesh_contracts.base import Event, all_event_types, by_type
-from caremesh_contracts.insurance import CoverageRegistered, EligibilityConfirmed, EligibilityDenied
+from caremesh_contracts.insurance import (
+    CoverageChanged,
+    CoverageRegistered,
+    EligibilityConfirmed,
+    EligibilityDenied,
+)
 from caremesh_contracts.notifications import MessageSent
 from caremesh_contracts.records import (
     CarePlanChanged,
@@ -43,6 +48,7 @@ from caremesh_contracts.scheduling import (
     AppointmentFulfilled,
     AppointmentNoShowRecorded,
     AppointmentRequested,
+    AppointmentRescheduled,
 )
 from caremesh_contracts.waitlist import (
     WaitlistEntryAccepted,
@@ -53,6 +59,7 @@ from caremesh_contracts.waitlist import (
 )
 
 __all__ = [
+    "AppointmentRescheduled",
     "WaitlistEntryAccepted",
     "WaitlistEntryAdded",
     "WaitlistEntryOffered",
@@ -83,6 +90,7 @@ __all__ = [
     "AppointmentRequested",
     "CarePlanChanged",
     "CareTaskOverdue",
+    "CoverageChanged",
     "CoverageRegistered",
     "EligibilityConfirmed",
     "EligibilityDenied",

@@ -84,3 +84,20 @@ class AppointmentNoShowRecorded(Event):
     patient_id: str
     service_code: str
     start: datetime
+
+
+class AppointmentRescheduled(Event):
+    """Moved to another time (and maybe practitioner) in one step: the old time is free, the new
+    one held. The appointment keeps its id and its status."""
+
+    routing_key = "scheduling.appointment.rescheduled"
+
+    appointment_id: str
+    patient_id: str
+    practitioner_id: str
+    practitioner_name: str
+    service_code: str
+    previous_start: datetime
+    start: datetime
+    end: datetime
+    status: str = Field(description="the appointment's status, unchanged by the move (e.g. booked)")
