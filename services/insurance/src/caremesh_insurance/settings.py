@@ -1,4 +1,5 @@
 from caremesh_kit.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -8,3 +9,16 @@ class InsuranceSettings(ServiceSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27103/"
     mongodb_db: str = "caremesh_insurance"
     http_port: int = 8003
+    # Eligibility is checked again this many days before the visit (once per appointment).
+    recheck_days_before: int = Field(default=3, ge=0, le=365)
+    # How often the re-check sweeper looks for visits entering that window (and plans to announce).
+    recheck_sweep_seconds: float = Field(default=60.0, gt=0)
+    # A replica that claimed a pre-visit re-check and died is taken over after this long.
+    recheck_lease_seconds: float = Field(default=300.0, gt=0)
+    # Who we are in X12 interchanges (ISA06/GS02, NM1*1P of loop 2100B, TRN03).
+    x12_sender_id: str = Field(default="CAREMESH", pattern=r"^[A-Za-z0-9]{2,15}$")
+    x12_provider_name: str = "CAREMESH CLINIC"
+    x12_provider_npi: str = Field(default="1234567893", pattern=r"^[0-9]{10}$")
+    x12_trace_originator: str = Field(default="9000000000", pattern=r"^9[0-9]{9}$")
+    x12_usage: str = Field(default="T", pattern=r"^[TP]$")
+    x12_timeout_seconds: float = Field(default=10.0, gt=0)
