@@ -32,11 +32,15 @@ def patient_app():
         yield server
 
 
+NO_REMINDERS = "default="  # for tests about other messages: a booking then stores no held reminders
+
+
 def channel_settings(namespace: str, sms_url: str, app_url: str, **overrides) -> NotificationsSettings:
     return service_settings(
         NotificationsSettings, namespace, sms_provider_url=sms_url, sms_account_sid=SMS_SID, sms_auth_token=SMS_TOKEN,
         sms_from=SMS_FROM, sms_status_callback_url=CALLBACK_BASE, webhook_url=f"{app_url}/push",
-        webhook_secret=WEBHOOK_SECRET, channel_attempts=2, due_scan_seconds=3600, **overrides)
+        webhook_secret=WEBHOOK_SECRET, channel_attempts=2, due_scan_seconds=3600,
+        **{"reminder_policy": NO_REMINDERS} | overrides)
 
 
 @pytest.fixture

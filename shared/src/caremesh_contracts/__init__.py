@@ -23,7 +23,7 @@ from caremesh_contracts.insurance import (
     EligibilityConfirmed,
     EligibilityDenied,
 )
-from caremesh_contracts.notifications import MessageSent
+from caremesh_contracts.notifications import MessageSent, SurveyCompleted
 from caremesh_contracts.records import (
     CarePlanChanged,
     CareTaskOverdue,
@@ -96,6 +96,7 @@ __all__ = [
     "EligibilityDenied",
     "Event",
     "MessageSent",
+    "SurveyCompleted",
     "ConsentChanged",
     "PatientMerged",
     "PatientRegistered",

@@ -14,6 +14,9 @@ from caremesh_notifications.channels.sms import TwilioSms
 from caremesh_notifications.channels.webhook import AppWebhook
 from caremesh_notifications.delivery import Dispatcher
 from caremesh_notifications.domain import Channel
+from caremesh_notifications.journey import Journey
+from caremesh_notifications.notify import Notifier
+from caremesh_notifications.scheduler import Reminders
 from caremesh_notifications.settings import NotificationsSettings
 from caremesh_notifications.templates import Catalog
 from caremesh_notifications.usecases import Notifications
@@ -41,9 +44,12 @@ def build(settings: NotificationsSettings | None = None, senders: dict[Channel, 
     messages = store.Messages(runtime)
     dispatcher = Dispatcher(messages, senders, catalog, lease=timedelta(seconds=settings.send_lease_seconds),
                             attempts=settings.channel_attempts)
-    notifications = Notifications(contacts=store.contacts(runtime), family=store.family(runtime),
-                                  prefs=store.preferences(runtime), messages=messages, dispatcher=dispatcher,
-                                  catalog=catalog)
+    contacts, family, prefs = store.contacts(runtime), store.family(runtime), store.preferences(runtime)
+    notifier = Notifier(contacts, family, prefs, dispatcher, catalog)
+    notifications = Notifications(
+        contacts=contacts, family=family, prefs=prefs, messages=messages, dispatcher=dispatcher, catalog=catalog,
+        notifier=notifier, reminders=Reminders(notifier, messages, store.appointments(runtime), settings.reminders),
+        journey=Journey(notifier, store.surveys(runtime), prefs, settings))
     runtime.background.append(lambda: dispatcher.sweep_forever(settings.due_scan_seconds))
     runtime.background.append(lambda: _close_on_stop(senders))
     return runtime.http_app(routers, notifications, handlers.subscriptions(notifications))

@@ -4,11 +4,17 @@ from caremesh_contracts import (
     AppointmentBooked,
     AppointmentCancelled,
     AppointmentDeclined,
+    AppointmentFulfilled,
     AppointmentNoShowRecorded,
+    AppointmentRescheduled,
+    AuthorizationApproved,
+    AuthorizationDenied,
+    AuthorizationRequired,
     ConsentChanged,
     PatientMerged,
     PatientRegistered,
     RelatedPersonAdded,
+    WaitlistEntryOffered,
 )
 from caremesh_kit.bus import Subscription
 
@@ -25,4 +31,10 @@ def subscriptions(notifications: Notifications) -> list[Subscription]:
         Subscription(AppointmentDeclined, notifications.on_appointment_declined),
         Subscription(AppointmentCancelled, notifications.on_appointment_cancelled),
         Subscription(AppointmentNoShowRecorded, notifications.on_no_show_recorded),
+        Subscription(AppointmentRescheduled, notifications.on_appointment_rescheduled),
+        Subscription(AppointmentFulfilled, notifications.on_appointment_fulfilled),
+        Subscription(WaitlistEntryOffered, notifications.journey.on_waitlist_offered),
+        Subscription(AuthorizationRequired, notifications.journey.on_authorization_required),
+        Subscription(AuthorizationApproved, notifications.journey.on_authorization_approved),
+        Subscription(AuthorizationDenied, notifications.journey.on_authorization_denied),
     ]

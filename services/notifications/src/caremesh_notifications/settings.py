@@ -1,6 +1,12 @@
 from caremesh_kit.settings import ServiceSettings
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
+
+from caremesh_notifications.reminders import ReminderPolicy
+
+# Development keys, public in the source like the JWT one: set real ones in any deployment.
+DEV_OFFER_LINK_SECRET = "caremesh-dev-offer-links-change-me-0123456789"
+DEV_SURVEY_LINK_SECRET = "caremesh-dev-survey-links-change-me-0123456789"
 
 
 class NotificationsSettings(ServiceSettings):
@@ -31,6 +37,32 @@ class NotificationsSettings(ServiceSettings):
     channel_attempts: int = Field(default=3, ge=1)
     # How often held messages (quiet hours) are looked for once due.
     due_scan_seconds: float = Field(default=15, gt=0)
+    # Reminders before each visit, per service code: "default=72h,24h,2h;97110=24h" (checked at start).
+    reminder_policy: str = "default=72h,24h,2h"
+    # Waitlist offers link to scheduling, which checks the links' HMAC with the same secret.
+    scheduling_public_url: str = "http://127.0.0.1:8001"
+    offer_link_secret: str = Field(default=DEV_OFFER_LINK_SECRET, min_length=32)
+    # Survey links point here (this service's public URL), signed with a key only this service holds.
+    public_url: str = "http://127.0.0.1:8004"
+    survey_link_secret: str = Field(default=DEV_SURVEY_LINK_SECRET, min_length=32)
+    survey_days: int = Field(default=30, ge=1)  # how long a survey link stays open after the visit
+
+    @field_validator("reminder_policy")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        ReminderPolicy.parse(v)  # a bad policy stops the service at start, not at the first booking
+        return v
+
+    @field_validator("scheduling_public_url", "public_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/")
+
+    @property
+    def reminders(self) -> ReminderPolicy:
+        return ReminderPolicy.parse(self.reminder_policy)
 
     @model_validator(mode="after")
     def _channels_complete(self) -> "NotificationsSettings":

@@ -1,13 +1,15 @@
-"""Notifications use cases: events in, messages out; preferences, delivery reports and previews."""
+"""Notifications use cases: events in, messages out; reminders; preferences, delivery reports and previews."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from caremesh_contracts import (
     AppointmentBooked,
     AppointmentCancelled,
     AppointmentDeclined,
+    AppointmentFulfilled,
     AppointmentNoShowRecorded,
+    AppointmentRescheduled,
     ConsentChanged,
     PatientMerged,
     PatientRegistered,
@@ -20,6 +22,7 @@ from jinja2 import TemplateError
 
 from caremesh_notifications.delivery import Dispatcher
 from caremesh_notifications.domain import (
+    Appointment,
     Channel,
     Contact,
     Content,
@@ -29,20 +32,26 @@ from caremesh_notifications.domain import (
     Preferences,
     PreferencesIn,
     Recipient,
+    VisitStatus,
 )
-from caremesh_notifications.notify import Notice, Notifier, settle
+from caremesh_notifications.journey import Journey
+from caremesh_notifications.notify import Notice, Notifier, Result, settle
+from caremesh_notifications.scheduler import Reminders
 from caremesh_notifications.store import Messages
 from caremesh_notifications.templates import Catalog, UnknownTemplate
 
-AppointmentEvent = AppointmentBooked | AppointmentDeclined | AppointmentCancelled | AppointmentNoShowRecorded
+AppointmentEvent = (AppointmentBooked | AppointmentDeclined | AppointmentCancelled | AppointmentNoShowRecorded
+                    | AppointmentRescheduled | AppointmentFulfilled)
 
 
 def appointment_facts(e: AppointmentEvent) -> dict[str, str | datetime]:
     """What an appointment message may say: the time, the reference and who sees the patient (never
     the service code); each kind's templates use what they declare."""
     facts: dict[str, str | datetime] = {"when": e.start, "reference": e.appointment_id}
-    if isinstance(e, AppointmentBooked):
+    if isinstance(e, AppointmentBooked | AppointmentRescheduled | AppointmentFulfilled):
         facts["practitioner_name"] = e.practitioner_name
+    if isinstance(e, AppointmentRescheduled):
+        facts["previous_when"] = e.previous_start
     return facts
 
 
@@ -54,10 +63,16 @@ class Notifications:
     messages: Messages
     dispatcher: Dispatcher
     catalog: Catalog
+    notifier: Notifier
+    reminders: Reminders
+    journey: Journey
 
     def __post_init__(self) -> None:
-        self.notifier = Notifier(self.contacts, self.family, self.prefs, self.dispatcher, self.catalog)
-        self.dispatcher.gate = self.notifier.gate
+        self.dispatcher.gate = self.gate
+
+    async def gate(self, message: Message) -> str | None:
+        """Before every send: consent and opt-outs, and for a reminder, that its visit still stands."""
+        return await self.notifier.gate(message) or await self.reminders.gate(message)
 
     # -- records' events: our own copy of contacts, family and consent ------------------------
     async def on_patient_registered(self, event: PatientRegistered, env: Envelope) -> None:
@@ -76,18 +91,47 @@ class Notifications:
             raise RetryLater("the related person has not been seen yet")
         await self.family.mutate(event.related_person_id, lambda m: m.apply_consent(event))
 
-    # -- scheduling's events: messages --------------------------------------------------------
+    # -- scheduling's events: messages, and the appointment as known here (for reminders) ------
     async def on_appointment_booked(self, event: AppointmentBooked, env: Envelope) -> None:
-        await self.tell(self._appointment(env, event, "appointment.booked", "family.appointment.booked"))
+        appt = await self._record(event, lambda a: a.book(event))
+        results: list[Result] = []
+        if not appt.ended:  # a cancellation that overtook the booking wins: no confirmation
+            # The latest time we know: a move may have overtaken the booking.
+            notice = self._appointment(env, event, "appointment.booked", "family.appointment.booked")
+            results += await self.notifier.notify(_at(notice, appt))
+        settle(results + await self.reminders.sync(appt))
+
+    async def on_appointment_rescheduled(self, event: AppointmentRescheduled, env: Envelope) -> None:
+        appt = await self._record(event, lambda a: a.move(event, env.id, env.time))
+        results: list[Result] = []
+        if appt.moved_here(env.id):  # not an older move delivered late, nor one after a cancellation
+            results += await self.notifier.notify(self._appointment(
+                env, event, "appointment.rescheduled", "family.appointment.rescheduled"))
+        settle(results + await self.reminders.sync(appt))
 
     async def on_appointment_declined(self, event: AppointmentDeclined, env: Envelope) -> None:
+        await self._ended(event, VisitStatus.DECLINED)
         await self.tell(self._appointment(env, event, "appointment.declined"))
 
     async def on_appointment_cancelled(self, event: AppointmentCancelled, env: Envelope) -> None:
+        await self._ended(event, VisitStatus.CANCELLED)
         await self.tell(self._appointment(env, event, "appointment.cancelled", "family.appointment.cancelled"))
 
     async def on_no_show_recorded(self, event: AppointmentNoShowRecorded, env: Envelope) -> None:
+        await self._ended(event, VisitStatus.NO_SHOW)
         await self.tell(self._appointment(env, event, "appointment.no_show"))
+
+    async def on_appointment_fulfilled(self, event: AppointmentFulfilled, env: Envelope) -> None:
+        await self._ended(event, VisitStatus.FULFILLED)
+        await self.journey.invite_to_survey(event, env)
+
+    async def _record(self, e: AppointmentEvent, change) -> Appointment:
+        return await self.reminders.record(
+            e.appointment_id, lambda: Appointment.seen(e.appointment_id, e.patient_id, e.service_code), change)
+
+    async def _ended(self, e: AppointmentEvent, status: VisitStatus) -> None:
+        """Final, whatever arrives later; the reminders not yet sent go."""
+        settle(await self.reminders.sync(await self._record(e, lambda a: a.end(status, e.start))))
 
     @staticmethod
     def _appointment(env: Envelope, e: AppointmentEvent, kind: str, family_kind: str | None = None) -> Notice:
@@ -175,5 +219,15 @@ class Notifications:
         except TemplateError as exc:
             raise Invalid(f"the template does not render: {exc.message}", field="variables") from exc
 
-    async def messages_of(self, patient_id: str, limit: int) -> list[Message]:
-        return await self.messages.for_patient(patient_id, limit)
+    async def messages_of(self, patient_id: str, limit: int, offset: int = 0) -> list[Message]:
+        return await self.messages.for_patient(patient_id, limit, offset)
+
+
+def _at(notice: Notice, appt: Appointment) -> Notice:
+    """The notice with the appointment's latest known time and practitioner."""
+    facts = dict(notice.facts)
+    if appt.start is not None:
+        facts["when"] = appt.start
+    if appt.practitioner_name and "practitioner_name" in facts:
+        facts["practitioner_name"] = appt.practitioner_name
+    return replace(notice, facts=facts)

@@ -31,7 +31,7 @@ from caremesh_notifications.settings import NotificationsSettings
 
 @pytest.fixture
 async def notifications(namespace):
-    async with running(build(service_settings(NotificationsSettings, namespace))) as client:
+    async with running(build(service_settings(NotificationsSettings, namespace, reminder_policy="default="))) as client:
         yield client
 
 

@@ -1,18 +1,22 @@
-"""A patient's messages, with each one's channel, template version and delivery status."""
+"""A patient's messages, with each one's channel, template version and delivery status; and the care
+team's own messages to a patient or their consenting family. Every read and send is audited."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from caremesh_kit.audit import PatientAccess
+from caremesh_kit import context
+from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
 from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from caremesh_notifications.domain import Message
+from caremesh_notifications.domain import Category, Message
 from caremesh_notifications.usecases import Notifications
 
 router = APIRouter(tags=["messages"])
 Uc = Annotated[Notifications, Depends(use_cases)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
 
 
 class MessageOut(BaseModel):
@@ -25,6 +29,8 @@ class MessageOut(BaseModel):
     template_version: int
     language: str
     category: str
+    subject: str | None
+    sent_by: str | None
     status: str
     created_at: datetime
     not_before: datetime | None
@@ -42,11 +48,37 @@ class MessageOut(BaseModel):
         return cls.model_validate(m.model_dump(include=set(cls.model_fields)))
 
 
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    limit: int
+    offset: int
+    next_offset: int | None  # None on the last page
+
+
+class OwnMessageIn(BaseModel):
+    """A coordinator's message. ``category`` decides whose consent and opt-outs apply."""
+
+    category: Literal[Category.APPOINTMENTS, Category.CARE_PLAN, Category.INSURANCE]
+    subject: str = Field(min_length=1, max_length=120)
+    text: str = Field(min_length=1, max_length=4000)  # by email only: it may say anything
+    # For SMS and the app (lock screens): nothing clinical. Without it they only say a message is waiting.
+    short_text: str | None = Field(default=None, max_length=160)
+    to_patient: bool = True
+    to_family: bool = False  # the family members and caregivers whose consent covers the category
+    related_person_ids: list[str] | None = Field(default=None, min_length=1)  # only these (implies to_family)
+
+
+class OwnMessageOut(BaseModel):
+    id: str
+    messages: list[MessageOut]
+    left_out: dict[str, int]  # recipients who got nothing, by reason: no_consent, opted_out, no_channel
+
+
 @router.get("/messages", response_model=list[MessageOut])
 async def list_messages(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
-                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[MessageOut]:
+                        limit: Limit = 100, offset: Offset = 0) -> list[MessageOut]:
     await access.read("Message", "*", patient_id)
-    return [MessageOut.of(m) for m in await uc.messages_of(patient_id, limit)]
+    return [MessageOut.of(m) for m in await uc.messages_of(patient_id, limit, offset)]
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut)
@@ -54,3 +86,27 @@ async def get_message(message_id: str, uc: Uc, access: PatientAccess) -> Message
     message = await uc.messages.repo.get(message_id)
     await access.read("Message", message_id, message.patient_id)
     return MessageOut.of(message)
+
+
+@router.get("/patients/{patient_id}/messages", response_model=MessagePage)
+async def message_history(patient_id: str, uc: Uc, access: PatientAccess, limit: Limit = 50,
+                          offset: Offset = 0) -> MessagePage:
+    """Everything sent (or held, or cancelled) for this patient and to their family, newest first."""
+    await access.read("Message", "*", patient_id)
+    found = await uc.messages_of(patient_id, limit + 1, offset)
+    return MessagePage(items=[MessageOut.of(m) for m in found[:limit]], limit=limit, offset=offset,
+                       next_offset=offset + limit if len(found) > limit else None)
+
+
+@router.post("/patients/{patient_id}/messages", response_model=OwnMessageOut, status_code=201)
+async def send_message(patient_id: str, body: OwnMessageIn, uc: Uc, access: CoordinatorAccess) -> OwnMessageOut:
+    """Send the coordinator's own message to the patient and/or their consenting family, now or when
+    each recipient's quiet hours end."""
+    source = f"care-team:{context.new_id()}"  # with recipient and channel, each message's key
+    await access.wrote(Action.CREATE, "Communication", source, patient_id)
+    sent = await uc.journey.send_own(
+        patient_id, source, category=Category(body.category), subject=body.subject, text=body.text,
+        short_text=body.short_text, to_patient=body.to_patient, to_family=body.to_family,
+        family_ids=body.related_person_ids, by=access.who.subject)
+    return OwnMessageOut(id=sent.id, messages=[MessageOut.of(m) for _, m in sent.results],
+                         left_out={k.value: n for k, n in sent.left_out.items()})

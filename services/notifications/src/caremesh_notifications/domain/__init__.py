@@ -1,5 +1,7 @@
-"""Notifications' domain: recipients and consent, preferences, messages. Pure Python: no I/O."""
+"""Notifications' domain: recipients and consent, preferences, messages, appointments as known
+here, surveys. Pure Python: no I/O."""
 
+from caremesh_notifications.domain.appointments import Appointment, VisitStatus
 from caremesh_notifications.domain.messages import Content, Message, MessageStatus, message_id
 from caremesh_notifications.domain.preferences import (
     DEFAULT_CHANNELS,
@@ -22,9 +24,11 @@ from caremesh_notifications.domain.recipients import (
     routes,
     select,
 )
+from caremesh_notifications.domain.surveys import Answers, Survey, SurveyStatus
 
 __all__ = [
-    "DEFAULT_CHANNELS", "Addressee", "Category", "Channel", "Contact", "Content", "FamilyMember", "Message",
-    "MessageStatus", "Preferences", "PreferencesIn", "QuietHours", "Recipient", "Route", "Rule", "Skip",
-    "is_patient", "message_id", "permitted", "routes", "select",
+    "DEFAULT_CHANNELS", "Addressee", "Answers", "Appointment", "Category", "Channel", "Contact", "Content",
+    "FamilyMember", "Message", "MessageStatus", "Preferences", "PreferencesIn", "QuietHours", "Recipient", "Route",
+    "Rule", "Skip", "Survey", "SurveyStatus", "VisitStatus", "is_patient", "message_id", "permitted", "routes",
+    "select",
 ]

@@ -64,6 +64,7 @@ class Message(Aggregate):
     variables: dict[str, str] = Field(default_factory=dict)
     fallbacks: list[Route] = Field(default_factory=list)
     replaces: str | None = None  # the message on another channel this one falls back from
+    sent_by: str | None = None  # who wrote it, for a care team member's own message (else the system)
     status: MessageStatus
     created_at: datetime
     not_before: datetime | None = None  # held (quiet hours, a reminder's time); sent by the due sweep
@@ -81,7 +82,8 @@ class Message(Aggregate):
     def compose(cls, msg_id: str, to: Recipient, appointment_id: str | None, content: Content, now: datetime, *,
                 route: Route | None = None, source: str = "", category: Category = Category.APPOINTMENTS,
                 variables: dict[str, str] | None = None, fallbacks: list[Route] | None = None,
-                not_before: datetime | None = None, replaces: str | None = None) -> "Message":
+                not_before: datetime | None = None, replaces: str | None = None,
+                sent_by: str | None = None) -> "Message":
         if route is None:  # the patient's email, as before channels had a choice
             if not to.email:
                 raise ValueError("contact has no email address")
@@ -92,7 +94,7 @@ class Message(Aggregate):
                    template_version=content.version, language=content.language, category=category,
                    subject=content.subject, text=content.text, html=content.html, variables=variables or {},
                    fallbacks=fallbacks or [], replaces=replaces, status=MessageStatus.QUEUED, created_at=now,
-                   not_before=not_before)
+                   not_before=not_before, sent_by=sent_by)
 
     @property
     def recipient(self) -> str:
@@ -179,7 +181,7 @@ class Message(Aggregate):
         ``due``: marked due now, so the due sweep retries it if nothing else does (no event to retry)."""
         route, rest = self.fallbacks[0], self.fallbacks[1:]
         data = self.model_dump(include={"source", "patient_id", "recipient_id", "appointment_id", "category",
-                                        "variables"})
+                                        "variables", "sent_by"})
         return Message(id=msg_id, channel=route.channel, to=route.to, template=content.template,
                        template_version=content.version, language=content.language, subject=content.subject,
                        text=content.text, html=content.html, fallbacks=rest, replaces=self.id,

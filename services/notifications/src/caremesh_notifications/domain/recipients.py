@@ -94,6 +94,7 @@ class Skip(StrEnum):
     NO_CONSENT = "no_consent"
     OPTED_OUT = "opted_out"
     NO_CHANNEL = "no_channel"
+    TOO_LATE = "too_late"  # quiet hours last past the point of it (the visit, an offer's expiry)
 
 
 @dataclass(frozen=True)

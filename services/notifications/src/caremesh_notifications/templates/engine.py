@@ -15,7 +15,7 @@ from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
 
 from caremesh_notifications.domain import Channel, Content
 from caremesh_notifications.templates import localize
-from caremesh_notifications.templates.kinds import DEFAULT_LANGUAGE, KINDS, PARTS, SMS_MAX_CHARS, Kind
+from caremesh_notifications.templates.kinds import DEFAULT_LANGUAGE, KINDS, PARTS, Kind
 
 FILES = Path(__file__).parent / "files"
 LOCK = "versions.lock"
@@ -181,8 +181,9 @@ class Catalog:
             return [f"{src.path}: does not render with the sample data: {exc}"]
         if not content.text.strip() or (src.channel is not Channel.SMS and not content.subject):
             errors.append(f"{src.path}: renders an empty part")
-        if src.channel is Channel.SMS and len(content.text) > SMS_MAX_CHARS:
-            errors.append(f"{src.path}: {len(content.text)} characters with the sample data (at most {SMS_MAX_CHARS})")
+        if src.channel is Channel.SMS and len(content.text) > spec.sms_max_chars:
+            errors.append(f"{src.path}: {len(content.text)} characters with the sample data "
+                          f"(at most {spec.sms_max_chars})")
         return errors
 
     def _check_lock(self) -> list[str]:

@@ -1,6 +1,6 @@
 """Times in the recipient's zone and language. Own tables, not the process-wide C locale."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 _NAMES = {
@@ -24,6 +24,21 @@ def when(at: datetime, time_zone: str, language: str) -> str:
     return f"{day} {local.day:02d} {month} {local.year} at {local:%H:%M} {zone}"
 
 
-def variables(facts: dict[str, str | datetime], time_zone: str, language: str) -> dict[str, str]:
-    """Template variables from facts: each datetime shown in the recipient's zone and language."""
-    return {k: when(v, time_zone, language) if isinstance(v, datetime) else v for k, v in facts.items()}
+def day(d: date, language: str) -> str:
+    """A calendar date (no time, so no zone): "15 January 2030", "15 de enero de 2030"."""
+    month = _NAMES[language][1][d.month - 1]
+    return f"{d.day} de {month} de {d.year}" if language == "es" else f"{d.day} {month} {d.year}"
+
+
+def _show(value: str | date, time_zone: str, language: str) -> str:
+    if isinstance(value, datetime):
+        return when(value, time_zone, language)
+    if isinstance(value, date):
+        return day(value, language)
+    return value
+
+
+def variables(facts: dict[str, str | date], time_zone: str, language: str) -> dict[str, str]:
+    """Template variables from facts: each datetime shown in the recipient's zone and language, each date
+    in their language."""
+    return {k: _show(v, time_zone, language) for k, v in facts.items()}
