@@ -1,7 +1,9 @@
 """Prior-authorization events of the insurance service (``insurance.authorization.*``).
 
 Each carries the ids consumers act on (scheduling holds or books the appointment, notifications
-tells the patient) and no clinical detail beyond the service code.
+tells the patient) and no clinical detail beyond the service code. Required, approved, denied,
+cancelled and expired are raised once per appointment concerned; the others name the appointment
+that first required the authorization.
 """
 
 from datetime import date, datetime
@@ -20,7 +22,8 @@ class _Authorization(Event):
 
 
 class AuthorizationRequired(_Authorization):
-    """The patient's plan needs a prior authorization for this service: the appointment waits."""
+    """The patient's plan needs a prior authorization for this service: the appointment waits
+    (instead of an eligibility confirmation) until approved or denied."""
 
     routing_key = "insurance.authorization.required"
 
@@ -42,11 +45,17 @@ class AuthorizationPended(_Authorization):
 
 
 class AuthorizationApproved(_Authorization):
-    """Approved in full (``partial`` false) or in part (fewer units or a shorter period)."""
+    """Approved in full (``partial`` false) or in part (fewer units or a shorter period).
+
+    Raised once per appointment that waited on the decision. ``covers_appointment`` true: the
+    approval covers ``appointment_id`` (book it); false: it does not (another service, date or
+    provider; the appointment needs a coordinator), or no appointment waited (``appointment_id``
+    empty)."""
 
     routing_key = "insurance.authorization.approved"
 
     partial: bool
+    covers_appointment: bool = False
     authorization_number: str
     approved_units: int
     valid_from: date
@@ -54,7 +63,8 @@ class AuthorizationApproved(_Authorization):
 
 
 class AuthorizationDenied(_Authorization):
-    """``reason`` is plain language for the patient; ``reason_code`` is the payer's."""
+    """``reason`` is plain language for the patient; ``reason_code`` is the payer's. Once per
+    appointment waiting on it, which keeps waiting: an appeal may still be approved."""
 
     routing_key = "insurance.authorization.denied"
 
@@ -70,7 +80,8 @@ class AuthorizationAppealed(_Authorization):
 
 
 class AuthorizationExpired(_Authorization):
-    """Its valid period ended (or its units ran out): upcoming visits need a new one."""
+    """Its valid period ended (or its units ran out): upcoming visits need a new one. Once per
+    covered appointment still to come (none: ``appointment_id`` empty)."""
 
     routing_key = "insurance.authorization.expired"
 
@@ -78,6 +89,8 @@ class AuthorizationExpired(_Authorization):
 
 
 class AuthorizationCancelled(_Authorization):
+    """Withdrawn; once per appointment that waited on it or that it covered."""
+
     routing_key = "insurance.authorization.cancelled"
 
 

@@ -7,7 +7,7 @@ committed), N days before the visit, and on demand.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -35,6 +35,18 @@ from caremesh_insurance.x12 import PayerUnavailable, X12Error
 log = logs.get("caremesh.insurance.checking")
 
 
+@dataclass(frozen=True)
+class Gate:
+    """A confirmed visit whose plan needs a prior authorization: which one, and whether it covers it."""
+
+    authorization_id: str
+    covered: bool
+
+
+# Given the request and a confirming result: None when no prior authorization is needed.
+Authorize = Callable[[AppointmentRequested, EligibilityResult], Awaitable[Gate | None]]
+
+
 @dataclass
 class Eligibility:
     coverages: Coverages
@@ -46,6 +58,7 @@ class Eligibility:
     days_before: int = 3
     sweep_seconds: float = 60.0
     lease: timedelta = timedelta(minutes=5)
+    authorize: Authorize | None = None
     _rules: RulesAdapter = field(default_factory=RulesAdapter)
 
     # -- deciding ---------------------------------------------------------------------------------
@@ -75,8 +88,15 @@ class Eligibility:
             return  # already decided; its events are in (or through) the outbox
         result, versions = await self.evaluate(event.patient_id, event.service_date, event.service_code,
                                                event.appointment_id)
-        check = EligibilityCheck.for_appointment(event.appointment_id, event.patient_id, event.service_code,
-                                                 event.service_date, event.start, result, self.clock(), versions)
+        gate = None
+        if self.authorize is not None and result.decision.outcome is Outcome.CONFIRMED:
+            # Before the check: a crash in between leaves no check, so a redelivery passes the gate again
+            # (which finds the appointment it already linked).
+            gate = await self.authorize(event, result)
+        check = EligibilityCheck.for_appointment(
+            event.appointment_id, event.patient_id, event.service_code, event.service_date, event.start, result,
+            self.clock(), versions, authorization_id=gate.authorization_id if gate else None,
+            awaiting_authorization=gate is not None and not gate.covered)
         await self.checks.repo.add_once(check)  # a concurrent redelivery may have decided it first
 
     async def check_on_demand(self, patient_id: str, service_code: str, day: date) -> EligibilityCheck:

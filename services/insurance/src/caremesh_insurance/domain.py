@@ -3,7 +3,9 @@
 - ``plans``: payers and plans with their benefits;
 - ``coverage``: a patient's coverages, whose changes raise ``insurance.coverage.changed``;
 - ``eligibility``: decisions (the rules adapter), checks with their history and re-checks;
-- ``x12``: the 270 inquiry and 271 response of 005010X279A1.
+- ``x12``: the 270 inquiry and 271 response of 005010X279A1, the 278 request of 005010X217;
+- ``authorization``: prior authorizations (state machine, deadlines, report, submission adapters),
+  imported from there.
 """
 
 from caremesh_insurance.coverage import (

@@ -72,6 +72,9 @@ class CheckOut(BaseModel):
     trigger: Trigger = Field(description="what caused the latest run")
     runs: int
     pre_visit_done: bool
+    authorization_id: str | None = Field(None, description="the prior authorization covering the visit or that it "
+                                                           "waits on")
+    awaiting_authorization: bool = Field(False, description="waits on that authorization: no confirmation is sent")
     result: ResultOut = Field(description="the latest run's findings")
 
     @classmethod
@@ -79,7 +82,8 @@ class CheckOut(BaseModel):
         return cls(id=c.id, version=c.version, appointment_id=c.appointment_id, appointment_status=c.appointment_status,
                    patient_id=c.patient_id, service_code=c.service_code, service_date=c.service_date,
                    decision=c.decision, checked_at=c.checked_at, trigger=c.latest.trigger, runs=len(c.runs),
-                   pre_visit_done=c.pre_visit_done, result=ResultOut.of(c.latest.result))
+                   pre_visit_done=c.pre_visit_done, authorization_id=c.authorization_id,
+                   awaiting_authorization=c.awaiting_authorization, result=ResultOut.of(c.latest.result))
 
 
 class CheckIn(BaseModel):

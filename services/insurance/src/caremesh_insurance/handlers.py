@@ -3,6 +3,7 @@
 from caremesh_contracts import (
     AppointmentCancelled,
     AppointmentDeclined,
+    AppointmentFulfilled,
     AppointmentNoShowRecorded,
     AppointmentRequested,
     CoverageChanged,
@@ -21,4 +22,6 @@ def subscriptions(insurance: Insurance) -> list[Subscription]:
         Subscription(AppointmentCancelled, insurance.on_appointment_cancelled),
         Subscription(AppointmentDeclined, insurance.on_appointment_declined),
         Subscription(AppointmentNoShowRecorded, insurance.on_appointment_no_show),
+        # Units used by prior authorizations.
+        Subscription(AppointmentFulfilled, insurance.authorizations.on_appointment_fulfilled),
     ]

@@ -131,6 +131,11 @@ class EligibilityAdapterName(StrEnum):
     X12 = "x12"  # ask the payer with an X12 270 and read its 271
 
 
+class SubmissionAdapterName(StrEnum):
+    MANUAL = "manual"  # the coordinator submits by portal, fax or phone; nothing is generated
+    X12_278 = "x12_278"  # an X12 278 request is generated (and sent when there is an endpoint)
+
+
 class PayerTerms(BaseModel):
     name: str = Field(min_length=1, max_length=60)
     payer_identifier: str | None = Field(None, pattern=r"^[A-Za-z0-9]{2,80}$",
@@ -141,6 +146,10 @@ class PayerTerms(BaseModel):
                                      description="where 270s go (an HTTP POST of the interchange)")
     x12_receiver_id: str | None = Field(None, pattern=r"^[A-Za-z0-9]{2,15}$", validate_default=True,
                                         description="ISA08; default: the payer id")
+    authorization_adapter: SubmissionAdapterName = SubmissionAdapterName.MANUAL
+    x12_278_endpoint: Url | None = Field(None, validate_default=True,
+                                         description="where 278 requests go (an HTTP POST); without it the 278 is "
+                                                     "generated for the coordinator to upload")
 
     @field_validator("x12_endpoint")
     @classmethod
@@ -158,6 +167,19 @@ class PayerTerms(BaseModel):
         if v is None and info.data.get("adapter") is EligibilityAdapterName.X12 \
                 and len(info.data.get("payer_identifier") or "") > 15:
             raise ValueError("x12_receiver_id is needed when payer_identifier is longer than 15 characters")
+        return v
+
+    @field_validator("x12_278_endpoint")
+    @classmethod
+    def _x12_278(cls, v: HttpUrl | None, info: ValidationInfo) -> HttpUrl | None:
+        if info.data.get("authorization_adapter") is SubmissionAdapterName.X12_278:
+            identifier = info.data.get("payer_identifier")
+            if identifier is None:
+                raise ValueError("the x12_278 adapter needs payer_identifier")
+            if len(identifier) > 15 and info.data.get("x12_receiver_id") is None:
+                raise ValueError("x12_receiver_id is needed when payer_identifier is longer than 15 characters")
+        elif v is not None:
+            raise ValueError("x12_278_endpoint is only for the x12_278 authorization adapter")
         return v
 
 

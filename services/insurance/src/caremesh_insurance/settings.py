@@ -15,10 +15,13 @@ class InsuranceSettings(ServiceSettings):
     recheck_sweep_seconds: float = Field(default=60.0, gt=0)
     # A replica that claimed a pre-visit re-check and died is taken over after this long.
     recheck_lease_seconds: float = Field(default=300.0, gt=0)
-    # Who we are in X12 interchanges (ISA06/GS02, NM1*1P of loop 2100B, TRN03).
+    # Who we are in X12 interchanges (ISA06/GS02, NM1*1P of loop 2100B or 2010B of a 278, TRN03).
     x12_sender_id: str = Field(default="CAREMESH", pattern=r"^[A-Za-z0-9]{2,15}$")
     x12_provider_name: str = "CAREMESH CLINIC"
     x12_provider_npi: str = Field(default="1234567893", pattern=r"^[0-9]{10}$")
     x12_trace_originator: str = Field(default="9000000000", pattern=r"^9[0-9]{9}$")
     x12_usage: str = Field(default="T", pattern=r"^[TP]$")
     x12_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How often each replica looks for prior authorizations due for review: decisions past their
+    # deadline (overdue, once), approvals ending or running low.
+    authorization_sweep_seconds: float = Field(default=60.0, gt=0)

@@ -1,4 +1,5 @@
-"""Insurance's collections: payers, plans, coverages and eligibility checks, each with an outbox."""
+"""Insurance's collections: payers, plans, coverages, eligibility checks and prior authorizations,
+each with an outbox; and the payer correspondence log."""
 
 from datetime import date, datetime, time
 
@@ -6,6 +7,7 @@ from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
+from caremesh_insurance.authorization import PriorAuthorization
 from caremesh_insurance.domain import AppointmentStatus, Coverage, EligibilityCheck, Outcome, Payer, Plan, Visit
 
 
@@ -71,6 +73,13 @@ class Checks:
         return await self._find({"appointment_status": AppointmentStatus.SCHEDULED.value, "pre_visit_done": False,
                                  "service_date": {"$gte": _day(today), "$lte": _day(until)}})
 
+    async def failing(self, start: date, end: date, limit: int, offset: int) -> list[EligibilityCheck]:
+        """Scheduled visits from ``start`` to ``end`` whose coverage did not pass eligibility."""
+        return await self._find({"appointment_status": AppointmentStatus.SCHEDULED.value,
+                                 "decision.outcome": Outcome.DENIED.value,
+                                 "service_date": {"$gte": _day(start), "$lte": _day(end)}}, limit=limit,
+                                offset=offset)
+
     async def visits_of(self, patient_id: str, exclude: str | None = None) -> list[Visit]:
         """The patient's appointments that a coverage confirmed and that still take (or took) place."""
         cursor = self.repo.collection.find(
@@ -79,3 +88,72 @@ class Checks:
             {"service_code": 1, "service_date": 1, "decision": 1})
         return [Visit(coverage_id=d["decision"]["coverage_id"], service_code=d["service_code"],
                       service_date=d["service_date"].date()) async for d in cursor if d["_id"] != exclude]
+
+
+class Authorizations:
+    """Prior authorizations; ``next_review_at`` (computed by the aggregate) drives the sweeper."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.repo: Repository[PriorAuthorization] = runtime.repository(
+            "authorizations", PriorAuthorization,
+            [IndexModel([("patient_id", ASCENDING)]), IndexModel([("status", ASCENDING)]),
+             IndexModel([("next_review_at", ASCENDING)]), IndexModel([("appointment_ids", ASCENDING)]),
+             IndexModel([("cycles.submitted_at", ASCENDING)])])
+
+    async def _find(self, query: dict, sort: str = "created_at", direction: int = ASCENDING, limit: int = 0,
+                    offset: int = 0) -> list[PriorAuthorization]:
+        cursor = self.repo.collection.find(query).sort([(sort, direction), ("_id", ASCENDING)]).skip(offset) \
+            .limit(limit)
+        return [PriorAuthorization.from_document(d) async for d in cursor]  # type: ignore[misc]
+
+    async def holding(self, appointment_id: str) -> list[PriorAuthorization]:
+        """Those an appointment is linked to (waiting, covered, fulfilled or released)."""
+        return await self._find({"appointment_ids": appointment_id})
+
+    async def of_patient(self, patient_id: str, statuses: list[str] | None = None, service_code: str | None = None,
+                         limit: int = 0, offset: int = 0) -> list[PriorAuthorization]:
+        query: dict = {"patient_id": patient_id}
+        if statuses:
+            query["status"] = {"$in": statuses}
+        if service_code:
+            query["service_code"] = service_code
+        return await self._find(query, direction=DESCENDING, limit=limit, offset=offset)
+
+    async def due_for_review(self, now: datetime, limit: int) -> list[str]:
+        cursor = self.repo.collection.find({"next_review_at": {"$lte": now}}, {"_id": 1}) \
+            .sort("next_review_at", ASCENDING).limit(limit)
+        return [d["_id"] async for d in cursor]
+
+    async def worklist(self, statuses: list[str], *, sort: str, payer: str | None, service_code: str | None,
+                       extra: dict | None = None, limit: int, offset: int) -> list[PriorAuthorization]:
+        query: dict = {"status": {"$in": statuses}} | (extra or {})
+        if payer:
+            query["payer"] = payer
+        if service_code:
+            query["service_code"] = service_code
+        return await self._find(query, sort=sort, limit=limit, offset=offset)
+
+    async def received_between(self, start: datetime, end: datetime) -> list[PriorAuthorization]:
+        """Those with a request the payer received in [start, end) (the caller filters each request)."""
+        return await self._find({"cycles.submitted_at": {"$gte": start, "$lt": end}})
+
+
+class Correspondence:
+    """The payer correspondence log: plain append-only documents (no events, no versions)."""
+
+    LINKS = ("patient_id", "coverage_id", "authorization_id", "appointment_id")
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.collection = runtime.store.db["payer_correspondence"]
+        runtime.indexes["payer_correspondence"] = [IndexModel([(f, ASCENDING)]) for f in self.LINKS]
+
+    async def append(self, entry: dict) -> None:
+        await self.collection.insert_one(entry)
+
+    async def get(self, entry_id: str) -> dict | None:
+        return await self.collection.find_one({"_id": entry_id})
+
+    async def find(self, query: dict, limit: int, offset: int) -> list[dict]:
+        cursor = self.collection.find(query).sort([("occurred_at", DESCENDING), ("_id", ASCENDING)]).skip(offset) \
+            .limit(limit)
+        return [d async for d in cursor]

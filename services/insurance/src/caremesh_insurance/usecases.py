@@ -1,5 +1,6 @@
 """Insurance use cases, shared by the HTTP API and the event handlers: payers, plans and
-coverages here, eligibility in ``checking``."""
+coverages here, eligibility in ``checking``, prior authorizations in ``authorizing`` and the
+payer correspondence log in ``correspondence``."""
 
 import uuid
 from collections.abc import Callable
@@ -12,7 +13,9 @@ from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, Invalid, NotFound
 from caremesh_kit.store import Repository
 
+from caremesh_insurance.authorizing import Authorizations, Reports
 from caremesh_insurance.checking import Eligibility
+from caremesh_insurance.correspondence import CorrespondenceLog
 from caremesh_insurance.domain import (
     AppointmentStatus,
     Coverage,
@@ -43,6 +46,9 @@ class Insurance:
     coverages: Coverages
     eligibility: Eligibility
     clock: Callable[[], datetime]
+    authorizations: Authorizations
+    reports: Reports
+    correspondence: CorrespondenceLog
 
     # -- payers -----------------------------------------------------------------------------------
     async def create_payer(self, terms: PayerTerms) -> Payer:
@@ -192,12 +198,16 @@ class Insurance:
     # -- scheduling's appointments ----------------------------------------------------------------
     async def on_appointment_cancelled(self, event: AppointmentCancelled, env: Envelope) -> None:
         await self.eligibility.appointment_ended(event.appointment_id, AppointmentStatus.CANCELLED)
+        await self.authorizations.appointment_ended(event.appointment_id)
 
     async def on_appointment_declined(self, event: AppointmentDeclined, env: Envelope) -> None:
         await self.eligibility.appointment_ended(event.appointment_id, AppointmentStatus.DECLINED)
+        await self.authorizations.appointment_ended(event.appointment_id)
 
     async def on_appointment_no_show(self, event: AppointmentNoShowRecorded, env: Envelope) -> None:
+        # A missed visit uses no unit: the payer is not billed for it.
         await self.eligibility.appointment_ended(event.appointment_id, AppointmentStatus.NO_SHOW)
+        await self.authorizations.appointment_ended(event.appointment_id)
 
     async def background(self) -> None:
         """The pre-visit re-checks, and plan revisions not yet announced to every coverage."""

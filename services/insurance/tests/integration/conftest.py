@@ -46,7 +46,7 @@ def requested(patient_id: str, appointment_id: str, code: str = "99213", days: i
 
 @pytest.fixture
 def settings(namespace) -> InsuranceSettings:
-    return service_settings(InsuranceSettings, namespace, recheck_sweep_seconds=0.2)
+    return service_settings(InsuranceSettings, namespace, recheck_sweep_seconds=0.2, authorization_sweep_seconds=0.2)
 
 
 @pytest.fixture

@@ -4,7 +4,13 @@ eligibility decided by plan rules when scheduling asks."""
 from datetime import date, timedelta
 
 import pytest
-from caremesh_contracts import CoverageChanged, CoverageRegistered, EligibilityConfirmed, EligibilityDenied
+from caremesh_contracts import (
+    AuthorizationRequired,
+    CoverageChanged,
+    CoverageRegistered,
+    EligibilityConfirmed,
+    EligibilityDenied,
+)
 from caremesh_kit.testing import EventCapture, bearer, publish_event, wait_settled
 
 
@@ -96,14 +102,18 @@ async def test_plan_rules_decide_visit_limits_and_flag_prior_authorization(setup
         {"code": "97110", "visits_per_year": 1, "cost_share": {"coinsurance_percent": "20"}},
         {"code": "99214", "prior_authorization": True}])
     await setup.coverage("p4", plan["id"])
-    async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
+    async with EventCapture(amqp_url, namespace, "insurance.#") as cap:
         await publish_event(amqp_url, namespace, appointment("p4", "a-pt1", "97110", days=3))
         await cap.wait_for(EligibilityConfirmed)
         await publish_event(amqp_url, namespace, appointment("p4", "a-pt2", "97110", days=5))
         [denied] = await cap.wait_for(EligibilityDenied)
+        # The plan needs a prior authorization for 99214: the visit waits on one instead of being confirmed.
         await publish_event(amqp_url, namespace, appointment("p4", "a-auth", "99214", days=4))
-        await cap.wait_for(EligibilityConfirmed, count=2)
+        [required] = await cap.wait_for(AuthorizationRequired)
+        await wait_settled(namespace)
+        assert len(cap.of(EligibilityConfirmed)) == 1
     assert (denied.appointment_id, denied.reason_code) == ("a-pt2", "visit_limit_reached")
+    assert (required.appointment_id, required.service_code) == ("a-auth", "99214")
     first = (await insurance.get("/eligibility-checks/a-pt1")).json()["result"]["benefits"][0]
     assert (first["coinsurance_percent"], first["deductible"], first["visits_per_year"]) == ("20", "500.00", 1)
     auth = (await insurance.get("/eligibility-checks/a-auth")).json()["result"]["benefits"][0]

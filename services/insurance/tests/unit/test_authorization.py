@@ -54,6 +54,17 @@ def test_standard_is_7_calendar_days_weekends_included():
     assert decision_due(Priority.STANDARD, T0) == datetime(2026, 3, 13, 17, 0, tzinfo=UTC)  # next Friday
 
 
+def test_calendar_days_cross_month_ends_and_leap_days():
+    received = datetime(2028, 2, 25, 9, 30, tzinfo=UTC)
+    assert decision_due(Priority.STANDARD, received) == datetime(2028, 3, 3, 9, 30, tzinfo=UTC)  # 29 Feb counts
+    assert decision_due(Priority.URGENT, datetime(2026, 12, 30, 23, 0, tzinfo=UTC)) == datetime(
+        2027, 1, 2, 23, 0, tzinfo=UTC)
+
+
+def test_urgent_is_sooner_than_standard_for_the_same_receipt():
+    assert decision_due(Priority.STANDARD, T0) - decision_due(Priority.URGENT, T0) == timedelta(days=4)
+
+
 def test_standard_across_a_dst_change_is_168_hours():
     ny = ZoneInfo("America/New_York")
     received = datetime(2026, 3, 6, 12, 0, tzinfo=ny)  # clocks go forward on 8 March

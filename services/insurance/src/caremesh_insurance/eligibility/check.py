@@ -54,14 +54,20 @@ class EligibilityCheck(Aggregate):
     coverage_versions: dict[str, int] = {}
     pre_visit_claimed_at: datetime | None = None
     pre_visit_done: bool = False
+    # The plan needs a prior authorization for the service: the one that covers the visit or that it
+    # waits on. While it waits, the authorization's events (not a confirmation) decide the booking.
+    authorization_id: str | None = None
+    awaiting_authorization: bool = False
 
     @classmethod
     def for_appointment(cls, appointment_id: str, patient_id: str, service_code: str, service_date: date,
                         start: datetime | None, result: EligibilityResult, now: datetime,
-                        coverage_versions: dict[str, int] | None = None) -> "EligibilityCheck":
+                        coverage_versions: dict[str, int] | None = None, *, authorization_id: str | None = None,
+                        awaiting_authorization: bool = False) -> "EligibilityCheck":
         check = cls(id=appointment_id, appointment_id=appointment_id, appointment_status=AppointmentStatus.SCHEDULED,
                     patient_id=patient_id, service_code=service_code, service_date=service_date, start=start,
-                    decision=result.decision, checked_at=now, coverage_versions=coverage_versions or {})
+                    decision=result.decision, checked_at=now, coverage_versions=coverage_versions or {},
+                    authorization_id=authorization_id, awaiting_authorization=awaiting_authorization)
         check._append(Trigger.APPOINTMENT_REQUESTED, result, now)
         check._announce(Trigger.APPOINTMENT_REQUESTED)
         return check
@@ -143,6 +149,13 @@ class EligibilityCheck(Aggregate):
         self.appointment_status = status
         return True
 
+    def authorization_settled(self) -> bool:
+        """The authorization it waited on now covers the visit: confirmations go out again."""
+        if not self.awaiting_authorization:
+            return False
+        self.awaiting_authorization = False
+        return True
+
     # -- internals -------------------------------------------------------------------------------
     def _append(self, trigger: Trigger, result: EligibilityResult, now: datetime) -> None:
         self.runs = [*self.runs, CheckRun(number=len(self.runs) + 1, trigger=trigger, checked_at=now, result=result)]
@@ -152,6 +165,8 @@ class EligibilityCheck(Aggregate):
             return
         d = self.decision
         if d.outcome is Outcome.CONFIRMED:
+            if self.awaiting_authorization:
+                return  # insurance.authorization.required went out instead; its decision books the visit
             self.raise_event(EligibilityConfirmed(appointment_id=self.appointment_id, patient_id=self.patient_id,
                                                   coverage_id=d.coverage_id or "", trigger=trigger.value))
         else:

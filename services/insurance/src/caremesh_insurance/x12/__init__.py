@@ -1,4 +1,5 @@
-"""ASC X12 005010X279A1 eligibility: the 270 inquiry out, the 271 response in, and the transport."""
+"""ASC X12: eligibility (005010X279A1: the 270 inquiry out, the 271 response in), the 278 review
+request of prior authorizations (005010X217) with its strict check, and the transport."""
 
 from caremesh_insurance.x12.envelope import X12Error
 from caremesh_insurance.x12.request import Inquiry270, Person270, build_270

@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 MAX_BYTES = 1_000_000  # an eligibility response is a few kilobytes
 ISA_LENGTH = 106
 VERSION = "005010X279A1"
+REVIEW_VERSION = "005010X217"  # the 278 health care services review
 _TAG = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 # ISA element widths (ISA01..ISA16), fixed by the standard.
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
-FUNCTIONAL_CODES = {"270": "HS", "271": "HB"}
+FUNCTIONAL_CODES = {"270": "HS", "271": "HB", "278": "HI"}
+VERSIONS = {"270": VERSION, "271": VERSION, "278": REVIEW_VERSION}
 
 
 class X12Error(ValueError):
-    """Input that is not a valid 005010X279A1 interchange; the message says what and where."""
+    """Input that is not a valid interchange (270/271 of 005010X279A1, 278 of 005010X217); the message
+    says what and where."""
 
     def __init__(self, message: str, *, segment: str | None = None, position: int | None = None) -> None:
         where = f"segment {position} ({segment}): " if position and segment else (f"{segment}: " if segment else "")
@@ -126,7 +129,7 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
 
 
 def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
-    """Tokenize and check the envelopes of an interchange carrying ``expect`` (270 or 271)."""
+    """Tokenize and check the envelopes of an interchange carrying ``expect`` (270, 271 or 278)."""
     d, segments = tokenize(text)
     isa = segments[0]
     if isa.el(12) != "00501":
@@ -149,15 +152,16 @@ def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
         if gs.el(1) != FUNCTIONAL_CODES[expect]:
             raise X12Error(f"GS01 must be {FUNCTIONAL_CODES[expect]} for a {expect}, not {gs.el(1)}",
                            position=gs.position, segment="GS")
-        if gs.el(8) != VERSION:
-            raise X12Error(f"GS08 must be {VERSION}, not {gs.el(8)}", position=gs.position, segment="GS")
+        version = VERSIONS[expect]
+        if gs.el(8) != version:
+            raise X12Error(f"GS08 must be {version}, not {gs.el(8)}", position=gs.position, segment="GS")
         count = 0
         while i < len(segments) and segments[i].tag == "ST":
             st = segments[i]
             if st.el(1) != expect:
                 raise X12Error(f"ST01 must be {expect}, not {st.el(1)}", position=st.position, segment="ST")
-            if st.el(3) and st.el(3) != VERSION:
-                raise X12Error(f"ST03 must be {VERSION}, not {st.el(3)}", position=st.position, segment="ST")
+            if st.el(3) and st.el(3) != version:
+                raise X12Error(f"ST03 must be {version}, not {st.el(3)}", position=st.position, segment="ST")
             if not 4 <= len(st.el(2)) <= 9:
                 raise X12Error("ST02 (the control number) must be 4 to 9 characters", position=st.position,
                                segment="ST")

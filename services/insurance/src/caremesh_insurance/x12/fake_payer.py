@@ -2,7 +2,9 @@
 
 ``build_271`` writes a 271 to the standard for a given inquiry and ``Answer``; ``FakePayer`` is
 a real HTTP server (stdlib, in a thread) that checks each 270 strictly, with our envelope reader
-and x12sdk's 270 model, and answers it: 400 with the reason when the 270 is invalid.
+and x12sdk's 270 model, and answers it: 400 with the reason when the 270 is invalid. It also takes
+278 review requests (checked with ``read_278``) and acknowledges them in plain text, as a payer's
+portal would before its reviewers decide; ``review_status`` makes it refuse them.
 
     with FakePayer({"M-ACTIVE": Answer(copay=Decimal("20"))}) as payer:
         ...point a payer's x12_endpoint at payer.url...
@@ -17,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from x12sdk.io import X12ModelReader
 
 from caremesh_insurance.x12.envelope import VERSION, Segment, X12Error, read
+from caremesh_insurance.x12.review_check import read_278
 
 # AAA03 codes that say the inquiry itself was wrong (AAA01 N); the others leave it valid (Y).
 INVALID_INPUT = frozenset({"15", "33", "43", "44", "57", "58", "64", "65", "72", "73", "79", "T4"})
@@ -171,6 +174,8 @@ class FakePayer:
         self.answers = answers or {}
         self.default = default or Answer()
         self.received: list[str] = []
+        self.reviews: list[str] = []  # 278 requests taken
+        self.review_status = 200
         self._server: ThreadingHTTPServer | None = None
         self._count = 0
 
@@ -181,6 +186,8 @@ class FakePayer:
         return f"http://{host}:{port}/x12/270"
 
     def answer(self, body: str) -> tuple[int, str]:
+        if "ST*278*" in body:
+            return self.review(body)
         self.received.append(body)
         try:
             inquiry = read_270(body)
@@ -191,6 +198,16 @@ class FakePayer:
             return a.status, a.raw or ""
         self._count += 1
         return 200, build_271(inquiry, a, control_number=self._count)
+
+    def review(self, body: str) -> tuple[int, str]:
+        try:
+            request = read_278(body)
+        except X12Error as exc:
+            return 400, f"invalid 278: {exc}"
+        if self.review_status != 200:
+            return self.review_status, "unavailable"
+        self.reviews.append(body)
+        return 200, f"received {request.control_number} trace {request.trace}: pending review"
 
     def __enter__(self) -> "FakePayer":
         payer = self
