@@ -113,19 +113,31 @@ class FullSuite:
         started = time.perf_counter()
         today = datetime.now(UTC).date()
 
-        # Practitioners and their slots: tomorrow onwards, 30 minutes each.
+        # Practitioners, each at a location of their own with a template of 30-minute visits all day,
+        # and their first free slots from tomorrow on (from the availability search).
         n_prac = max(1, math.ceil(total / SLOTS_PER_PRACTITIONER))
-        base = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        service = await self._post(client, "scheduling", "/service-types",
+                                   {"code": SERVICE_CODE, "name": "Office visit", "duration_minutes": 30})
+        week = [{"day": d, "start": "00:00", "end": "23:55", "room": "R1"}
+                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]
         slot_ids: list[str] = []
         for p in range(n_prac):
+            loc = await self._post(client, "scheduling", "/locations",
+                                   {"name": f"Bench clinic {self.short} {p}", "time_zone": "UTC", "rooms": [{"id": "R1"}]})
             prac = await self._post(client, "scheduling", "/practitioners",
                                     {"name": f"Dr. Bench {self.short} {p}", "specialty": "Family medicine",
                                      "time_zone": "UTC"})
+            r = await client.put(self.cluster.url("scheduling") + f"/practitioners/{prac['id']}/templates/{loc['id']}",
+                                 json={"service_type_ids": [service["id"]], "weekly": week})
+            if r.status_code != 201:
+                raise RuntimeError(f"PUT template -> {r.status_code}: {r.text[:300]}")
             count = min(SLOTS_PER_PRACTITIONER, total - len(slot_ids))
-            times = [{"start": (base + timedelta(minutes=30 * j)).isoformat(),
-                      "end": (base + timedelta(minutes=30 * j + 30)).isoformat()} for j in range(count)]
-            slots = await self._post(client, "scheduling", f"/practitioners/{prac['id']}/slots", {"slots": times})
-            slot_ids += [s["id"] for s in slots]
+            r = await client.get(self.cluster.url("scheduling") + "/availability", params={
+                "practitioner_id": prac["id"], "from": str(today + timedelta(days=1)),
+                "to": str(today + timedelta(days=10)), "limit": count})
+            if r.status_code != 200 or len(r.json()["items"]) != count:
+                raise RuntimeError(f"GET /availability -> {r.status_code}: {r.text[:300]}")
+            slot_ids += [s["slot_id"] for s in r.json()["items"]]
 
         sem = asyncio.Semaphore(self.args.setup_concurrency)
 
@@ -163,8 +175,7 @@ class FullSuite:
             try:
                 b.t_send_wall, b.t_send = time.time(), time.perf_counter()
                 r = await client.post(self.cluster.url("scheduling") + "/appointments",
-                                      json={"patient_id": b.patient_id, "slot_id": b.slot_id,
-                                            "service_code": SERVICE_CODE})
+                                      json={"patient_id": b.patient_id, "slot_id": b.slot_id})
                 if r.status_code != 201:
                     b.error = f"POST /appointments -> {r.status_code}: {r.text[:200]}"
                     return
@@ -242,11 +253,12 @@ class FullSuite:
             return {}
         ids = [b.appointment_id for b in done]
 
-        async def read(service: str, coll: str, key: str, fields: list[str]) -> dict[str, dict]:
-            """The docs for ``ids`` matched on ``key``, by that key."""
+        async def read(service: str, coll: str, key: str, fields: list[str], **match: str) -> dict[str, dict]:
+            """The docs for ``ids`` matched on ``key`` (and ``match``), by that key."""
             client = async_mongo(service, socket_timeout_ms=30000)
             try:
-                cursor = client[self.db(service)][coll].find({key: {"$in": ids}}, dict.fromkeys([key, *fields], 1))
+                cursor = client[self.db(service)][coll].find({key: {"$in": ids}, **match},
+                                                             dict.fromkeys([key, *fields], 1))
                 return {d[key]: d for d in await asyncio.wait_for(cursor.to_list(None), timeout=30)}
             finally:
                 await client.close()
@@ -254,7 +266,9 @@ class FullSuite:
         try:
             appts = await read("scheduling", "appointments", "_id", ["requested_at", "updated_at"])
             checks = await read("insurance", "eligibility_checks", "_id", ["checked_at"])
-            msgs = await read("notifications", "messages", "appointment_id", ["created_at", "sent_at"])
+            # The confirmation, not the reminders notifications also holds for the appointment.
+            msgs = await read("notifications", "messages", "appointment_id", ["created_at", "sent_at"],
+                              template="appointment.booked")
         except Exception as exc:  # noqa: BLE001 - the breakdown is extra; never fail the run on it
             say(f"stage breakdown unavailable: {type(exc).__name__}: {exc}")
             return {}

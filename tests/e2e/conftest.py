@@ -31,6 +31,7 @@ class Suite:
     cluster: Cluster
     clients: dict[str, httpx.AsyncClient]
     flows: list[Flow] = field(default_factory=list)
+    service_type_id: str | None = None
 
     @property
     def namespace(self) -> str:
@@ -58,19 +59,33 @@ class Suite:
             "period_start": str(date.today() - timedelta(days=1)), "service_codes": codes})
         assert r.status_code == 201, r.text
 
-    async def slots(self, n: int, starts_in: timedelta | None = None) -> list[str]:
+    async def slots(self, n: int, starts_in: timedelta | None = None, interval: int | None = None) -> list[str]:
+        """The first ``n`` free slots of a new practitioner (own location, 30-minute visits every day,
+        on a 30-minute grid or every ``interval`` minutes) from ``starts_in`` on."""
+        after = datetime.now(UTC) + (starts_in or timedelta(days=2, minutes=uuid.uuid4().int % 600))
+        if self.service_type_id is None:
+            r = await self.scheduling.post("/service-types", json={"code": "99213", "name": "Office visit",
+                                                                   "duration_minutes": 30})
+            assert r.status_code == 201, r.text
+            self.service_type_id = r.json()["id"]
+        loc = await self.scheduling.post("/locations", json={"name": "Canal clinic", "time_zone": "Europe/Amsterdam",
+                                                             "rooms": [{"id": "R1"}]})
         pr = await self.scheduling.post("/practitioners", json={"name": "Dr. Ada", "time_zone": "Europe/Amsterdam"})
-        base = datetime.now(UTC).replace(microsecond=0) + (
-            starts_in or timedelta(days=2, minutes=uuid.uuid4().int % 600))
-        body = {"slots": [{"start": (base + timedelta(minutes=30 * i)).isoformat(),
-                           "end": (base + timedelta(minutes=30 * i + 25)).isoformat()} for i in range(n)]}
-        r = await self.scheduling.post(f"/practitioners/{pr.json()['id']}/slots", json=body)
+        template = {"service_type_ids": [self.service_type_id], "slot_interval_minutes": interval,
+                    "weekly": [{"day": d, "start": "00:00", "end": "23:55", "room": "R1"}
+                               for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]}
+        r = await self.scheduling.put(f"/practitioners/{pr.json()['id']}/templates/{loc.json()['id']}", json=template)
         assert r.status_code == 201, r.text
-        return [s["id"] for s in r.json()]
+        r = await self.scheduling.get("/availability", params={
+            "practitioner_id": pr.json()["id"], "from": str(after.date() - timedelta(days=1)),
+            "to": str(after.date() + timedelta(days=1)), "limit": 200})
+        assert r.status_code == 200, r.text
+        found = [s["slot_id"] for s in r.json()["items"] if datetime.fromisoformat(s["start"]) >= after][:n]
+        assert len(found) == n, r.text
+        return found
 
-    async def request(self, patient_id: str, slot_id: str, code: str = "99213") -> httpx.Response:
-        return await self.scheduling.post("/appointments", json={
-            "patient_id": patient_id, "slot_id": slot_id, "service_code": code})
+    async def request(self, patient_id: str, slot_id: str) -> httpx.Response:
+        return await self.scheduling.post("/appointments", json={"patient_id": patient_id, "slot_id": slot_id})
 
     async def status(self, appointment_id: str) -> str:
         return (await self.scheduling.get(f"/appointments/{appointment_id}")).json()["status"]

@@ -1,78 +1,75 @@
-"""Scheduling's collections.
+"""Scheduling's collections: the calendar and appointments as repositories (commit log and
+compare-and-set from the kit), plus the queries the use cases need. Claims are in ``claims.py``."""
 
-A slot is held by a claim document whose ``_id`` is the slot id: the unique ``_id`` is what
-makes two active appointments on one slot impossible, on MongoDB and FerretDB alike.
-"""
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from datetime import datetime
-
+from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
 
-from caremesh_scheduling.domain import Appointment, Practitioner, Slot
+from caremesh_scheduling.domain import (
+    HOLDS_SLOT,
+    Appointment,
+    Location,
+    PatientCoverage,
+    Practitioner,
+    ServiceType,
+    Template,
+)
 
-
-class SlotClaims:
-    def __init__(self, runtime: Runtime) -> None:
-        self.collection = runtime.store.db["slot_claims"]
-        runtime.indexes["slot_claims"] = [IndexModel([("settled", ASCENDING), ("claimed_at", ASCENDING)])]
-
-    async def claim(self, slot_id: str, appointment_id: str, now: datetime) -> bool:
-        # Unsettled until the appointment behind it is saved; only unsettled claims are swept.
-        try:
-            await self.collection.insert_one({"_id": slot_id, "appointment_id": appointment_id, "claimed_at": now,
-                                              "settled": False})
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def release(self, slot_id: str, appointment_id: str) -> None:
-        """Only the holder can release; a stale release of a re-claimed slot does nothing."""
-        await self.collection.delete_one({"_id": slot_id, "appointment_id": appointment_id})
-
-    async def held(self, slot_ids: list[str]) -> set[str]:
-        return {d["_id"] async for d in self.collection.find({"_id": {"$in": slot_ids}}, {"_id": 1})}
-
-    async def holder(self, slot_id: str) -> dict | None:
-        return await self.collection.find_one({"_id": slot_id})
-
-    async def settle(self, slot_id: str, appointment_id: str) -> None:
-        await self.collection.update_one({"_id": slot_id, "appointment_id": appointment_id},
-                                         {"$set": {"settled": True}})
-
-    async def unsettled_before(self, cutoff: datetime) -> list[dict]:
-        return [d async for d in self.collection.find({"settled": False, "claimed_at": {"$lt": cutoff}})]
+A = TypeVar("A", bound=Aggregate)
+HELD = [s.value for s in HOLDS_SLOT]
 
 
-class Slots:
-    def __init__(self, runtime: Runtime) -> None:
-        self.repo: Repository[Slot] = runtime.repository(
-            "slots", Slot, [IndexModel([("practitioner_id", ASCENDING), ("start", ASCENDING)])])
-
-    async def between(self, practitioner_id: str | None, start: datetime, end: datetime, limit: int) -> list[Slot]:
-        query: dict = {"start": {"$gte": start, "$lt": end}}
-        if practitioner_id:
-            query["practitioner_id"] = practitioner_id
-        cursor = self.repo.collection.find(query, {"outbox": 0}).sort("start", ASCENDING).limit(limit)
-        return [Slot.from_document(d) async for d in cursor]  # type: ignore[misc]
+async def all_of(repo: Repository[A], query: dict | None = None, skip: int = 0, limit: int = 0) -> list[A]:
+    cursor = repo.collection.find(query or {}).sort("_id", ASCENDING).skip(skip).limit(limit)
+    return [repo.model.from_document(d) async for d in cursor]  # type: ignore[misc]
 
 
 class Appointments:
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[Appointment] = runtime.repository(
-            "appointments", Appointment, [IndexModel([("patient_id", ASCENDING), ("start", ASCENDING)])])
+            "appointments", Appointment, [IndexModel([("patient_id", ASCENDING), ("start", ASCENDING)]),
+                                          IndexModel([("status", ASCENDING), ("end", ASCENDING)])])
 
     async def for_patient(self, patient_id: str, limit: int) -> list[Appointment]:
         cursor = self.repo.collection.find({"patient_id": patient_id}, {"outbox": 0}).sort("start", ASCENDING)
         return [Appointment.from_document(d) async for d in cursor.limit(limit)]  # type: ignore[misc]
 
-    async def for_slot(self, slot_id: str) -> list[Appointment]:
-        cursor = self.repo.collection.find({"slot_id": slot_id}, {"outbox": 0})
-        return [Appointment.from_document(d) async for d in cursor]  # type: ignore[misc]
+    async def holding_after(self, after: datetime, practitioner_id: str | None = None,
+                            location_id: str | None = None) -> list[Appointment]:
+        """Appointments holding time that ends after ``after`` (buffers included)."""
+        query: dict = {"status": {"$in": HELD}, "end": {"$gt": after - timedelta(hours=4)}}  # buffers <= 4 h
+        if practitioner_id:
+            query["practitioner_id"] = practitioner_id
+        if location_id:
+            query["location_id"] = location_id
+        found = [Appointment.from_document(d) async for d in self.repo.collection.find(query)]  # type: ignore[misc]
+        return [a for a in found if a.footprint[1] > after]
+
+    async def holds(self, appointment_id: str) -> bool:
+        appt = await self.repo.find(appointment_id)
+        return appt is not None and appt.holds_slot
 
 
 def practitioners(runtime: Runtime) -> Repository[Practitioner]:
     return runtime.repository("practitioners", Practitioner)
 
+
+def locations(runtime: Runtime) -> Repository[Location]:
+    return runtime.repository("locations", Location)
+
+
+def service_types(runtime: Runtime) -> Repository[ServiceType]:
+    return runtime.repository("service_types", ServiceType)
+
+
+def templates(runtime: Runtime) -> Repository[Template]:
+    return runtime.repository("templates", Template, [IndexModel([("practitioner_id", ASCENDING)])])
+
+
+def coverage(runtime: Runtime) -> Repository[PatientCoverage]:
+    """What the patients' coverages allow, from insurance's events (id: the patient id)."""
+    return runtime.repository("patient_coverage", PatientCoverage)

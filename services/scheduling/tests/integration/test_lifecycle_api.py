@@ -2,38 +2,19 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from caremesh_contracts import (
     AppointmentArrived,
     AppointmentCancelled,
     AppointmentFulfilled,
     EligibilityConfirmed,
 )
-from caremesh_kit.testing import (
-    EventCapture,
-    bearer,
-    eventually,
-    publish_event,
-    running,
-    service_settings,
-)
-from caremesh_scheduling.app import build
-from caremesh_scheduling.settings import SchedulingSettings
+from caremesh_kit.testing import EventCapture, bearer, eventually, publish_event
 
 
-@pytest.fixture
-async def scheduling(namespace):
-    async with running(build(service_settings(SchedulingSettings, namespace))) as client:
-        yield client
-
-
-async def booked(client, namespace, amqp_url, starts_in: timedelta, patient: str = "p1") -> dict:
-    pr = (await client.post("/practitioners", json={"name": "Dr. Kim"})).json()
-    start = datetime.now(UTC).replace(microsecond=0) + starts_in
-    [slot] = (await client.post(f"/practitioners/{pr['id']}/slots", json={"slots": [
-        {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat()}]})).json()
-    appt = (await client.post("/appointments", json={"patient_id": patient, "slot_id": slot["id"],
-                                                     "service_code": "99213"})).json()
+async def booked(client, clinic, namespace, amqp_url, starts_in: timedelta, patient: str = "p1") -> dict:
+    c = await clinic(client, name="Dr. Kim")
+    slot = await c.first_slot(datetime.now(UTC) + starts_in)
+    appt = (await c.book(slot["slot_id"], patient)).json()
     await publish_event(amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id=patient,
                                                                   coverage_id="c1"))
 
@@ -44,8 +25,8 @@ async def booked(client, namespace, amqp_url, starts_in: timedelta, patient: str
     return appt
 
 
-async def test_cancelling_frees_the_slot_and_flags_a_late_cancel(scheduling, namespace, amqp_url):
-    appt = await booked(scheduling, namespace, amqp_url, timedelta(hours=3))
+async def test_cancelling_frees_the_slot_and_flags_a_late_cancel(scheduling, clinic, namespace, amqp_url):
+    appt = await booked(scheduling, clinic, namespace, amqp_url, timedelta(hours=3))
     async with EventCapture(amqp_url, namespace, "scheduling.appointment.cancelled") as cap:
         r = await scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat-lt", "note": "bus"})
         assert r.status_code == 200, r.text
@@ -53,9 +34,8 @@ async def test_cancelling_frees_the_slot_and_flags_a_late_cancel(scheduling, nam
     assert event.late is True and event.reason_code == "pat-lt"
     body = r.json()
     assert body["status"] == "cancelled" and body["cancellation"]["by"] == "test-user"
-    # The slot is free again.
-    again = await scheduling.post("/appointments", json={"patient_id": "p2", "slot_id": appt["slot_id"],
-                                                         "service_code": "99213"})
+    # The time is free again.
+    again = await scheduling.post("/appointments", json={"patient_id": "p2", "slot_id": appt["slot_id"]})
     assert again.status_code == 201
     # Completing a cancelled appointment is a 409 naming both states.
     r = await scheduling.post(f"/appointments/{appt['id']}/complete")
@@ -63,8 +43,8 @@ async def test_cancelling_frees_the_slot_and_flags_a_late_cancel(scheduling, nam
     assert (r.json()["current"], r.json()["requested"]) == ("cancelled", "fulfilled")
 
 
-async def test_check_in_then_complete_emits_arrived_and_fulfilled(scheduling, namespace, amqp_url):
-    appt = await booked(scheduling, namespace, amqp_url, timedelta(minutes=30))
+async def test_check_in_then_complete_emits_arrived_and_fulfilled(scheduling, clinic, namespace, amqp_url):
+    appt = await booked(scheduling, clinic, namespace, amqp_url, timedelta(minutes=30))
     async with EventCapture(amqp_url, namespace, "scheduling.appointment.*") as cap:
         assert (await scheduling.post(f"/appointments/{appt['id']}/check-in")).json()["status"] == "arrived"
         done = await scheduling.post(f"/appointments/{appt['id']}/complete", headers=bearer("clinician"))
@@ -75,8 +55,8 @@ async def test_check_in_then_complete_emits_arrived_and_fulfilled(scheduling, na
     assert fulfilled.practitioner_name == "Dr. Kim" and fulfilled.service_code == "99213"
 
 
-async def test_patients_cancel_only_their_own(scheduling, namespace, amqp_url):
-    appt = await booked(scheduling, namespace, amqp_url, timedelta(days=3), patient="pat-9")
+async def test_patients_cancel_only_their_own(scheduling, clinic, namespace, amqp_url):
+    appt = await booked(scheduling, clinic, namespace, amqp_url, timedelta(days=3), patient="pat-9")
     other = bearer("patient", subject="eve", patient_id="someone-else")
     r = await scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"}, headers=other)
     assert r.status_code == 403
@@ -89,7 +69,7 @@ async def test_patients_cancel_only_their_own(scheduling, namespace, amqp_url):
     assert (await scheduling.post(f"/appointments/{appt['id']}/check-in", headers=own)).status_code == 403
 
 
-async def test_unknown_cancel_reason_names_the_field(scheduling, namespace, amqp_url):
-    appt = await booked(scheduling, namespace, amqp_url, timedelta(days=3))
+async def test_unknown_cancel_reason_names_the_field(scheduling, clinic, namespace, amqp_url):
+    appt = await booked(scheduling, clinic, namespace, amqp_url, timedelta(days=3))
     r = await scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "bored"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason_code"

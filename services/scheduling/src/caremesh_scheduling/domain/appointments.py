@@ -1,4 +1,4 @@
-"""Practitioners, slots and the appointment lifecycle. Pure Python: no I/O."""
+"""The appointment lifecycle. Pure Python: no I/O."""
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -15,41 +15,9 @@ from caremesh_contracts import (
 )
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
-from caremesh_kit.types import TimeZoneName
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel
 
-SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
-
-
-class PractitionerDetails(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    specialty: str | None = Field(default=None, max_length=200)
-    time_zone: TimeZoneName = "UTC"
-
-
-class Practitioner(Aggregate):
-    details: PractitionerDetails
-
-
-class SlotTimes(BaseModel):
-    start: datetime
-    end: datetime
-
-    @model_validator(mode="after")
-    def _order(self) -> "SlotTimes":
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError("start and end need a UTC offset")
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        if self.end - self.start > timedelta(hours=12):
-            raise ValueError("a slot lasts at most 12 hours")
-        return self
-
-
-class Slot(Aggregate):
-    practitioner_id: str
-    start: datetime
-    end: datetime
+from caremesh_scheduling.domain.slots import Claim, Slot, claims_for
 
 
 class Status(StrEnum):
@@ -109,6 +77,13 @@ class Appointment(Aggregate):
     start: datetime
     end: datetime
     status: Status
+    # Where and what; empty on appointments made before slots were derived from templates.
+    location_id: str = ""
+    room: str | None = None
+    service_type_id: str = ""
+    # The practitioner's and the room's time around the visit, as the template had it when booked.
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
     decline_reason: str | None = None
     cancellation: Cancellation | None = None
     arrived_at: datetime | None = None
@@ -117,18 +92,32 @@ class Appointment(Aggregate):
     updated_at: datetime
 
     @classmethod
-    def request(cls, appointment_id: str, patient_id: str, slot: Slot, practitioner: Practitioner,
-                service_code: str, now: datetime) -> "Appointment":
+    def request(cls, appointment_id: str, patient_id: str, slot: Slot, now: datetime) -> "Appointment":
         if slot.start <= now:
-            raise Invalid("the slot has already started", field="slot_id")
+            raise Invalid("the slot has already started", field="start")
         appt = cls(id=appointment_id, patient_id=patient_id, practitioner_id=slot.practitioner_id, slot_id=slot.id,
-                   service_code=service_code, start=slot.start, end=slot.end, status=Status.PENDING,
+                   service_code=slot.service_code, start=slot.start, end=slot.end, status=Status.PENDING,
+                   location_id=slot.location_id, room=slot.room, service_type_id=slot.service_type_id,
+                   buffer_before_minutes=slot.buffer_before // timedelta(minutes=1),
+                   buffer_after_minutes=slot.buffer_after // timedelta(minutes=1),
                    requested_at=now, updated_at=now)
-        local_day = slot.start.astimezone(ZoneInfo(practitioner.details.time_zone)).date()
+        # The visit's date where it takes place: the location's zone.
+        local_day = slot.start.astimezone(ZoneInfo(slot.time_zone)).date()
         appt.raise_event(AppointmentRequested(
             appointment_id=appointment_id, patient_id=patient_id, practitioner_id=slot.practitioner_id,
-            slot_id=slot.id, service_code=service_code, start=slot.start, end=slot.end, service_date=local_day))
+            slot_id=slot.id, service_code=slot.service_code, start=slot.start, end=slot.end,
+            service_date=local_day))
         return appt
+
+    @property
+    def footprint(self) -> tuple[datetime, datetime]:
+        """The practitioner's and the room's time: the visit and its buffers."""
+        return (self.start - timedelta(minutes=self.buffer_before_minutes),
+                self.end + timedelta(minutes=self.buffer_after_minutes))
+
+    def claims(self) -> list[Claim]:
+        return claims_for(self.practitioner_id, self.location_id, self.room, self.patient_id, self.start, self.end,
+                          timedelta(minutes=self.buffer_before_minutes), timedelta(minutes=self.buffer_after_minutes))
 
     def _guard(self, target: Status, verb: str) -> bool:
         """True if the move to ``target`` is due; False if already there (a repeat); else 409."""
