@@ -38,3 +38,5 @@ templates: deps
 
 bench: infra deps
 	$(UV) run python bench/booking_flow.py
+	$(UV) run python bench/availability.py
+	$(UV) run python bench/fhir_import.py

@@ -148,6 +148,8 @@ class TimelineKind(StrEnum):
     COVERAGE_REGISTERED = "coverage.registered"
     ELIGIBILITY_CONFIRMED = "eligibility.confirmed"
     ELIGIBILITY_DENIED = "eligibility.denied"
+    CARE_PLAN_CHANGED = "care_plan.changed"
+    CARE_PLAN_TASK_OVERDUE = "care_plan.task_overdue"
 
 
 class TimelineEntry(BaseModel):
@@ -159,6 +161,7 @@ class TimelineEntry(BaseModel):
     occurred_at: datetime
     recorded_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     appointment_id: str | None = None
+    care_plan_id: str | None = None
     summary: str
 
 
@@ -216,11 +219,14 @@ class Encounter(BaseModel):
     status: str = "finished"
     practitioner_id: str
     practitioner_name: str
-    service_code: str  # CPT
+    service_code: str  # CPT, unless service_system says otherwise
     start: datetime
     end: datetime
     completed_at: datetime
     source: str = "scheduling"
+    # Encounters imported from another record keep the visit type as coded there (e.g. SNOMED CT).
+    service_system: str | None = None  # None: CPT
+    service_display: str | None = None
 
 
 def encounter_from(e: AppointmentFulfilled) -> Encounter:

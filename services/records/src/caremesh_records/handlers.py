@@ -6,6 +6,8 @@ from caremesh_contracts import (
     AppointmentDeclined,
     AppointmentFulfilled,
     AppointmentNoShowRecorded,
+    CarePlanChanged,
+    CareTaskOverdue,
     CoverageRegistered,
     EligibilityConfirmed,
     EligibilityDenied,
@@ -25,4 +27,7 @@ def subscriptions(records: Records) -> list[Subscription]:
         Subscription(CoverageRegistered, records.on_coverage_registered),
         Subscription(EligibilityConfirmed, records.on_eligibility_confirmed),
         Subscription(EligibilityDenied, records.on_eligibility_denied),
+        # Records' own care-plan events: the timeline learns of them as of any other.
+        Subscription(CarePlanChanged, records.care_plans.on_changed),
+        Subscription(CareTaskOverdue, records.care_plans.on_task_overdue),
     ]

@@ -1,4 +1,5 @@
 from caremesh_kit.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -8,3 +9,5 @@ class RecordsSettings(ServiceSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27102/"
     mongodb_db: str = "caremesh_records"
     http_port: int = 8002
+    # How often the sweeper looks for care-plan tasks past their due date (each is marked once).
+    overdue_scan_seconds: float = Field(default=60, gt=0)

@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from caremesh_contracts import (
     AppointmentBooked,
@@ -39,6 +40,9 @@ from caremesh_records.domain import (
 from caremesh_records.family import Category, RelatedPerson
 from caremesh_records.history import KINDS, HistoryEntry, Kind, NewEntry, StatusUpdate
 from caremesh_records.store import CurrentCodes, History, PatientIndex, PatientLog
+
+if TYPE_CHECKING:  # it imports this module
+    from caremesh_records.careplan_service import CarePlans
 
 # A claim younger than this whose entry is not saved yet belongs to a request still running;
 # an older one was left by a crash between the claim and the save, and is taken over.
@@ -148,6 +152,7 @@ class Records:
     encounters: PatientLog[Encounter]
     history: HealthHistory
     family: Repository[RelatedPerson]
+    care_plans: "CarePlans" = None  # type: ignore[assignment]  # set by the composition root
 
     async def register_patient(self, demographics: Demographics) -> tuple[Patient, list[DuplicateCandidate]]:
         """Register, and name any existing patients this one may duplicate (for the caller to

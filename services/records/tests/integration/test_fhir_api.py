@@ -208,7 +208,8 @@ async def test_patients_see_only_their_own_and_every_read_is_audited(records, ch
         ("eve", "Immunization", "*", False, "GET /fhir/{resource_type}"),
         ("eve", "Patient", pid, False, everything),
         ("dr-house", "Patient", pid, True, everything),
-        *[("dr-house", t, "*", True, everything) for t in [*TYPES, "RelatedPerson", "Consent"]],
+        *[("dr-house", t, "*", True, everything)
+          for t in [*TYPES, "RelatedPerson", "Consent", "CarePlan", "Goal"]],
     ]
 
 

@@ -15,9 +15,9 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.resource import Resource
 
 from caremesh_records.domain import Encounter
-from caremesh_records.fhir import family, mapping
+from caremesh_records.fhir import careplan, family, mapping
 from caremesh_records.history import KINDS, Kind
-from caremesh_records.usecases import Records
+from caremesh_records.usecases import Records, utcnow
 
 FHIR_JSON = "application/fhir+json"
 PAGE = 500  # what one read of the store asks for when everything is wanted
@@ -30,8 +30,9 @@ Uc = Annotated[Records, Depends(use_cases)]
 HISTORY_TYPES: dict[str, Kind] = {KINDS[kind].RESOURCE: kind for kind in Kind}
 ENCOUNTER = "Encounter"
 RELATED_PERSON, CONSENT = "RelatedPerson", "Consent"
+CARE_PLAN, GOAL = "CarePlan", "Goal"
 # Types searchable by patient, in the order $everything lists them.
-SEARCHABLE = (*HISTORY_TYPES, ENCOUNTER, RELATED_PERSON, CONSENT)
+SEARCHABLE = (*HISTORY_TYPES, ENCOUNTER, RELATED_PERSON, CONSENT, CARE_PLAN, GOAL)
 
 
 class FhirResponse(Response):
@@ -61,6 +62,12 @@ async def _resources_of(uc: Records, resource_type: str, patient_id: str, limit:
                         offset: int) -> list[Resource]:
     if resource_type == ENCOUNTER:
         return [mapping.encounter(e) for e in await uc.encounters_of(patient_id, limit, offset)]
+    if resource_type == CARE_PLAN:
+        return [careplan.care_plan(p) for p in await uc.care_plans.of_patient(patient_id, None, limit, offset)]
+    if resource_type == GOAL:  # the goals of every plan, newest plan first
+        plans = await _all(lambda n, skip: uc.care_plans.of_patient(patient_id, None, n, skip))  # type: ignore[arg-type]
+        now = utcnow()
+        return [careplan.goal(p, g, now) for p in plans for g in p.goals][offset:offset + limit]
     if resource_type in (RELATED_PERSON, CONSENT):
         people = (await uc.family_of(patient_id))[offset:offset + limit]
         if resource_type == RELATED_PERSON:
@@ -156,6 +163,15 @@ async def read(resource_type: str, resource_id: str, uc: Uc, access: PatientAcce
             raise NotFound(f"{resource_type} {resource_id} not found")
         await access.read(resource_type, resource_id, person.patient_id)
         return _json(resource)
+    if resource_type in (CARE_PLAN, GOAL):
+        plan = await (uc.care_plans.plans.find(resource_id) if resource_type == CARE_PLAN
+                      else uc.care_plans.with_goal(resource_id))
+        if plan is None:
+            raise NotFound(f"{resource_type} {resource_id} not found")
+        await access.read(resource_type, resource_id, plan.patient_id)
+        if resource_type == CARE_PLAN:
+            return _json(careplan.care_plan(plan))
+        return _json(careplan.goal(plan, plan.goal(resource_id), utcnow()))
     if resource_type == ENCOUNTER:
         found = await _encounter(uc, resource_id)
         if found is None:

@@ -254,7 +254,9 @@ def encounter(e: Encounter) -> FhirEncounter:
         meta=Meta(source=f"urn:caremesh:{quote(e.source, safe='')}"),
         status=str(e.status),
         class_fhir=FhirCoding(system=ACT_CODE, code="AMB", display="ambulatory"),
-        type=[CodeableConcept(coding=[FhirCoding(system=CPT, code=e.service_code)])],
+        # Imported visits keep their own code system (Synthea: SNOMED CT); scheduling's are CPT.
+        type=[CodeableConcept(coding=[FhirCoding(system=e.service_system or CPT, code=e.service_code,
+                                                 display=e.service_display)])],
         subject=patient_ref(e.patient_id),
         participant=[EncounterParticipant(individual=Reference(
             identifier={"system": PRACTITIONER, "value": e.practitioner_id}, display=e.practitioner_name))],
