@@ -142,6 +142,12 @@ async def test_everything_has_the_imported_clinical_content_and_validates(import
                 got = by_id[o["id"]]
                 assert got["resourceType"] == "Encounter" and got["subject"]["reference"] == f"Patient/{pid}"
                 assert got["period"]["start"][:16] == _utc(source["period"]["start"])[:16]
+            if o["resource_type"] == "CarePlan" and o["outcome"] != "rejected":
+                got = by_id[o["id"]]
+                assert got["resourceType"] == "CarePlan" and got["status"] == source["status"]
+                assert [a["detail"]["code"]["coding"][0]["code"] for a in got.get("activity", [])] == [
+                    a["detail"]["code"]["coding"][0]["code"] for a in source.get("activity", [])]
+                assert len(got.get("goal", [])) == len(source.get("goal", []))
         imported_codes = sum(1 for o in report["resources"] if o["resource_type"] in SERVED_AS
                              and o["outcome"] == "imported")
         assert sum(served.values()) >= imported_codes

@@ -177,7 +177,7 @@ def test_types_not_handled_are_skipped_with_a_reason():
     out = {d.resource_type: d for d in plan_of(raw).decided}
     assert out["Flag"].outcome is Outcome.SKIPPED
     assert out["Flag"].reason == "resource type Flag is not imported by records"
-    assert out["CarePlan"].reason == "care plans are not imported yet"
+    assert "CarePlan" not in out  # imported: it becomes an item, not a decision
     assert out["Invented"].outcome is Outcome.SKIPPED
 
 
@@ -291,7 +291,7 @@ def test_delete_requests_in_a_transaction_are_skipped():
 
 def test_the_handler_table_is_the_extension_point():
     assert set(HANDLERS) == {"Patient", "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Condition",
-                             "Procedure", "Immunization", "FamilyMemberHistory", "Encounter"}
+                             "Procedure", "Immunization", "FamilyMemberHistory", "Encounter", "CarePlan", "Goal"}
     assert not set(HANDLERS) & set(NOT_IMPORTED)
 
     def care_plan(entry, b):
@@ -312,3 +312,25 @@ def test_the_handler_table_is_the_extension_point():
                                    "clinicalStatus": {"coding": [{"code": "active"}]},
                                    "code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "x"}]}}),
                            "Condition")[0].data, HistoryData)
+
+
+def test_synthea_care_plans_come_with_their_goals_and_activities(synthea):
+    raw = synthea["patient-03.json"]
+    p = plan_of(raw)
+    plans = [i for i in p.items if i.resource_type == "CarePlan"]
+    assert len(plans) == types_of(raw)["CarePlan"]
+    with_goals = [i for i in plans if i.data.goals]
+    assert with_goals and all(g["description"] for i in with_goals for g in i.data.goals)
+    assert any(t["status"] == "in-progress" and t["code"].system == SNOMED for i in plans for t in i.data.tasks)
+    wound = next(i for i in plans if i.data.plan.addresses)
+    assert wound.data.plan.status == "completed" and wound.data.plan.period_end is not None
+    goals = [d for d in p.decided if d.resource_type == "Goal"]
+    assert len(goals) == types_of(raw)["Goal"]
+    assert {(d.outcome, d.reason) for d in goals} == {(Outcome.SKIPPED, "imported with the CarePlan that names it")}
+
+
+def test_a_goal_no_plan_names_is_reported():
+    raw = bundle({"resourceType": "Goal", "lifecycleStatus": "active", "description": {"text": "Walk daily"},
+                  "subject": {"reference": PATIENT_URL}})
+    [d] = [d for d in plan_of(raw).decided if d.resource_type == "Goal"]
+    assert d.outcome is Outcome.SKIPPED and "no CarePlan in the bundle names this goal" in d.reason

@@ -1,6 +1,6 @@
 """The resource types an import takes, and how: the one table to extend.
 
-To import another type (e.g. CarePlan, Goal), add one entry to ``HANDLERS``:
+To import another type, add one entry to ``HANDLERS``:
 
     "CarePlan": Handler(map=careplans.from_fhir, write=careplans.write),
 
@@ -10,7 +10,7 @@ reason for the report; resolve the patient with ``clinical.patient_of``) and
 ``patient.derived_id(patient_id, item.key)``). Then drop the type from ``NOT_IMPORTED``.
 """
 
-from caremesh_records.fhir.importer import clinical, writer
+from caremesh_records.fhir.importer import careplans, clinical, writer
 from caremesh_records.fhir.importer.patient import patient
 from caremesh_records.fhir.importer.plan import Handler
 
@@ -24,6 +24,8 @@ HANDLERS: dict[str, Handler] = {
     "Immunization": Handler(clinical.immunization, writer.write_history),
     "FamilyMemberHistory": Handler(clinical.family_history, writer.write_history),
     "Encounter": Handler(clinical.encounter, writer.write_encounter),
+    "CarePlan": Handler(careplans.care_plan, careplans.write_care_plan),
+    "Goal": Handler(careplans.goal, careplans.write_care_plan),  # maps to nothing: written with its plan
 }
 
 # Why a type is skipped; any other type gets plan.DEFAULT_REASON.
@@ -38,6 +40,4 @@ NOT_IMPORTED: dict[str, str] = {
     "Practitioner": "practitioners are not imported (scheduling keeps them); encounters keep their practitioner's "
                     "name",
     "Medication": "read through the MedicationRequest or MedicationStatement that names it",
-    "CarePlan": "care plans are not imported yet",
-    "Goal": "goals are not imported yet",
 }
