@@ -161,6 +161,12 @@ async def materialize(collection: AsyncCollection, commit: dict) -> None:
     """Make the current-state document at least as new as ``commit``; repeating it is harmless."""
     state = commit["state"]
     try:
-        await collection.replace_one({"_id": state["_id"], "version": {"$lt": commit["version"]}}, state, upsert=True)
+        if commit["version"] == 1:
+            # A first version only ever creates the document. An insert is served by the primary
+            # key, where FerretDB v1 scans the whole collection for a filtered upsert.
+            await collection.insert_one(state)
+        else:
+            await collection.replace_one({"_id": state["_id"], "version": {"$lt": commit["version"]}}, state,
+                                         upsert=True)
     except DuplicateKeyError:
         pass  # already at this version or newer

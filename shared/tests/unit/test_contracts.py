@@ -43,6 +43,8 @@ def _sample(cls):
             values[name] = 1
         elif getattr(ann, "__origin__", None) is Literal:
             values[name] = get_args(ann)[0]
+        elif getattr(ann, "__origin__", None) is dict:
+            values[name] = {f"{name}-1": 1}
         elif getattr(ann, "__origin__", None) is list:
             values[name] = [f"{name}-1"]
         elif name == "time_zone":
