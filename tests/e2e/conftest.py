@@ -59,6 +59,21 @@ class Suite:
             "period_start": str(date.today() - timedelta(days=1)), "service_codes": codes})
         assert r.status_code == 201, r.text
 
+    async def cover_plan(self, patient_id: str, services: list[dict]) -> None:
+        """A coverage on a plan of its own, e.g. with services that need prior authorization."""
+        payer = await self.insurance.post("/payers", json={"name": f"Payer {uuid.uuid4().hex[:6]}"})
+        assert payer.status_code == 201, payer.text
+        plan = await self.insurance.post("/plans", json={"payer_id": payer.json()["id"], "name": "PA plan",
+                                                         "services": services})
+        assert plan.status_code == 201, plan.text
+        r = await self.insurance.post("/coverages", json={
+            "patient_id": patient_id, "plan_id": plan.json()["id"], "member_id": "M-77",
+            "period_start": str(date.today() - timedelta(days=1))})
+        assert r.status_code == 201, r.text
+
+    async def mailbox(self, address: str, count: int, timeout: float = 60) -> list[dict]:
+        return await eventually(lambda: mailbox_with(address, count), timeout=timeout, what=f"{count} email(s)")
+
     async def slots(self, n: int, starts_in: timedelta | None = None, interval: int | None = None) -> list[str]:
         """The first ``n`` free slots of a new practitioner (own location, 30-minute visits every day,
         on a 30-minute grid or every ``interval`` minutes) from ``starts_in`` on."""

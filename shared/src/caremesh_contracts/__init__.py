@@ -42,10 +42,12 @@ from caremesh_contracts.referrals import (
 )
 from caremesh_contracts.scheduling import (
     AppointmentArrived,
+    AppointmentAwaitingAuthorization,
     AppointmentBooked,
     AppointmentCancelled,
     AppointmentDeclined,
     AppointmentFulfilled,
+    AppointmentHoldExpired,
     AppointmentNoShowRecorded,
     AppointmentRequested,
     AppointmentRescheduled,
@@ -60,6 +62,8 @@ from caremesh_contracts.waitlist import (
 
 __all__ = [
     "AppointmentRescheduled",
+    "AppointmentAwaitingAuthorization",
+    "AppointmentHoldExpired",
     "WaitlistEntryAccepted",
     "WaitlistEntryAdded",
     "WaitlistEntryOffered",

@@ -101,3 +101,31 @@ class AppointmentRescheduled(Event):
     start: datetime
     end: datetime
     status: str = Field(description="the appointment's status, unchanged by the move (e.g. booked)")
+
+
+class AppointmentAwaitingAuthorization(Event):
+    """Insurance asked for a prior authorization: the appointment keeps its time on hold until
+    ``hold_expires_at`` while the payer decides."""
+
+    routing_key = "scheduling.appointment.authorization_awaited"
+
+    appointment_id: str
+    patient_id: str
+    authorization_id: str
+    service_code: str
+    start: datetime
+    hold_expires_at: datetime
+
+
+class AppointmentHoldExpired(Event):
+    """A hold (pending insurance, or waiting on authorization) ran out before the appointment was
+    booked: its time is free again and the appointment is ``expired``."""
+
+    routing_key = "scheduling.appointment.hold_expired"
+
+    appointment_id: str
+    patient_id: str
+    service_code: str
+    start: datetime
+    held_as: str = Field(description="the status the hold had: pending or waiting_on_authorization")
+    expired_at: datetime

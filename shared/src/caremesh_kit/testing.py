@@ -93,6 +93,11 @@ class EventCapture:
         return [event.model_validate_json(m.body) for m in self.messages
                 if (m.headers or {}).get("ce-type") == event.ce_type()]
 
+    def ids_of(self, event: type[Event]) -> set[str]:
+        """Distinct event ids: delivery is at least once, so one event may be published twice."""
+        return {str((m.headers or {}).get("ce-id")) for m in self.messages
+                if (m.headers or {}).get("ce-type") == event.ce_type()}
+
     async def wait_for(self, event: type[Event], count: int = 1, timeout: float = 20) -> list[Any]:
         return await eventually(lambda: _enough(self.of(event), count), timeout=timeout,
                                 what=f"{count} x {event.ce_type()}")

@@ -1,5 +1,7 @@
 """Composition root of the scheduling service."""
 
+from datetime import timedelta
+
 from caremesh_kit.runtime import Runtime
 from fastapi import FastAPI
 
@@ -7,6 +9,9 @@ from caremesh_scheduling import api, handlers, store
 from caremesh_scheduling.claims import Claims
 from caremesh_scheduling.settings import SchedulingSettings
 from caremesh_scheduling.usecases import CalendarService, Scheduling
+from caremesh_scheduling.usecases.referrals import Referrals
+from caremesh_scheduling.usecases.series import SeriesService
+from caremesh_scheduling.usecases.waitlist import Waitlist
 from caremesh_scheduling.view import CalendarView
 
 SERVICE = "scheduling"
@@ -23,6 +28,20 @@ def build(settings: SchedulingSettings | None = None) -> FastAPI:
                                coverage=store.coverage(runtime), view=view)
     scheduling = Scheduling(calendar=calendar, appointments=appointments,
                             claims=Claims(runtime, settings.claim_wait_seconds, settings.orphan_claim_seconds),
-                            orphan_claim_seconds=settings.orphan_claim_seconds)
-    runtime.background += [scheduling.orphan_claim_sweeper, view.run]
-    return runtime.http_app([api.router], scheduling, handlers.subscriptions(scheduling))
+                            orphan_claim_seconds=settings.orphan_claim_seconds,
+                            hold=timedelta(seconds=settings.hold_seconds),
+                            authorization_hold=timedelta(seconds=settings.authorization_hold_seconds),
+                            no_show_after=timedelta(minutes=settings.no_show_after_minutes),
+                            sweep_seconds=settings.lifecycle_sweep_seconds)
+    runtime.background += [scheduling.orphan_claim_sweeper, view.run, scheduling.lifecycle_sweeper]
+    referrals = Referrals(runtime, scheduling, timedelta(seconds=settings.referral_overdue_seconds),
+                          settings.referral_waitlist_sweep_seconds)
+    waitlist = Waitlist(runtime, scheduling, timedelta(seconds=settings.offer_hold_seconds),
+                        settings.referral_waitlist_sweep_seconds)
+    runtime.background += [referrals.overdue_sweeper, waitlist.expiry_sweeper]
+    waitlist.on_booked.append(referrals.booked_from_waitlist)
+    app = runtime.http_app([api.router], scheduling,
+                           handlers.subscriptions(scheduling) + handlers.own_events(referrals, waitlist))
+    app.state.referrals, app.state.waitlist = referrals, waitlist
+    app.state.series = SeriesService(runtime, scheduling)
+    return app

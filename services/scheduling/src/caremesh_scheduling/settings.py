@@ -1,3 +1,4 @@
+from caremesh_kit.links import DEV_OFFER_LINK_SECRET  # noqa: F401  (one value for both services)
 from caremesh_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -15,3 +16,19 @@ class SchedulingSettings(ServiceSettings):
     claim_wait_seconds: float = Field(default=5, gt=0)
     # The availability search's copy of the calendar is reloaded this often (see view.py).
     calendar_refresh_seconds: float = Field(default=5, gt=0)
+    # Holds: a request keeps its time this long while insurance checks eligibility, and one waiting on
+    # a prior authorization this long while the payer decides (never past the start); then it expires.
+    hold_seconds: float = Field(default=15 * 60, gt=0)
+    authorization_hold_seconds: float = Field(default=8 * 24 * 3600, gt=0)
+    # A booked visit nobody checked in for becomes a no-show this many minutes after its end.
+    no_show_after_minutes: float = Field(default=30, ge=0)
+    # How often each replica sweeps for expired holds and missed visits.
+    lifecycle_sweep_seconds: float = Field(default=15, gt=0)
+    # Referrals, waitlist offers: how often each replica sweeps for overdue referrals and lapsed offers.
+    referral_waitlist_sweep_seconds: float = Field(default=15, gt=0)
+    # An unscheduled referral is reported overdue (once) this long after it was received.
+    referral_overdue_seconds: float = Field(default=7 * 24 * 3600, gt=0)
+    # How long a waitlist offer holds the freed slot before it passes to the next match.
+    offer_hold_seconds: float = Field(default=2 * 3600, gt=0)
+    # HMAC key of the offer links' tokens: the same value as notifications' OFFER_LINK_SECRET.
+    offer_link_secret: str = Field(default=DEV_OFFER_LINK_SECRET, min_length=32)

@@ -1,26 +1,30 @@
 """Scheduling's collections: the calendar and appointments as repositories (commit log and
 compare-and-set from the kit), plus the queries the use cases need. Claims are in ``claims.py``."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from caremesh_scheduling.domain import (
     HOLDS_SLOT,
+    ON_HOLD,
     Appointment,
     Location,
     PatientCoverage,
     Practitioner,
     ServiceType,
+    Status,
     Template,
 )
 
 A = TypeVar("A", bound=Aggregate)
 HELD = [s.value for s in HOLDS_SLOT]
+ON_HOLD_VALUES = [s.value for s in ON_HOLD]
 
 
 async def all_of(repo: Repository[A], query: dict | None = None, skip: int = 0, limit: int = 0) -> list[A]:
@@ -32,7 +36,42 @@ class Appointments:
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[Appointment] = runtime.repository(
             "appointments", Appointment, [IndexModel([("patient_id", ASCENDING), ("start", ASCENDING)]),
-                                          IndexModel([("status", ASCENDING), ("end", ASCENDING)])])
+                                          IndexModel([("status", ASCENDING), ("end", ASCENDING)]),
+                                          IndexModel([("status", ASCENDING), ("hold_expires_at", ASCENDING)]),
+                                          IndexModel([("practitioner_id", ASCENDING), ("start", ASCENDING)]),
+                                          IndexModel([("location_id", ASCENDING), ("start", ASCENDING)])])
+        # Other holders of time, such as open waitlist offers (see ``holds``).
+        self.other_holders: list[Callable[[str], Awaitable[bool]]] = []
+
+    async def _find(self, query: dict, sort: list[tuple[str, int]], skip: int = 0, limit: int = 0) -> list[Appointment]:
+        cursor = self.repo.collection.find(query, {"outbox": 0}).sort(sort).skip(skip).limit(limit)
+        return [Appointment.from_document(d) async for d in cursor]  # type: ignore[misc]
+
+    async def holds_due(self, now: datetime, limit: int) -> list[Appointment]:
+        return await self._find({"status": {"$in": ON_HOLD_VALUES}, "hold_expires_at": {"$lte": now}},
+                                [("hold_expires_at", ASCENDING)], limit=limit)
+
+    async def ended_before(self, cutoff: datetime, limit: int) -> list[Appointment]:
+        return await self._find({"status": Status.BOOKED.value, "end": {"$lte": cutoff}}, [("end", ASCENDING)],
+                                limit=limit)
+
+    async def waiting_on_insurance(self, practitioner_id: str | None, location_id: str | None,
+                                   skip: int, limit: int) -> list[Appointment]:
+        """On hold for insurance, or flagged for a coordinator, the soonest first."""
+        query: dict = {"$or": [{"status": {"$in": ON_HOLD_VALUES}},
+                               {"status": Status.BOOKED.value, "needs_action": {"$ne": None}}]}
+        return await self._find(query | _by(practitioner_id, location_id), [("start", ASCENDING), ("_id", ASCENDING)],
+                                skip, limit)
+
+    async def between(self, start: datetime, end: datetime, practitioner_id: str | None, location_id: str | None,
+                      statuses: list[str]) -> list[Appointment]:
+        query = {"start": {"$gte": start, "$lt": end}, "status": {"$in": statuses}} | _by(practitioner_id, location_id)
+        return await self._find(query, [("start", ASCENDING), ("_id", ASCENDING)])
+
+    async def no_shows(self, since: datetime, practitioner_id: str | None, location_id: str | None,
+                       skip: int, limit: int) -> list[Appointment]:
+        query = {"status": Status.NO_SHOW.value, "start": {"$gte": since}} | _by(practitioner_id, location_id)
+        return await self._find(query, [("start", DESCENDING), ("_id", ASCENDING)], skip, limit)
 
     async def for_patient(self, patient_id: str, limit: int) -> list[Appointment]:
         cursor = self.repo.collection.find({"patient_id": patient_id}, {"outbox": 0}).sort("start", ASCENDING)
@@ -51,7 +90,15 @@ class Appointments:
 
     async def holds(self, appointment_id: str) -> bool:
         appt = await self.repo.find(appointment_id)
-        return appt is not None and appt.holds_slot
+        if appt is None:
+            # Claims may belong to another holder of time, such as an open waitlist offer.
+            return any([await other(appointment_id) for other in self.other_holders])
+        return appt.holds_slot
+
+
+def _by(practitioner_id: str | None, location_id: str | None) -> dict:
+    return ({"practitioner_id": practitioner_id} if practitioner_id else {}) | (
+        {"location_id": location_id} if location_id else {})
 
 
 def practitioners(runtime: Runtime) -> Repository[Practitioner]:

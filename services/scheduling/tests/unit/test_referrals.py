@@ -12,7 +12,7 @@ from caremesh_contracts.referrals import (
 )
 from caremesh_kit.codes import ICD10CM, SNOMED
 from caremesh_kit.errors import Conflict, Invalid
-from caremesh_scheduling.referrals import TRANSITIONS, Referral, ReferralRequest, Status
+from caremesh_scheduling.domain.referrals import TRANSITIONS, Referral, ReferralRequest, Status
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

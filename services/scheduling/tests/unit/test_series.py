@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from caremesh_kit.errors import Invalid
-from caremesh_scheduling.series import Occurrence, Recurrence, Scope, Series, occurrences
+from caremesh_scheduling.domain.series import Occurrence, Recurrence, Scope, Series, occurrences
 from pydantic import ValidationError
 
 

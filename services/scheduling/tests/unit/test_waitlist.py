@@ -3,9 +3,14 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from caremesh_contracts.waitlist import WaitlistEntryAccepted, WaitlistEntryOffered, WaitlistOfferLapsed
+from caremesh_contracts.waitlist import (
+    WaitlistEntryAccepted,
+    WaitlistEntryOffered,
+    WaitlistEntryRemoved,
+    WaitlistOfferLapsed,
+)
 from caremesh_kit.errors import Conflict
-from caremesh_scheduling.waitlist import FreedSlot, Priority, Status, WaitlistEntry, Weekday, Wish, best_match
+from caremesh_scheduling.domain.waitlist import FreedSlot, Priority, Status, WaitlistEntry, Weekday, Wish, best_match
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday
 HOLD = timedelta(minutes=30)
@@ -91,3 +96,14 @@ def test_removing_a_booked_entry_is_refused():
         e.remove(T0)
     waiting = entry("w-2")
     assert waiting.remove(T0) and not waiting.matches(slot(), T0)
+
+
+def test_removing_an_entry_with_an_open_offer_lapses_the_offer_first():
+    e = entry()
+    e.make_offer("o-1", slot(), T0 + HOLD, T0)
+    e.take_events()
+    assert e.remove(T0 + timedelta(minutes=1))
+    lapsed, removed = e.take_events()
+    assert isinstance(lapsed, WaitlistOfferLapsed) and (lapsed.offer_id, lapsed.reason) == ("o-1", "declined")
+    assert isinstance(removed, WaitlistEntryRemoved) and e.status is Status.REMOVED
+    assert e.lapsed_offer("o-1").slot == slot() and e.lapsed_offer("o-2") is None

@@ -1,9 +1,10 @@
-"""Scheduling's HTTP API: the calendar, availability search and appointments."""
+"""Scheduling's HTTP API: the calendar, availability search, appointments, referrals, the waitlist
+and recurring series."""
 
 from fastapi import APIRouter
 
-from caremesh_scheduling.api import appointments, availability, calendar
+from caremesh_scheduling.api import appointments, availability, calendar, referrals, series, waitlist, worklists
 
 router = APIRouter()
-for part in (calendar, availability, appointments):
+for part in (calendar, availability, appointments, referrals, waitlist, series, worklists):
     router.include_router(part.router)

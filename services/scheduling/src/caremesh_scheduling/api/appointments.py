@@ -10,7 +10,7 @@ from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from caremesh_scheduling.domain import Appointment, Cancellation, CancelReason
+from caremesh_scheduling.domain import Appointment, Cancellation, CancelReason, NeedsAction
 from caremesh_scheduling.usecases import Scheduling, SlotRef
 
 router = APIRouter(tags=["appointments"])
@@ -18,10 +18,9 @@ Uc = Annotated[Scheduling, Depends(use_cases)]
 BY_PARTS = ("practitioner_id", "location_id", "service_type_id", "start")
 
 
-class AppointmentRequest(BaseModel):
-    """A slot from the availability search: its ``slot_id``, or what it names."""
+class SlotChoice(BaseModel):
+    """A slot: its ``slot_id``, or what it names."""
 
-    patient_id: str = Field(min_length=1, max_length=100)
     slot_id: str | None = Field(default=None, min_length=1, max_length=400)
     practitioner_id: str | None = Field(default=None, min_length=1, max_length=100)
     location_id: str | None = Field(default=None, min_length=1, max_length=100)
@@ -37,6 +36,12 @@ class AppointmentRequest(BaseModel):
         if missing := [f for f in BY_PARTS if getattr(self, f) is None]:
             raise Invalid(f"{missing[0]} is required without a slot_id", field=missing[0] if given else "slot_id")
         return SlotRef(self.practitioner_id, self.location_id, self.service_type_id, self.start)  # type: ignore[arg-type]
+
+
+class AppointmentRequest(SlotChoice):
+    """A slot from the availability search: its ``slot_id``, or what it names."""
+
+    patient_id: str = Field(min_length=1, max_length=100)
 
 
 class AppointmentOut(Resource):
@@ -56,6 +61,12 @@ class AppointmentOut(Resource):
     completed_at: datetime | None
     requested_at: datetime
     updated_at: datetime
+    hold_expires_at: datetime | None
+    authorization_id: str | None
+    needs_action: NeedsAction | None
+    payment: str
+    no_show_automatic: bool
+    previous_starts: list[datetime]
 
     @classmethod
     def of(cls, a: Appointment) -> "AppointmentOut":
@@ -117,3 +128,19 @@ async def _change(uc: Scheduling, access: Access, appointment_id: str, transitio
     appt = await uc.get_appointment(appointment_id)
     await access.wrote(Action.UPDATE, "Appointment", appointment_id, appt.patient_id)
     return await transition(appointment_id)
+
+
+@router.post("/appointments/{appointment_id}/reschedule", response_model=AppointmentOut)
+async def reschedule(appointment_id: str, body: SlotChoice, uc: Uc, access: CoordinatorAccess) -> AppointmentOut:
+    """Move to another slot of the same service in one step: the new time is held before the old
+    one goes, and a failure leaves the appointment as it was."""
+    slot = body.slot()
+    appt = await uc.get_appointment(appointment_id)
+    await access.wrote(Action.UPDATE, "Appointment", appointment_id, appt.patient_id)
+    return AppointmentOut.of(await uc.reschedule(appointment_id, slot))
+
+
+@router.post("/appointments/{appointment_id}/self-pay", response_model=AppointmentOut)
+async def self_pay(appointment_id: str, uc: Uc, access: CoordinatorAccess) -> AppointmentOut:
+    """The patient pays: book it whatever insurance says (the answer to ``needs_action``)."""
+    return AppointmentOut.of(await _change(uc, access, appointment_id, uc.self_pay))

@@ -2,12 +2,18 @@
 lifecycle. Pure Python: no I/O."""
 
 from caremesh_scheduling.domain.appointments import (
+    DEFAULT_HOLD,
     HOLDS_SLOT,
     LATE_CANCEL_WINDOW,
+    MOVABLE,
+    ON_HOLD,
     TRANSITIONS,
+    Action,
     Appointment,
     Cancellation,
     CancelReason,
+    NeedsAction,
+    Payment,
     Status,
     utcnow,
 )
@@ -33,7 +39,8 @@ from caremesh_scheduling.domain.coverage import KnownCoverage, PatientCoverage
 from caremesh_scheduling.domain.slots import Claim, Slot, Span, fits, offered, parse_slot_id, slot_id
 
 __all__ = [
-    "HOLDS_SLOT", "LATE_CANCEL_WINDOW", "SERVICE_CODE", "TRANSITIONS", "Appointment", "Busy", "BusyIndex",
+    "DEFAULT_HOLD", "HOLDS_SLOT", "LATE_CANCEL_WINDOW", "MOVABLE", "ON_HOLD", "Action", "NeedsAction", "Payment",
+    "SERVICE_CODE", "TRANSITIONS", "Appointment", "Busy", "BusyIndex",
     "Calendar", "CancelReason", "Cancellation", "Claim", "KnownCoverage", "Location", "LocationDetails",
     "PatientCoverage", "Practitioner", "PractitionerDetails", "Query", "Room", "ServiceType", "ServiceTypeDetails",
     "Slot", "Span", "Status", "Template", "TemplateSpec", "TimeOff", "Weekday", "Window", "check_template",

@@ -6,12 +6,15 @@ from zoneinfo import ZoneInfo
 
 from caremesh_contracts import (
     AppointmentArrived,
+    AppointmentAwaitingAuthorization,
     AppointmentBooked,
     AppointmentCancelled,
     AppointmentDeclined,
     AppointmentFulfilled,
+    AppointmentHoldExpired,
     AppointmentNoShowRecorded,
     AppointmentRequested,
+    AppointmentRescheduled,
 )
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
@@ -21,9 +24,12 @@ from caremesh_scheduling.domain.slots import Claim, Slot, claims_for
 
 
 class Status(StrEnum):
-    PENDING = "pending"  # waiting on insurance
+    REQUESTED = "requested"  # the first state; a request lands as pending in the same write
+    PENDING = "pending"  # on hold while insurance checks eligibility
+    WAITING_ON_AUTHORIZATION = "waiting_on_authorization"  # on hold while the payer decides
     BOOKED = "booked"
     DECLINED = "declined"  # insurance said no
+    EXPIRED = "expired"  # the hold ran out before it was booked
     ARRIVED = "arrived"
     FULFILLED = "fulfilled"
     NO_SHOW = "no_show"
@@ -32,16 +38,26 @@ class Status(StrEnum):
 
 # The lifecycle as data: each state and the states it may move to. Anything else is a 409.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.PENDING: frozenset({Status.BOOKED, Status.DECLINED, Status.CANCELLED}),
+    Status.REQUESTED: frozenset({Status.PENDING, Status.WAITING_ON_AUTHORIZATION, Status.CANCELLED}),
+    Status.PENDING: frozenset({Status.WAITING_ON_AUTHORIZATION, Status.BOOKED, Status.DECLINED, Status.EXPIRED,
+                               Status.CANCELLED}),
+    Status.WAITING_ON_AUTHORIZATION: frozenset({Status.BOOKED, Status.EXPIRED, Status.CANCELLED}),
     Status.BOOKED: frozenset({Status.ARRIVED, Status.NO_SHOW, Status.CANCELLED}),
     Status.ARRIVED: frozenset({Status.FULFILLED, Status.CANCELLED}),
     Status.DECLINED: frozenset(),
+    Status.EXPIRED: frozenset(),
     Status.FULFILLED: frozenset(),
     Status.NO_SHOW: frozenset(),
     Status.CANCELLED: frozenset(),
 }
-HOLDS_SLOT = frozenset({Status.PENDING, Status.BOOKED, Status.ARRIVED, Status.FULFILLED, Status.NO_SHOW})
+HOLDS_SLOT = frozenset({Status.REQUESTED, Status.PENDING, Status.WAITING_ON_AUTHORIZATION, Status.BOOKED,
+                        Status.ARRIVED, Status.FULFILLED, Status.NO_SHOW})
+# Holds: states that keep the time only until ``hold_expires_at``.
+ON_HOLD = frozenset({Status.PENDING, Status.WAITING_ON_AUTHORIZATION})
+# Moved in time by a reschedule; later states are about a visit that took place (or not).
+MOVABLE = frozenset({Status.PENDING, Status.WAITING_ON_AUTHORIZATION, Status.BOOKED})
 LATE_CANCEL_WINDOW = timedelta(hours=24)
+DEFAULT_HOLD = timedelta(minutes=15)
 
 
 class CancelReason(StrEnum):
@@ -69,6 +85,27 @@ class Cancellation(BaseModel):
     note: str | None = None
 
 
+class Action(StrEnum):
+    """Why a coordinator must step in: insurance will not pay as things stand."""
+
+    AUTHORIZATION_DENIED = "authorization_denied"
+    AUTHORIZATION_NOT_COVERING = "authorization_not_covering"
+    AUTHORIZATION_EXPIRED = "authorization_expired"
+    AUTHORIZATION_CANCELLED = "authorization_cancelled"
+    ELIGIBILITY_DENIED = "eligibility_denied"
+
+
+class NeedsAction(BaseModel):
+    reason: Action
+    reason_code: str | None = None  # the payer's or insurance's code
+    since: datetime
+
+
+class Payment(StrEnum):
+    INSURANCE = "insurance"
+    SELF_PAY = "self_pay"
+
+
 class Appointment(Aggregate):
     patient_id: str
     practitioner_id: str
@@ -90,17 +127,27 @@ class Appointment(Aggregate):
     completed_at: datetime | None = None
     requested_at: datetime
     updated_at: datetime
+    hold_expires_at: datetime | None = None
+    authorization_id: str | None = None
+    needs_action: NeedsAction | None = None
+    payment: Payment = Payment.INSURANCE
+    # The time of the latest insurance event that set or cleared ``needs_action``: an older one
+    # delivered late changes nothing.
+    insurance_at: datetime | None = None
+    no_show_automatic: bool = False
+    previous_starts: list[datetime] = []
 
     @classmethod
-    def request(cls, appointment_id: str, patient_id: str, slot: Slot, now: datetime) -> "Appointment":
+    def request(cls, appointment_id: str, patient_id: str, slot: Slot, now: datetime,
+                hold: timedelta = DEFAULT_HOLD) -> "Appointment":
         if slot.start <= now:
             raise Invalid("the slot has already started", field="start")
         appt = cls(id=appointment_id, patient_id=patient_id, practitioner_id=slot.practitioner_id, slot_id=slot.id,
-                   service_code=slot.service_code, start=slot.start, end=slot.end, status=Status.PENDING,
-                   location_id=slot.location_id, room=slot.room, service_type_id=slot.service_type_id,
-                   buffer_before_minutes=slot.buffer_before // timedelta(minutes=1),
-                   buffer_after_minutes=slot.buffer_after // timedelta(minutes=1),
-                   requested_at=now, updated_at=now)
+                   service_code=slot.service_code, start=slot.start, end=slot.end, status=Status.REQUESTED,
+                   requested_at=now, updated_at=now, **_where(slot))
+        # The checks start at once, so the request is stored already on hold.
+        appt._guard(Status.PENDING, "hold")
+        appt.status, appt.hold_expires_at = Status.PENDING, min(now + hold, slot.start)
         # The visit's date where it takes place: the location's zone.
         local_day = slot.start.astimezone(ZoneInfo(slot.time_zone)).date()
         appt.raise_event(AppointmentRequested(
@@ -129,13 +176,13 @@ class Appointment(Aggregate):
         return True
 
     def book(self, practitioner_name: str, now: datetime) -> bool:
-        """Eligibility confirmed. Returns False when already booked (a redelivery)."""
+        """Eligibility confirmed or authorization approved. False when already booked (a redelivery)."""
         if not self._guard(Status.BOOKED, "book"):
             return False
         event = AppointmentBooked(
             appointment_id=self.id, patient_id=self.patient_id, practitioner_id=self.practitioner_id,
             practitioner_name=practitioner_name, service_code=self.service_code, start=self.start, end=self.end)
-        self.status, self.updated_at = Status.BOOKED, now
+        self.status, self.hold_expires_at, self.updated_at = Status.BOOKED, None, now
         self.raise_event(event)
         return True
 
@@ -147,6 +194,41 @@ class Appointment(Aggregate):
         event = AppointmentDeclined(appointment_id=self.id, patient_id=self.patient_id,
                                     service_code=self.service_code, start=self.start, reason_code=reason_code)
         self.status, self.decline_reason, self.updated_at = Status.DECLINED, reason_code, now
+        self.hold_expires_at = None
+        self.raise_event(event)
+        return True
+
+    def wait_on_authorization(self, authorization_id: str, now: datetime, hold: timedelta) -> bool:
+        """The plan needs a prior authorization: hold the time longer while the payer decides."""
+        if self.status is Status.WAITING_ON_AUTHORIZATION:
+            if self.authorization_id == authorization_id:
+                return False
+            self.authorization_id, self.updated_at = authorization_id, now  # a new request replaces it
+            return True
+        if not self._guard(Status.WAITING_ON_AUTHORIZATION, "hold for authorization"):
+            return False
+        until = min(now + hold, self.start)
+        event = AppointmentAwaitingAuthorization(
+            appointment_id=self.id, patient_id=self.patient_id, authorization_id=authorization_id,
+            service_code=self.service_code, start=self.start, hold_expires_at=until)
+        self.status, self.authorization_id = Status.WAITING_ON_AUTHORIZATION, authorization_id
+        self.hold_expires_at, self.updated_at = until, now
+        self.raise_event(event)
+        return True
+
+    def hold_due(self, now: datetime) -> bool:
+        return self.status in ON_HOLD and self.hold_expires_at is not None and self.hold_expires_at <= now
+
+    def expire_hold(self, now: datetime) -> bool:
+        """The hold ran out: the time goes free. False when already expired."""
+        if not self._guard(Status.EXPIRED, "expire the hold of"):
+            return False
+        if not self.hold_due(now):
+            raise Invalid("the hold has not run out yet", field="status")
+        event = AppointmentHoldExpired(appointment_id=self.id, patient_id=self.patient_id,
+                                       service_code=self.service_code, start=self.start, held_as=self.status.value,
+                                       expired_at=now)
+        self.status, self.updated_at = Status.EXPIRED, now
         self.raise_event(event)
         return True
 
@@ -158,7 +240,7 @@ class Appointment(Aggregate):
                                      service_code=self.service_code, start=self.start, reason_code=reason.value,
                                      cancelled_by_role=by_role, late=late)
         self.cancellation = Cancellation(reason_code=reason, by=by, by_role=by_role, at=now, late=late, note=note)
-        self.status, self.updated_at = Status.CANCELLED, now
+        self.status, self.hold_expires_at, self.needs_action, self.updated_at = Status.CANCELLED, None, None, now
         self.raise_event(event)
         return True
 
@@ -182,19 +264,86 @@ class Appointment(Aggregate):
         self.raise_event(event)
         return True
 
-    def mark_no_show(self, now: datetime) -> bool:
+    def mark_no_show(self, now: datetime, automatic: bool = False) -> bool:
         if not self._guard(Status.NO_SHOW, "mark as a no-show"):
             return False
         if now < self.start:
             raise Invalid("an appointment can be a no-show only after it starts", field="status")
-        self.status, self.updated_at = Status.NO_SHOW, now
+        self.status, self.no_show_automatic, self.updated_at = Status.NO_SHOW, automatic, now
         self.raise_event(AppointmentNoShowRecorded(appointment_id=self.id, patient_id=self.patient_id,
                                                    service_code=self.service_code, start=self.start))
+        return True
+
+    def no_show_due(self, now: datetime, grace: timedelta) -> bool:
+        """Booked, nobody checked in, and ``grace`` has passed since the end."""
+        return self.status is Status.BOOKED and now >= self.end + grace
+
+    def reschedule(self, slot: Slot, practitioner_name: str, now: datetime) -> bool:
+        """Move to another slot of the same service, keeping the status. False if already there."""
+        if self.status not in MOVABLE:
+            raise Conflict(f"cannot reschedule an appointment that is {self.status.value}",
+                           current=self.status.value, requested="rescheduled")
+        if slot.id == self.slot_id:
+            return False
+        if self.service_type_id and slot.service_type_id != self.service_type_id:
+            raise Invalid("a reschedule keeps the service type; book the other service instead", field="slot_id")
+        if slot.start <= now:
+            raise Invalid("the slot has already started", field="slot_id")
+        event = AppointmentRescheduled(
+            appointment_id=self.id, patient_id=self.patient_id, practitioner_id=slot.practitioner_id,
+            practitioner_name=practitioner_name, service_code=self.service_code, previous_start=self.start,
+            start=slot.start, end=slot.end, status=self.status.value)
+        self.previous_starts = [*self.previous_starts, self.start]
+        for k, v in _where(slot).items():
+            setattr(self, k, v)
+        self.practitioner_id, self.slot_id, self.start, self.end = slot.practitioner_id, slot.id, slot.start, slot.end
+        if self.hold_expires_at is not None:
+            self.hold_expires_at = min(self.hold_expires_at, slot.start)
+        self.updated_at = now
+        self.raise_event(event)
+        return True
+
+    # -- insurance's word, and the coordinator's answer to it ---------------------------------------
+    def _fresh(self, at: datetime) -> bool:
+        return self.insurance_at is None or at >= self.insurance_at
+
+    def flag(self, reason: Action, at: datetime, reason_code: str | None = None) -> bool:
+        """Insurance will not pay as things stand: a coordinator must act. Only while the visit is
+        to come and billed to insurance; an older event than the last one applied changes nothing."""
+        if self.status not in MOVABLE or self.payment is Payment.SELF_PAY or not self._fresh(at):
+            return False
+        if self.needs_action is not None and self.needs_action.reason is reason:
+            return False
+        self.needs_action = NeedsAction(reason=reason, reason_code=reason_code, since=at)
+        self.insurance_at = at
+        return True
+
+    def clear_flag(self, at: datetime, *reasons: Action) -> bool:
+        if self.needs_action is None or self.needs_action.reason not in reasons or not self._fresh(at):
+            return False
+        self.needs_action, self.insurance_at = None, at
+        return True
+
+    def self_pay(self, practitioner_name: str, now: datetime) -> bool:
+        """The patient pays: booked whatever insurance says. False when already self-pay and booked."""
+        if self.status not in MOVABLE:
+            raise Conflict(f"cannot book as self-pay an appointment that is {self.status.value}",
+                           current=self.status.value, requested=Status.BOOKED.value)
+        if self.payment is Payment.SELF_PAY and self.status is Status.BOOKED:
+            return False
+        self.payment, self.needs_action, self.updated_at = Payment.SELF_PAY, None, now
+        self.book(practitioner_name, now)
         return True
 
     @property
     def holds_slot(self) -> bool:
         return self.status in HOLDS_SLOT
+
+
+def _where(slot: Slot) -> dict:
+    return {"location_id": slot.location_id, "room": slot.room, "service_type_id": slot.service_type_id,
+            "buffer_before_minutes": slot.buffer_before // timedelta(minutes=1),
+            "buffer_after_minutes": slot.buffer_after // timedelta(minutes=1)}
 
 
 def utcnow() -> datetime:

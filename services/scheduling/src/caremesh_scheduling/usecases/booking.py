@@ -5,16 +5,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caremesh_contracts import EligibilityConfirmed, EligibilityDenied
 from caremesh_kit import context, logs
-from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import Conflict, DomainError, Invalid, NotFound, Unprocessable
+from caremesh_kit.errors import Conflict, Invalid, NotFound, Unprocessable
 
 from caremesh_scheduling.claims import Claims, busy
 from caremesh_scheduling.domain import (
+    DEFAULT_HOLD,
     Appointment,
     CancelReason,
-    Status,
+    Slot,
     offered,
     parse_slot_id,
     template_id,
@@ -22,18 +21,11 @@ from caremesh_scheduling.domain import (
 )
 from caremesh_scheduling.store import Appointments
 from caremesh_scheduling.usecases.calendar import CalendarService
+from caremesh_scheduling.usecases.insurance import InsuranceReactions
+from caremesh_scheduling.usecases.lifecycle import TAKEN, Lifecycle, Unavailable
+from caremesh_scheduling.usecases.worklists import Worklists
 
 log = logs.get("caremesh.scheduling")
-
-class Unavailable(DomainError):
-    status = 503
-    title = "Service unavailable"
-
-
-TAKEN = {"practitioner": "the practitioner is already booked at that time",
-         "room": "the room is already booked at that time",
-         "patient": "the patient already has an appointment at an overlapping time"}
-
 
 @dataclass(frozen=True)
 class SlotRef:
@@ -46,15 +38,48 @@ class SlotRef:
 
 
 @dataclass
-class Scheduling:
+class Scheduling(InsuranceReactions, Lifecycle, Worklists):
     calendar: CalendarService
     appointments: Appointments
     claims: Claims
     orphan_claim_seconds: float = 60
+    hold: timedelta = DEFAULT_HOLD  # pending: while insurance checks eligibility
+    authorization_hold: timedelta = timedelta(days=8)  # waiting on authorization: while the payer decides
+    no_show_after: timedelta = timedelta(minutes=30)  # booked, nobody arrived, this long after the end
+    sweep_seconds: float = 15
 
     # -- booking -------------------------------------------------------------------------------
     async def request_appointment(self, patient_id: str, ref: SlotRef | str) -> Appointment:
         """Book a slot of the derived availability: by its slot id, or by what it names."""
+        slot, field = await self.derive_slot(ref)
+        now, appointment_id = utcnow(), context.new_id()
+        try:
+            appt = Appointment.request(appointment_id, patient_id, slot, now, self.hold)
+        except Invalid as exc:
+            raise Invalid(exc.detail, field=field) from exc
+        claims = appt.claims()
+        taken = await self.claims.acquire(appt.id, claims, self.appointments.holds, now)
+        if taken is not None:
+            raise Conflict(TAKEN[taken.kind], field="patient_id" if taken.kind == "patient" else field,
+                           resource=taken.kind)
+        if utcnow() - now > timedelta(seconds=self.orphan_claim_seconds / 2):
+            # So slow that the sweeper may soon take this attempt for a crash's leftover: give up.
+            await self.claims.undo(appointment_id, claims)
+            raise Unavailable("the store is too slow to book safely now; try again")
+        try:
+            appt = await self._save(lambda: Appointment.request(appointment_id, patient_id, slot, now, self.hold))
+        except BaseException:
+            # Undo only if the commit did not happen: a failure after it (or a cancelled request)
+            # may have saved the appointment, whose claims must stand (the sweeper settles them).
+            if await self.appointments.repo.find(appointment_id) is None:
+                await self.claims.undo(appointment_id, claims)
+            raise
+        await self.claims.settle(appt.id)
+        self.calendar.view.appointment(appt)
+        return appt
+
+    async def derive_slot(self, ref: SlotRef | str) -> tuple[Slot, str]:
+        """The slot the template derives for ``ref`` now, and the request field that named it."""
         by_id = isinstance(ref, str)
         if isinstance(ref, str):
             ref = SlotRef(*parse_slot_id(ref))
@@ -68,31 +93,7 @@ class Scheduling:
         slot = offered(template.spec, ref.practitioner_id, ref.location_id, location.time_zone, service, ref.start)
         if slot is None:
             raise Invalid("that time is not in the practitioner's availability for this service", field=field)
-        now, appointment_id = utcnow(), context.new_id()
-        try:
-            appt = Appointment.request(appointment_id, patient_id, slot, now)
-        except Invalid as exc:
-            raise Invalid(exc.detail, field=field) from exc
-        claims = appt.claims()
-        taken = await self.claims.acquire(appt.id, claims, self.appointments.holds, now)
-        if taken is not None:
-            raise Conflict(TAKEN[taken.kind], field="patient_id" if taken.kind == "patient" else field,
-                           resource=taken.kind)
-        if utcnow() - now > timedelta(seconds=self.orphan_claim_seconds / 2):
-            # So slow that the sweeper may soon take this attempt for a crash's leftover: give up.
-            await self.claims.undo(appointment_id, claims)
-            raise Unavailable("the store is too slow to book safely now; try again")
-        try:
-            appt = await self._save(lambda: Appointment.request(appointment_id, patient_id, slot, now))
-        except BaseException:
-            # Undo only if the commit did not happen: a failure after it (or a cancelled request)
-            # may have saved the appointment, whose claims must stand (the sweeper settles them).
-            if await self.appointments.repo.find(appointment_id) is None:
-                await self.claims.undo(appointment_id, claims)
-            raise
-        await self.claims.settle(appt.id)
-        self.calendar.view.appointment(appt)
-        return appt
+        return slot, field
 
     async def _save(self, new: Callable[[], Appointment], attempts: int = 8) -> Appointment:
         """Commit a new appointment. The commit is the truth: if it went in and what follows it
@@ -141,25 +142,6 @@ class Scheduling:
     async def mark_no_show(self, appointment_id: str) -> Appointment:
         return await self.appointments.repo.mutate(appointment_id, lambda a: a.mark_no_show(utcnow()))
 
-    async def on_eligibility_confirmed(self, event: EligibilityConfirmed, env: Envelope) -> None:
-        appt = await self._appointment_for(event.appointment_id)
-        practitioner = await self.calendar.practitioners.get(appt.practitioner_id)
-        try:
-            # Checked on each (re)load: a cancel may commit between the read and the write.
-            await self.appointments.repo.mutate(
-                appt.id, lambda a: a.status is not Status.CANCELLED and a.book(practitioner.details.name, utcnow()))
-        except Conflict as exc:
-            raise Unprocessable(exc.detail) from exc
-
-    async def on_eligibility_denied(self, event: EligibilityDenied, env: Envelope) -> None:
-        appt = await self._appointment_for(event.appointment_id)
-        try:
-            appt = await self.appointments.repo.mutate(
-                appt.id, lambda a: a.status is not Status.CANCELLED and a.decline(event.reason_code, utcnow()))
-        except Conflict as exc:
-            raise Unprocessable(exc.detail) from exc
-        await self._free(appt)  # after the decline is saved; a redelivery repeats this harmlessly
-
     async def _appointment_for(self, appointment_id: str) -> Appointment:
         try:
             return await self.appointments.repo.get(appointment_id)
@@ -177,7 +159,11 @@ class Scheduling:
                 await self.claims.free_attempt(attempt)
                 freed += 1
             else:
-                await self.claims.settle(attempt["_id"])
+                # A reschedule that never committed leaves claims its appointment does not hold.
+                keep = {c.id for c in appt.claims()}
+                extra = {day: [i for i in ids if i not in keep] for day, ids in attempt["claims"].items()}
+                await self.claims.free_attempt(attempt | {"claims": {d: ids for d, ids in extra.items() if ids}})
+                freed += any(extra.values())
         await self.claims.drop_days_before(utcnow().date() - timedelta(days=2))
         return freed
 

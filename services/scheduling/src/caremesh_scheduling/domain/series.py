@@ -77,6 +77,8 @@ class Series(Aggregate):
     practitioner_id: str
     service_code: str
     time_zone: str
+    location_id: str = ""
+    service_type_id: str = ""
     recurrence: Recurrence
     occurrences: list[Occurrence]
     created_by: str

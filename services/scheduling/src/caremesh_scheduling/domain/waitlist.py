@@ -80,6 +80,8 @@ class FreedSlot(BaseModel):
     start: datetime
     end: datetime
     time_zone: str  # the location's
+    slot_id: str = ""  # what accepting books
+    appointment_id: str = ""  # the cancelled appointment that freed it
 
     @property
     def key(self) -> str:
@@ -106,6 +108,7 @@ class WaitlistEntry(Aggregate):
     added_at: datetime
     offer: Offer | None = None
     passed_over: list[str] = Field(default_factory=list)  # slots declined or let lapse: not offered again
+    past_offers: list[Offer] = Field(default_factory=list)  # lapsed ones, so their slot can be passed on
     appointment_id: str | None = None
 
     @classmethod
@@ -142,7 +145,7 @@ class WaitlistEntry(Aggregate):
             start=slot.start, end=slot.end, expires_at=expires_at, **self._ids()))
         return True
 
-    def _current_offer(self, offer_id: str, verb: str) -> Offer:
+    def open_offer(self, offer_id: str, verb: str) -> Offer:
         if self.status is not Status.OFFERED or self.offer is None or self.offer.offer_id != offer_id:
             raise Conflict(f"offer {offer_id} is not open: cannot {verb} it", current=self.status.value,
                            requested=verb)
@@ -151,7 +154,7 @@ class WaitlistEntry(Aggregate):
     def accept(self, offer_id: str, appointment_id: str, now: datetime) -> bool:
         if self.status is Status.BOOKED and self.offer and self.offer.offer_id == offer_id:
             return False  # accepted already
-        offer = self._current_offer(offer_id, "accept")
+        offer = self.open_offer(offer_id, "accept")
         if now > offer.expires_at:
             raise Conflict(f"offer {offer_id} expired at {offer.expires_at.isoformat()}",
                            current="expired", requested="accept")
@@ -165,10 +168,18 @@ class WaitlistEntry(Aggregate):
             return False  # already lapsed, accepted or replaced
         if reason == "expired" and now <= self.offer.expires_at:
             return False
-        self.passed_over = [*self.passed_over, self.offer.slot.key]
+        self._let_go(reason)
         self.status = Status.WAITING
-        self.raise_event(WaitlistOfferLapsed(offer_id=offer_id, reason=reason, **self._ids()))
         return True
+
+    def _let_go(self, reason: str) -> None:
+        assert self.offer is not None
+        self.passed_over = [*self.passed_over, self.offer.slot.key]
+        self.past_offers = [*self.past_offers[-19:], self.offer]
+        self.raise_event(WaitlistOfferLapsed(offer_id=self.offer.offer_id, reason=reason, **self._ids()))
+
+    def lapsed_offer(self, offer_id: str) -> Offer | None:
+        return next((o for o in reversed(self.past_offers) if o.offer_id == offer_id), None)
 
     def remove(self, now: datetime) -> bool:
         if self.status is Status.REMOVED:
@@ -176,6 +187,8 @@ class WaitlistEntry(Aggregate):
         if self.status is Status.BOOKED:
             raise Conflict("a booked waitlist entry is done; cancel its appointment instead",
                            current=self.status.value, requested=Status.REMOVED.value)
+        if self.status is Status.OFFERED:
+            self._let_go("declined")  # the open offer passes on
         self.status = Status.REMOVED
         self.raise_event(WaitlistEntryRemoved(**self._ids()))
         return True

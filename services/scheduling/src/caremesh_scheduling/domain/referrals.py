@@ -20,7 +20,7 @@ from caremesh_kit import codes
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.codes import ICD10CM, Coding
 from caremesh_kit.errors import Conflict, Invalid
-from pydantic import AnyUrl, BaseModel, Field
+from pydantic import BaseModel, Field
 
 SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"  # CPT or HCPCS Level II
 
@@ -66,7 +66,7 @@ class ReferringProvider(BaseModel):
 class Attachment(BaseModel):
     """A document held elsewhere, by reference: scheduling keeps no clinical documents."""
 
-    url: AnyUrl
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2000)  # a str: BSON cannot store AnyUrl
     title: str | None = Field(default=None, max_length=200)
     content_type: str | None = Field(default=None, max_length=100)
 
@@ -155,11 +155,12 @@ class Referral(Aggregate):
         self.raise_event(ReferralScheduled(appointment_id=appointment_id, start=start, **self._ids()))
         return True
 
-    def appointment_cancelled(self, appointment_id: str, now: datetime) -> bool:
-        """The linked visit was cancelled (or declined): the referral waits to be scheduled again."""
+    def appointment_cancelled(self, appointment_id: str, now: datetime, why: str = "appointment cancelled") -> bool:
+        """The linked visit was cancelled, declined, let lapse or missed: the referral waits to be
+        scheduled again."""
         if self.status is not Status.SCHEDULED or self.appointment_id != appointment_id:
             return False
-        self._move(Status.ACCEPTED, "system", now, "appointment cancelled")
+        self._move(Status.ACCEPTED, "system", now, why)
         self.appointment_id = self.appointment_start = None
         self.overdue_reported = False  # waiting again: a new overdue notice may be due
         return True
