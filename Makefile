@@ -40,3 +40,4 @@ bench: infra deps
 	$(UV) run python bench/booking_flow.py
 	$(UV) run python bench/availability.py
 	$(UV) run python bench/fhir_import.py
+	$(UV) run python bench/reminders.py
