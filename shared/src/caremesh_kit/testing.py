@@ -136,11 +136,22 @@ async def drain_queue(amqp_url: str, queue: str) -> list[tuple[dict[str, Any], b
         await connection.close()
 
 
-async def management(path: str) -> Any:
+async def management(path: str, attempts: int = 5) -> Any:
+    """GET from the management API. Under load it sometimes answers 500 while it gathers queue
+    statistics: that is retried, a 4xx is not."""
     async with httpx.AsyncClient(auth=("guest", "guest"), timeout=10) as client:
-        r = await client.get(f"{MANAGEMENT}{path}")
+        for attempt in range(attempts):
+            try:
+                r = await client.get(f"{MANAGEMENT}{path}")
+                if r.status_code < 500:
+                    r.raise_for_status()
+                    return r.json()
+            except httpx.TransportError:
+                if attempt == attempts - 1:
+                    raise
+            if attempt < attempts - 1:
+                await asyncio.sleep(0.5 * (attempt + 1))
         r.raise_for_status()
-        return r.json()
 
 
 async def namespace_queues(namespace: str) -> list[dict[str, Any]]:
