@@ -33,11 +33,12 @@ from booking.cleanup import kill_leftovers, sweep_broker
 from booking.common import AMQP_URL, HOST, mongo_url, say
 from caremesh_kit.auth import mint
 from caremesh_kit.devcluster import Cluster
+from caremesh_kit.fixtures import fixtures_dir
 from pymongo import MongoClient
 
 PORT_OFFSET = 210  # records on 8212: clear of the booking bench (8201-8204) and e2e (8301-8304)
 PORT = 8002 + PORT_OFFSET
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "fhir" / "synthea"
+FIXTURES = fixtures_dir() / "fhir" / "synthea"
 NAMES = [f"patient-0{i}.json" for i in range(1, 7)]
 
 

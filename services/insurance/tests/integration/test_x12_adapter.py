@@ -2,16 +2,16 @@
 with 271s), with the real broker and store; payer responses posted to the API; the FHIR view."""
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from caremesh_contracts import EligibilityConfirmed, EligibilityDenied
 from caremesh_insurance.x12.fake_payer import Answer, FakePayer
+from caremesh_kit.fixtures import fixtures_dir
 from caremesh_kit.testing import EventCapture, bearer, publish_event, wait_settled
 
 from .conftest import Setup, requested
 
-FIXTURES = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures" / "x12"
+FIXTURES = fixtures_dir() / "x12"
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ import pytest
 from caremesh_insurance.x12 import Inquiry270, Person270, X12Error, build_270, parse_271
 from caremesh_insurance.x12.envelope import read, tokenize
 from caremesh_insurance.x12.fake_payer import Answer, build_271, read_270
+from caremesh_kit.fixtures import fixtures_dir
 from x12sdk.io import X12ModelReader
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "x12"
+FIXTURES = fixtures_dir() / "x12"
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from caremesh_insurance.domain import (
@@ -23,9 +22,10 @@ from caremesh_insurance.eligibility import fhir
 from caremesh_insurance.eligibility.x12_mapping import inquiry_for, interpret
 from caremesh_insurance.x12 import PayerUnavailable, X12Error, build_270, parse_271
 from caremesh_insurance.x12.fake_payer import Answer, build_271, read_270
+from caremesh_kit.fixtures import fixtures_dir
 from fhir.resources.R4B.coverageeligibilityresponse import CoverageEligibilityResponse
 
-FIXTURES = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures" / "x12"
+FIXTURES = fixtures_dir() / "x12"
 NOW = datetime(2026, 4, 28, 12, 0, tzinfo=UTC)
 DAY = date(2026, 5, 1)
 PAYER = Payer.create("payer-1", PayerTerms(name="ABC Company", payer_identifier="842610001", adapter="x12",

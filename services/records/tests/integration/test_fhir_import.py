@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from caremesh_kit.audit import Access, Purpose
 from caremesh_kit.auth import Principal, Role
+from caremesh_kit.fixtures import fixtures_dir
 from caremesh_kit.testing import bearer, delete_namespace, eventually, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.fhir.importer.jobs import Jobs
@@ -18,7 +19,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
 REPO = Path(__file__).resolve().parents[4]
-SYNTHEA = REPO.parent / "shared" / "fixtures" / "fhir" / "synthea"
+SYNTHEA = fixtures_dir() / "fhir" / "synthea"
 NAMES = [f"patient-0{i}.json" for i in range(1, 7)]
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 ADMIN = bearer("admin", subject="privacy-officer")

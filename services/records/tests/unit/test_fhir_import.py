@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from caremesh_kit.errors import Invalid
+from caremesh_kit.fixtures import fixtures_dir
 from caremesh_records.codes import CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED
 from caremesh_records.fhir.importer import HANDLERS, NOT_IMPORTED, plan_of
 from caremesh_records.fhir.importer.clinical import HistoryData
@@ -17,7 +18,7 @@ from caremesh_records.fhir.importer.report import Outcome
 from caremesh_records.history import Kind
 
 REPO = Path(__file__).resolve().parents[4]
-SYNTHEA = REPO.parent / "shared" / "fixtures" / "fhir" / "synthea"
+SYNTHEA = fixtures_dir() / "fhir" / "synthea"
 NAMES = [f"patient-0{i}.json" for i in range(1, 7)]
 HISTORY_TYPES = {"AllergyIntolerance", "MedicationRequest", "Condition", "Procedure", "Immunization"}
 PATIENT_URL = "urn:uuid:11111111-2222-3333-4444-555555555555"
