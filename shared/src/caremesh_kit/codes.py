@@ -22,6 +22,9 @@ ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 NAMES = {ICD10CM: "ICD-10-CM", SNOMED: "SNOMED CT", RXNORM: "RxNorm", CPT: "CPT", CVX: "CVX",
          ROLE_CODE: "HL7 v3 RoleCode"}
 
+# A billable service: CPT (5 digits, or 4 and a letter) or HCPCS Level II (a letter and 4 digits).
+SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 

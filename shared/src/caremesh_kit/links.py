@@ -17,7 +17,6 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import quote
 
-
 # For development only; deployments set both services' OFFER_LINK_SECRET to one real secret.
 DEV_OFFER_LINK_SECRET = "caremesh-dev-offer-links-change-me-0123456789"
 

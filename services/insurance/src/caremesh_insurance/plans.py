@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from caremesh_kit.aggregate import Aggregate
+from caremesh_kit.codes import SERVICE_CODE
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,7 +25,6 @@ from pydantic import (
 )
 
 # CPT (5 digits or 4 digits + letter) or HCPCS Level II (letter + 4 digits).
-SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
 
 
 def _service_code(code: str) -> str:

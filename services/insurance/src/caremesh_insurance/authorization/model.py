@@ -23,6 +23,7 @@ from caremesh_contracts.authorizations import (
 )
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
+from caremesh_kit.lifecycle import guard
 from pydantic import Field, computed_field
 
 from caremesh_insurance.authorization.parts import (
@@ -152,12 +153,7 @@ class PriorAuthorization(Aggregate):
 
     def allowed(self, target: Status) -> bool:
         """True if the move is due; False if already there (a repeat); 409 if not allowed."""
-        if self.status is target:
-            return False
-        if target not in TRANSITIONS[self.status]:
-            raise Conflict(f"a prior authorization that is {self.status.value} cannot become {target.value}",
-                           current=self.status.value, requested=target.value)
-        return True
+        return guard(self.status, target, TRANSITIONS, "a prior authorization")
 
     def _apply(self, target: Status, by: str, now: datetime, note: str | None = None) -> None:
         self.status = target

@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Self
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid, NotFound
+from caremesh_kit.lifecycle import guard
 from pydantic import BaseModel, Field, computed_field
 
 from caremesh_records import codes
@@ -153,11 +154,8 @@ class CarePlan(Aggregate):
     def change_status(self, target: PlanStatus, by: str, now: datetime, reason: str | None = None) -> bool:
         """Move the plan; False if already there. Completing or revoking it cancels its open tasks:
         nothing is left to do on a closed plan."""
-        if target == self.status:
+        if not guard(self.status, target, PLAN_TRANSITIONS, "a care plan"):
             return False
-        if target not in PLAN_TRANSITIONS[self.status]:
-            raise Conflict(f"a care plan that is {self.status} cannot become {target}",
-                           current=str(self.status), requested=str(target))
         self.status = target
         self.status_history = [*self.status_history, StatusChange(status=target, by=by, at=now, reason=reason)]
         if target in CLOSED:
@@ -186,9 +184,7 @@ class CarePlan(Aggregate):
         if target == task.status:
             return False
         self._open_for_changes()
-        if target not in TASK_TRANSITIONS[task.status]:
-            raise Conflict(f"a task that is {task.status} cannot become {target}",
-                           current=str(task.status), requested=str(target))
+        guard(task.status, target, TASK_TRANSITIONS, "a task")
         self._set_task_status(task, target, by, now, reason)
         self._changed(Change.TASK_STATUS_CHANGED, now, item_id=task_id, status=target)
         return True

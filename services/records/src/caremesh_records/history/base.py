@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
+from caremesh_kit.lifecycle import guard
 from pydantic import BaseModel, Field, StringConstraints
 
 from caremesh_records import codes
@@ -124,11 +125,8 @@ class HistoryEntry(Aggregate):
         """Move to ``update.status``, keeping who and when. False if already there (a repeat);
         409 for a move the lifecycle does not allow."""
         target = update.status
-        if target == self.status:
+        if not guard(self.status, target, self.TRANSITIONS, f"a {self.NOUN}"):
             return False
-        if target not in self.TRANSITIONS[self.status]:
-            raise Conflict(f"a {self.NOUN} that is {self.status} cannot become {target}",
-                           current=str(self.status), requested=str(target))
         changes = {"status": target, **self._status_details(update)}
         self.model_copy(update=changes)._check(today)  # the rules first: a refused change leaves no trace
         for name, value in changes.items():

@@ -18,6 +18,7 @@ from caremesh_contracts import (
 )
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
+from caremesh_kit.lifecycle import guard
 from pydantic import BaseModel
 
 from caremesh_scheduling.domain.slots import Claim, Slot, claims_for
@@ -146,7 +147,7 @@ class Appointment(Aggregate):
                    service_code=slot.service_code, start=slot.start, end=slot.end, status=Status.REQUESTED,
                    requested_at=now, updated_at=now, **_where(slot))
         # The checks start at once, so the request is stored already on hold.
-        appt._guard(Status.PENDING, "hold")
+        appt._guard(Status.PENDING)
         appt.status, appt.hold_expires_at = Status.PENDING, min(now + hold, slot.start)
         # The visit's date where it takes place: the location's zone.
         local_day = slot.start.astimezone(ZoneInfo(slot.time_zone)).date()
@@ -166,18 +167,13 @@ class Appointment(Aggregate):
         return claims_for(self.practitioner_id, self.location_id, self.room, self.patient_id, self.start, self.end,
                           timedelta(minutes=self.buffer_before_minutes), timedelta(minutes=self.buffer_after_minutes))
 
-    def _guard(self, target: Status, verb: str) -> bool:
+    def _guard(self, target: Status) -> bool:
         """True if the move to ``target`` is due; False if already there (a repeat); else 409."""
-        if self.status is target:
-            return False
-        if target not in TRANSITIONS[self.status]:
-            raise Conflict(f"cannot {verb} an appointment that is {self.status.value}",
-                           current=self.status.value, requested=target.value)
-        return True
+        return guard(self.status, target, TRANSITIONS, "an appointment")
 
     def book(self, practitioner_name: str, now: datetime) -> bool:
         """Eligibility confirmed or authorization approved. False when already booked (a redelivery)."""
-        if not self._guard(Status.BOOKED, "book"):
+        if not self._guard(Status.BOOKED):
             return False
         event = AppointmentBooked(
             appointment_id=self.id, patient_id=self.patient_id, practitioner_id=self.practitioner_id,
@@ -188,7 +184,7 @@ class Appointment(Aggregate):
 
     def decline(self, reason_code: str, now: datetime) -> bool:
         """Eligibility denied. Returns False when already declined (a redelivery)."""
-        if not self._guard(Status.DECLINED, "decline"):
+        if not self._guard(Status.DECLINED):
             return False
         # The event first: if it is invalid, the appointment is left unchanged.
         event = AppointmentDeclined(appointment_id=self.id, patient_id=self.patient_id,
@@ -205,7 +201,7 @@ class Appointment(Aggregate):
                 return False
             self.authorization_id, self.updated_at = authorization_id, now  # a new request replaces it
             return True
-        if not self._guard(Status.WAITING_ON_AUTHORIZATION, "hold for authorization"):
+        if not self._guard(Status.WAITING_ON_AUTHORIZATION):
             return False
         until = min(now + hold, self.start)
         event = AppointmentAwaitingAuthorization(
@@ -221,7 +217,7 @@ class Appointment(Aggregate):
 
     def expire_hold(self, now: datetime) -> bool:
         """The hold ran out: the time goes free. False when already expired."""
-        if not self._guard(Status.EXPIRED, "expire the hold of"):
+        if not self._guard(Status.EXPIRED):
             return False
         if not self.hold_due(now):
             raise Invalid("the hold has not run out yet", field="status")
@@ -233,7 +229,7 @@ class Appointment(Aggregate):
         return True
 
     def cancel(self, reason: CancelReason, by: str, by_role: str, now: datetime, note: str | None = None) -> bool:
-        if not self._guard(Status.CANCELLED, "cancel"):
+        if not self._guard(Status.CANCELLED):
             return False
         late = now >= self.start - LATE_CANCEL_WINDOW
         event = AppointmentCancelled(appointment_id=self.id, patient_id=self.patient_id,
@@ -245,7 +241,7 @@ class Appointment(Aggregate):
         return True
 
     def check_in(self, now: datetime) -> bool:
-        if not self._guard(Status.ARRIVED, "check in"):
+        if not self._guard(Status.ARRIVED):
             return False
         if now < self.start - timedelta(hours=2):
             raise Invalid("check-in opens two hours before the start", field="status")
@@ -254,7 +250,7 @@ class Appointment(Aggregate):
         return True
 
     def complete(self, practitioner_name: str, now: datetime) -> bool:
-        if not self._guard(Status.FULFILLED, "complete"):
+        if not self._guard(Status.FULFILLED):
             return False
         event = AppointmentFulfilled(
             appointment_id=self.id, patient_id=self.patient_id, practitioner_id=self.practitioner_id,
@@ -265,7 +261,7 @@ class Appointment(Aggregate):
         return True
 
     def mark_no_show(self, now: datetime, automatic: bool = False) -> bool:
-        if not self._guard(Status.NO_SHOW, "mark as a no-show"):
+        if not self._guard(Status.NO_SHOW):
             return False
         if now < self.start:
             raise Invalid("an appointment can be a no-show only after it starts", field="status")

@@ -10,12 +10,12 @@ from enum import StrEnum
 from typing import Annotated
 
 from caremesh_kit.aggregate import Aggregate
+from caremesh_kit.codes import SERVICE_CODE
 from caremesh_kit.errors import Invalid, NotFound
 from caremesh_kit.types import TimeZoneName
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, model_validator
 
 # CPT (5 digits or 4 digits + letter) or HCPCS Level II (letter + 4 digits).
-SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
 STEP_MINUTES = 5
 ROOM_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 

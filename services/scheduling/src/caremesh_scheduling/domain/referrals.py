@@ -18,11 +18,10 @@ from caremesh_contracts.referrals import (
 )
 from caremesh_kit import codes
 from caremesh_kit.aggregate import Aggregate
-from caremesh_kit.codes import ICD10CM, Coding
+from caremesh_kit.codes import ICD10CM, SERVICE_CODE, Coding
 from caremesh_kit.errors import Conflict, Invalid
+from caremesh_kit.lifecycle import guard
 from pydantic import BaseModel, Field
-
-SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"  # CPT or HCPCS Level II
 
 
 class Priority(StrEnum):
@@ -116,11 +115,8 @@ class Referral(Aggregate):
                 "service_code": self.request.service_code}
 
     def _move(self, target: Status, by: str, now: datetime, note: str | None = None) -> bool:
-        if self.status is target:
+        if not guard(self.status, target, TRANSITIONS, "a referral"):
             return False
-        if target not in TRANSITIONS[self.status]:
-            raise Conflict(f"a referral that is {self.status.value} cannot become {target.value}",
-                           current=self.status.value, requested=target.value)
         self.status = target
         self.history = [*self.history, Transition(status=target, by=by, at=now, note=note)]
         return True

@@ -17,10 +17,9 @@ from caremesh_contracts.waitlist import (
     WaitlistOfferLapsed,
 )
 from caremesh_kit.aggregate import Aggregate
+from caremesh_kit.codes import SERVICE_CODE
 from caremesh_kit.errors import Conflict
 from pydantic import BaseModel, Field, model_validator
-
-SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
 
 
 class Priority(IntEnum):
