@@ -21,6 +21,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Forbidden(DomainError):
+    """The caller may not do this (e.g. a link whose signature does not hold)."""
+
+    status = 403
+    title = "Forbidden"
+
+
 class Invalid(DomainError):
     status = 422
     title = "Unprocessable content"

@@ -28,7 +28,7 @@ from pydantic import (
 
 
 def _service_code(code: str) -> str:
-    if not re.fullmatch(SERVICE_CODE, code) or code.endswith("\n"):
+    if not re.fullmatch(SERVICE_CODE, code):
         raise ValueError(f"not a CPT/HCPCS code: {code}")
     return code
 

@@ -14,7 +14,7 @@ from caremesh_contracts import (
     WaitlistEntryOffered,
 )
 from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import DomainError, Invalid, NotFound, RetryLater
+from caremesh_kit.errors import Forbidden, Invalid, NotFound, RetryLater
 from caremesh_kit.store import Repository
 
 from caremesh_notifications import links
@@ -25,9 +25,6 @@ from caremesh_notifications.settings import NotificationsSettings
 ADHOC, FAMILY_ADHOC = "care_team.message", "family.care_team.message"
 
 
-class Forbidden(DomainError):
-    status = 403
-    title = "Forbidden"
 
 
 def _now() -> datetime:

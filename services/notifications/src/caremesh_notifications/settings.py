@@ -1,5 +1,5 @@
 # Development keys, public in the source like the JWT one: set real ones in any deployment.
-from caremesh_kit.links import DEV_OFFER_LINK_SECRET  # noqa: F401  (one value for both services)
+from caremesh_kit.links import DEV_OFFER_LINK_SECRET
 from caremesh_kit.settings import ServiceSettings
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict

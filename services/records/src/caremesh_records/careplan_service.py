@@ -1,7 +1,6 @@
 """Care plans' store and use cases, for the HTTP and FHIR APIs, the importer, the timeline
 handlers and the overdue sweeper."""
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from caremesh_contracts import CarePlanChanged, CareTaskOverdue
 from caremesh_kit import context, logs
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, NotFound, VersionConflict
+from caremesh_kit.periodic import every
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -68,7 +68,7 @@ class CarePlans:
                           by: str, reference: str | None = None) -> tuple[CarePlan, bool]:
         """Create a plan with its goals (and their observations) and tasks from already-parsed
         data, once. ``plan_id`` and every goal's and task's ``id`` must be deterministic (e.g.
-        ``stable_id`` of the source's resource ids), so a re-import finds the plan and changes
+        the importer's ``derived_id`` of the source's resource ids), so a re-import finds the plan and changes
         nothing. Returns the plan and whether this call created it. Invalid (422, naming the field,
         e.g. ``goals.0.target.measure.code``) if the data breaks a rule; Conflict if ``plan_id`` is
         another patient's plan."""
@@ -200,13 +200,7 @@ class CarePlans:
         return marked
 
     async def overdue_sweeper(self) -> None:
-        while True:
-            try:
-                if n := await self.flag_overdue_tasks():
-                    logs.info(log, "marked care-plan tasks overdue", count=n)
-            except Exception:  # noqa: BLE001 - try again next round
-                log.exception("overdue task sweep failed")
-            await asyncio.sleep(self.overdue_scan_seconds)
+        await every(self.overdue_scan_seconds, self.flag_overdue_tasks, "marked care-plan tasks overdue")
 
     # -- the timeline, from the plans' own events ------------------------------------------------
 

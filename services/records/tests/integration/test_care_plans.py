@@ -9,9 +9,18 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
-from caremesh_kit.testing import EventCapture, bearer, eventually, publish_raw, running, service_settings
+from caremesh_kit.testing import (
+    EventCapture,
+    bearer,
+    eventually,
+    publish_raw,
+    running,
+    service_settings,
+    wait_settled,
+)
 from caremesh_records.app import build
-from caremesh_records.careplan import ImportedGoal, ImportedTask, NewCarePlan, Target, stable_id
+from caremesh_records.careplan import ImportedGoal, ImportedTask, NewCarePlan, Target
+from caremesh_records.fhir.importer.patient import derived_id
 from caremesh_records.settings import RecordsSettings
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan as FhirCarePlan
@@ -133,8 +142,10 @@ async def test_an_overdue_task_is_announced_once_by_two_replicas_and_after_a_res
         assert event == CareTaskOverdue(care_plan_id=plan["id"], task_id=task["id"], patient_id=pid,
                                         due_date=today(-2), assignee_id="nurse-1", assignee_role="nurse")
         # Restarted, sweeping every 0.2 s: the task is marked, so nothing more is announced.
-        async with running(build(settings(namespace))) as client:
-            await asyncio.sleep(1.5)
+        restarted = build(settings(namespace))
+        async with running(restarted) as client:
+            assert await restarted.state.usecases.care_plans.flag_overdue_tasks() == 0
+            await wait_settled(namespace)
             got = (await client.get(f"/patients/{pid}/care-plans/{plan['id']}")).json()
             assert got["tasks"][0]["overdue_at"] is not None
         assert len(cap.of(CareTaskOverdue)) == 1
@@ -218,7 +229,7 @@ async def test_care_plan_changes_and_overdue_tasks_land_on_the_timeline_once(rec
     # A redelivered or replayed event adds nothing: entries are keyed on the event id.
     for m in cap.messages:
         await publish_raw(amqp_url, namespace, m.routing_key, m.body, dict(m.headers))
-    await asyncio.sleep(1.5)
+    await wait_settled(namespace)
     assert len(await entries(0)) == 4
 
 
@@ -268,10 +279,10 @@ async def test_care_plans_and_goals_are_served_as_fhir_r4b(records):
 async def test_an_import_creates_the_plan_once(records, app):
     pid = await new_patient(records)
     plans = app.state.usecases.care_plans
-    plan_id, goal_id = stable_id("bundle-7", "CarePlan", "cp"), stable_id("bundle-7", "Goal", "g")
+    plan_id, goal_id = derived_id(pid, "CarePlan/cp"), derived_id(pid, "Goal/g")
     goals = [ImportedGoal(id=goal_id, description="HbA1c under 7%",
                           target=Target(measure=HBA1C, comparator="<", value=7, unit="%"))]
-    tasks = [ImportedTask(id=stable_id("bundle-7", "CarePlan", "cp", "activity", "0"), description="Diet",
+    tasks = [ImportedTask(id=derived_id(pid, "CarePlan/cp/task/0"), description="Diet",
                           status="in-progress")]
     new = NewCarePlan(title="Self care", status="active", period_start=today(-400))
     made, created = await plans.import_plan(plan_id, pid, new, goals, tasks, by="importer", reference="bundle-7")

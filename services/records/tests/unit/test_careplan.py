@@ -25,7 +25,6 @@ from caremesh_records.careplan import (
     at_risk_from,
     entry_for_change,
     loinc_problem,
-    stable_id,
 )
 from caremesh_records.careplan.progress import Reading
 from caremesh_records.domain import Demographics, Patient, TimelineKind
@@ -293,9 +292,9 @@ def test_an_import_keeps_the_given_ids_and_statuses_and_validates_like_the_api()
              ImportedGoal(id="g-b", description="improved systolic function")]
     tasks = [ImportedTask(id="t-a", description="Diet education", status=TaskStatus.COMPLETED,
                           code={"system": "http://snomed.info/sct", "code": "409002", "display": "Food allergy diet"})]
-    p = CarePlan.imported(stable_id("src", "CarePlan", "1"), patient(),
+    p = CarePlan.imported("plan-from-src-1", patient(),
                           NewCarePlan(title="Self care", status="completed"), goals, tasks, "importer", NOW, "bundle-1")
-    assert p.id == stable_id("src", "CarePlan", "1") and p.status is PlanStatus.COMPLETED
+    assert p.id == "plan-from-src-1" and p.status is PlanStatus.COMPLETED
     assert p.goal_ids == ["g-a", "g-b"] and p.tasks[0].assignee is None and p.tasks[0].status is TaskStatus.COMPLETED
     assert p.source.reference == "bundle-1" and len(p.goal("g-a").observations) == 1
     assert [e.change for e in p.take_events()] == ["imported"]

@@ -1,4 +1,4 @@
-from caremesh_kit.links import DEV_OFFER_LINK_SECRET  # noqa: F401  (one value for both services)
+from caremesh_kit.links import DEV_OFFER_LINK_SECRET
 from caremesh_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict

@@ -8,7 +8,6 @@
 - the review sweeper: overdue decisions, expiry and renewal thresholds, once across replicas.
 """
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import date, datetime
 from caremesh_contracts import AppointmentFulfilled, AppointmentRequested
 from caremesh_kit import context, logs
 from caremesh_kit.errors import Conflict, Invalid, NotFound, VersionConflict
+from caremesh_kit.periodic import every
 from caremesh_kit.store import Repository
 
 from caremesh_insurance import store
@@ -279,10 +279,4 @@ class Authorizations:
         return 1
 
     async def sweeper(self) -> None:
-        while True:
-            try:
-                if n := await self.review_due():
-                    logs.info(log, "prior authorizations reviewed", count=n)
-            except Exception:  # noqa: BLE001 - try again next round
-                log.exception("prior authorization sweep failed")
-            await asyncio.sleep(self.sweep_seconds)
+        await every(self.sweep_seconds, self.review_due, "prior authorizations reviewed")

@@ -20,7 +20,6 @@ from caremesh_records.careplan.model import (
     Observation,
     PlanStatus,
     TaskStatus,
-    stable_id,
 )
 from caremesh_records.careplan.plan import CarePlan, WorklistItem
 from caremesh_records.careplan.progress import NEAR_DUE, STALE, Progress, ProgressState, assess, at_risk_from
@@ -32,5 +31,5 @@ __all__ = [
     "CarePlan", "CareTask", "CareTeamRole", "Change", "Comparator", "Goal", "ImportedGoal", "ImportedTask",
     "NewCarePlan", "NewGoal", "NewObservation", "NewTask", "Observation", "PlanStatus", "Progress", "ProgressState",
     "Target", "TaskStatus", "WorklistItem", "assess", "at_risk_from", "entry_for_change", "entry_for_overdue",
-    "loinc_problem", "measure_code", "stable_id",
+    "loinc_problem", "measure_code",
 ]

@@ -1,6 +1,5 @@
 """The parts of a care plan and what callers send to make them. Pure Python: no I/O."""
 
-import uuid
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
@@ -14,15 +13,8 @@ from caremesh_records.codes import Coding, Text
 from caremesh_records.history.base import Short, StatusChange
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-# Namespace of ``stable_id``: fixed, so the same source ids give the same ids in every run.
-IMPORT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:caremesh:records:import")
 # A clock a little ahead of ours is not an observation from the future.
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-def stable_id(*parts: str) -> str:
-    """A deterministic id for imported data, e.g. ``stable_id(source, "Goal", fhir_id)``."""
-    return str(uuid.uuid5(IMPORT_NAMESPACE, "|".join(parts)))
 
 
 class PlanStatus(StrEnum):

@@ -17,7 +17,6 @@ from caremesh_records.codes import SNOMED, Coding
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
-MEASURE_SYSTEMS = (LOINC, SNOMED)
 
 # A UCUM code as written (e.g. %, mg/dL, mm[Hg], kg/m2): printable ASCII, no spaces. The UCUM
 # grammar itself is not checked, only that the unit matches the target's (no conversions).

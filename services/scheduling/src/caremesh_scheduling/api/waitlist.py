@@ -6,7 +6,7 @@ from typing import Annotated
 
 from caremesh_kit import context
 from caremesh_kit.audit import Access, Action, AuditEntry, AuditTrail, CoordinatorAccess, PatientAccess, Purpose
-from caremesh_kit.errors import DomainError
+from caremesh_kit.errors import Forbidden
 from caremesh_kit.http import Resource
 from caremesh_kit.links import verify_offer
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,9 +27,6 @@ def waitlist(request: Request) -> Waitlist:
 Uc = Annotated[Waitlist, Depends(waitlist)]
 
 
-class Forbidden(DomainError):
-    status = 403
-    title = "Forbidden"
 
 
 class EntryOut(Resource):

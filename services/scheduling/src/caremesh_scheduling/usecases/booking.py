@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from caremesh_kit import context, logs
 from caremesh_kit.errors import Conflict, Invalid, NotFound, Unprocessable
+from caremesh_kit.periodic import every
 
 from caremesh_scheduling.claims import Claims, busy
 from caremesh_scheduling.domain import (
@@ -168,10 +169,4 @@ class Scheduling(InsuranceReactions, Lifecycle, Worklists):
         return freed
 
     async def orphan_claim_sweeper(self) -> None:
-        while True:
-            try:
-                if n := await self.free_orphan_claims():
-                    logs.info(log, "freed orphaned claims", count=n)
-            except Exception:  # noqa: BLE001 - try again next round
-                log.exception("orphan claim sweep failed")
-            await asyncio.sleep(self.orphan_claim_seconds / 2)
+        await every(self.orphan_claim_seconds / 2, self.free_orphan_claims, "freed orphaned claims")

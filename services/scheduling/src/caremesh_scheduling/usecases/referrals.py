@@ -5,7 +5,6 @@ visit unlinks), consumed like any other event: a redelivery changes nothing, and
 the ack is repaired by the redelivery.
 """
 
-import asyncio
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from caremesh_contracts import (
 from caremesh_kit import context, logs
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, DomainError, Invalid, Unprocessable
+from caremesh_kit.periodic import every
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
 from pymongo import ASCENDING, IndexModel
@@ -169,10 +169,4 @@ class Referrals:
         return reported
 
     async def overdue_sweeper(self) -> None:
-        while True:
-            try:
-                if n := await self.report_overdue():
-                    logs.info(log, "reported overdue referrals", count=n)
-            except Exception:  # noqa: BLE001 - try again next round
-                log.exception("overdue referral sweep failed")
-            await asyncio.sleep(self.sweep_seconds)
+        await every(self.sweep_seconds, self.report_overdue, "reported overdue referrals")

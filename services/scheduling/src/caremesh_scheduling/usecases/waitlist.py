@@ -6,7 +6,6 @@ that lapses (declined, expired, or its entry removed) passes the slot to the nex
 derive from the freed appointment and the entry, so replicas and redeliveries agree on them.
 """
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -16,6 +15,7 @@ from caremesh_contracts.waitlist import WaitlistOfferLapsed
 from caremesh_kit import context, logs
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, Invalid, NotFound
+from caremesh_kit.periodic import every
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
 from pymongo import ASCENDING, IndexModel
@@ -143,9 +143,7 @@ class Waitlist:
         return entry, appt
 
     async def decline(self, offer_id: str) -> WaitlistEntry:
-        entry = await self.by_offer(offer_id)
-        if entry.offer is None:
-            raise NotFound(f"offer {offer_id} not found")
+        entry = await self.by_offer(offer_id)  # NotFound unless it holds this offer
         if entry.status is Status.BOOKED:
             raise Conflict(f"offer {offer_id} was accepted", current="accepted", requested="decline")
         await self._lapse(entry.id, offer_id, "declined")
@@ -196,10 +194,4 @@ class Waitlist:
         return lapsed
 
     async def expiry_sweeper(self) -> None:
-        while True:
-            try:
-                if n := await self.lapse_expired():
-                    logs.info(log, "lapsed expired waitlist offers", count=n)
-            except Exception:  # noqa: BLE001 - try again next round
-                log.exception("waitlist offer sweep failed")
-            await asyncio.sleep(self.sweep_seconds)
+        await every(self.sweep_seconds, self.lapse_expired, "lapsed expired waitlist offers")
