@@ -12,6 +12,8 @@ class Aggregate(BaseModel):
     id: str
     version: int = 0
     _events: list[Event] = PrivateAttr(default_factory=list)
+    # When the repository loaded it (monotonic seconds); None for a new one.
+    _loaded_at: float | None = PrivateAttr(default=None)
 
     def raise_event(self, event: Event) -> None:
         self._events.append(event)

@@ -8,6 +8,7 @@ Topology (names prefixed by the namespace, default ``caremesh``):
 """
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 from caremesh_kit import context, envelope, logs, metrics
 from caremesh_kit.errors import RetryLater, Unprocessable
 from caremesh_kit.settings import ServiceSettings
+from caremesh_kit.store import counting_round_trips
 
 log = logs.get("caremesh.bus")
 
@@ -67,6 +69,29 @@ def validation_reason(exc: ValidationError) -> str:
     return "invalid body: " + "; ".join(parts)
 
 
+class KeyedLocks:
+    """One lock per key while anyone holds or waits for it: events about one aggregate are handled
+    one at a time in this process, events about different aggregates in parallel (up to the
+    prefetch)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 async def _raw_body(message: Any) -> bytes:
     # The consumer validates the body itself, so a non-JSON body reaches it (and the DLQ).
     return message.body
@@ -90,6 +115,7 @@ class Bus:
         self.exchange = RabbitExchange(self.names.exchange, type=ExchangeType.TOPIC, durable=True)
         self._dlx = RabbitExchange(self.names.dead_letter_exchange, type=ExchangeType.DIRECT, durable=True)
         self._subscriptions: list[Subscription] = []
+        self._ordering = KeyedLocks()
 
     # -- topology -------------------------------------------------------------------------
     def subscriber_queue(self, event: type[Event]) -> RabbitQueue:
@@ -206,7 +232,11 @@ class Bus:
 
         with context.bound(correlation=env.correlation_id, event=env.id, trace=env.traceparent):
             try:
-                await sub.handler(event, env)
+                async with self._ordering.hold(env.subject or env.id):
+                    with counting_round_trips() as trips:
+                        await sub.handler(event, env)
+                metrics.HANDLER_ROUND_TRIPS.labels(self.service, env.type).observe(trips.store)
+                log.debug("event handled", extra={"fields": {"event_type": env.type, "store_round_trips": trips.store}})
             except Unprocessable as exc:
                 return await self._reject(raw, message, queue, f"unprocessable: {exc}")
             except Exception as exc:  # noqa: BLE001 - any failure is retried, then dead-lettered

@@ -18,3 +18,7 @@ MESSAGE_LATENCY = Histogram(
 )
 PUBLISHED = Counter("caremesh_events_published_total", "Events published from the outbox", ["service", "event_type"])
 OUTBOX_ERRORS = Counter("caremesh_outbox_publish_errors_total", "Outbox publish failures", ["service"])
+HANDLER_ROUND_TRIPS = Histogram(
+    "caremesh_handler_store_round_trips", "Store commands one event's handler issued", ["service", "event_type"],
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64),
+)

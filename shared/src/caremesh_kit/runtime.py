@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from pymongo import IndexModel
 
-from caremesh_kit import audit, http, idempotency, logs
+from caremesh_kit import audit, http, idempotency, logs, pgindex
 from caremesh_kit.bus import Bus, Subscription
 from caremesh_kit.outbox import OutboxRelay
 from caremesh_kit.settings import ServiceSettings
@@ -26,7 +26,11 @@ class Runtime:
     def __init__(self, service: str, settings: ServiceSettings) -> None:
         self.service = service
         self.settings = settings
-        self.store = Store(settings.mongodb_url, settings.mongodb_db or f"caremesh_{service}")
+        database = settings.mongodb_db or f"caremesh_{service}"
+        self.store = Store(settings.mongodb_url, database)
+        # FerretDB's PostgreSQL schema is the Mongo database's name.
+        self.gin = pgindex.Reconciler(settings.ferretdb_postgres_url.replace("{service}", service), database,
+                                      settings.index_reconcile_seconds)
         self.bus = Bus(service, settings)
         self.relay = OutboxRelay(self.bus, settings.outbox_scan_seconds)
         self.indexes: dict[str, Sequence[IndexModel]] = {"audit": audit.AuditTrail.INDEXES}
@@ -36,8 +40,9 @@ class Runtime:
 
     def repository(self, collection: str, model: type, indexes: Sequence[IndexModel] = ()) -> Repository:
         """A repository whose outbox the relay drains."""
-        repo = Repository(self.store, collection, model, self.service, on_saved=self.relay.committed)
-        self.relay.collections.append((repo.collection, repo.commits))
+        repo = Repository(self.store, collection, model, self.service, on_saved=self.relay.committed,
+                          retention=self.settings.commit_retention_seconds)
+        self.relay.repositories.append(repo)
         self.indexes[collection] = list(indexes)
         self.indexes[repo.commits.name] = list(Repository.indexes)
         return repo
@@ -47,9 +52,15 @@ class Runtime:
 
     async def start(self) -> None:
         await self.store.ensure_indexes(self.indexes)
+        if await pgindex.is_ferretdb(self.store.client):
+            self.gin.declare(self.indexes)
+            await self.gin.run_once()
+        else:
+            self.gin.enabled = False
         await self.bus.start()
         self.relay.start()
-        self._tasks = [asyncio.create_task(job()) for job in self.background]
+        jobs = [*self.background, *([self.gin.keep] if self.gin.enabled else [])]
+        self._tasks = [asyncio.create_task(job()) for job in jobs]
         logs.info(log, "service started", namespace=self.settings.bus_namespace)
 
     async def stop(self) -> None:

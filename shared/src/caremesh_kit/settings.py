@@ -24,6 +24,12 @@ class ServiceSettings(BaseSettings):
     event_log_max_bytes: int = 5 * 1024**3
     # Fresh commits are relayed at once; this scan picks up any left by a crash or another replica.
     outbox_scan_seconds: float = Field(default=2.0, gt=0)
+    # Done commits are pruned after this long, so the commit log the relay reads stays small.
+    commit_retention_seconds: float = Field(default=600.0, ge=10)
+    # FerretDB on PostgreSQL only: where to keep the GIN indexes its filters need ("{service}" is
+    # replaced by the service's name). Unreachable, or a MongoDB store, and nothing is done.
+    ferretdb_postgres_url: str = "postgresql://caremesh:caremesh@127.0.0.1:5433/caremesh_{service}"
+    index_reconcile_seconds: float = Field(default=15.0, gt=0)
     graceful_timeout_seconds: float = 15.0
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -4,21 +4,29 @@ Each change of an aggregate, with the events it raised, is one single-document i
 ``Repository``.
 """
 
-from collections.abc import Callable, Sequence
+import contextlib
+import contextvars
+import time as _time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Generic, TypeVar
 
 from bson.codec_options import TypeEncoder, TypeRegistry
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import CollectionInvalid, DuplicateKeyError
 
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.envelope import stored_event
 from caremesh_kit.errors import Conflict, NotFound, VersionConflict
 
 A = TypeVar("A", bound=Aggregate)
+
+# Done commits are kept this long (the compare-and-set needs them), then pruned; a writer that
+# held a loaded aggregate for half of it must load it again (see ``Repository.save``).
+DEFAULT_RETENTION_SECONDS = 600.0
 
 
 class _DateEncoder(TypeEncoder):
@@ -30,11 +38,43 @@ class _DateEncoder(TypeEncoder):
         return datetime.combine(value, time())
 
 
+@dataclass
+class RoundTrips:
+    """Store commands issued while one event is handled (the booking path's cost, per hop)."""
+
+    store: int = 0
+
+
+_round_trips: contextvars.ContextVar[RoundTrips | None] = contextvars.ContextVar("round_trips", default=None)
+
+
+@contextlib.contextmanager
+def counting_round_trips() -> Iterator[RoundTrips]:
+    counter = RoundTrips()
+    token = _round_trips.set(counter)
+    try:
+        yield counter
+    finally:
+        _round_trips.reset(token)
+
+
+class _RoundTripListener(monitoring.CommandListener):
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if (counter := _round_trips.get()) is not None:
+            counter.store += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
 class Store:
     def __init__(self, url: str, database: str) -> None:
         self.client: AsyncMongoClient = AsyncMongoClient(
             url, tz_aware=True, serverSelectionTimeoutMS=5000, appname="caremesh",
-            type_registry=TypeRegistry([_DateEncoder()]),
+            type_registry=TypeRegistry([_DateEncoder()]), event_listeners=[_RoundTripListener()],
         )
         self.db: AsyncDatabase = self.client[database]
 
@@ -43,7 +83,14 @@ class Store:
         return True
 
     async def ensure_indexes(self, indexes: dict[str, Sequence[IndexModel]]) -> None:
+        present = set(await self.db.list_collection_names())
         for collection, models in indexes.items():
+            if collection not in present:
+                # Created up front, so the store's tables (and their GIN indexes) exist before use.
+                with contextlib.suppress(CollectionInvalid):
+                    await self.db.create_collection(collection)
+            if not models:
+                continue
             # Only the missing ones: FerretDB v1 drops the connection when asked to
             # create a compound index that already exists.
             existing = {ix["name"] async for ix in await self.db[collection].list_indexes()}
@@ -63,17 +110,24 @@ class Repository(Generic[A]):
     of two writers that loaded the same version, exactly one insert succeeds. (A filtered
     update is not atomic on FerretDB v1, an insert is.) The commit holds the new state and the
     events it raised (the outbox), so state and events are one single-document write. The
-    ``<collection>`` document is the current state, materialized from the latest commit; a
-    read rolls it forward if a crash left it behind, and the relay does too.
+    ``<collection>`` document is the current state, materialized from the commit right after
+    it; if a crash left it behind, the relay rolls it forward from the pending commit, and so
+    does a writer whose compare-and-set fails on it.
+
+    Done commits are pruned after ``retention`` seconds, so the commit log stays small. The
+    compare-and-set stays sound: a writer refuses to save an aggregate it loaded more than half
+    the retention ago, and creating one first checks that no current-state document exists.
     """
 
     def __init__(self, store: Store, collection: str, model: type[A], service: str,
-                 on_saved: Callable[["Repository", str], None] | None = None) -> None:
+                 on_saved: Callable[["Repository", dict], None] | None = None,
+                 retention: float = DEFAULT_RETENTION_SECONDS) -> None:
         self.collection: AsyncCollection = store.db[collection]
         self.commits: AsyncCollection = store.db[f"{collection}.commits"]
         self.model = model
         self.service = service
-        self._on_saved = on_saved or (lambda repo, commit_id: None)
+        self.retention = retention
+        self._on_saved = on_saved
 
     indexes = (
         IndexModel([("aggregate_id", ASCENDING), ("version", DESCENDING)]),
@@ -88,18 +142,24 @@ class Repository(Generic[A]):
 
     async def find(self, aggregate_id: str) -> A | None:
         doc = await self.collection.find_one({"_id": aggregate_id})
-        # Roll forward over commits the current-state document missed (by _id: FerretDB
-        # serves _id lookups from its primary key, other filters by scanning).
+        if doc is None:
+            return None
+        aggregate: A = self.model.from_document(doc)  # type: ignore[assignment]
+        aggregate._loaded_at = _time.monotonic()
+        return aggregate
+
+    async def roll_forward(self, aggregate_id: str, version: int) -> None:
+        """Materialize commits from ``version`` on that a crashed writer left behind."""
         newest = None
-        version = doc["version"] if doc else 0
-        while commit := await self.commits.find_one({"_id": commit_id(aggregate_id, version + 1)}):
+        while commit := await self.commits.find_one({"_id": commit_id(aggregate_id, version)}):
             newest, version = commit, version + 1
         if newest:
             await materialize(self.collection, newest)
-            doc = newest["state"]
-        return self.model.from_document(doc) if doc else None  # type: ignore[return-value]
 
     async def add(self, aggregate: A) -> A:
+        # The commit of version 1 may have been pruned long ago: the current state is the proof.
+        if await self.collection.find_one({"_id": aggregate.id}, {"_id": 1}) is not None:
+            raise Conflict(f"{self.model.__name__} {aggregate.id} already exists")
         try:
             await self._commit(aggregate, 1)
         except VersionConflict as exc:
@@ -116,6 +176,10 @@ class Repository(Generic[A]):
 
     async def save(self, aggregate: A) -> A:
         """Write back a loaded aggregate; fails with VersionConflict if it changed meanwhile."""
+        loaded_at = aggregate._loaded_at
+        if loaded_at is not None and _time.monotonic() - loaded_at > self.retention / 2:
+            # The commit that would refuse this write may be pruned by now: load it again.
+            raise VersionConflict(f"{self.model.__name__} {aggregate.id} was loaded too long ago")
         await self._commit(aggregate, aggregate.version + 1)
         return aggregate
 
@@ -127,13 +191,15 @@ class Repository(Generic[A]):
         try:
             await self.commits.insert_one(commit)
         except DuplicateKeyError as exc:
+            if version > 1:
+                await self.roll_forward(aggregate.id, version)  # so the retry loads what won
             raise VersionConflict(f"{self.model.__name__} {aggregate.id} changed concurrently") from exc
         aggregate.version = version
         await materialize(self.collection, commit)
-        if events:
-            self._on_saved(self, commit["_id"])
+        if self._on_saved is not None:
+            self._on_saved(self, commit)  # the relay publishes the events and marks it done
         else:
-            await self.commits.update_one({"_id": commit["_id"]}, {"$set": {"pending": False}})
+            await self.commits.update_one({"_id": commit["_id"]}, {"$set": {"pending": False, "outbox": []}})
 
     async def mutate(self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5) -> A:
         """Load, apply ``change`` and save, retrying on a concurrent write.
@@ -152,6 +218,13 @@ class Repository(Generic[A]):
                     raise
         raise AssertionError("unreachable")
 
+    async def prune(self, now: datetime | None = None) -> int:
+        """Delete done commits older than the retention; returns how many."""
+        cutoff = (now or datetime.now(UTC)).timestamp() - self.retention
+        result = await self.commits.delete_many(
+            {"pending": False, "committed_at": {"$lt": datetime.fromtimestamp(cutoff, UTC)}})
+        return result.deleted_count
+
 
 def commit_id(aggregate_id: str, version: int) -> str:
     return f"{aggregate_id}:{version:012d}"
@@ -162,8 +235,7 @@ async def materialize(collection: AsyncCollection, commit: dict) -> None:
     state = commit["state"]
     try:
         if commit["version"] == 1:
-            # A first version only ever creates the document. An insert is served by the primary
-            # key, where FerretDB v1 scans the whole collection for a filtered upsert.
+            # A first version only ever creates the document.
             await collection.insert_one(state)
         else:
             await collection.replace_one({"_id": state["_id"], "version": {"$lt": commit["version"]}}, state,
