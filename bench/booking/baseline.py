@@ -18,6 +18,7 @@ from booking.common import (
     SERVICE_CODE,
     amqp_connect,
     closed_loop,
+    open_loop,
     say,
 )
 from booking.report import Figures
@@ -37,6 +38,7 @@ class Baseline:
         self.queues = [f"{namespace}.{svc}.{rk}" for svc, rk, _ in HOPS]
         self.connections: list[aio_pika.abc.AbstractConnection] = []
         self.pending: dict[str, asyncio.Future] = {}
+        self.open_stats: dict | None = None  # how the open loop's offering went (--rate)
 
     async def _connect(self) -> aio_pika.abc.AbstractConnection:
         conn = await amqp_connect()
@@ -127,8 +129,13 @@ class Baseline:
                 say(f"baseline: {a.warmup} warm-up message(s)")
                 await closed_loop(list(range(a.warmup)), a.concurrency, one)
                 results.clear()
-            say(f"baseline: {a.n} messages through {len(HOPS)} hops at concurrency {a.concurrency}")
-            await closed_loop(list(range(a.warmup, a.warmup + a.n)), a.concurrency, one)
+            measured = list(range(a.warmup, a.warmup + a.n))
+            if a.rate:
+                say(f"baseline: {a.n} messages through {len(HOPS)} hops offered at {a.rate:g}/s (open loop)")
+                self.open_stats = await open_loop(measured, a.rate, one, a.open_deadline)
+            else:
+                say(f"baseline: {a.n} messages through {len(HOPS)} hops at concurrency {a.concurrency}")
+                await closed_loop(measured, a.concurrency, one)
             done = [r for r in results.values() if r is not None]
             return Figures.of([t1 - t0 for t0, t1 in done], a.n - len(done),
                               min((t0 for t0, _ in done), default=None), max((t1 for _, t1 in done), default=None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 from caremesh_kit.devcluster import SERVICES, Cluster
 
@@ -36,3 +37,26 @@ def busy_ports() -> list[int]:
             if s.connect_ex((HOST, port)) == 0:
                 busy.append(port)
     return busy
+
+
+def peak_rss_mib(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """Each running service's peak resident set size so far (``VmHWM``) and its current one
+    (``VmRSS``), in MiB, from /proc/<pid>/status. The pid is that of the service's python process
+    (``Cluster.start`` runs ``python -m caremesh_<service>`` directly). Read just before the
+    services are stopped, so the peak covers the set-up and the booking load."""
+    out: dict[str, dict[str, Any]] = {}
+    for svc, proc in cluster.procs.items():
+        entry: dict[str, Any] = {"pid": proc.pid, "peak_mib": None, "current_mib": None}
+        if proc.poll() is None:  # else the pid may be gone (or another process's by now)
+            try:
+                fields = dict(line.split(":", 1) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                              if ":" in line)
+                for key, name in (("VmHWM", "peak_mib"), ("VmRSS", "current_mib")):
+                    if key in fields:
+                        entry[name] = int(fields[key].split()[0]) / 1024  # kB
+            except OSError as exc:
+                entry["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            entry["error"] = f"exited with {proc.returncode}"
+        out[svc] = entry
+    return out
