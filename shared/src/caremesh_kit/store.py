@@ -16,13 +16,14 @@ from bson.codec_options import TypeEncoder, TypeRegistry
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import CollectionInvalid, DuplicateKeyError
+from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError
 
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.envelope import stored_event
 from caremesh_kit.errors import Conflict, NotFound, VersionConflict
 
 A = TypeVar("A", bound=Aggregate)
+DUPLICATE_KEY = 11000
 
 # Done commits are kept this long (the compare-and-set needs them), then pruned; a writer that
 # held a loaded aggregate for half of it must load it again (see ``Repository.save``).
@@ -142,8 +143,11 @@ class Repository(Generic[A]):
 
     async def find(self, aggregate_id: str) -> A | None:
         doc = await self.collection.find_one({"_id": aggregate_id})
-        if doc is None:
-            return None
+        return None if doc is None else self.loaded(doc)
+
+    def loaded(self, doc: dict) -> A:
+        """An aggregate from a current-state document (a ``find`` or a query), stamped with its load
+        time, which ``save`` checks against the retention."""
         aggregate: A = self.model.from_document(doc)  # type: ignore[assignment]
         aggregate._loaded_at = _time.monotonic()
         return aggregate
@@ -173,6 +177,37 @@ class Repository(Generic[A]):
         except Conflict:
             return False
         return True
+
+    async def add_new(self, aggregates: list[A]) -> list[A]:
+        """Add aggregates the caller has just looked for and not found (that read stands for
+        ``add``'s existence check), in one write for the commits and one for the states. The
+        unique commit ``_id`` still decides between concurrent writers: for an aggregate another
+        writer stored first, theirs is returned."""
+        if not aggregates:
+            return []
+        now = datetime.now(UTC)
+        commits = [{"_id": commit_id(a.id, 1), "aggregate_id": a.id, "version": 1,
+                    "state": a.to_document() | {"version": 1},
+                    "outbox": [stored_event(e, service=self.service, subject=a.id) for e in a.take_events()],
+                    "pending": True, "committed_at": now} for a in aggregates]
+        lost = {commits[i]["aggregate_id"] for i in await insert_new(self.commits, commits)}
+        won = [c for c in commits if c["aggregate_id"] not in lost]
+        await insert_new(self.collection, [c["state"] for c in won])  # one there already is as new or newer
+        for commit in won:
+            if self._on_saved is not None:
+                self._on_saved(self, commit)
+        if self._on_saved is None and won:
+            await self.commits.update_many({"pending": True, "_id": {"$in": [c["_id"] for c in won]}},
+                                           {"$set": {"pending": False, "outbox": []}})
+        stored = []
+        for a in aggregates:
+            if a.id in lost:
+                await self.roll_forward(a.id, 1)  # the winner may not have materialized it yet
+                stored.append(await self.get(a.id))
+            else:
+                a.version = 1
+                stored.append(a)
+        return stored
 
     async def save(self, aggregate: A) -> A:
         """Write back a loaded aggregate; fails with VersionConflict if it changed meanwhile."""
@@ -224,6 +259,20 @@ class Repository(Generic[A]):
         result = await self.commits.delete_many(
             {"pending": False, "committed_at": {"$lt": datetime.fromtimestamp(cutoff, UTC)}})
         return result.deleted_count
+
+
+async def insert_new(collection: AsyncCollection, docs: list[dict]) -> set[int]:
+    """Insert each document unless its ``_id`` exists, in one command; the positions of those that did."""
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {e["index"] for e in errors}
+    return set()
 
 
 def commit_id(aggregate_id: str, version: int) -> str:

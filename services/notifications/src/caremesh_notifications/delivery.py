@@ -1,9 +1,10 @@
 """Sending a stored message on its channel, exactly once, and falling back along its routes.
 
 Each attempt takes the send lease (a compare-and-set claim), calls the channel and records the
-outcome on the message. A channel that refuses the message for good, or keeps failing for
-``attempts`` tries, fails the message; the next route then gets its own message, with its own
-deterministic id, so a redelivered event finds the whole chain where it left it.
+outcome on the message. A message composed to go at once is stored already claimed (its first
+commit is the claim), so it costs no separate claim write. A channel that refuses the message for
+good, or keeps failing for ``attempts`` tries, fails the message; the next route then gets its own
+message, with its own deterministic id, so a redelivered event finds the whole chain where it left it.
 """
 
 import asyncio
@@ -51,6 +52,8 @@ class Dispatcher:
     catalog: Catalog
     lease: timedelta = timedelta(seconds=30)
     attempts: int = 3
+    sweep_batch: int = 200  # held messages the due sweep loads per query
+    sweep_concurrency: int = 32  # sends the due sweep has in flight at once
     gate: Gate = _open
     clock: Callable[[], datetime] = _now
     _soon: set[asyncio.Task] = field(default_factory=set, repr=False)
@@ -68,12 +71,19 @@ class Dispatcher:
         except Conflict:
             return await self.messages.repo.get(message.id)
 
-    async def deliver(self, message: Message, permitted: bool = False) -> tuple[Outcome, Message]:
+    async def store_all(self, messages: list[Message]) -> list[Message]:
+        """Store composed messages the caller found absent, in one write; where a redelivery stored one
+        first, that one wins."""
+        return await self.messages.add_new(messages)
+
+    async def deliver(self, message: Message, permitted: bool = False,
+                      claimed: bool = False) -> tuple[Outcome, Message]:
         """Send the message, or the next of its chain after a failure; the outcome and the last message.
-        ``permitted``: consent and preferences were checked just now (a message composed this moment)."""
+        ``permitted``: consent and preferences were checked just now (a message composed this moment).
+        ``claimed``: this consumer stored it claimed just now, so it holds the send lease already."""
         while True:
-            outcome, message = await self._attempt(message, permitted)
-            permitted = False
+            outcome, message = await self._attempt(message, permitted, claimed)
+            permitted = claimed = False
             if outcome is not Outcome.FAILED:
                 return outcome, message
             if (following := await self.fallback(message)) is None:
@@ -92,28 +102,30 @@ class Dispatcher:
         logs.info(log, "falling back to another channel", message_id=failed.id, channel=route.channel.value)
         return await self.store(failed.fallback(next_id, content, self.clock(), due))
 
-    async def _attempt(self, message: Message, permitted: bool) -> tuple[Outcome, Message]:
-        now = self.clock()
-        if message.done:
-            return Outcome.SENT, message
-        if message.status in (MessageStatus.FAILED, MessageStatus.CANCELLED):
-            return Outcome(message.status.value), message
-        if not message.due(now):
-            return Outcome.HELD, message
-        if not message.claimable(now, self.lease):
-            return Outcome.BUSY, message
-        if not permitted and (why := await self.gate(message)) is not None:
-            message = await self.messages.repo.mutate(message.id, lambda m: m.cancel(why))
-            return (Outcome.CANCELLED if message.status is MessageStatus.CANCELLED else Outcome.BUSY), message
+    async def _attempt(self, message: Message, permitted: bool, claimed: bool = False) -> tuple[Outcome, Message]:
+        if not claimed:
+            now = self.clock()
+            if message.done:
+                return Outcome.SENT, message
+            if message.status in (MessageStatus.FAILED, MessageStatus.CANCELLED):
+                return Outcome(message.status.value), message
+            if not message.due(now):
+                return Outcome.HELD, message
+            if not message.claimable(now, self.lease):
+                return Outcome.BUSY, message
+            if not permitted and (why := await self.gate(message)) is not None:
+                message = await self.messages.repo.mutate(message.id, lambda m: m.cancel(why))
+                return (Outcome.CANCELLED if message.status is MessageStatus.CANCELLED else Outcome.BUSY), message
         sender = self.senders.get(message.channel)
         if sender is None:  # configured when the chain was planned, not now
             reason = f"{message.channel.value}: not configured"
             return Outcome.FAILED, await self._change(message, lambda m: m.fail(reason, self.clock()))
-        message.claim(now)
-        try:
-            message = await self.messages.repo.save(message)
-        except VersionConflict:
-            return Outcome.BUSY, message
+        if not claimed:
+            message.claim(now)
+            try:
+                message = await self.messages.repo.save(message)
+            except VersionConflict:
+                return Outcome.BUSY, message
         try:
             accepted = await sender.send(message)
         except ChannelError as exc:
@@ -134,9 +146,19 @@ class Dispatcher:
         return Outcome.RETRY, await self._change(message, lambda m: m.release(exc.reason))
 
     async def _sent(self, message: Message, accepted: Accepted) -> Message:
+        def sent(m: Message) -> None:
+            m.mark_sent(accepted.provider_message_id, self.clock(), accepted.provider_status)
+
+        # Our claim is the version we hold: recorded on it without reading it again. If anything was
+        # committed since (a provider's report that overtook us), the compare-and-set refuses, and the
+        # reload below applies the send to what is there now.
         try:
-            return await self._change(message, lambda m: m.mark_sent(accepted.provider_message_id, self.clock(),
-                                                                     accepted.provider_status))
+            sent(message)
+            return await self.messages.repo.save(message)
+        except VersionConflict:
+            pass
+        try:
+            return await self._change(message, sent)
         except Conflict:
             fresh = await self.messages.repo.get(message.id)
             if fresh.done:  # recorded meanwhile by a consumer that took over after the lease
@@ -150,13 +172,32 @@ class Dispatcher:
     # -- held messages ------------------------------------------------------------------------
     async def send_due(self, now: datetime | None = None) -> int:
         """Send held messages whose time has come; returns how many went out. Safe on every replica:
-        the claim lets one of them send each message."""
-        sent = 0
-        for msg_id in await self.messages.due(now or self.clock(), self.lease):
-            message = await self.messages.repo.find(msg_id)
-            if message is not None and (await self.deliver(message))[0] is Outcome.SENT:
-                sent += 1
+        the claim lets one of them send each message.
+
+        Loads them ``sweep_batch`` at a time and sends up to ``sweep_concurrency`` at once, until none is
+        left that this sweep has not tried (a message that failed for now waits for the next sweep)."""
+        now = now or self.clock()
+        sent, tried = 0, set[str]()
+        while due := await self.messages.due(now, self.lease, self.sweep_batch, exclude=tried):
+            tried.update(m.id for m in due)
+            sent += await self._deliver_all(due)
+            if len(due) < self.sweep_batch:  # neither query was cut short by the limit
+                break
         return sent
+
+    async def _deliver_all(self, messages: list[Message]) -> int:
+        """Deliver concurrently, at most ``sweep_concurrency`` at a time; how many went out. One
+        message's failure does not stop the others (the next sweep tries it again)."""
+        slots = asyncio.Semaphore(self.sweep_concurrency)
+
+        async def one(message: Message) -> Outcome:
+            async with slots:
+                return (await self.deliver(message))[0]
+
+        outcomes = await asyncio.gather(*(one(m) for m in messages), return_exceptions=True)
+        if errors := [o for o in outcomes if isinstance(o, BaseException)]:
+            logs.info(log, "due sends failed", count=len(errors), error=type(errors[0]).__name__)
+        return sum(o is Outcome.SENT for o in outcomes)
 
     def deliver_soon(self, message: Message) -> None:
         """Send without waiting for it; a message marked due is retried by the due sweep if this fails."""

@@ -5,6 +5,7 @@ notice per recipient and reminder, with its time) and the care team's own messag
 ``Notifier.next_allowed`` answers a scheduler's "when may this recipient be messaged".
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -25,9 +26,11 @@ from caremesh_notifications.domain import (
     Recipient,
     Skip,
     message_id,
+    opt_out,
     permitted,
     select,
 )
+from caremesh_notifications.tasks import concurrently
 from caremesh_notifications.templates import Audience, Catalog, Kind
 from caremesh_notifications.templates.localize import variables as localized
 
@@ -63,6 +66,46 @@ class Planned:
     skipped: dict[Skip, int]  # recipients left out, by reason (counts only)
 
 
+@dataclass(frozen=True)
+class Household:
+    """Who may be told about a patient: their contact (the record that stayed, after a merge), their
+    family members and everyone's stored preferences. Read once, in concurrent queries, for all the
+    messages one handler composes (a confirmation and its reminders)."""
+
+    patient: Contact
+    family: list[FamilyMember]
+    prefs: dict[str, Preferences]
+
+
+class Heads:
+    """The messages already stored for the sources at hand (read in one query), so each recipient's
+    chain head is found without a read per message and channel."""
+
+    def __init__(self, messages: Iterable[Message] = ()) -> None:
+        self.by_id = {m.id: m for m in messages}
+
+    def head(self, source: str, recipient_id: str) -> Message | None:
+        """The first message for this source and recipient on any channel: a redelivery continues
+        that chain even if the recipient's channels changed since."""
+        for channel in Channel:
+            found = self.by_id.get(message_id(source, recipient_id, channel))
+            if found is not None and found.replaces is None:
+                return found
+        return None
+
+
+@dataclass
+class Prepared:
+    """What notices call for, before anything is stored: the chain heads found and the messages composed."""
+
+    found: list[Message] = field(default_factory=list)
+    composed: list[Message] = field(default_factory=list)
+    skipped: dict[Skip, int] = field(default_factory=dict)
+
+    def skip(self, why: Skip, n: int = 1) -> None:
+        self.skipped[why] = self.skipped.get(why, 0) + n
+
+
 @dataclass
 class Notifier:
     contacts: Repository[Contact]
@@ -76,23 +119,58 @@ class Notifier:
         return await self.deliver((await self.plan(notice)).messages)
 
     async def deliver(self, placed: list[Placed]) -> list[Result]:
-        return [await self.dispatcher.deliver(m, permitted=fresh) for m, fresh in placed]
+        """Each message at once (to the patient and each family member). A message composed just now
+        was stored claimed if due: this consumer holds its send lease already."""
+        return await concurrently(*(
+            self.dispatcher.deliver(m, permitted=fresh, claimed=fresh and m.status is MessageStatus.SENDING)
+            for m, fresh in placed))
 
     async def plan(self, notice: Notice) -> Planned:
         """The message heading each recipient's chain, and who was left out."""
-        patient, chosen, skipped = await self.addressees(notice)
-        now = datetime.now(UTC)
-        planned = []
-        for kind, a in chosen:
-            if (placed := await self.place(notice, kind, patient, a, now)) is None:
-                skipped[Skip.TOO_LATE] = skipped.get(Skip.TOO_LATE, 0) + 1
-            else:
-                planned.append(placed)
-        return Planned(planned, skipped)
+        household = await self.household(notice.patient_id, family=notice.family_kind is not None)
+        selected = self.addressees(notice, household)
+        stored = await self.dispatcher.messages.of_source(household.patient.id, notice.source) if selected[0] else []
+        return await self.place([self.prepare(notice, household, Heads(stored), datetime.now(UTC), selected)])
 
-    async def addressees(self, notice: Notice) -> tuple[Contact, list[tuple[Kind, Addressee]], dict[Skip, int]]:
-        """The patient record, whom to tell (by consent, opt-outs and channels) and how many were left out."""
-        patient = await self.patient(notice.patient_id)
+    async def place(self, prepared: list[Prepared]) -> Planned:
+        """Store every message composed for these notices in one write; with the heads found, the chains
+        to deliver. Where a concurrent consumer stored one first, theirs is the head (not fresh)."""
+        composed = [m for p in prepared for m in p.composed]
+        stored = await self.dispatcher.store_all(composed)
+        placed: list[Placed] = [(m, False) for p in prepared for m in p.found]
+        placed += [(s, s is c) for s, c in zip(stored, composed, strict=True)]
+        skipped: dict[Skip, int] = {}
+        for p in prepared:
+            for why, n in p.skipped.items():
+                skipped[why] = skipped.get(why, 0) + n
+        return Planned(placed, skipped)
+
+    def prepare(self, notice: Notice, household: Household, heads: Heads, now: datetime,
+                selected: tuple[list[tuple[Kind, Addressee]], dict[Skip, int]] | None = None) -> Prepared:
+        """Each chosen recipient's chain head for the notice: found in ``heads``, or composed."""
+        chosen, skipped = selected or self.addressees(notice, household)
+        out = Prepared(skipped=dict(skipped))
+        for kind, a in chosen:
+            if not self.prepare_for(out, notice, kind, household.patient, a, heads, now):
+                out.skip(Skip.TOO_LATE)
+        return out
+
+    def prepare_for(self, out: Prepared, notice: Notice, kind: Kind, patient: Contact, a: Addressee, heads: Heads,
+                    now: datetime) -> bool:
+        """This recipient's chain head, found or composed, added to ``out``; False when their quiet hours
+        last until the notice is pointless (``until``)."""
+        if (existing := heads.head(notice.source, a.recipient.id)) is not None:
+            out.found.append(existing)
+            return True
+        composed = self._compose(notice, kind, patient, a.recipient, a.prefs, a.routes, now)
+        if composed is None:
+            return False
+        out.composed.append(composed)
+        return True
+
+    def addressees(self, notice: Notice, household: Household) -> tuple[list[tuple[Kind, Addressee]], dict[Skip, int]]:
+        """Whom to tell (by consent, opt-outs and channels) and how many were left out."""
+        patient = household.patient
         groups: list[tuple[Kind, list[Recipient]]] = []
         if notice.to_patient:
             groups.append((self.catalog.kind(notice.kind), [patient]))
@@ -100,31 +178,19 @@ class Notifier:
             family_kind = self.catalog.kind(notice.family_kind)
             if family_kind.audience is not Audience.FAMILY:
                 raise ValueError(f"{notice.family_kind} is not a kind for family members")
-            members = [m for m in await self.family_of(patient.id)
-                       if notice.family_ids is None or m.id in notice.family_ids]
+            members = [m for m in household.family if notice.family_ids is None or m.id in notice.family_ids]
             groups.append((family_kind, list(members)))
-        prefs = await self.preferences_of([r.id for _, rs in groups for r in rs])
         chosen: list[tuple[Kind, Addressee]] = []
         skipped: dict[Skip, int] = {}
         for kind, recipients in groups:
-            picked, left_out = select(kind.rule_for(notice.category), recipients, prefs, self.dispatcher.available)
+            picked, left_out = select(kind.rule_for(notice.category), recipients, household.prefs,
+                                      self.dispatcher.available)
             if left_out:  # counts only: who they are stays out of the logs
                 logs.info(log, "recipients left out", kind=kind.name, **{k.value: n for k, n in left_out.items()})
             chosen += [(kind, a) for a in picked]
             for why, n in left_out.items():
                 skipped[why] = skipped.get(why, 0) + n
-        return patient, chosen, skipped
-
-    async def place(self, notice: Notice, kind: Kind, patient: Contact, a: Addressee, now: datetime) -> Placed | None:
-        """The head of this recipient's chain for the notice: found, or composed and stored; None when
-        their quiet hours last until the notice is pointless (``until``)."""
-        if (existing := await self._chain_head(notice.source, a.recipient.id)) is not None:
-            return existing, False
-        composed = self._compose(notice, kind, patient, a.recipient, a.prefs, a.routes, now)
-        if composed is None:
-            return None
-        stored = await self.dispatcher.store(composed)
-        return stored, stored is composed
+        return chosen, skipped
 
     def _compose(self, notice: Notice, kind: Kind, patient: Contact, r: Recipient, prefs: Preferences | None,
                  routes: list, now: datetime) -> Message | None:
@@ -141,41 +207,45 @@ class Notifier:
         allowed = at if rule.required or prefs is None else prefs.next_allowed(at, r.time_zone)
         if notice.until is not None and allowed >= notice.until:
             return None
-        return Message.compose(
+        message = Message.compose(
             message_id(notice.source, r.id, first.channel), r, notice.appointment_id, content, now, route=first,
             source=notice.source, category=rule.category, variables=variables, fallbacks=routes[1:],
             not_before=allowed if allowed > now or notice.swept else None, sent_by=notice.sent_by)
+        if message.due(now):
+            # Sent by whoever composes it, right after storing it: stored claimed, so the claim is no
+            # extra write. If the sender dies before sending, the lease lapses and a redelivery sends it.
+            message.claim(now)
+        return message
 
-    async def _chain_head(self, source: str, recipient_id: str) -> Message | None:
-        """The first message for this source and recipient on any channel: a redelivery continues
-        that chain even if the recipient's channels changed since."""
-        repo = self.dispatcher.messages.repo
-        for channel in Channel:  # by _id: the store's primary key (a filter on other fields would scan)
-            msg_id = message_id(source, recipient_id, channel)
-            doc = await repo.collection.find_one({"_id": msg_id}, {"replaces": 1})
-            if doc is not None and doc.get("replaces") is None:
-                return await repo.find(msg_id)
-        return None
-
-    async def patient(self, patient_id: str) -> Contact:
-        contact = await self.contacts.find(patient_id)
-        if contact is not None and contact.merged_into:
-            contact = await self.contacts.find(contact.merged_into)  # the record that stayed
+    async def household(self, patient_id: str, family: bool = True) -> Household:
+        """The patient's contact (following a merge), with their family members if ``family``, and the
+        preferences of them all; RetryLater while records' registration has not arrived."""
+        contact, members, prefs = await concurrently(
+            self.contacts.find(patient_id), self._family(patient_id, family), self._preferences(patient_id, family))
+        if contact is not None and contact.merged_into:  # the record that stayed
+            contact, members, prefs = await concurrently(
+                self.contacts.find(contact.merged_into), self._family(contact.merged_into, family),
+                self._preferences(contact.merged_into, family))
         if contact is None:
             # records' registration event may still be on its way
             raise RetryLater("no contact details for the patient yet")
-        return contact
+        return Household(contact, members, prefs)
+
+    async def _family(self, patient_id: str, wanted: bool) -> list[FamilyMember]:
+        return await self.family_of(patient_id) if wanted else []
+
+    async def _preferences(self, patient_id: str, family: bool) -> dict[str, Preferences]:
+        """The patient's preferences, and with ``family`` their family members' too (all carry the
+        patient's id): one query either way."""
+        if not family:
+            found = await self.prefs.find(patient_id)
+            return {patient_id: found} if found is not None else {}
+        cursor = self.prefs.collection.find({"patient_id": patient_id})
+        return {d["_id"]: Preferences.from_document(d) async for d in cursor}  # type: ignore[misc]
 
     async def family_of(self, patient_id: str) -> list[FamilyMember]:
         cursor = self.family.collection.find({"patient_id": patient_id})
         return [FamilyMember.from_document(d) async for d in cursor]  # type: ignore[misc]
-
-    async def preferences_of(self, recipient_ids: list[str]) -> dict[str, Preferences]:
-        found = {}
-        for rid in recipient_ids:
-            if (p := await self.prefs.find(rid)) is not None:
-                found[rid] = p
-        return found
 
     async def recipient(self, recipient_id: str) -> Recipient | None:
         return await self.contacts.find(recipient_id) or await self.family.find(recipient_id)
@@ -192,11 +262,15 @@ class Notifier:
         """Checked before every send: a held message must not outlive a consent withdrawal or an opt-out."""
         if message.template not in self.catalog.kinds:
             return None
-        r = await self.recipient(message.recipient)
-        if r is None:
-            return None
         rule = self.catalog.kind(message.template).rule_for(message.category)
-        why = permitted(rule, r, await self.prefs.find(r.id))
+        if message.recipient_id is None:  # the patient: no consent to check, only their opt-outs
+            why = opt_out(rule, await self.prefs.find(message.patient_id))
+        else:
+            member, prefs = await concurrently(self.family.find(message.recipient_id),
+                                               self.prefs.find(message.recipient_id))
+            if member is None:
+                return None
+            why = permitted(rule, member, prefs)
         return why.value if why else None
 
 

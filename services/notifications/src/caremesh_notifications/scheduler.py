@@ -2,9 +2,11 @@
 
 A reminder is a held message (``queued`` with ``not_before``), one per appointment, plan, offset,
 recipient and channel, under a deterministic id. The due sweep sends it through the usual claim,
-so it survives restarts and goes out once however many replicas sweep. ``sync`` runs after every
-appointment event: it cancels the reminders not yet sent that belong to an older plan (or to a
-visit that will not happen) and stores the current plan's, which a redelivery finds again.
+so it survives restarts and goes out once however many replicas sweep. After every appointment
+event, ``cancel_stale`` cancels the reminders not yet sent that belong to an older plan (or to a
+visit that will not happen) and ``prepare`` composes the current plan's, which a redelivery finds
+again. Both work from one read of the appointment's messages, and the handler stores the plan with
+the event's own message in one write.
 Before each send, ``gate`` checks once more that the reminder is still of the current plan.
 """
 
@@ -13,13 +15,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from caremesh_kit import logs
-from caremesh_kit.errors import Conflict
+from caremesh_kit.errors import Conflict, VersionConflict
 from caremesh_kit.store import Repository
 
 from caremesh_notifications.domain import Addressee, Appointment, Message, MessageStatus
-from caremesh_notifications.notify import Notice, Notifier, Result
+from caremesh_notifications.notify import Heads, Household, Notice, Notifier, Prepared
 from caremesh_notifications.reminders import ReminderPolicy, plan
 from caremesh_notifications.store import Messages
+from caremesh_notifications.tasks import concurrently
 
 log = logs.get("caremesh.notifications.reminders")
 REMINDER, FAMILY_REMINDER = "appointment.reminder", "family.appointment.reminder"
@@ -54,53 +57,72 @@ class Reminders:
     clock: Callable[[], datetime] = _now
 
     async def record(self, appointment_id: str, new: Callable[[], Appointment],
-                     change: Callable[[Appointment], bool]) -> Appointment:
-        """Apply an event to the appointment as known here, creating it if this is the first we hear of it."""
+                     change: Callable[[Appointment], bool], likely_new: bool = False) -> tuple[Appointment, bool]:
+        """Apply an event to the appointment as known here, creating it if this is the first we hear of it;
+        and whether it was created just now. ``likely_new``: try creating it first (a booking)."""
         for _ in range(5):
-            if await self.appointments.find(appointment_id) is not None:
-                return await self.appointments.mutate(appointment_id, change)
+            if not likely_new:
+                found = await self.appointments.find(appointment_id)
+                if found is not None:
+                    if change(found) is False:
+                        return found, False
+                    try:
+                        return await self.appointments.save(found), False
+                    except VersionConflict:  # changed meanwhile: load it again and apply the change to that
+                        return await self.appointments.mutate(appointment_id, change), False
+            likely_new = False
             fresh = new()
             change(fresh)
             try:
-                return await self.appointments.add(fresh)
+                return await self.appointments.add(fresh), True
             except Conflict:
                 continue  # another consumer created it meanwhile: apply the change to theirs
         raise Conflict("the appointment keeps changing concurrently")
 
-    async def sync(self, appt: Appointment) -> list[Result]:
-        """Cancel the stale reminders not yet sent; store (and send, if due) the current plan's."""
+    async def cancel_stale(self, appt: Appointment, stored: list[Message]) -> None:
+        """Cancel the appointment's reminders not yet sent (among ``stored``, its messages as read just
+        now) that belong to another plan, or all of them if the visit will not take place as booked."""
         current = reminder_source(appt.id, appt.plan, "") if appt.active else None
         why = "appointment moved" if appt.active else f"appointment {appt.status.value}"
-        cancelled = 0
-        for doc in await self.messages.queued_for_appointment(appt.id, REMINDER_KINDS):
-            if current is None or not str(doc.get("source", "")).startswith(current):
-                done = await self.messages.repo.mutate(doc["_id"], lambda m: _cancel_queued(m, why))
-                cancelled += done.status is MessageStatus.CANCELLED
-        if cancelled:
+        stale = [m for m in stored if m.template in REMINDER_KINDS and m.status is MessageStatus.QUEUED
+                 and (current is None or not m.source.startswith(current))]
+        done = await concurrently(*(self._cancel(m, why) for m in stale))
+        if cancelled := sum(m.status is MessageStatus.CANCELLED for m in done):
             logs.info(log, "reminders cancelled", appointment_id=appt.id, count=cancelled, reason=why)
-        return await self._plan(appt) if appt.active else []
 
-    async def _plan(self, appt: Appointment) -> list[Result]:
+    async def _cancel(self, message: Message, why: str) -> Message:
+        # As read: if it changed since (a sweep claimed it), the compare-and-set refuses and it is read again.
+        if _cancel_queued(message, why):
+            try:
+                return await self.messages.repo.save(message)
+            except VersionConflict:
+                pass
+        return await self.messages.repo.mutate(message.id, lambda m: _cancel_queued(m, why))
+
+    def prepare(self, appt: Appointment, household: Callable[[], Household], heads: Heads) -> Prepared | None:
+        """The current plan's reminders: found in ``heads`` (a redelivery), or composed, per recipient
+        (the patient, family with consent) and policy offset, out of each one's quiet hours. None when
+        the appointment calls for none."""
         offsets = self.policy.offsets_for(appt.service_code)
-        if not offsets or appt.start is None:
-            return []
+        if not appt.active or not offsets or appt.start is None:
+            return None
         base = Notice(source="", kind=REMINDER, family_kind=FAMILY_REMINDER, patient_id=appt.patient_id,
                       appointment_id=appt.id, until=appt.start,
                       facts={"when": appt.start, "reference": appt.id,
                              "practitioner_name": appt.practitioner_name or ""})
-        patient, chosen, _ = await self.notifier.addressees(base)
+        people = household()
+        chosen, _ = self.notifier.addressees(base, people)
         now = self.clock()
-        placed, skipped = [], 0
+        out, skipped = Prepared(), 0
         for kind, a in chosen:
             planned, left_out = plan(appt.start, offsets, now, _allowed(a))
             skipped += len(left_out)
             for p in planned:
                 notice = replace(base, source=reminder_source(appt.id, appt.plan, p.offset), at=p.send_at)
-                if (head := await self.notifier.place(notice, kind, patient, a, now)) is not None:
-                    placed.append(head)
+                self.notifier.prepare_for(out, notice, kind, people.patient, a, heads, now)
         if skipped:  # counts only
             logs.info(log, "reminders skipped", appointment_id=appt.id, count=skipped)
-        return await self.notifier.deliver(placed)
+        return out
 
     async def gate(self, message: Message) -> str | None:
         """Before a reminder goes out: its appointment still happens, at the time it was planned for."""

@@ -1,6 +1,7 @@
 """Notifications' collections: contacts, family members, preferences, messages, appointments (as known
 here, for reminders) and surveys."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from caremesh_kit.runtime import Runtime
@@ -34,26 +35,40 @@ class Messages:
             [("created_at", DESCENDING), ("_id", ASCENDING)])
         return [Message.from_document(d) async for d in cursor.skip(offset).limit(limit)]  # type: ignore[misc]
 
-    async def queued_for_appointment(self, appointment_id: str, templates: set[str]) -> list[dict]:
-        """Id and source of the messages of these kinds for this appointment that have not gone out."""
-        cursor = self.repo.collection.find(
-            {"appointment_id": appointment_id, "status": MessageStatus.QUEUED.value,
-             "template": {"$in": sorted(templates)}}, {"_id": 1, "source": 1})
-        return [d async for d in cursor]
+    async def of_appointment(self, appointment_id: str) -> list[Message]:
+        """Every message about this appointment (confirmations, notices, reminders of every plan), in one
+        query served by the ``appointment_id`` index."""
+        cursor = self.repo.collection.find({"appointment_id": appointment_id}, {"outbox": 0})
+        return [self.repo.loaded(d) async for d in cursor]
+
+    async def of_source(self, patient_id: str, source: str) -> list[Message]:
+        """The messages one source (an event, a reminder, a decision) caused for a patient and their
+        family, on every channel, in one query served by the ``patient_id`` index."""
+        cursor = self.repo.collection.find({"patient_id": patient_id, "source": source}, {"outbox": 0})
+        return [self.repo.loaded(d) async for d in cursor]
+
+    async def add_new(self, messages: list[Message]) -> list[Message]:
+        """Store messages the caller has just found absent, in one write (see ``Repository.add_new``)."""
+        return await self.repo.add_new(messages)
 
     async def by_provider_id(self, channel: Channel, provider_message_id: str) -> Message | None:
         doc = await self.repo.collection.find_one({"provider_message_id": provider_message_id,
                                                    "channel": channel.value}, {"_id": 1})
         return await self.repo.find(doc["_id"]) if doc else None
 
-    async def due(self, now: datetime, lease: timedelta, limit: int = 100) -> list[str]:
-        """Ids of held messages whose time has come, and of held sends whose lease lapsed (a crash)."""
+    async def due(self, now: datetime, lease: timedelta, limit: int = 100,
+                  exclude: Iterable[str] = ()) -> list[Message]:
+        """Held messages whose time has come, and held sends whose lease lapsed (a crash), whole (no
+        read per message), up to ``limit`` of each; ``exclude``: ids this sweep has handled already."""
+        skip = {"_id": {"$nin": sorted(exclude)}} if exclude else {}
         queued = self.repo.collection.find(
-            {"status": MessageStatus.QUEUED.value, "not_before": {"$lte": now}}, {"_id": 1}).limit(limit)
+            {"status": MessageStatus.QUEUED.value, "not_before": {"$lte": now}} | skip, {"outbox": 0}).limit(limit)
         stuck = self.repo.collection.find(
-            {"status": MessageStatus.SENDING.value, "not_before": {"$lte": now}, "claimed_at": {"$lte": now - lease}},
-            {"_id": 1}).limit(limit)
-        return [d["_id"] async for d in queued] + [d["_id"] async for d in stuck]
+            {"status": MessageStatus.SENDING.value, "not_before": {"$lte": now}, "claimed_at": {"$lte": now - lease}}
+            | skip, {"outbox": 0}).limit(limit)
+        found = {d["_id"]: d async for d in queued}
+        found |= {d["_id"]: d async for d in stuck}
+        return [self.repo.loaded(d) for d in found.values()]
 
 
 def contacts(runtime: Runtime) -> Repository[Contact]:

@@ -1,5 +1,6 @@
 """Notifications use cases: events in, messages out; reminders; preferences, delivery reports and previews."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -35,9 +36,10 @@ from caremesh_notifications.domain import (
     VisitStatus,
 )
 from caremesh_notifications.journey import Journey
-from caremesh_notifications.notify import Notice, Notifier, Result, settle
+from caremesh_notifications.notify import Heads, Household, Notice, Notifier, settle
 from caremesh_notifications.scheduler import Reminders
 from caremesh_notifications.store import Messages
+from caremesh_notifications.tasks import concurrently, settled
 from caremesh_notifications.templates import Catalog, UnknownTemplate
 
 AppointmentEvent = (AppointmentBooked | AppointmentDeclined | AppointmentCancelled | AppointmentNoShowRecorded
@@ -71,8 +73,10 @@ class Notifications:
         self.dispatcher.gate = self.gate
 
     async def gate(self, message: Message) -> str | None:
-        """Before every send: consent and opt-outs, and for a reminder, that its visit still stands."""
-        return await self.notifier.gate(message) or await self.reminders.gate(message)
+        """Before every send: consent and opt-outs, and for a reminder, that its visit still stands
+        (read at once)."""
+        consent, visit = await concurrently(self.notifier.gate(message), self.reminders.gate(message))
+        return consent or visit
 
     # -- records' events: our own copy of contacts, family and consent ------------------------
     async def on_patient_registered(self, event: PatientRegistered, env: Envelope) -> None:
@@ -93,45 +97,77 @@ class Notifications:
 
     # -- scheduling's events: messages, and the appointment as known here (for reminders) ------
     async def on_appointment_booked(self, event: AppointmentBooked, env: Envelope) -> None:
-        appt = await self._record(event, lambda a: a.book(event))
-        results: list[Result] = []
-        if not appt.ended:  # a cancellation that overtook the booking wins: no confirmation
+        def confirmation(appt: Appointment) -> Notice | None:
+            if appt.ended:  # a cancellation that overtook the booking wins: no confirmation
+                return None
             # The latest time we know: a move may have overtaken the booking.
-            notice = self._appointment(env, event, "appointment.booked", "family.appointment.booked")
-            results += await self.notifier.notify(_at(notice, appt))
-        settle(results + await self.reminders.sync(appt))
+            return _at(self._appointment(env, event, "appointment.booked", "family.appointment.booked"), appt)
+
+        await self._on_appointment(event, lambda a: a.book(event), confirmation, family=True, likely_new=True)
 
     async def on_appointment_rescheduled(self, event: AppointmentRescheduled, env: Envelope) -> None:
-        appt = await self._record(event, lambda a: a.move(event, env.id, env.time))
-        results: list[Result] = []
-        if appt.moved_here(env.id):  # not an older move delivered late, nor one after a cancellation
-            results += await self.notifier.notify(self._appointment(
-                env, event, "appointment.rescheduled", "family.appointment.rescheduled"))
-        settle(results + await self.reminders.sync(appt))
+        def move(appt: Appointment) -> Notice | None:
+            if not appt.moved_here(env.id):  # an older move delivered late, or one after a cancellation
+                return None
+            return self._appointment(env, event, "appointment.rescheduled", "family.appointment.rescheduled")
+
+        await self._on_appointment(event, lambda a: a.move(event, env.id, env.time), move, family=True)
 
     async def on_appointment_declined(self, event: AppointmentDeclined, env: Envelope) -> None:
-        await self._ended(event, VisitStatus.DECLINED)
-        await self.tell(self._appointment(env, event, "appointment.declined"))
+        notice = self._appointment(env, event, "appointment.declined")
+        await self._on_appointment(event, _end(event, VisitStatus.DECLINED), lambda _: notice, family=False)
 
     async def on_appointment_cancelled(self, event: AppointmentCancelled, env: Envelope) -> None:
-        await self._ended(event, VisitStatus.CANCELLED)
-        await self.tell(self._appointment(env, event, "appointment.cancelled", "family.appointment.cancelled"))
+        notice = self._appointment(env, event, "appointment.cancelled", "family.appointment.cancelled")
+        await self._on_appointment(event, _end(event, VisitStatus.CANCELLED), lambda _: notice, family=True)
 
     async def on_no_show_recorded(self, event: AppointmentNoShowRecorded, env: Envelope) -> None:
-        await self._ended(event, VisitStatus.NO_SHOW)
-        await self.tell(self._appointment(env, event, "appointment.no_show"))
+        notice = self._appointment(env, event, "appointment.no_show")
+        await self._on_appointment(event, _end(event, VisitStatus.NO_SHOW), lambda _: notice, family=False)
 
     async def on_appointment_fulfilled(self, event: AppointmentFulfilled, env: Envelope) -> None:
-        await self._ended(event, VisitStatus.FULFILLED)
+        await self._on_appointment(event, _end(event, VisitStatus.FULFILLED), lambda _: None, family=None)
         await self.journey.invite_to_survey(event, env)
 
-    async def _record(self, e: AppointmentEvent, change) -> Appointment:
-        return await self.reminders.record(
-            e.appointment_id, lambda: Appointment.seen(e.appointment_id, e.patient_id, e.service_code), change)
+    async def _on_appointment(self, e: AppointmentEvent, change: Callable[[Appointment], bool],
+                              notice_for: Callable[[Appointment], Notice | None], *, family: bool | None,
+                              likely_new: bool = False) -> Appointment:
+        """An appointment event: the appointment as known here; the reminders of another plan (or of a
+        visit that will not take place) cancelled; the event's own message (``notice_for`` the updated
+        appointment, if any) and the current plan's reminders stored in one write; the due ones sent.
 
-    async def _ended(self, e: AppointmentEvent, status: VisitStatus) -> None:
-        """Final, whatever arrives later; the reminders not yet sent go."""
-        settle(await self.reminders.sync(await self._record(e, lambda a: a.end(status, e.start))))
+        Store round trips, for a first booking: the appointment's creation (3) and the recipients
+        (contact, family, preferences: 3), at once; one write of the confirmation, already claimed, with
+        the reminders, and its materialization (2); the send recorded (2). A redelivery, or any later
+        event, also reads the appointment's messages (1) instead of probing message by message.
+        ``family``: whether family members may be told (None: nobody is told, nothing to read)."""
+        record = self.reminders.record(
+            e.appointment_id, lambda: Appointment.seen(e.appointment_id, e.patient_id, e.service_code), change,
+            likely_new=likely_new)
+        if family is None:
+            appt, created = await record
+            household: Household | Exception = RetryLater("no recipients were read")
+        else:
+            # Independent reads and writes at once; a missing contact matters only if someone is to be told.
+            (appt, created), household = await concurrently(
+                record, settled(self.notifier.household(e.patient_id, family=family)))
+        # No message can refer to an appointment created just now: nothing to read about it then.
+        stored = [] if created else await self.messages.of_appointment(appt.id)
+        await self.reminders.cancel_stale(appt, stored)
+
+        def people() -> Household:
+            if isinstance(household, Exception):
+                raise household
+            return household
+
+        heads, prepared = Heads(stored), []
+        if (notice := notice_for(appt)) is not None:
+            prepared.append(self.notifier.prepare(notice, people(), heads, datetime.now(UTC)))
+        if (reminders := self.reminders.prepare(appt, people, heads)) is not None:
+            prepared.append(reminders)
+        if prepared:
+            settle(await self.notifier.deliver((await self.notifier.place(prepared)).messages))
+        return appt
 
     @staticmethod
     def _appointment(env: Envelope, e: AppointmentEvent, kind: str, family_kind: str | None = None) -> Notice:
@@ -221,6 +257,11 @@ class Notifications:
 
     async def messages_of(self, patient_id: str, limit: int, offset: int = 0) -> list[Message]:
         return await self.messages.for_patient(patient_id, limit, offset)
+
+
+def _end(e: AppointmentEvent, status: VisitStatus) -> Callable[[Appointment], bool]:
+    """Final, whatever arrives later; the reminders not yet sent go."""
+    return lambda a: a.end(status, e.start)
 
 
 def _at(notice: Notice, appt: Appointment) -> Notice:

@@ -20,12 +20,14 @@ from caremesh_kit.testing import (
     EventCapture,
     eventually,
     mailbox,
+    mailbox_with,
     publish_event,
     running,
     service_settings,
     wait_settled,
 )
 from caremesh_notifications.app import build
+from caremesh_notifications.domain import Channel
 from caremesh_notifications.settings import NotificationsSettings
 
 H = timedelta(hours=1)
@@ -211,3 +213,62 @@ async def test_a_due_reminder_survives_a_restart_and_two_replicas_send_it_once(n
 
 async def _sweeps_pass() -> None:
     await asyncio.sleep(2)  # ten sweeps of each replica
+
+
+class InFlight:
+    """Wraps a sender to record how many sends were in flight at once."""
+
+    def __init__(self, sender) -> None:
+        self.sender, self.channel = sender, sender.channel
+        self.now = self.most = 0
+
+    async def send(self, message):
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            return await self.sender.send(message)
+        finally:
+            self.now -= 1
+
+
+async def test_two_replicas_sweeping_at_once_send_each_due_reminder_once_and_concurrently(namespace, amqp_url):
+    settings = service_settings(NotificationsSettings, namespace, due_scan_seconds=3600)
+    async with running(build(settings)) as one, running(build(settings)) as two:
+        pid = str(uuid.uuid4())
+        p = PatientRegistered(patient_id=pid, given_name="Grace", email=f"grace-{pid[:8]}@example.org",
+                              time_zone="UTC")
+        await publish_event(amqp_url, namespace, p)
+        await eventually(lambda: uc(one).contacts.find(pid), what="contact stored")
+        start = datetime.now(UTC) + timedelta(days=5)
+        for i in range(10):  # three held reminders each
+            await publish_event(amqp_url, namespace, booked(pid, start + i * H))
+        await count_all(one, pid, 30)
+        await eventually(lambda: mailbox_with(p.email, 10), what="the ten confirmations")
+        await wait_settled(namespace)
+
+        due = start + 10 * H  # every reminder's time has come
+        flights = []
+        for client in (one, two):
+            d = uc(client).dispatcher
+            d.clock, d.sweep_batch, d.sweep_concurrency = (lambda: due), 7, 4  # several pages, four at a time
+            d.senders[Channel.EMAIL] = InFlight(d.senders[Channel.EMAIL])
+            flights.append(d.senders[Channel.EMAIL])
+        sent = await asyncio.gather(uc(one).dispatcher.send_due(due), uc(two).dispatcher.send_due(due))
+
+        assert sum(sent) == 30
+        assert 1 < max(f.most for f in flights) <= 4
+        await wait_settled(namespace)
+        mails = await _subjects(p.email, REMINDER_SUBJECT)
+        assert len(mails) == 30
+        history = (await one.get("/messages", params={"patient_id": pid, "limit": 500})).json()
+        reminders_sent = [m for m in history if m["template"] == "appointment.reminder"]
+        assert sorted({(m["status"], m["attempts"]) for m in reminders_sent}) == [("sent", 1)]
+        assert len(reminders_sent) == 30
+
+
+async def count_all(client, patient_id: str, n: int) -> list[dict]:
+    async def probe():
+        history = (await client.get("/messages", params={"patient_id": patient_id, "limit": 500})).json()
+        held = [m for m in history if m["template"] == "appointment.reminder" and m["status"] == "queued"]
+        return held if len(held) == n else None
+    return await eventually(probe, what=f"{n} held reminders")

@@ -20,6 +20,7 @@ from caremesh_notifications.domain.recipients import (
     Rule,
     Skip,
     is_patient,
+    opt_out,
     permitted,
     routes,
     select,
@@ -29,6 +30,6 @@ from caremesh_notifications.domain.surveys import Answers, Survey, SurveyStatus
 __all__ = [
     "DEFAULT_CHANNELS", "Addressee", "Answers", "Appointment", "Category", "Channel", "Contact", "Content",
     "FamilyMember", "Message", "MessageStatus", "Preferences", "PreferencesIn", "QuietHours", "Recipient", "Route",
-    "Rule", "Skip", "Survey", "SurveyStatus", "VisitStatus", "is_patient", "message_id", "permitted", "routes",
-    "select",
+    "Rule", "Skip", "Survey", "SurveyStatus", "VisitStatus", "is_patient", "message_id", "opt_out", "permitted",
+    "routes", "select",
 ]

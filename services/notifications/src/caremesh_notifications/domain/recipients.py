@@ -115,6 +115,11 @@ def permitted(rule: Rule, recipient: Recipient, prefs: Preferences | None) -> Sk
     if not is_patient(recipient):
         if rule.consent is None or not recipient.may_receive(rule.consent):
             return Skip.NO_CONSENT
+    return opt_out(rule, prefs)
+
+
+def opt_out(rule: Rule, prefs: Preferences | None) -> Skip | None:
+    """The recipient's own opt-outs, overridden by ``required``: for the patient, all ``permitted`` checks."""
     if prefs is not None and prefs.opted_out(rule.category) and not rule.required:
         return Skip.OPTED_OUT
     return None
