@@ -36,8 +36,6 @@ schemas: deps
 templates: deps
 	$(UV) run caremesh-templates check
 
+# Every benchmark in turn (about 15 minutes), then one table of figures against the targets.
 bench: infra deps
-	$(UV) run python bench/booking_flow.py
-	$(UV) run python bench/availability.py
-	$(UV) run python bench/fhir_import.py
-	$(UV) run python bench/reminders.py
+	$(UV) run python bench/summary.py

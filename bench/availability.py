@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import shutil
 import socket
@@ -54,7 +55,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=1, help="searches in flight")
     p.add_argument("--seed", type=int, default=4)
     p.add_argument("--keep-logs", action="store_true")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     a = p.parse_args()
+    if not 1 <= a.concurrency <= 64:
+        p.error("need 1 <= concurrency <= 64")
     if not (1 <= a.practitioners <= 2000 and 1 <= a.days <= 92 and 1 <= a.locations <= a.practitioners):
         p.error("need 1 <= practitioners <= 2000, 1 <= days <= 92, 1 <= locations <= practitioners")
     return a
@@ -236,6 +240,20 @@ def report(a: argparse.Namespace, result: dict) -> str:
     return "\n".join(lines)
 
 
+def json_report(a: argparse.Namespace, result: dict) -> str:
+    every = [x for v in result["times"].values() for x in v]
+
+    def figures(v: list[float]) -> dict:
+        return {"n": len(v), "p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99), "max_ms": max(v, default=None)}
+
+    return json.dumps({
+        "practitioners": a.practitioners, "days": a.days, "locations": a.locations, "concurrency": a.concurrency,
+        "slots": result["slots"], "booked": result["booked"], "searches_per_s": len(every) / result["wall"],
+        "all": figures(every),
+        "kinds": {name: figures(result["times"].get(k, [])) for k, name in enumerate(KINDS)},
+    }, indent=2)
+
+
 def main() -> int:
     a = parse_args()
     run_id = uuid.uuid4().hex
@@ -272,7 +290,7 @@ def main() -> int:
     if failure is not None:
         say(f"FAILED: {type(failure).__name__}: {failure}")
         return 130 if isinstance(failure, KeyboardInterrupt) else 1
-    print(report(a, result))
+    print(json_report(a, result) if a.json else report(a, result))
     return 0
 
 
