@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from caremesh_kit import logs, metrics
 from caremesh_kit.bus import Bus
-from caremesh_kit.store import Repository, materialize
+from caremesh_kit.store import Repository, done, materialize
 
 log = logs.get("caremesh.outbox")
 
@@ -53,7 +53,7 @@ class OutboxRelay:
         groups = list(by_aggregate.values())
         outcomes = await asyncio.gather(
             *(self._publish_in_order([c for _, c in group]) for group in groups), return_exceptions=True)
-        done: dict[int, tuple[Repository, list[str]]] = {}
+        finished: dict[int, tuple[Repository, list[str]]] = {}
         published = 0
         for group, outcome in zip(groups, outcomes, strict=True):
             if isinstance(outcome, BaseException):
@@ -61,12 +61,12 @@ class OutboxRelay:
                 logs.info(log, "publish failed; the commit stays pending", error=type(outcome).__name__)
                 continue
             for repo, commit in group:
-                done.setdefault(id(repo), (repo, []))[1].append(commit["_id"])
+                finished.setdefault(id(repo), (repo, []))[1].append(commit["_id"])
                 published += len(commit.get("outbox", []))
-        for repo, ids in done.values():
+        for repo, ids in finished.values():
             # ``pending`` in the filter lets FerretDB use its index; ``_id $in`` alone it scans.
             await repo.commits.update_many({"pending": True, "_id": {"$in": ids}},
-                                           {"$set": {"pending": False, "outbox": []}})
+                                           {"$set": done()})
         return published
 
     async def drain_once(self, min_age: float = 0.0) -> int:
