@@ -2,12 +2,14 @@
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -17,8 +19,10 @@ from caremesh_contracts import Event
 
 from caremesh_kit import context
 from caremesh_kit.bus import Names
-from caremesh_kit.envelope import SPECVERSION
+from caremesh_kit.envelope import SPECVERSION, Envelope
+from caremesh_kit.pgindex import declared_fields
 from caremesh_kit.settings import ServiceSettings
+from pymongo import IndexModel, monitoring
 
 T = TypeVar("T")
 S = TypeVar("S", bound=ServiceSettings)
@@ -250,3 +254,65 @@ async def mailbox(address: str) -> list[dict[str, Any]]:
 async def mailbox_with(address: str, count: int) -> list[dict[str, Any]] | None:
     """For ``eventually``: the messages to ``address`` once there are at least ``count``."""
     return _enough(await mailbox(address), count)
+
+
+# -- what a handler asks of the store ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    collection: str
+    filters: list[dict]
+
+
+class StoreCommands(monitoring.CommandListener):
+    """Records the store commands issued inside ``capture()``: name, collection and filters."""
+
+    def __init__(self) -> None:
+        self._sink: contextvars.ContextVar[list[Command] | None] = contextvars.ContextVar("store_commands",
+                                                                                         default=None)
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[list[Command]]:
+        commands: list[Command] = []
+        token = self._sink.set(commands)
+        try:
+            yield commands
+        finally:
+            self._sink.reset(token)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if (sink := self._sink.get()) is None:
+            return
+        cmd, name = event.command, event.command_name
+        filters = ([cmd.get("filter", {})] if name == "find" else [u["q"] for u in cmd.get("updates", [])]
+                   if name == "update" else [d["q"] for d in cmd.get("deletes", [])] if name == "delete" else [])
+        sink.append(Command(name, str(cmd.get(name, "")), filters))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+STORE_COMMANDS = StoreCommands()
+monitoring.register(STORE_COMMANDS)  # the clients made from here on report to it (the apps' are)
+
+
+def unindexed(commands: Sequence[Command], indexes: Mapping[str, Sequence[IndexModel]]) -> list[Command]:
+    """Commands with a filter that has no equality on ``_id`` or on a top-level field of a declared
+    index: FerretDB serves only those from an index, and filters the rest after reading them."""
+    fields = declared_fields(indexes)
+
+    def selective(collection: str, query: dict) -> bool:
+        return any(k == "_id" or k in fields.get(collection, ()) for k, v in query.items()
+                   if not k.startswith("$") and not (isinstance(v, dict) and any(o.startswith("$") for o in v)))
+
+    return [c for c in commands if not all(selective(c.collection, q) for q in c.filters)]
+
+
+def envelope_for(event: Event, subject: str) -> Envelope:
+    """What the bus hands a handler along with ``event``."""
+    return Envelope(id=context.new_id(), type=event.ce_type(), source="/caremesh/tests", time=datetime.now(UTC),
+                    subject=subject, correlation_id=context.new_id(), traceparent=None)

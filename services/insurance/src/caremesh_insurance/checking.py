@@ -25,7 +25,9 @@ from caremesh_insurance.domain import (
     Payer,
     Plan,
     Trigger,
+    Visit,
     choose,
+    counts_visits,
     in_order,
 )
 from caremesh_insurance.eligibility.adapters import Inquiry, PayerAdapter, RulesAdapter, interpret_response
@@ -43,8 +45,17 @@ class Gate:
     covered: bool
 
 
-# Given the request and a confirming result: None when no prior authorization is needed.
-Authorize = Callable[[AppointmentRequested, EligibilityResult], Awaitable[Gate | None]]
+# Given the request, a confirming result, and the coverage that confirmed with its plan: None when
+# no prior authorization is needed.
+Authorize = Callable[[AppointmentRequested, EligibilityResult, Coverage, Plan], Awaitable[Gate | None]]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    result: EligibilityResult
+    versions: dict[str, int]  # the coverage versions it saw
+    # The coverage that confirmed, and its plan as read for the decision (None on a denial).
+    confirmed_by: tuple[Coverage, Plan] | None = None
 
 
 @dataclass
@@ -65,18 +76,27 @@ class Eligibility:
     async def evaluate(self, patient_id: str, day: date, service_code: str,
                        check_id: str | None = None) -> tuple[EligibilityResult, dict[str, int]]:
         """The decision over all the patient's coverages, and the coverage versions it saw."""
+        evaluation = await self.evaluation(patient_id, day, service_code, check_id)
+        return evaluation.result, evaluation.versions
+
+    async def evaluation(self, patient_id: str, day: date, service_code: str,
+                         check_id: str | None = None) -> Evaluation:
+        """The patient's visits are read only for a plan that limits visits (no other decision
+        depends on them)."""
         coverages = await self.coverages.for_patient(patient_id)
         versions = {c.id: c.version for c in coverages}
-        visits = await self.checks.visits_of(patient_id, exclude=check_id)
+        visits: list[Visit] | None = None
         results = []
         for coverage in in_order(coverages):
             plan, payer = await self._plan_and_payer(coverage)
+            if visits is None and counts_visits(plan, service_code):
+                visits = await self.checks.visits_of(patient_id, exclude=check_id)
             adapter = self.adapters.get(payer.terms.adapter.value if payer else "rules", self._rules)
-            result = await adapter.check(Inquiry(coverage, plan, payer, day, service_code, visits))
+            result = await adapter.check(Inquiry(coverage, plan, payer, day, service_code, visits or []))
             results.append(result)
             if result.decision.outcome is Outcome.CONFIRMED:
-                break
-        return choose(results), versions
+                return Evaluation(result, versions, (coverage, plan))
+        return Evaluation(choose(results), versions)
 
     async def _plan_and_payer(self, coverage: Coverage) -> tuple[Plan, Payer | None]:
         plan = await self.plans.repo.get(coverage.terms.plan_id)
@@ -86,18 +106,21 @@ class Eligibility:
     async def on_appointment_requested(self, event: AppointmentRequested, env: object) -> None:
         if await self.checks.repo.find(event.appointment_id):
             return  # already decided; its events are in (or through) the outbox
-        result, versions = await self.evaluate(event.patient_id, event.service_date, event.service_code,
-                                               event.appointment_id)
-        gate = None
-        if self.authorize is not None and result.decision.outcome is Outcome.CONFIRMED:
+        evaluation = await self.evaluation(event.patient_id, event.service_date, event.service_code,
+                                           event.appointment_id)
+        result, gate = evaluation.result, None
+        if self.authorize is not None and evaluation.confirmed_by is not None:
             # Before the check: a crash in between leaves no check, so a redelivery passes the gate again
             # (which finds the appointment it already linked).
-            gate = await self.authorize(event, result)
+            gate = await self.authorize(event, result, *evaluation.confirmed_by)
+        now = self.clock()
+
         check = EligibilityCheck.for_appointment(
             event.appointment_id, event.patient_id, event.service_code, event.service_date, event.start, result,
-            self.clock(), versions, authorization_id=gate.authorization_id if gate else None,
+            now, evaluation.versions, authorization_id=gate.authorization_id if gate else None,
             awaiting_authorization=gate is not None and not gate.covered)
-        await self.checks.repo.add_once(check)  # a concurrent redelivery may have decided it first
+        # The find above proved it absent; a concurrent redelivery may have decided it since.
+        await self.checks.add_absent(check)
 
     async def check_on_demand(self, patient_id: str, service_code: str, day: date) -> EligibilityCheck:
         result, versions = await self.evaluate(patient_id, day, service_code)

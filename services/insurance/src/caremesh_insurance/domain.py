@@ -30,6 +30,7 @@ from caremesh_insurance.eligibility import (
     Trigger,
     Visit,
     choose,
+    counts_visits,
     decide,
     evaluate,
     in_order,
@@ -50,6 +51,6 @@ __all__ = [
     "PLAIN_REASONS", "SERVICE_CODE", "AppointmentStatus", "BenefitDetail", "CheckRun", "CostShare", "Coverage",
     "CoverageOrder", "CoverageStatus", "CoverageTerms", "Decision", "DenialReason", "EligibilityAdapterName",
     "EligibilityCheck", "EligibilityResult", "Outcome", "Payer", "PayerTerms", "Person", "Plan", "PlanStatus",
-    "PlanTerms", "Rejection", "Relationship", "ServiceBenefit", "Trigger", "Visit", "choose", "decide", "evaluate",
-    "in_order",
+    "PlanTerms", "Rejection", "Relationship", "ServiceBenefit", "Trigger", "Visit", "choose", "counts_visits",
+    "decide", "evaluate", "in_order",
 ]

@@ -9,7 +9,14 @@ import pytest
 from caremesh_contracts import AppointmentRequested
 from caremesh_insurance.app import build
 from caremesh_insurance.settings import InsuranceSettings
-from caremesh_kit.testing import running, service_settings
+from caremesh_kit.testing import (  # noqa: F401 - for the tests
+    STORE_COMMANDS,
+    StoreCommands,
+    envelope_for,
+    running,
+    service_settings,
+    unindexed,
+)
 
 
 @dataclass
@@ -63,3 +70,8 @@ def setup(insurance) -> Setup:
 @pytest.fixture
 def appointment():
     return requested
+
+
+@pytest.fixture
+def store_commands() -> StoreCommands:
+    return STORE_COMMANDS

@@ -14,6 +14,7 @@ from caremesh_scheduling.domain import (
     HOLDS_SLOT,
     ON_HOLD,
     Appointment,
+    Busy,
     Location,
     PatientCoverage,
     Practitioner,
@@ -88,12 +89,30 @@ class Appointments:
         found = [Appointment.from_document(d) async for d in self.repo.collection.find(query)]  # type: ignore[misc]
         return [a for a in found if a.footprint[1] > after]
 
+    async def busy_after(self, after: datetime) -> list[Busy]:
+        """The time ``holding_after``'s appointments hold, read as just that (none is loaded whole)."""
+        query: dict = {"status": {"$in": HELD}, "end": {"$gt": after - timedelta(hours=4)}}  # buffers <= 4 h
+        found = [_busy(d) async for d in self.repo.collection.find(query, BUSY_FIELDS)]
+        return [b for b in found if b.footprint_end > after]
+
     async def holds(self, appointment_id: str) -> bool:
         appt = await self.repo.find(appointment_id)
         if appt is None:
             # Claims may belong to another holder of time, such as an open waitlist offer.
             return any([await other(appointment_id) for other in self.other_holders])
         return appt.holds_slot
+
+
+BUSY_FIELDS = {f: 1 for f in ("practitioner_id", "location_id", "room", "patient_id", "start", "end",
+                              "buffer_before_minutes", "buffer_after_minutes")}
+
+
+def _busy(doc: dict) -> Busy:
+    """``Busy.of`` an appointment, from its document (the defaults are the model's)."""
+    start, end = doc["start"], doc["end"]
+    return Busy(doc["_id"], doc["practitioner_id"], doc.get("location_id", ""), doc.get("room"), doc["patient_id"],
+                start, end, start - timedelta(minutes=doc.get("buffer_before_minutes", 0)),
+                end + timedelta(minutes=doc.get("buffer_after_minutes", 0)))
 
 
 def _by(practitioner_id: str | None, location_id: str | None) -> dict:

@@ -6,15 +6,22 @@ its collection, so the copy is loaded once per ``calendar_refresh_seconds`` in t
 instead of per search. This process's own changes apply at once (and win over a load that was
 already running); another replica's show within the refresh interval. Booking never trusts the
 copy: the template is read from the store and the claims decide.
+
+Each template's slots are derived once per template version and day (ahead, after each load, for
+the dates a search may ask) and kept across searches, so a search only picks from them.
 """
 
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from caremesh_kit import logs
+from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.store import Repository
+from pymongo import ASCENDING
 
 from caremesh_scheduling.domain import (
     Appointment,
@@ -26,9 +33,12 @@ from caremesh_scheduling.domain import (
     Template,
     utcnow,
 )
-from caremesh_scheduling.store import Appointments, all_of
+from caremesh_scheduling.domain.availability import CACHE_LIMIT, derived_slots
+from caremesh_scheduling.store import Appointments
 
 log = logs.get("caremesh.scheduling.view")
+A = TypeVar("A", bound=Aggregate)
+WARM_DAYS = range(-1, 93)  # days from today: local dates of a search's longest range (92 days) from yesterday
 
 
 class CalendarView:
@@ -41,9 +51,11 @@ class CalendarView:
         self.locations: dict[str, Location] = {}
         self.service_types: dict[str, ServiceType] = {}
         self._busy: dict[str, Busy] = {}
-        # Each template's bookable time per day, kept across searches (keyed by template version).
+        # Each template's slots per day and duration, kept across searches (keyed by template version).
         self.derived: dict = {}
         self._index: BusyIndex | None = None
+        self._calendar: Calendar | None = None  # what searches read, until something changes
+        self._warmed: dict[str, tuple[int, date]] = {}  # by template: the version and day last derived ahead
         # Changes made here, by key, with when they were applied: a load that began before one
         # may have missed it, so it is applied again on top.
         self._local: dict[tuple[str, str], tuple[float, Callable[[], None]]] = {}
@@ -57,29 +69,60 @@ class CalendarView:
 
     async def reload(self) -> None:
         started = time.monotonic()
-        templates, locations, service_types = [await all_of(r) for r in self._repos]
-        busy = await self._appointments.holding_after(utcnow() - timedelta(minutes=5))
+        templates, locations, service_types = [
+            await _all_of(repo, held) for repo, held in zip(self._repos, (self.templates, self.locations,
+                                                                         self.service_types), strict=True)]
+        busy = await self._appointments.busy_after(utcnow() - timedelta(minutes=5))
         self.templates = {t.id: t for t in templates}
         self.locations = {loc.id: loc for loc in locations}
         self.service_types = {s.id: s for s in service_types}
-        self._busy = {a.id: Busy.of(a) for a in busy}
+        previous, self._busy = self._busy, {b.appointment_id: b for b in busy}
         self._local = {k: v for k, v in self._local.items() if v[0] >= started}
         for _, apply in self._local.values():
             apply()
-        self._index = None
+        if self._busy != previous:
+            self._index = None  # the searches' index of the held time is built again
+        self._calendar = None
         self._loaded.set()
 
     async def run(self) -> None:
-        """Background task: reload every ``refresh_seconds``."""
+        """Background task: reload every ``refresh_seconds``, and derive ahead what searches will ask."""
         while True:
             try:
                 await self.reload()
+                await self.warm()
             except Exception:  # noqa: BLE001 - keep serving the last copy; try again next round
                 log.exception("calendar reload failed")
             await asyncio.sleep(self.refresh_seconds)
 
+    async def warm(self) -> int:
+        """Derive each template's slots (at its version) for the dates a search may ask from today on,
+        unless the cache could not keep them all; a template at a time, so searches run in between,
+        and once per template version and day. How many templates it derived."""
+        today, done = utcnow().date(), 0
+        plans = []
+        for t in list(self.templates.values()):
+            location = self.locations.get(t.location_id)
+            durations = sorted({self.service_types[s].duration_minutes for s in t.spec.service_type_ids
+                                if s in self.service_types})
+            if location is not None and durations:
+                plans.append((t, ZoneInfo(location.time_zone), durations))
+        if sum(len(d) for _, _, d in plans) * len(WARM_DAYS) > CACHE_LIMIT // 2:
+            return 0  # searches derive what they need as they go
+        for t, tz, durations in plans:
+            if self._warmed.get(t.id) == (t.version, today) and (t.id, t.version, today, durations[0]) in self.derived:
+                continue
+            for n in WARM_DAYS:
+                for minutes in durations:
+                    derived_slots(self.derived, t, tz, today + timedelta(days=n), minutes)
+            self._warmed[t.id] = (t.version, today)
+            done += 1
+            await asyncio.sleep(0)
+        return done
+
     def _apply(self, kind: str, key: str, apply: Callable[[], None]) -> None:
         apply()
+        self._calendar = None
         self._local[(kind, key)] = (time.monotonic(), apply)
 
     def put(self, item: Template | Location | ServiceType) -> None:
@@ -103,5 +146,18 @@ class CalendarView:
     def calendar(self) -> Calendar:
         if self._index is None:
             self._index = BusyIndex(self._busy.values())
-        return Calendar(templates=list(self.templates.values()), locations=self.locations,
-                        service_types=self.service_types, busy=self._index)
+            self._calendar = None
+        if self._calendar is None:
+            self._calendar = Calendar(templates=list(self.templates.values()), locations=self.locations,
+                                      service_types=self.service_types, busy=self._index)
+        return self._calendar
+
+
+async def _all_of(repo: Repository[A], held: dict[str, A]) -> list[A]:
+    """Every document of ``repo`` (by id), reusing the copy held of each whose version is unchanged:
+    a reload every few seconds then validates only what changed."""
+    out = []
+    async for doc in repo.collection.find({}).sort("_id", ASCENDING):
+        kept = held.get(doc["_id"])
+        out.append(kept if kept is not None and kept.version == doc["version"] else repo.model.from_document(doc))
+    return out

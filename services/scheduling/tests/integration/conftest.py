@@ -5,17 +5,27 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from caremesh_kit.testing import running, service_settings
+from caremesh_kit.testing import (  # noqa: F401 - for the tests
+    STORE_COMMANDS,
+    StoreCommands,
+    envelope_for,
+    running,
+    service_settings,
+    unindexed,
+)
 from caremesh_scheduling.app import build
 from caremesh_scheduling.settings import SchedulingSettings
 
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+def settings_for(namespace: str) -> SchedulingSettings:
+    return service_settings(SchedulingSettings, namespace, orphan_claim_seconds=1, calendar_refresh_seconds=1)
+
+
 @pytest.fixture
 async def scheduling(namespace):
-    settings = service_settings(SchedulingSettings, namespace, orphan_claim_seconds=1, calendar_refresh_seconds=1)
-    async with running(build(settings)) as client:
+    async with running(build(settings_for(namespace))) as client:
         yield client
 
 
@@ -72,3 +82,8 @@ async def make_clinic(client: httpx.AsyncClient, tz: str = "America/Chicago", ro
 @pytest.fixture
 def clinic():
     return make_clinic
+
+
+@pytest.fixture
+def store_commands() -> StoreCommands:
+    return STORE_COMMANDS

@@ -1,7 +1,9 @@
 """The availability search as a pure function: order across zones, paging, time of day, busy time
 (practitioner, shared room, patient), coverage."""
 
+import random
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from caremesh_kit.errors import Invalid
@@ -19,10 +21,12 @@ from caremesh_scheduling.domain import (
     ServiceTypeDetails,
     Template,
     TemplateSpec,
+    TimeOff,
     Window,
     decode_cursor,
     search,
 )
+from caremesh_scheduling.domain.slots import day_slots
 
 NOW = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 CHECKUP = ServiceType(id="checkup", details=ServiceTypeDetails(code="99213", name="Checkup", duration_minutes=30))
@@ -159,3 +163,133 @@ def test_past_slots_and_bad_cursors():
     with pytest.raises(Invalid) as exc:
         decode_cursor("garbage!")
     assert exc.value.extra == {"field": "cursor"}
+
+
+# -- the search against every derived slot, checked one by one ----------------------------------------
+
+def reference(cal: Calendar, q: Query, now: datetime, coverage: PatientCoverage | None = None) -> list:
+    """What a search must return, page by page: every slot the templates derive on the local dates
+    asked for, in key order, kept if free (derived and checked one by one)."""
+    if q.patient_id and coverage is None:
+        return []
+    candidates = []
+    for t in cal.templates:
+        location = cal.locations.get(t.location_id)
+        if location is None or q.practitioner_id not in (None, t.practitioner_id) \
+                or q.location_id not in (None, t.location_id):
+            continue
+        tz = ZoneInfo(location.time_zone)
+        for sid in t.spec.service_type_ids:
+            service = cal.service_types.get(sid)
+            if service is None or q.service_type_id not in (None, sid):
+                continue
+            day = q.from_date
+            while day <= q.to_date:
+                if coverage is None or coverage.allows(day, service.code):
+                    for span in day_slots(t.spec, tz, day, service.duration_minutes):
+                        key = (span.start, t.practitioner_id, t.location_id, sid)
+                        if span.start > now and (q.after is None or key > q.after):
+                            candidates.append((key, t, tz, span))
+                day += timedelta(days=1)
+    out = []
+    for key, t, tz, span in sorted(candidates, key=lambda c: c[0]):
+        local_start, local_end = span.start.astimezone(tz).time(), span.end.astimezone(tz).time()
+        if (q.time_from and local_start < q.time_from) or (q.time_to and local_end > q.time_to):
+            continue
+        fp = (span.start - timedelta(minutes=t.spec.buffer_before_minutes),
+              span.end + timedelta(minutes=t.spec.buffer_after_minutes))
+        if cal.busy.overlaps(f"pr:{t.practitioner_id}", *fp) or cal.busy.overlaps(f"room:{t.location_id}/{span.room}",
+                                                                                  *fp):
+            continue
+        if q.patient_id and cal.busy.overlaps(f"pat:{q.patient_id}", span.start, span.end):
+            continue
+        out.append(f"{key[1]}.{key[2]}.{key[3]}.{key[0]:%Y%m%dT%H%MZ}|{span.room}|{span.end:%H%M}")
+    return out
+
+
+ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Kiritimati",
+         "Pacific/Pago_Pago", "UTC"]
+
+
+def random_calendar(rng: random.Random, start: date) -> tuple[Calendar, list[str]]:
+    locations = {f"L{i}": Location(id=f"L{i}", details=LocationDetails(
+        name=f"L{i}", time_zone=zone, rooms=[Room(id="A"), Room(id="B")])) for i, zone in enumerate(ZONES)}
+    services = {f"S{d}": ServiceType(id=f"S{d}", details=ServiceTypeDetails(code=code, name="s", duration_minutes=d))
+                for d, code in ((15, "99212"), (30, "99213"), (45, "99214"), (60, "99215"))}
+    templates, patients = [], ["p0", "p1", "p2"]
+    for i in range(8):
+        windows = []
+        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            minute = rng.randrange(0, 14 * 12) * 5
+            for _ in range(rng.randrange(0, 3)):
+                end = minute + rng.randrange(2, 96) * 5
+                if end >= 24 * 60:
+                    break
+                windows.append(Window(day=d, start=time(minute // 60, minute % 60), end=time(end // 60, end % 60),
+                                      room=rng.choice("AB")))
+                minute = end + rng.randrange(0, 12) * 5
+        exceptions = []
+        for _ in range(rng.randrange(0, 4)):
+            day = start + timedelta(days=rng.randrange(-2, 40))
+            if rng.random() < 0.4:
+                exceptions.append(TimeOff(start_date=day, end_date=day + timedelta(days=rng.randrange(0, 3))))
+            else:
+                a = rng.randrange(0, 20 * 12) * 5
+                b = a + rng.randrange(1, 48) * 5
+                exceptions.append(TimeOff(start_date=day, start_time=time(a // 60, a % 60),
+                                          end_time=time(min(b, 23 * 60 + 55) // 60, min(b, 23 * 60 + 55) % 60)))
+        spec = TemplateSpec(service_type_ids=rng.sample(sorted(services), rng.randrange(1, 4)), weekly=windows,
+                            exceptions=exceptions, buffer_before_minutes=rng.choice([0, 0, 5, 10]),
+                            buffer_after_minutes=rng.choice([0, 5, 15]),
+                            slot_interval_minutes=rng.choice([None, None, 5, 15, 20]),
+                            valid_from=rng.choice([None, start + timedelta(days=rng.randrange(0, 10))]),
+                            valid_until=rng.choice([None, start + timedelta(days=rng.randrange(10, 40))]))
+        location = rng.choice(sorted(locations))
+        templates.append(Template(id=f"dr{i}:{location}", practitioner_id=f"dr{i}", location_id=location, spec=spec,
+                                  version=rng.randrange(1, 4), updated_at=NOW, updated_by="t"))
+    busy = []
+    for _ in range(40):
+        t = rng.choice(templates)
+        at = datetime.combine(start + timedelta(days=rng.randrange(0, 30)), time(), UTC) + \
+            timedelta(minutes=5 * rng.randrange(0, 288))
+        busy.append(held(t.practitioner_id, t.location_id, rng.choice("AB"), rng.choice(patients), at,
+                         minutes=rng.choice([15, 30, 60]), before=rng.choice([0, 5]), after=rng.choice([0, 10])))
+    return Calendar(templates=templates, locations=locations, service_types=services, busy=BusyIndex(busy)), patients
+
+
+# Mondays (and a Sunday) around the DST changes of 2026: New York 8 March, Berlin 29 March, Lord
+# Howe 5 April (half an hour) and 4 October.
+@pytest.mark.parametrize("seed", range(8))
+def test_search_returns_what_every_derived_slot_checked_one_by_one_gives(seed):
+    rng = random.Random(seed)
+    start = [date(2026, 3, 2), date(2026, 3, 23), date(2026, 3, 30), date(2026, 9, 27)][seed % 4]
+    cal, patients = random_calendar(rng, start)
+    cache: dict = {}
+    for _ in range(12):
+        now = datetime.combine(start, time(), UTC) + timedelta(minutes=rng.randrange(-2000, 4000))
+        coverage, patient = None, None
+        if rng.random() < 0.3:
+            patient = rng.choice(patients)
+            coverage = PatientCoverage(id=patient, coverages=[KnownCoverage(
+                coverage_id="c", period_start=start + timedelta(days=rng.randrange(0, 10)),
+                period_end=rng.choice([None, start + timedelta(days=rng.randrange(10, 30))]),
+                service_codes=rng.choice([None, ["99213"], ["99212", "99215"]]))])
+        lo = start + timedelta(days=rng.randrange(-2, 10))
+        one = rng.choice(list(cal.templates))
+        query = dict(from_date=lo, to_date=lo + timedelta(days=rng.randrange(0, 14)), patient_id=patient,
+                     service_type_id=rng.choice([None, None, None, *one.spec.service_type_ids]),
+                     practitioner_id=rng.choice([None, None, one.practitioner_id]),
+                     location_id=rng.choice([None, None, one.location_id]),
+                     time_from=rng.choice([None, None, time(8), time(13, 30)]),
+                     time_to=rng.choice([None, None, time(17)]))
+        limit = rng.choice([6, 25, 100])
+        expected = reference(cal, Query(**query, limit=10_000), now, coverage)
+        pages, after = [], None
+        while True:
+            page, cursor = search(cal, Query(**query, limit=limit, after=after), now, coverage, cache)
+            pages += [f"{s.id}|{s.room}|{s.end:%H%M}" for s in page]
+            assert len(page) <= limit and (cursor is None or len(page) == limit)
+            if cursor is None:
+                break
+            after = decode_cursor(cursor)
+        assert pages == expected

@@ -34,7 +34,7 @@ from caremesh_insurance.authorization import (
 from caremesh_insurance.authorization.submission import ManualSubmission, ReviewRequest, SubmissionAdapter
 from caremesh_insurance.authorizing import metrics
 from caremesh_insurance.checking import Gate
-from caremesh_insurance.domain import Coverage, CoverageStatus, EligibilityResult, Payer
+from caremesh_insurance.domain import Coverage, CoverageStatus, EligibilityResult, Payer, Plan
 
 log = logs.get("caremesh.insurance.authorizations")
 # Authorizations required by an appointment get a stable id from it.
@@ -42,6 +42,7 @@ REQUIRED_BY = uuid.UUID("0c7d1f4e-9b2a-4e55-8f0e-3a6b2d9c4e71")
 SYSTEM = "system"
 SWEEP_BATCH = 200
 LIVE = [s.value for s in (*IN_FORCE, Status.APPEALED)]  # where an approval may stand
+LIVE_OR_OPEN = sorted({*LIVE, *(s.value for s in OPEN)})
 
 
 def _expect(version: int | None, current: int) -> None:
@@ -66,10 +67,14 @@ class Authorizations:
 
     # -- the gate on requested appointments ----------------------------------------------------------
 
-    async def gate(self, event: AppointmentRequested, result: EligibilityResult) -> Gate | None:
-        """For a visit the coverage confirmed: None when its plan needs no prior authorization."""
-        coverage = await self.coverages.repo.get(result.decision.coverage_id or "")
-        plan = await self.plans.repo.get(coverage.terms.plan_id)
+    async def gate(self, event: AppointmentRequested, result: EligibilityResult, coverage: Coverage | None = None,
+                   plan: Plan | None = None) -> Gate | None:
+        """For a visit the coverage confirmed: None when its plan needs no prior authorization. The
+        coverage and its plan as the decision read them, if given; else they are read."""
+        if coverage is None or coverage.id != result.decision.coverage_id:
+            coverage, plan = await self.coverages.repo.get(result.decision.coverage_id or ""), None
+        if plan is None or plan.id != coverage.terms.plan_id:
+            plan = await self.plans.repo.get(coverage.terms.plan_id)
         benefit = plan.terms.benefit_for(event.service_code)
         if benefit is None or not benefit.prior_authorization:
             return None
@@ -79,12 +84,15 @@ class Authorizations:
             if link is not None and link.state in (LinkState.WAITING, LinkState.COVERED, LinkState.FULFILLED):
                 return Gate(auth.id, covered=link.state is not LinkState.WAITING)
         now = self.clock()
-        live = [a for a in await self.store.of_patient(event.patient_id, LIVE) if a.covers(code, day, provider)]
+        # The patient's authorizations in force and those still open, in one read (a reservation
+        # below changes no field these choices look at; each change reads the one it changes).
+        found = await self.store.of_patient(event.patient_id, LIVE_OR_OPEN)
+        live = [a for a in found if a.status in LIVE and a.covers(code, day, provider)]
         for auth in sorted(live, key=lambda a: (a.approval.valid_to, a.id)):  # type: ignore[union-attr]
             auth = await self.repo.mutate(auth.id, lambda a: a.reserve(appt, code, day, provider, now))
             if (link := auth.link(appt)) is not None and link.state is LinkState.COVERED:
                 return Gate(auth.id, covered=True)
-        pending = await self.store.of_patient(event.patient_id, [s.value for s in OPEN], service_code=code)
+        pending = [a for a in found if a.status in OPEN and a.service_code == code]
         for auth in sorted((a for a in pending if a.coverage_id == coverage.id), key=lambda a: a.created_at):
             auth = await self.repo.mutate(auth.id, lambda a: a.attach(appt, day, provider, now))
             if (link := auth.link(appt)) is not None and link.state is LinkState.WAITING:

@@ -11,11 +11,12 @@ from caremesh_insurance.eligibility.decision import (
     Rejection,
     Visit,
     choose,
+    counts_visits,
     decide,
     evaluate,
     in_order,
 )
 
 __all__ = ["PLAIN_REASONS", "AppointmentStatus", "BenefitDetail", "CheckRun", "Decision", "DenialReason",
-           "EligibilityCheck", "EligibilityResult", "Outcome", "Rejection", "Trigger", "Visit", "choose", "decide",
-           "evaluate", "in_order"]
+           "EligibilityCheck", "EligibilityResult", "Outcome", "Rejection", "Trigger", "Visit", "choose",
+           "counts_visits", "decide", "evaluate", "in_order"]

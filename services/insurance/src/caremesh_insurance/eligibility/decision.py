@@ -112,6 +112,12 @@ def in_order(coverages: Iterable[Coverage]) -> list[Coverage]:
     return sorted(live, key=lambda c: (c.terms.order.rank, c.registered_at))
 
 
+def counts_visits(plan: Plan, service_code: str) -> bool:
+    """Whether the plan limits visits for the service: otherwise past visits change no decision."""
+    benefit = plan.terms.benefit_for(service_code)
+    return benefit is not None and (benefit.visits_per_year is not None or plan.terms.visits_per_year is not None)
+
+
 def evaluate(coverage: Coverage, plan: Plan, day: date, service_code: str, visits: Iterable[Visit] = (),
              check_period: bool = True) -> EligibilityResult:
     """The rules adapter: one coverage, from its period and its plan's benefits (``check_period``

@@ -1,5 +1,6 @@
 """Availability search: free slots derived from the templates."""
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 from caremesh_kit.audit import PatientAccess
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import use_cases
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from caremesh_scheduling.domain import KnownCoverage, Slot, decode_cursor
@@ -15,7 +16,14 @@ from caremesh_scheduling.domain import Query as Search
 from caremesh_scheduling.usecases import Scheduling
 
 router = APIRouter(tags=["availability"])
-Uc = Annotated[Scheduling, Depends(use_cases)]
+
+
+async def _use_cases(request: Request) -> Scheduling:
+    """``use_cases`` as a coroutine: FastAPI runs a plain function in a worker thread, a hop per search."""
+    return use_cases(request)
+
+
+Uc = Annotated[Scheduling, Depends(_use_cases)]
 MAX_DAYS = 92
 
 
@@ -31,11 +39,12 @@ class SlotOut(BaseModel):
     local_start: datetime = Field(description="the start in the location's zone, with its UTC offset")
     time_zone: str
 
-    @classmethod
-    def of(cls, s: Slot) -> "SlotOut":
-        return cls(slot_id=s.id, practitioner_id=s.practitioner_id, location_id=s.location_id, room=s.room,
-                   service_type_id=s.service_type_id, service_code=s.service_code, start=s.start, end=s.end,
-                   local_start=s.start.astimezone(ZoneInfo(s.time_zone)), time_zone=s.time_zone)
+    @staticmethod
+    def of(s: Slot) -> dict:
+        """A slot's fields (a page's are validated in one go, as ``AvailabilityOut``'s items)."""
+        return {"slot_id": s.id, "practitioner_id": s.practitioner_id, "location_id": s.location_id, "room": s.room,
+                "service_type_id": s.service_type_id, "service_code": s.service_code, "start": s.start,
+                "end": s.end, "local_start": s.start.astimezone(ZoneInfo(s.time_zone)), "time_zone": s.time_zone}
 
 
 class CoverageOut(BaseModel):
@@ -70,13 +79,18 @@ async def availability(
         raise Invalid(f"the range spans at most {MAX_DAYS} days", field="to")
     if time_from and time_to and time_to <= time_from:
         raise Invalid("time_to must be after time_from", field="time_to")
-    if patient_id:
-        await access.read("Slot", "*", patient_id)
+    coverage = None
+    if patient_id and access.who.may_see_patient(patient_id):
+        # The access is recorded while the coverage is read: nothing is answered before both are done.
+        _, coverage = await asyncio.gather(access.read("Slot", "*", patient_id), uc.calendar.coverage_of(patient_id))
+    elif patient_id:
+        await access.read("Slot", "*", patient_id)  # recorded, and refused
     q = Search(from_date=start, to_date=end, service_type_id=service_type_id, practitioner_id=practitioner_id,
                location_id=location_id, time_from=time_from, time_to=time_to, patient_id=patient_id, limit=limit,
                after=decode_cursor(cursor) if cursor else None)
-    slots, next_cursor, coverage = await uc.calendar.search(q)
+    slots, next_cursor = await uc.calendar.search(q, coverage)
     covered = None
     if patient_id:
         covered = CoverageOut(patient_id=patient_id, coverages=coverage.coverages if coverage else [])
-    return AvailabilityOut(items=[SlotOut.of(s) for s in slots], next_cursor=next_cursor, coverage=covered)
+    return AvailabilityOut.model_validate({"items": [SlotOut.of(s) for s in slots], "next_cursor": next_cursor,
+                                           "coverage": covered})

@@ -6,24 +6,29 @@ the days it needs, and results from locations in different zones interleave in r
 """
 
 import base64
-from bisect import bisect_left
-from collections.abc import Iterable, Mapping, MutableMapping
+import heapq
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from caremesh_kit.errors import Invalid
 
 from caremesh_scheduling.domain.appointments import Appointment
-from caremesh_scheduling.domain.calendar import Location, ServiceType, Template
+from caremesh_scheduling.domain.calendar import Location, ServiceType, Template, TemplateSpec
 from caremesh_scheduling.domain.coverage import PatientCoverage
 from caremesh_scheduling.domain.slots import Slot, Span, slots_in, spans
 
 Key = tuple[datetime, str, str, str]  # start, practitioner, location, service type
 DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
 MICRO = timedelta(microseconds=1)
-CACHE_LIMIT = 200_000  # template days kept across searches
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CACHE_LIMIT = 200_000  # template days (of one slot duration) kept across searches
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,9 @@ class Calendar:
     locations: Mapping[str, Location]
     service_types: Mapping[str, ServiceType]
     busy: BusyIndex = field(default_factory=BusyIndex)
+    # What each filter of templates and services selects, worked out once per calendar (a caller
+    # that keeps the calendar between searches keeps these too).
+    _plans: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,9 @@ class _Plan:
     location: Location
     tz: ZoneInfo
     services: list[ServiceType]
+
+
+Candidate = tuple[Key, _Plan, ServiceType, Span]  # a slot before the busy check
 
 
 def encode_cursor(key: Key) -> str:
@@ -121,6 +132,14 @@ def decode_cursor(cursor: str) -> Key:
 
 
 def _plans(cal: Calendar, q: Query) -> list[_Plan]:
+    key = (q.service_type_id, q.practitioner_id, q.location_id)
+    found = cal._plans.get(key)
+    if found is None:
+        found = cal._plans[key] = _select(cal, q)
+    return found
+
+
+def _select(cal: Calendar, q: Query) -> list[_Plan]:
     plans = []
     for t in cal.templates:
         if q.practitioner_id and t.practitioner_id != q.practitioner_id:
@@ -141,7 +160,7 @@ def search(cal: Calendar, q: Query, now: datetime, coverage: PatientCoverage | N
 
     With a patient, only dates and services the patient's known coverage allows, and only times
     the patient is free; a patient with no known coverage gets nothing. ``cache`` may keep each
-    template's bookable time per day across searches (keyed by template version)."""
+    template's slots per day across searches (keyed by template version)."""
     if q.patient_id and coverage is None:
         return [], None
     walk = _Walk(_plans(cal, q), q, now, coverage, {} if cache is None else cache)
@@ -154,12 +173,43 @@ def search(cal: Calendar, q: Query, now: datetime, coverage: PatientCoverage | N
         day += DAY
         if lo + DAY <= now:
             continue
-        for key, plan, service, span in sorted(walk.candidates(lo), key=lambda c: c[0]):
+        for key, plan, service, span in walk.candidates(lo):
             if _free(cal.busy, plan, span, q):
                 found.append((key, _slot(plan, service, span)))
                 if len(found) > q.limit:
                     return [s for _, s in found[:q.limit]], encode_cursor(found[q.limit - 1][0])
     return [s for _, s in found], None
+
+
+def _seconds(at: datetime) -> int:
+    """Whole seconds since the epoch, rounded down (exact: no float)."""
+    return (at - EPOCH) // SECOND
+
+
+# A template's slots of one duration on a local date, in start order: their starts (epoch seconds)
+# and their rooms (one room for all, or each slot's).
+Derived = tuple[array, str | tuple[str, ...]]
+
+
+def derive(spec: TemplateSpec, tz: ZoneInfo, day: date, duration_minutes: int) -> Derived:
+    """``slots_in``'s slots, as kept across searches (an equal start keeps the order derived)."""
+    found = sorted(((_seconds(s.start), s.room) for s in slots_in(spans(spec, tz, day), spec, duration_minutes)),
+                   key=itemgetter(0))
+    rooms = {room for _, room in found}
+    return array("q", (start for start, _ in found)), (rooms.pop() if len(rooms) == 1 else
+                                                       tuple(room for _, room in found))
+
+
+def derived_slots(cache: MutableMapping, template: Template, tz: ZoneInfo, day: date,
+                  duration_minutes: int) -> Derived:
+    """``derive``, kept in ``cache`` by template version (locations, and so zones, never change)."""
+    key = (template.id, template.version, day, duration_minutes)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        found = cache[key] = derive(template.spec, tz, day, duration_minutes)
+    return found
 
 
 class _Walk:
@@ -171,6 +221,12 @@ class _Walk:
         self.zones = {p.tz.key: p.tz for p in plans}
         self.codes = {s.code for p in plans for s in p.services}
         self._allowed: dict[tuple[date, str], bool] = {}
+        self._open: dict[date, bool] = {}
+        self._not_after = _seconds(now)  # a slot must start after now: at a later whole second
+        # After the cursor: a slot of a greater (practitioner, location, service) from the cursor's
+        # start on (its whole second rounded up), any other after it (rounded down).
+        self._after = None if q.after is None else (
+            -((EPOCH - q.after[0]) // SECOND), _seconds(q.after[0]), q.after[1:])
 
     def allows(self, day: date, code: str) -> bool:
         if self.coverage is None:
@@ -180,39 +236,61 @@ class _Walk:
             found = self._allowed[(day, code)] = self.coverage.allows(day, code)
         return found
 
-    def bookable(self, plan: _Plan, day: date) -> list[Span]:
-        t = plan.template
-        key = (t.id, t.version, day)
-        found = self.cache.get(key)
+    def open(self, day: date) -> bool:
+        """Whether the local date is asked for and the coverage (if any) allows a service on it."""
+        found = self._open.get(day)
         if found is None:
-            if len(self.cache) > CACHE_LIMIT:
-                self.cache.clear()
-            found = self.cache[key] = spans(t.spec, plan.tz, day)
+            q = self.q
+            found = self._open[day] = q.from_date <= day <= q.to_date and any(self.allows(day, c) for c in self.codes)
         return found
 
-    def candidates(self, lo: datetime) -> list[tuple[Key, _Plan, ServiceType, Span]]:
-        """Slots starting in the UTC day [lo, lo + 1 day), before the busy check."""
-        q, hi = self.q, lo + DAY
+    def candidates(self, lo: datetime) -> Iterator[Candidate]:
+        """Slots starting in the UTC day [lo, lo + 1 day), before the busy check, in key order.
+
+        Each template's slots of one service on one local date are in start order (derived once
+        per template version), so each is cut to the day, to after now and to after the cursor
+        by bisection, and the runs are merged lazily: a page derives little more than it
+        returns. Equal keys come in the order the runs were made, as a stable sort gives them."""
+        hi, utc_day = lo + DAY, lo.date()
+        if not (self.open(utc_day - DAY) or self.open(utc_day) or self.open(utc_day + DAY)):
+            return  # no zone is more than a day off UTC
         local_days = {name: [d for d in sorted({lo.astimezone(tz).date(), (hi - MICRO).astimezone(tz).date()})
-                             if q.from_date <= d <= q.to_date and any(self.allows(d, c) for c in self.codes)]
+                             if self.open(d)]
                       for name, tz in self.zones.items()}
-        out: list[tuple[Key, _Plan, ServiceType, Span]] = []
         if not any(local_days.values()):
-            return out
+            return
+        lo_s, hi_s, after = _seconds(lo), _seconds(hi), self._after
+        heap = []
         for plan in self.plans:
             t = plan.template
             for day in local_days[plan.tz.key]:
-                services = [s for s in plan.services if self.allows(day, s.code)]
-                if not services:
-                    continue
-                bookable = self.bookable(plan, day)
-                for service in services:
-                    for span in slots_in(bookable, t.spec, service.duration_minutes):
-                        if lo <= span.start < hi and span.start > self.now:
-                            key = (span.start, t.practitioner_id, t.location_id, service.id)
-                            if q.after is None or key > q.after:
-                                out.append((key, plan, service, span))
-        return out
+                for service in plan.services:
+                    if not self.allows(day, service.code):
+                        continue
+                    derived = derived_slots(self.cache, t, plan.tz, day, service.duration_minutes)
+                    starts = derived[0]
+                    i = max(bisect_left(starts, lo_s), bisect_right(starts, self._not_after))
+                    j = bisect_left(starts, hi_s)
+                    if after is not None:
+                        rest = (t.practitioner_id, t.location_id, service.id)
+                        i = max(i, bisect_left(starts, after[0]) if rest > after[2] else
+                                bisect_right(starts, after[1]))
+                    if i < j:
+                        heap.append((starts[i], t.practitioner_id, t.location_id, service.id, len(heap), i, j,
+                                     derived, plan, service))
+        heapq.heapify(heap)
+        while heap:
+            start_s, practitioner, location, service_id, n, i, j, derived, plan, service = heap[0]
+            start = EPOCH + timedelta(seconds=start_s)
+            rooms = derived[1]
+            yield ((start, practitioner, location, service_id), plan, service,
+                   Span(start, start + timedelta(minutes=service.duration_minutes),
+                        rooms if isinstance(rooms, str) else rooms[i]))
+            if i + 1 < j:
+                heapq.heapreplace(heap, (derived[0][i + 1], practitioner, location, service_id, n, i + 1, j,
+                                         derived, plan, service))
+            else:
+                heapq.heappop(heap)
 
 
 def _free(busy: BusyIndex, plan: _Plan, span: Span, q: Query) -> bool:

@@ -2,7 +2,7 @@
 and the coverage copy the search filters by."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -55,10 +55,21 @@ class CalendarService:
     appointments: Appointments
     coverage: Repository[PatientCoverage]
     view: CalendarView
+    # Practitioners' names by id. A practitioner never changes once added (nothing updates one),
+    # so a name read once will do, as for locations.
+    _names: dict[str, str] = field(default_factory=dict)
 
     # -- practitioners, locations, service types ---------------------------------------------------
     async def add_practitioner(self, details: PractitionerDetails) -> Practitioner:
-        return await self.practitioners.add(Practitioner(id=context.new_id(), details=details))
+        practitioner = await self.practitioners.add(Practitioner(id=context.new_id(), details=details))
+        self._names[practitioner.id] = details.name
+        return practitioner
+
+    async def practitioner_name(self, practitioner_id: str) -> str:
+        name = self._names.get(practitioner_id)
+        if name is None:
+            name = self._names[practitioner_id] = (await self.practitioners.get(practitioner_id)).details.name
+        return name
 
     async def add_location(self, details: LocationDetails) -> Location:
         location = await self.locations.add(Location(id=context.new_id(), details=details))
@@ -152,11 +163,13 @@ class CalendarService:
         return await all_of(self.templates, {"practitioner_id": practitioner_id})
 
     # -- availability ------------------------------------------------------------------------------
-    async def search(self, q: Query) -> tuple[list[Slot], str | None, PatientCoverage | None]:
+    async def coverage_of(self, patient_id: str) -> PatientCoverage | None:
+        return await self.coverage.find(patient_id)
+
+    async def search(self, q: Query, coverage: PatientCoverage | None) -> tuple[list[Slot], str | None]:
+        """``coverage``: with ``q.patient_id``, the patient's (``coverage_of``)."""
         await self.view.ready()
-        coverage = await self.coverage.find(q.patient_id) if q.patient_id else None
-        slots, cursor = search(self.view.calendar(), q, utcnow(), coverage, self.view.derived)
-        return slots, cursor, coverage
+        return search(self.view.calendar(), q, utcnow(), coverage, self.view.derived)
 
     # -- coverage, from insurance's events ---------------------------------------------------------
     async def on_coverage_registered(self, event: CoverageRegistered, env: Envelope) -> None:
