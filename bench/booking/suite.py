@@ -46,7 +46,21 @@ class Booking:
     error: str | None = None
 
 
-class SentListener:
+class Waiting:
+    """The bookings a completion watcher still waits for, by patient id."""
+
+    waiting: dict[str, asyncio.Future]
+
+    def expect(self, patient_id: str) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting[patient_id] = fut
+        return fut
+
+    def forget(self, patient_id: str) -> None:
+        self.waiting.pop(patient_id, None)
+
+
+class SentListener(Waiting):
     """Completion from notifications' own ``notifications.message.sent`` events: a queue of the
     benchmark's (``<namespace>.bench.message-sent``, exclusive, deleted with its connection) bound
     to the run's events exchange. It puts no load on the stores, where a query per tick would
@@ -62,13 +76,6 @@ class SentListener:
         self.errors = 0
         self.connection: aio_pika.abc.AbstractConnection | None = None
 
-    def expect(self, patient_id: str) -> asyncio.Future:
-        fut = asyncio.get_running_loop().create_future()
-        self.waiting[patient_id] = fut
-        return fut
-
-    def forget(self, patient_id: str) -> None:
-        self.waiting.pop(patient_id, None)
 
     async def start(self) -> None:
         self.connection = await amqp_connect()
@@ -101,7 +108,7 @@ class SentListener:
             self.connection = None
 
 
-class SentPoller:
+class SentPoller(Waiting):
     """``--completion poll``: one loop over all outstanding bookings, a single query on
     notifications' messages collection per tick (instead of one HTTP request per booking per
     tick). Its query scans the collection on FerretDB v1, so it loads notifications' store more
@@ -114,13 +121,6 @@ class SentPoller:
         self.queries = 0
         self.query_errors = 0
 
-    def expect(self, patient_id: str) -> asyncio.Future:
-        fut = asyncio.get_running_loop().create_future()
-        self.waiting[patient_id] = fut
-        return fut
-
-    def forget(self, patient_id: str) -> None:
-        self.waiting.pop(patient_id, None)
 
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         max_ticks = int((deadline - time.monotonic()) / self.interval) + 10
