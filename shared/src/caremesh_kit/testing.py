@@ -301,7 +301,7 @@ monitoring.register(STORE_COMMANDS)  # the clients made from here on report to i
 
 
 def unindexed(commands: Sequence[Command], indexes: Mapping[str, Sequence[IndexModel]]) -> list[Command]:
-    """Commands with a filter that has no equality on ``_id`` or on a top-level field of a declared
+    """Commands with a filter that has no equality on ``_id`` or on a field (or path) of a declared
     index: FerretDB serves only those from an index, and filters the rest after reading them."""
     fields = declared_fields(indexes)
 

@@ -147,3 +147,28 @@ async def test_round_trips_are_counted_per_context(store):
     with counting_round_trips() as other:
         await asyncio.gather(elsewhere(), elsewhere())
     assert (outer.store, inner.store, other.store) == (4, 1, 2)
+
+
+def index_scans(plan: dict) -> list[str]:
+    """Index names in a PostgreSQL plan, as FerretDB's explain returns it."""
+    found = [plan["Index Name"]] if "Index Name" in plan else []
+    return found + [name for child in plan.get("Plans", []) for name in index_scans(child)]
+
+
+async def test_filters_on_a_field_and_on_a_dotted_path_are_served_by_the_indexes(store):
+    indexes = {"coverages": [IndexModel([("terms.patient_id", ASCENDING)]), IndexModel([("status", ASCENDING)])]}
+    await store.ensure_indexes(indexes)
+    await store.db["coverages"].insert_many(
+        [{"_id": f"c{i}", "status": f"s{i % 50}", "terms": {"patient_id": f"p{i}"}} for i in range(2000)])
+
+    async def scans(flt: dict) -> list[str]:
+        explained = await store.db.command("explain", {"find": "coverages", "filter": flt})
+        return index_scans(explained["queryPlanner"]["Plan"])
+
+    assert await scans({"terms.patient_id": "p7"}) == []  # FerretDB's own indexes cannot serve it
+    gin = pgindex.Reconciler(POSTGRES, store.db.name)
+    gin.declare(indexes)
+    await gin.run_once()
+    for flt in ({"terms.patient_id": "p7"}, {"status": "s7"}, {"_id": "c7"}):
+        assert [n for n in await scans(flt) if n.startswith("cm_gin_")], flt
+    assert [d["_id"] async for d in store.db["coverages"].find({"terms.patient_id": "p7"})] == ["c7"]

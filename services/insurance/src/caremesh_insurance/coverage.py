@@ -6,7 +6,6 @@ covered service codes come from the plan), so consumers keep a current copy from
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 
 from caremesh_contracts import CoverageChanged, CoverageRegistered
 from caremesh_kit.aggregate import Aggregate
@@ -92,11 +91,6 @@ class Coverage(Aggregate):
 
     def active_on(self, day: date) -> bool:
         return self.status is CoverageStatus.ACTIVE and self.terms.active_on(day)
-
-    def to_document(self) -> dict[str, Any]:
-        # Top-level copies of the patient and the plan, for lookups: the store serves only
-        # top-level equality filters from an index (see ``store.Coverages``); loading ignores them.
-        return super().to_document() | {"patient_id": self.terms.patient_id, "plan_id": self.terms.plan_id}
 
     def amend(self, terms: CoverageTerms, plan: Plan, payer: str, now: datetime) -> bool:
         """Replace the terms (not the patient); False when nothing changes."""

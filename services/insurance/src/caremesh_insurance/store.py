@@ -33,38 +33,18 @@ class Plans:
 
 
 class Coverages:
-    """Looked up by the top-level ``patient_id`` and ``plan_id`` each document carries (copies of
-    its terms'): the store serves no dotted path from an index. Documents written before those
-    copies existed get them from ``backfill``; until it has run, lookups go by the terms."""
-
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[Coverage] = runtime.repository(
-            "coverages", Coverage, [IndexModel([("patient_id", ASCENDING)]), IndexModel([("plan_id", ASCENDING)])])
-        self.backfilled = False
-
-    def _by(self, field: str, value: str) -> dict:
-        return {field: value} if self.backfilled else {f"terms.{field}": value}
-
-    async def backfill(self) -> int:
-        """Give the documents that lack them their top-level copies; how many lacked them. Once a
-        pass finds none, lookups use the copies (every document is written with them from then on)."""
-        n = 0
-        async for d in self.repo.collection.find({"plan_id": {"$exists": False}}, {"terms": 1, "version": 1}):
-            # Only the version read: a newer one was written with its copies.
-            await self.repo.collection.update_one(
-                {"_id": d["_id"], "version": d["version"]},
-                {"$set": {"patient_id": d["terms"]["patient_id"], "plan_id": d["terms"]["plan_id"]}})
-            n += 1
-        self.backfilled = n == 0
-        return n
+            "coverages", Coverage, [IndexModel([("terms.patient_id", ASCENDING)]),
+                                    IndexModel([("terms.plan_id", ASCENDING)])])
 
     async def for_patient(self, patient_id: str) -> list[Coverage]:
-        cursor = self.repo.collection.find(self._by("patient_id", patient_id))
+        cursor = self.repo.collection.find({"terms.patient_id": patient_id})
         return [Coverage.from_document(d) async for d in cursor]  # type: ignore[misc]
 
     async def behind_plan(self, plan_id: str, plan_version: int) -> list[str]:
         """Coverages whose last coverage.changed predates this plan version."""
-        cursor = self.repo.collection.find(self._by("plan_id", plan_id) | {"plan_version": {"$lt": plan_version}},
+        cursor = self.repo.collection.find({"terms.plan_id": plan_id, "plan_version": {"$lt": plan_version}},
                                            {"_id": 1})
         return [d["_id"] async for d in cursor]
 

@@ -209,13 +209,6 @@ class Insurance:
         await self.eligibility.appointment_ended(event.appointment_id, AppointmentStatus.NO_SHOW)
         await self.authorizations.appointment_ended(event.appointment_id)
 
-    async def housekeeping(self) -> None:
-        """Coverages written before they carried their top-level lookup fields get them (until a
-        round finds none), then plan revisions not yet announced to every coverage are."""
-        if not self.coverages.backfilled and (n := await self.coverages.backfill()):
-            logs.info(log, "coverages given their lookup fields", count=n)
-        await self.sync_plans()
-
     async def background(self) -> None:
-        """The pre-visit re-checks, and the housekeeping above."""
-        await self.eligibility.sweeper(also=self.housekeeping)
+        """The pre-visit re-checks, and plan revisions not yet announced to every coverage."""
+        await self.eligibility.sweeper(also=self.sync_plans)

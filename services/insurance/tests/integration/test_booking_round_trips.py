@@ -4,7 +4,7 @@ coverages by their top-level lookup fields, which older documents are given)."""
 
 from caremesh_insurance.app import build
 from caremesh_kit.store import counting_round_trips
-from caremesh_kit.testing import eventually, running
+from caremesh_kit.testing import running
 
 from .conftest import Setup, envelope_for, requested, unindexed
 
@@ -22,7 +22,6 @@ async def test_an_eligibility_check_takes_six_round_trips_and_a_redelivery_one(s
         setup, insurance = Setup(client), app.state.usecases
         plan = await setup.plan((await setup.payer())["id"])
         coverage = await setup.coverage("p-trips", plan["id"])
-        await eventually(lambda: insurance.coverages.backfilled, what="the coverages' backfill")
         event = requested("p-trips", "a-trips")
 
         with counting_round_trips() as trips, store_commands.capture() as commands:
@@ -47,7 +46,6 @@ async def test_visit_limits_and_prior_authorizations_read_only_what_they_need(se
         plan = await setup.plan((await setup.payer())["id"],
                                 services=[{"code": "99213", "visits_per_year": 5, "prior_authorization": True}])
         await setup.coverage("p-auth", plan["id"])
-        await eventually(lambda: insurance.coverages.backfilled, what="the coverages' backfill")
         event = requested("p-auth", "a-auth")
 
         with counting_round_trips() as trips, store_commands.capture() as commands:
@@ -57,25 +55,3 @@ async def test_visit_limits_and_prior_authorizations_read_only_what_they_need(se
 
         check = (await client.get("/eligibility-checks/a-auth")).json()
         assert check["decision"]["outcome"] == "confirmed" and check["awaiting_authorization"] is True
-
-
-async def test_coverages_written_before_their_lookup_fields_get_them(settings):
-    app = build(settings.model_copy(update={"recheck_sweep_seconds": 3600}))  # one housekeeping round, at start
-    async with running(app) as client:
-        setup, coverages = Setup(client), app.state.usecases.coverages
-        plan = await setup.plan((await setup.payer())["id"])
-        coverage = await setup.coverage("p-old", plan["id"])
-        await eventually(lambda: coverages.backfilled, what="the coverages' backfill")
-        # As written before the top-level copies existed, and looked up before the backfill ran.
-        await coverages.repo.collection.update_one({"_id": coverage["id"]},
-                                                   {"$unset": {"patient_id": "", "plan_id": ""}})
-        coverages.backfilled = False
-        assert [c.id for c in await coverages.for_patient("p-old")] == [coverage["id"]]  # by the terms meanwhile
-        assert await coverages.behind_plan(plan["id"], 2) == [coverage["id"]]
-
-        assert (await coverages.backfill(), coverages.backfilled) == (1, False)
-        assert (await coverages.backfill(), coverages.backfilled) == (0, True)
-        doc = await coverages.repo.collection.find_one({"_id": coverage["id"]})
-        assert (doc["patient_id"], doc["plan_id"]) == ("p-old", plan["id"])
-        assert [c.id for c in await coverages.for_patient("p-old")] == [coverage["id"]]
-        assert await coverages.behind_plan(plan["id"], 2) == [coverage["id"]]
