@@ -6,6 +6,7 @@ Each change of an aggregate, with the events it raised, is one single-document i
 
 import contextlib
 import contextvars
+import inspect
 import time as _time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -238,15 +239,21 @@ class Repository(Generic[A]):
         else:
             await self.commits.update_one({"_id": commit["_id"]}, {"$set": done()})
 
-    async def mutate(self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5) -> A:
+    async def mutate(self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5,
+                     loaded: A | None = None) -> A:
         """Load, apply ``change`` and save, retrying on a concurrent write.
 
         ``change`` is a domain method call; when it returns False (nothing to do, as for a
-        redelivered event) nothing is written.
+        redelivered event) nothing is written. It may be a coroutine function, for a change that
+        must read something first depending on the state it finds. ``loaded``: the aggregate as
+        the caller has just read it, changed on the first attempt instead of reading it again.
         """
         for attempt in range(attempts):
-            aggregate = await self.get(aggregate_id)
-            if change(aggregate) is False:
+            aggregate = loaded if attempt == 0 and loaded is not None else await self.get(aggregate_id)
+            outcome = change(aggregate)
+            if inspect.isawaitable(outcome):
+                outcome = await outcome
+            if outcome is False:
                 return aggregate
             try:
                 return await self.save(aggregate)

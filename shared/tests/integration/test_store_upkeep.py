@@ -172,3 +172,20 @@ async def test_filters_on_a_field_and_on_a_dotted_path_are_served_by_the_indexes
     for flt in ({"terms.patient_id": "p7"}, {"status": "s7"}, {"_id": "c7"}):
         assert [n for n in await scans(flt) if n.startswith("cm_gin_")], flt
     assert [d["_id"] async for d in store.db["coverages"].find({"terms.patient_id": "p7"})] == ["c7"]
+
+
+async def test_a_change_may_read_before_it_decides(store):
+    repo = Repository(store, "things", Thing, "insurance")
+    await repo.add(Thing(id="t4"))
+    seen: list[int] = []
+
+    async def change(t: Thing) -> bool:
+        seen.append(t.version)
+        if len(seen) == 1:  # another writer gets in while this one reads
+            await repo.mutate("t4", lambda other: setattr(other, "value", 5))
+        t.value += 1
+        return True
+
+    assert (await repo.mutate("t4", change)).value == 6
+    assert seen == [1, 2]  # the first attempt lost the compare-and-set and was retried
+    assert (await repo.mutate("t4", lambda t: False)).version == 3

@@ -151,14 +151,9 @@ class Dispatcher:
 
         # Our claim is the version we hold: recorded on it without reading it again. If anything was
         # committed since (a provider's report that overtook us), the compare-and-set refuses, and the
-        # reload below applies the send to what is there now.
+        # retry applies the send to what is there now.
         try:
-            sent(message)
-            return await self.messages.repo.save(message)
-        except VersionConflict:
-            pass
-        try:
-            return await self._change(message, sent)
+            return await self.messages.repo.mutate(message.id, sent, loaded=message)
         except Conflict:
             fresh = await self.messages.repo.get(message.id)
             if fresh.done:  # recorded meanwhile by a consumer that took over after the lease

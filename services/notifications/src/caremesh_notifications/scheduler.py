@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from caremesh_kit import logs
-from caremesh_kit.errors import Conflict, VersionConflict
+from caremesh_kit.errors import Conflict
 from caremesh_kit.store import Repository
 
 from caremesh_notifications.domain import Addressee, Appointment, Message, MessageStatus
@@ -64,12 +64,7 @@ class Reminders:
             if not likely_new:
                 found = await self.appointments.find(appointment_id)
                 if found is not None:
-                    if change(found) is False:
-                        return found, False
-                    try:
-                        return await self.appointments.save(found), False
-                    except VersionConflict:  # changed meanwhile: load it again and apply the change to that
-                        return await self.appointments.mutate(appointment_id, change), False
+                    return await self.appointments.mutate(appointment_id, change, loaded=found), False
             likely_new = False
             fresh = new()
             change(fresh)
@@ -92,12 +87,7 @@ class Reminders:
 
     async def _cancel(self, message: Message, why: str) -> Message:
         # As read: if it changed since (a sweep claimed it), the compare-and-set refuses and it is read again.
-        if _cancel_queued(message, why):
-            try:
-                return await self.messages.repo.save(message)
-            except VersionConflict:
-                pass
-        return await self.messages.repo.mutate(message.id, lambda m: _cancel_queued(m, why))
+        return await self.messages.repo.mutate(message.id, lambda m: _cancel_queued(m, why), loaded=message)
 
     def prepare(self, appt: Appointment, household: Callable[[], Household], heads: Heads) -> Prepared | None:
         """The current plan's reminders: found in ``heads`` (a redelivery), or composed, per recipient

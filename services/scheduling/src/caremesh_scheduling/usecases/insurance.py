@@ -18,7 +18,7 @@ from caremesh_contracts import (
     EligibilityDenied,
 )
 from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import NotFound, Unprocessable, VersionConflict
+from caremesh_kit.errors import NotFound, Unprocessable
 
 from caremesh_scheduling.domain import ON_HOLD, Action, Appointment, Status, utcnow
 
@@ -31,14 +31,14 @@ AUTHORIZATION_FLAGS = (Action.AUTHORIZATION_DENIED, Action.AUTHORIZATION_NOT_COV
 
 class InsuranceReactions:
     async def on_eligibility_confirmed(self: "Scheduling", event: EligibilityConfirmed, env: Envelope) -> None:
-        def react(a: Appointment, name: str) -> bool:
+        async def react(a: Appointment) -> bool:
             if a.status is Status.PENDING:
-                return a.book(name, utcnow())
+                return a.book(await self.calendar.practitioner_name(a.practitioner_id), utcnow())
             if a.status is Status.BOOKED:  # a re-check confirms again
                 return a.clear_flag(env.time, Action.ELIGIBILITY_DENIED)
             return False  # waiting on authorization (its decision books it), or past deciding
 
-        await self._react_named(event.appointment_id, lambda a: a.status is Status.PENDING, react)
+        await self._react(event.appointment_id, react)
 
     async def on_eligibility_denied(self: "Scheduling", event: EligibilityDenied, env: Envelope) -> None:
         def react(a: Appointment) -> bool:
@@ -61,14 +61,14 @@ class InsuranceReactions:
             await self._authorization_flag(event, env, Action.AUTHORIZATION_NOT_COVERING, None)
             return
 
-        def react(a: Appointment, name: str) -> bool:
+        async def react(a: Appointment) -> bool:
             changed = a.clear_flag(env.time, *AUTHORIZATION_FLAGS)
             if a.status in ON_HOLD:
                 a.authorization_id = event.authorization_id
-                return a.book(name, utcnow()) or changed
+                return a.book(await self.calendar.practitioner_name(a.practitioner_id), utcnow()) or changed
             return changed
 
-        await self._react_named(event.appointment_id, lambda a: a.status in ON_HOLD, react)
+        await self._react(event.appointment_id, react)
 
     async def on_authorization_denied(self: "Scheduling", event: AuthorizationDenied, env: Envelope) -> None:
         await self._authorization_flag(event, env, Action.AUTHORIZATION_DENIED, event.reason_code)
@@ -96,26 +96,9 @@ class InsuranceReactions:
 
         await self._react(event.appointment_id, react)
 
-    async def _react(self: "Scheduling", appointment_id: str, react: Callable[[Appointment], bool]) -> None:
+    async def _react(self: "Scheduling", appointment_id: str, react: Callable[[Appointment], object]) -> None:
         try:
             appt = await self.appointments.repo.mutate(appointment_id, react)
         except NotFound as exc:
             raise Unprocessable(f"unknown appointment {appointment_id}") from exc
         await self._free(appt)  # a decline lets the time go; a redelivery repeats this harmlessly
-
-    async def _react_named(self: "Scheduling", appointment_id: str, books: Callable[[Appointment], bool],
-                           react: Callable[[Appointment, str], bool], attempts: int = 5) -> None:
-        """``_react`` for a reaction that may book, which needs the practitioner's name: read (once
-        the appointment is loaded, and only when ``books`` says it may book) from the calendar."""
-        for attempt in range(attempts):
-            appt = await self._appointment_for(appointment_id)
-            name = await self.calendar.practitioner_name(appt.practitioner_id) if books(appt) else ""
-            if react(appt, name) is False:
-                break
-            try:
-                appt = await self.appointments.repo.save(appt)
-                break
-            except VersionConflict:
-                if attempt == attempts - 1:
-                    raise
-        await self._free(appt)  # as in ``_react``
