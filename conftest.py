@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+
 from caremesh_kit.testing import AMQP_URL, delete_namespace
 
 
@@ -16,4 +17,3 @@ async def namespace():
     ns = f"test-{uuid.uuid4().hex[:12]}"
     yield ns
     await delete_namespace(ns)
-

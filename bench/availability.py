@@ -29,19 +29,26 @@ import httpx
 from booking.common import AMQP_URL as AMQP
 from booking.common import HOST, mongo_url, say
 from booking.report import percentile
+from pymongo import MongoClient
+
 from caremesh_contracts import CoverageChanged, CoverageRegistered
 from caremesh_kit.auth import mint
 from caremesh_kit.devcluster import SERVICES, Cluster
 from caremesh_kit.testing import delete_namespace, publish_event
 from caremesh_scheduling.domain import TemplateSpec
 from caremesh_scheduling.domain.slots import day_slots
-from pymongo import MongoClient
 
 PORT_OFFSET = 220  # scheduling on 8221: e2e uses 8301-8304, the booking benchmark 8201-8204
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Phoenix", "Australia/Sydney"]
 SERVICES_OFFERED = [("99213", "Office visit", 30), ("99212", "Short visit", 15), ("99215", "Long visit", 60)]
-KINDS = ["first page, all practitioners, 14 days", "next page (cursor)", "one practitioner, 90 days",
-         "location, mornings, 30 days", "patient with coverage, 14 days", "patient covered from day 75, 90 days"]
+KINDS = [
+    "first page, all practitioners, 14 days",
+    "next page (cursor)",
+    "one practitioner, 90 days",
+    "location, mornings, 30 days",
+    "patient with coverage, 14 days",
+    "patient covered from day 75, 90 days",
+]
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,27 +94,57 @@ class Bench:
         a, rng = self.a, self.rng
         per_location = -(-a.practitioners // a.locations)
         for i in range(a.locations):
-            self.locations.append(await self.post(client, "/locations", {
-                "name": f"Clinic {i}", "time_zone": ZONES[i % len(ZONES)],
-                "rooms": [{"id": f"R{r}"} for r in range(per_location)]}))
+            self.locations.append(
+                await self.post(
+                    client,
+                    "/locations",
+                    {
+                        "name": f"Clinic {i}",
+                        "time_zone": ZONES[i % len(ZONES)],
+                        "rooms": [{"id": f"R{r}"} for r in range(per_location)],
+                    },
+                )
+            )
         for code, name, minutes in SERVICES_OFFERED:
-            self.services.append(await self.post(client, "/service-types",
-                                                 {"code": code, "name": name, "duration_minutes": minutes}))
+            self.services.append(
+                await self.post(client, "/service-types", {"code": code, "name": name, "duration_minutes": minutes})
+            )
         sem = asyncio.Semaphore(8)
 
         async def practitioner(i: int) -> None:
             loc = self.locations[i % a.locations]
             offered = [self.services[0]["id"]] + [s["id"] for s in self.services[1:] if rng.random() < 0.5]
             holidays = [{"start_date": str(self.today + timedelta(days=d)), "reason": "holiday"} for d in (20, 55)]
-            leave = ([{"start_date": str(self.today + timedelta(days=30)), "end_date": str(self.today + timedelta(
-                days=36)), "reason": "leave"}] if rng.random() < 0.1 else [])
-            part = [{"start_date": str(self.today + timedelta(days=rng.randrange(a.days))), "start_time": "13:00",
-                     "end_time": "15:00", "reason": "training"}]
-            body = {"service_type_ids": offered, "exceptions": holidays + leave + part,
-                    "buffer_after_minutes": rng.choice([0, 5, 10]), "slot_interval_minutes": rng.choice([None, 15]),
-                    "weekly": [{"day": d, "start": s, "end": e, "room": f"R{i // a.locations}"}
-                               for d in ("mon", "tue", "wed", "thu", "fri") for s, e in (("08:00", "12:00"),
-                                                                                         ("13:00", "17:00"))]}
+            leave = (
+                [
+                    {
+                        "start_date": str(self.today + timedelta(days=30)),
+                        "end_date": str(self.today + timedelta(days=36)),
+                        "reason": "leave",
+                    }
+                ]
+                if rng.random() < 0.1
+                else []
+            )
+            part = [
+                {
+                    "start_date": str(self.today + timedelta(days=rng.randrange(a.days))),
+                    "start_time": "13:00",
+                    "end_time": "15:00",
+                    "reason": "training",
+                }
+            ]
+            body = {
+                "service_type_ids": offered,
+                "exceptions": holidays + leave + part,
+                "buffer_after_minutes": rng.choice([0, 5, 10]),
+                "slot_interval_minutes": rng.choice([None, 15]),
+                "weekly": [
+                    {"day": d, "start": s, "end": e, "room": f"R{i // a.locations}"}
+                    for d in ("mon", "tue", "wed", "thu", "fri")
+                    for s, e in (("08:00", "12:00"), ("13:00", "17:00"))
+                ],
+            }
             async with sem:
                 pr = await self.post(client, "/practitioners", {"name": f"Dr. Bench {i}"})
                 r = await client.put(f"{self.url}/practitioners/{pr['id']}/templates/{loc['id']}", json=body)
@@ -138,13 +175,25 @@ class Bench:
             pid, _, _ = rng.choice(self.practitioners)
             day = self.today + timedelta(days=1 + int(rng.triangular(0, a.days - 2, 0)))  # more bookings soon
             async with sem:
-                r = await client.get(self.url + "/availability", params={  # the day, or the next one open
-                    "practitioner_id": pid, "from": str(day), "to": str(day + timedelta(days=6)), "limit": 40})
+                r = await client.get(
+                    self.url + "/availability",
+                    params={  # the day, or the next one open
+                        "practitioner_id": pid,
+                        "from": str(day),
+                        "to": str(day + timedelta(days=6)),
+                        "limit": 40,
+                    },
+                )
                 items = r.json()["items"]
                 if not items:
                     return
-                r = await client.post(self.url + "/appointments", json={
-                    "patient_id": f"bench-patient-{i % (a.bookings // 2 or 1)}", "slot_id": rng.choice(items)["slot_id"]})
+                r = await client.post(
+                    self.url + "/appointments",
+                    json={
+                        "patient_id": f"bench-patient-{i % (a.bookings // 2 or 1)}",
+                        "slot_id": rng.choice(items)["slot_id"],
+                    },
+                )
             done, refused = done + (r.status_code == 201), refused + (r.status_code == 409)
 
         await asyncio.gather(*(one(i) for i in range(a.bookings)))
@@ -155,16 +204,39 @@ class Bench:
         ns = self.cluster.namespace
         for i in range(20):
             pid = f"bench-covered-{i}"
-            await publish_event(AMQP, ns, CoverageRegistered(coverage_id=f"cov-{i}", patient_id=pid, payer="Bench",
-                                                             period_start=self.today - timedelta(days=30)))
-            await publish_event(AMQP, ns, CoverageChanged(
-                coverage_id=f"cov-{i}", patient_id=pid, coverage_version=2, plan_id="bench", status="active",
-                period_start=self.today - timedelta(days=30), service_codes=["99213", "99215"],
-                prior_authorization_codes=[]))
+            await publish_event(
+                AMQP,
+                ns,
+                CoverageRegistered(
+                    coverage_id=f"cov-{i}", patient_id=pid, payer="Bench", period_start=self.today - timedelta(days=30)
+                ),
+            )
+            await publish_event(
+                AMQP,
+                ns,
+                CoverageChanged(
+                    coverage_id=f"cov-{i}",
+                    patient_id=pid,
+                    coverage_version=2,
+                    plan_id="bench",
+                    status="active",
+                    period_start=self.today - timedelta(days=30),
+                    service_codes=["99213", "99215"],
+                    prior_authorization_codes=[],
+                ),
+            )
             self.covered.append(pid)
             late = f"bench-late-{i}"
-            await publish_event(AMQP, ns, CoverageRegistered(coverage_id=f"late-{i}", patient_id=late, payer="Bench",
-                                                             period_start=self.today + timedelta(days=75)))
+            await publish_event(
+                AMQP,
+                ns,
+                CoverageRegistered(
+                    coverage_id=f"late-{i}",
+                    patient_id=late,
+                    payer="Bench",
+                    period_start=self.today + timedelta(days=75),
+                ),
+            )
             self.late_covered.append(late)
 
     def query(self, kind: int) -> dict:
@@ -173,16 +245,34 @@ class Bench:
         if kind in (0, 1):
             return {"service_type_id": service, "from": str(today), "to": str(today + timedelta(days=13))}
         if kind == 2:
-            return {"practitioner_id": rng.choice(self.practitioners)[0], "from": str(today),
-                    "to": str(today + timedelta(days=self.a.days - 1)), "limit": 50}
+            return {
+                "practitioner_id": rng.choice(self.practitioners)[0],
+                "from": str(today),
+                "to": str(today + timedelta(days=self.a.days - 1)),
+                "limit": 50,
+            }
         if kind == 3:
-            return {"location_id": rng.choice(self.locations)["id"], "service_type_id": self.services[0]["id"],
-                    "time_from": "08:00", "time_to": "10:00", "from": str(today), "to": str(today + timedelta(days=29))}
+            return {
+                "location_id": rng.choice(self.locations)["id"],
+                "service_type_id": self.services[0]["id"],
+                "time_from": "08:00",
+                "time_to": "10:00",
+                "from": str(today),
+                "to": str(today + timedelta(days=29)),
+            }
         if kind == 4:
-            return {"patient_id": rng.choice(self.covered), "service_type_id": self.services[0]["id"],
-                    "from": str(today), "to": str(today + timedelta(days=13))}
-        return {"patient_id": rng.choice(self.late_covered), "service_type_id": self.services[0]["id"],
-                "from": str(today), "to": str(today + timedelta(days=self.a.days - 1))}
+            return {
+                "patient_id": rng.choice(self.covered),
+                "service_type_id": self.services[0]["id"],
+                "from": str(today),
+                "to": str(today + timedelta(days=13)),
+            }
+        return {
+            "patient_id": rng.choice(self.late_covered),
+            "service_type_id": self.services[0]["id"],
+            "from": str(today),
+            "to": str(today + timedelta(days=self.a.days - 1)),
+        }
 
     async def measure(self, client: httpx.AsyncClient, n: int) -> dict[int, list[float]]:
         times: dict[int, list[float]] = defaultdict(list)
@@ -210,8 +300,10 @@ class Bench:
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {self.token}"}, timeout=60) as client:
             t = time.perf_counter()
             await self.build(client)
-            say(f"calendar: {len(self.practitioners)} practitioners, {len(self.locations)} locations in "
-                f"{len({loc['time_zone'] for loc in self.locations})} zones, in {time.perf_counter() - t:.1f}s")
+            say(
+                f"calendar: {len(self.practitioners)} practitioners, {len(self.locations)} locations in "
+                f"{len({loc['time_zone'] for loc in self.locations})} zones, in {time.perf_counter() - t:.1f}s"
+            )
             slots = self.derived_slots()
             say(f"{slots} slots over {self.a.days} days; booking {self.a.bookings}")
             t = time.perf_counter()
@@ -229,14 +321,18 @@ class Bench:
 
 def report(a: argparse.Namespace, result: dict) -> str:
     every = [x for v in result["times"].values() for x in v]
-    lines = [f"availability search: {a.practitioners} practitioners, {a.days} days, {result['slots']} derived slots, "
-             f"{result['booked']} booked; {len(every)} searches at concurrency {a.concurrency}",
-             f"  {'all searches':<44} p50 {percentile(every, 50):7.1f} ms   p99 {percentile(every, 99):7.1f} ms   "
-             f"({len(every) / result['wall']:.1f} searches/s)"]
+    lines = [
+        f"availability search: {a.practitioners} practitioners, {a.days} days, {result['slots']} derived slots, "
+        f"{result['booked']} booked; {len(every)} searches at concurrency {a.concurrency}",
+        f"  {'all searches':<44} p50 {percentile(every, 50):7.1f} ms   p99 {percentile(every, 99):7.1f} ms   "
+        f"({len(every) / result['wall']:.1f} searches/s)",
+    ]
     for k, name in enumerate(KINDS):
         v = result["times"].get(k, [])
         if v:
-            lines.append(f"  {name:<44} p50 {percentile(v, 50):7.1f} ms   p99 {percentile(v, 99):7.1f} ms   (n={len(v)})")
+            lines.append(
+                f"  {name:<44} p50 {percentile(v, 50):7.1f} ms   p99 {percentile(v, 99):7.1f} ms   (n={len(v)})"
+            )
     return "\n".join(lines)
 
 
@@ -246,12 +342,20 @@ def json_report(a: argparse.Namespace, result: dict) -> str:
     def figures(v: list[float]) -> dict:
         return {"n": len(v), "p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99), "max_ms": max(v, default=None)}
 
-    return json.dumps({
-        "practitioners": a.practitioners, "days": a.days, "locations": a.locations, "concurrency": a.concurrency,
-        "slots": result["slots"], "booked": result["booked"], "searches_per_s": len(every) / result["wall"],
-        "all": figures(every),
-        "kinds": {name: figures(result["times"].get(k, [])) for k, name in enumerate(KINDS)},
-    }, indent=2)
+    return json.dumps(
+        {
+            "practitioners": a.practitioners,
+            "days": a.days,
+            "locations": a.locations,
+            "concurrency": a.concurrency,
+            "slots": result["slots"],
+            "booked": result["booked"],
+            "searches_per_s": len(every) / result["wall"],
+            "all": figures(every),
+            "kinds": {name: figures(result["times"].get(k, [])) for k, name in enumerate(KINDS)},
+        },
+        indent=2,
+    )
 
 
 def main() -> int:
@@ -260,10 +364,18 @@ def main() -> int:
     short = run_id[:8]
     log_dir = Path(tempfile.mkdtemp(prefix=f"caremesh-bench-avail-{short}-"))
     secret = f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}"
-    cluster = Cluster(namespace=f"bench-avail-{run_id}", db_suffix=f"_bench_avail_{short}", port_offset=PORT_OFFSET,
-                      log_dir=log_dir, extra_env={"SCHEDULING_JWT_SECRET": secret, "SCHEDULING_HTTP_HOST": HOST,
-                                                  "SCHEDULING_AMQP_URL": AMQP,
-                                                  "SCHEDULING_MONGODB_URL": mongo_url("scheduling")})
+    cluster = Cluster(
+        namespace=f"bench-avail-{run_id}",
+        db_suffix=f"_bench_avail_{short}",
+        port_offset=PORT_OFFSET,
+        log_dir=log_dir,
+        extra_env={
+            "SCHEDULING_JWT_SECRET": secret,
+            "SCHEDULING_HTTP_HOST": HOST,
+            "SCHEDULING_AMQP_URL": AMQP,
+            "SCHEDULING_MONGODB_URL": mongo_url("scheduling"),
+        },
+    )
     port = SERVICES["scheduling"] + PORT_OFFSET
     with socket.socket() as probe:
         if probe.connect_ex((HOST, port)) == 0:

@@ -28,6 +28,7 @@ from booking.common import HOPS, say
 from booking.prefill import Prefill, prefilled_left
 from booking.report import json_report, text_report
 from booking.suite import FullSuite
+
 from caremesh_kit.devcluster import SERVICES
 
 MAX_PREFILL = 200_000
@@ -36,32 +37,61 @@ MAX_PREFILL = 200_000
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=200, help="measured bookings (and baseline messages); default 200")
-    p.add_argument("--concurrency", type=int, default=20,
-                   help="bookings in flight end to end (closed loop, and every warm-up); default 20")
-    p.add_argument("--rate", type=float, default=None,
-                   help="open loop: offer bookings (and baseline messages) at this rate per second, "
-                        "whether or not earlier ones completed; default: the closed loop")
-    p.add_argument("--open-deadline", type=float, default=60,
-                   help="open loop: seconds after the last offer until what has not completed counts as "
-                        "failed; default 60")
-    p.add_argument("--prefill", type=int, default=0, metavar="N",
-                   help="insert N documents into each hot collection of each service before it starts")
-    p.add_argument("--compare-prefill", type=int, default=0, metavar="N",
-                   help="two passes, with empty stores and then with --prefill N, and their ratios")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=20,
+        help="bookings in flight end to end (closed loop, and every warm-up); default 20",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: offer bookings (and baseline messages) at this rate per second, "
+        "whether or not earlier ones completed; default: the closed loop",
+    )
+    p.add_argument(
+        "--open-deadline",
+        type=float,
+        default=60,
+        help="open loop: seconds after the last offer until what has not completed counts as failed; default 60",
+    )
+    p.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        metavar="N",
+        help="insert N documents into each hot collection of each service before it starts",
+    )
+    p.add_argument(
+        "--compare-prefill",
+        type=int,
+        default=0,
+        metavar="N",
+        help="two passes, with empty stores and then with --prefill N, and their ratios",
+    )
     p.add_argument("--warmup", type=int, default=10, help="unmeasured bookings/messages run first; default 10")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
-    p.add_argument("--completion", choices=["event", "poll"], default="event",
-                   help="how a booking's email is seen as sent: notifications' message.sent events (default), "
-                        "or a query on its messages collection every --poll-interval (the older way)")
-    p.add_argument("--poll-interval", type=float, default=0.05,
-                   help="--completion poll: seconds between polls for sent emails")
+    p.add_argument(
+        "--completion",
+        choices=["event", "poll"],
+        default="event",
+        help="how a booking's email is seen as sent: notifications' message.sent events (default), "
+        "or a query on its messages collection every --poll-interval (the older way)",
+    )
+    p.add_argument(
+        "--poll-interval", type=float, default=0.05, help="--completion poll: seconds between polls for sent emails"
+    )
     p.add_argument("--booking-timeout", type=float, default=60, help="seconds one booking may take end to end")
     p.add_argument("--http-timeout", type=float, default=15, help="seconds per HTTP request")
     p.add_argument("--setup-concurrency", type=int, default=10, help="parallel requests while setting up")
     p.add_argument("--setup-timeout", type=float, default=120, help="seconds to wait for notifications' contacts")
     p.add_argument("--timeout", type=float, default=900, help="seconds the whole full-suite phase may take")
-    p.add_argument("--baseline-event-log", action="store_true",
-                   help="also bind a stream to '#' in the baseline, as the services' event log is")
+    p.add_argument(
+        "--baseline-event-log",
+        action="store_true",
+        help="also bind a stream to '#' in the baseline, as the services' event log is",
+    )
     p.add_argument("--log-dir", type=Path, help="service logs (default: a temp folder, removed on success)")
     p.add_argument("--keep-logs", action="store_true", help="keep the service logs even on success")
     a = p.parse_args()
@@ -75,8 +105,10 @@ def parse_args() -> argparse.Namespace:
         if not 1 <= a.open_deadline <= 3600:
             p.error("--open-deadline must be between 1 and 3600 seconds")
         if a.n / a.rate + a.open_deadline > a.timeout:
-            p.error(f"n / rate + --open-deadline = {a.n / a.rate + a.open_deadline:.0f}s exceeds --timeout "
-                    f"{a.timeout:.0f}s (which also covers the set-up): raise --timeout")
+            p.error(
+                f"n / rate + --open-deadline = {a.n / a.rate + a.open_deadline:.0f}s exceeds --timeout "
+                f"{a.timeout:.0f}s (which also covers the set-up): raise --timeout"
+            )
     if a.prefill and a.compare_prefill:
         p.error("--prefill and --compare-prefill are alternatives")
     for opt in ("prefill", "compare_prefill"):
@@ -97,9 +129,18 @@ def run_pass(a: argparse.Namespace, label: str, prefill_n: int) -> dict[str, Any
     secret = f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}"
     cluster = make_cluster(namespace, db_suffix, log_dir, secret)
     say(f"pass '{label}' (run {run_id}): namespace {namespace}, databases caremesh_*{db_suffix}, logs in {log_dir}")
-    out: dict[str, Any] = {"label": label, "prefill_n": prefill_n, "run_id": run_id, "namespace": namespace,
-                           "baseline_namespace": raw_namespace, "db_suffix": db_suffix,
-                           "prefill": None, "prefill_left": None, "rss": None, "failure": None}
+    out: dict[str, Any] = {
+        "label": label,
+        "prefill_n": prefill_n,
+        "run_id": run_id,
+        "namespace": namespace,
+        "baseline_namespace": raw_namespace,
+        "db_suffix": db_suffix,
+        "prefill": None,
+        "prefill_left": None,
+        "rss": None,
+        "failure": None,
+    }
     try:
         busy = busy_ports()
         if busy:
@@ -139,12 +180,21 @@ def main() -> int:
         plan = [("empty", 0), ("prefilled", a.compare_prefill)]
     else:
         plan = [("prefilled" if a.prefill else "empty", a.prefill)]
-    cfg = {"n": a.n, "concurrency": a.concurrency, "warmup": a.warmup, "completion": a.completion,
-           "poll_interval_ms": a.poll_interval * 1000 if a.completion == "poll" else None,
-           "mode": "open_loop" if a.rate else "closed_loop", "rate_per_s": a.rate,
-           "open_deadline_s": a.open_deadline if a.rate else None,
-           "prefill": a.prefill, "compare_prefill": a.compare_prefill, "passes": [label for label, _ in plan],
-           "baseline_event_log": a.baseline_event_log, "hops": len(HOPS)}
+    cfg = {
+        "n": a.n,
+        "concurrency": a.concurrency,
+        "warmup": a.warmup,
+        "completion": a.completion,
+        "poll_interval_ms": a.poll_interval * 1000 if a.completion == "poll" else None,
+        "mode": "open_loop" if a.rate else "closed_loop",
+        "rate_per_s": a.rate,
+        "open_deadline_s": a.open_deadline if a.rate else None,
+        "prefill": a.prefill,
+        "compare_prefill": a.compare_prefill,
+        "passes": [label for label, _ in plan],
+        "baseline_event_log": a.baseline_event_log,
+        "hops": len(HOPS),
+    }
 
     passes: list[dict[str, Any]] = []
     for label, prefill_n in plan:
@@ -157,8 +207,9 @@ def main() -> int:
             say(f"FAILED in pass '{label}': {type(failure).__name__}: {failure}")
             return 1
     print(json_report(cfg, passes) if a.json else text_report(cfg, passes))
-    clean = all(p["full"]["record"].failed == 0 and p["base"].failed == 0 and not anything_left(p["cleanup"])
-                for p in passes)
+    clean = all(
+        p["full"]["record"].failed == 0 and p["base"].failed == 0 and not anything_left(p["cleanup"]) for p in passes
+    )
     return 0 if clean else 2
 
 

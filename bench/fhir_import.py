@@ -40,10 +40,11 @@ import httpx
 from booking.cleanup import kill_leftovers, sweep_broker
 from booking.common import AMQP_URL, HOST, async_mongo, mongo_url, say
 from bson import ObjectId
+from pymongo import MongoClient
+
 from caremesh_kit.auth import mint
 from caremesh_kit.devcluster import Cluster
 from caremesh_kit.fixtures import fixtures_dir
-from pymongo import MongoClient
 
 PORT_OFFSET = 210  # records on 8212: clear of the booking bench (8201-8204) and e2e (8301-8304)
 PORT = 8002 + PORT_OFFSET
@@ -56,11 +57,18 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--copies", type=int, default=3, help="copies of the six fixtures per phase; default 3")
     p.add_argument("--concurrency", type=int, default=2, help="POST /fhir requests in flight; default 2")
     p.add_argument("--timeout", type=float, default=900, help="seconds each phase may take")
-    p.add_argument("--fill", type=int, default=10000,
-                   help="health history entries (about) pre-inserted for the filled-store pass, the other "
-                        "collections in proportion; 0 skips the pass; default 10000")
-    p.add_argument("--fill-commits", action="store_true",
-                   help="also fill the commit logs (by default they are not: done commits are pruned after 10 min)")
+    p.add_argument(
+        "--fill",
+        type=int,
+        default=10000,
+        help="health history entries (about) pre-inserted for the filled-store pass, the other "
+        "collections in proportion; 0 skips the pass; default 10000",
+    )
+    p.add_argument(
+        "--fill-commits",
+        action="store_true",
+        help="also fill the commit logs (by default they are not: done commits are pruned after 10 min)",
+    )
     p.add_argument("--no-bulk", action="store_true", help="skip the bulk import (POST /imports) pass")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     a = p.parse_args()
@@ -123,12 +131,16 @@ async def bulk(client: httpx.AsyncClient, bundles: list[dict[str, Any]]) -> dict
         if s["status"] == "completed":
             break
         await asyncio.sleep(0.5)
-    return {"seconds": time.perf_counter() - started, "written": s["totals"]["imported"],
-            "failed": len(s["failed_bundles"])}
+    return {
+        "seconds": time.perf_counter() - started,
+        "written": s["totals"]["imported"],
+        "failed": len(s["failed_bundles"]),
+    }
 
 
-async def sync_phases(a: argparse.Namespace, client: httpx.AsyncClient, bundles: list[dict[str, Any]]
-                      ) -> dict[str, Any]:
+async def sync_phases(
+    a: argparse.Namespace, client: httpx.AsyncClient, bundles: list[dict[str, Any]]
+) -> dict[str, Any]:
     say(f"first import: {len(bundles)} bundles, concurrency {a.concurrency}")
     first = await asyncio.wait_for(post_all(client, bundles, a.concurrency), a.timeout)
     say("re-import of the same bundles")
@@ -136,14 +148,14 @@ async def sync_phases(a: argparse.Namespace, client: httpx.AsyncClient, bundles:
     return {"first import (POST /fhir)": first, "re-import (POST /fhir)": again}
 
 
-async def bulk_phase(a: argparse.Namespace, client: httpx.AsyncClient, bundles: list[dict[str, Any]]
-                     ) -> dict[str, Any]:
+async def bulk_phase(a: argparse.Namespace, client: httpx.AsyncClient, bundles: list[dict[str, Any]]) -> dict[str, Any]:
     say(f"bulk import: {len(bundles)} bundles in one POST /imports")
     return {"bulk import (POST /imports)": await asyncio.wait_for(bulk(client, bundles), a.timeout)}
 
 
-async def filled_phase(a: argparse.Namespace, client: httpx.AsyncClient, bundles: list[dict[str, Any]]
-                       ) -> dict[str, Any]:
+async def filled_phase(
+    a: argparse.Namespace, client: httpx.AsyncClient, bundles: list[dict[str, Any]]
+) -> dict[str, Any]:
     say(f"first import into the filled store: {len(bundles)} bundles, concurrency {a.concurrency}")
     return {FILLED: await asyncio.wait_for(post_all(client, bundles, a.concurrency), a.timeout)}
 
@@ -160,15 +172,20 @@ async def fill_store(a: argparse.Namespace, database: str, warmup: dict[str, Any
         markers = {patient["id"], *(i["value"] for i in patient.get("identifier", []))}
         markers |= {d["_id"] async for d in db["patients"].find({}, {"_id": 1}) if isinstance(d["_id"], str)}
         pattern = re.compile("|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)))
-        names = [n for n in await db.list_collection_names()
-                 if not n.startswith("system.") and (a.fill_commits or not n.endswith(".commits"))]
+        names = [
+            n
+            for n in await db.list_collection_names()
+            if not n.startswith("system.") and (a.fill_commits or not n.endswith(".commits"))
+        ]
         originals = {n: await db[n].find({}).to_list() for n in names}
         per_copy = len(originals.get("health_history", []))
         if not per_copy:
             raise RuntimeError("the warm-up bundle wrote no health history entries to copy")
         rounds = math.ceil(a.fill / per_copy)
-        say(f"filling {database}: {rounds} copies of the warm-up patient's {sum(map(len, originals.values()))} "
-            f"documents in {len(names)} collections ({', '.join(sorted(names))})")
+        say(
+            f"filling {database}: {rounds} copies of the warm-up patient's {sum(map(len, originals.values()))} "
+            f"documents in {len(names)} collections ({', '.join(sorted(names))})"
+        )
         counts: dict[str, int] = {}
         for name, docs in originals.items():
             if not docs:
@@ -186,9 +203,15 @@ async def fill_store(a: argparse.Namespace, database: str, warmup: dict[str, Any
     finally:
         await mongo.close()
     analyzed = await _analyze(database)
-    out = {"history_entries": rounds * per_copy, "documents": sum(counts.values()), "by_collection": counts,
-           "copies": rounds, "commit_logs_filled": a.fill_commits, "analyzed": analyzed,
-           "seconds": time.perf_counter() - started}
+    out = {
+        "history_entries": rounds * per_copy,
+        "documents": sum(counts.values()),
+        "by_collection": counts,
+        "copies": rounds,
+        "commit_logs_filled": a.fill_commits,
+        "analyzed": analyzed,
+        "seconds": time.perf_counter() - started,
+    }
     say(f"filled: {out['documents']} documents in {out['seconds']:.1f} s")
     return out
 
@@ -230,11 +253,13 @@ async def _analyze(schema: str) -> bool:
         await conn.close()
 
 
-async def measure(a: argparse.Namespace, phase: Any, token: str, originals: dict[str, str], tag: str,
-                  database: str) -> dict[str, Any]:
+async def measure(
+    a: argparse.Namespace, phase: Any, token: str, originals: dict[str, str], tag: str, database: str
+) -> dict[str, Any]:
     bundles = copies(originals, a.copies, tag)
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{PORT}", timeout=300,
-                                 headers={"Authorization": f"Bearer {token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://{HOST}:{PORT}", timeout=300, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
         say("warm-up: one bundle, not measured")
         warmup = copies({NAMES[0]: originals[NAMES[0]]}, 1, f"w{tag}")
         await post_all(client, warmup, 1)
@@ -257,29 +282,44 @@ def comparison(phases: dict[str, Any]) -> dict[str, Any] | None:
     if FIRST not in phases or FILLED not in phases:
         return None
     empty, filled = phases[FIRST]["resources_per_s"], phases[FILLED]["resources_per_s"]
-    return {"empty_resources_per_s": empty, "filled_resources_per_s": filled,
-            "filled_over_empty": filled / empty if empty else None,
-            "fill_history_entries": phases[FILLED]["fill"]["history_entries"],
-            "fill_documents": phases[FILLED]["fill"]["documents"]}
+    return {
+        "empty_resources_per_s": empty,
+        "filled_resources_per_s": filled,
+        "filled_over_empty": filled / empty if empty else None,
+        "fill_history_entries": phases[FILLED]["fill"]["history_entries"],
+        "fill_documents": phases[FILLED]["fill"]["documents"],
+    }
 
 
 def report(a: argparse.Namespace, phases: dict[str, Any]) -> str:
     w = 42
-    lines = ["", f"FHIR import benchmark: {a.copies} copies x 6 Synthea bundles per phase, "
-                 f"{next(iter(phases.values()))['resources']} resources; POST /fhir concurrency {a.concurrency}", "",
-             f"{'':<{w}}{'seconds':>10}{'resources/s':>14}{'written':>10}{'records/s':>12}{'failed':>8}"]
+    lines = [
+        "",
+        f"FHIR import benchmark: {a.copies} copies x 6 Synthea bundles per phase, "
+        f"{next(iter(phases.values()))['resources']} resources; POST /fhir concurrency {a.concurrency}",
+        "",
+        f"{'':<{w}}{'seconds':>10}{'resources/s':>14}{'written':>10}{'records/s':>12}{'failed':>8}",
+    ]
     for name, p in phases.items():
-        lines.append(f"{name:<{w}}{p['seconds']:>10.1f}{p['resources_per_s']:>14.1f}{p['written']:>10}"
-                     f"{p['records_per_s']:>12.1f}{p['failed']:>8}")
-    lines += ["", "resources/s: every entry of the bundles (skipped types included); records/s: what was written",
-              "(patients, history entries, encounters). The re-import writes nothing: all already imported."]
+        lines.append(
+            f"{name:<{w}}{p['seconds']:>10.1f}{p['resources_per_s']:>14.1f}{p['written']:>10}"
+            f"{p['records_per_s']:>12.1f}{p['failed']:>8}"
+        )
+    lines += [
+        "",
+        "resources/s: every entry of the bundles (skipped types included); records/s: what was written",
+        "(patients, history entries, encounters). The re-import writes nothing: all already imported.",
+    ]
     if c := comparison(phases):
         f = phases[FILLED]["fill"]
-        lines += ["", f"empty vs filled store: {c['empty_resources_per_s']:.1f} vs {c['filled_resources_per_s']:.1f} "
-                      f"resources/s, filled / empty = {c['filled_over_empty']:.2f}x",
-                  f"  filled with {f['documents']:,} documents ({f['history_entries']:,} history entries, "
-                  f"{f['copies']} copies of the warm-up patient; commit logs {'filled' if f['commit_logs_filled'] else 'not filled'}"
-                  f"{', tables ANALYZEd' if f['analyzed'] else ''}) in {f['seconds']:.1f} s"]
+        lines += [
+            "",
+            f"empty vs filled store: {c['empty_resources_per_s']:.1f} vs {c['filled_resources_per_s']:.1f} "
+            f"resources/s, filled / empty = {c['filled_over_empty']:.2f}x",
+            f"  filled with {f['documents']:,} documents ({f['history_entries']:,} history entries, "
+            f"{f['copies']} copies of the warm-up patient; commit logs {'filled' if f['commit_logs_filled'] else 'not filled'}"
+            f"{', tables ANALYZEd' if f['analyzed'] else ''}) in {f['seconds']:.1f} s",
+        ]
     lines.append("")
     return "\n".join(lines)
 
@@ -300,8 +340,12 @@ def main() -> int:
     namespace, db_suffix = f"bench-fhir-{run_id}", f"_benchfhir_{run_id[:8]}"
     secret = f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}"
     log_dir = Path(tempfile.mkdtemp(prefix=f"caremesh-bench-fhir-{run_id[:8]}-"))
-    env = {"RECORDS_JWT_SECRET": secret, "RECORDS_AMQP_URL": AMQP_URL, "RECORDS_MONGODB_URL": mongo_url("records"),
-           "RECORDS_HTTP_HOST": HOST}
+    env = {
+        "RECORDS_JWT_SECRET": secret,
+        "RECORDS_AMQP_URL": AMQP_URL,
+        "RECORDS_MONGODB_URL": mongo_url("records"),
+        "RECORDS_HTTP_HOST": HOST,
+    }
     token = mint("bench", ["coordinator"], secret)
     phases: dict[str, Any] = {}
     databases: list[str] = []
@@ -313,8 +357,13 @@ def main() -> int:
             with socket.socket() as probe:
                 if probe.connect_ex((HOST, PORT)) == 0:
                     raise RuntimeError(f"port {PORT} is already in use")
-            cluster = Cluster(namespace=namespace, db_suffix=f"{db_suffix}_{n}", port_offset=PORT_OFFSET,
-                              log_dir=log_dir, extra_env=env)
+            cluster = Cluster(
+                namespace=namespace,
+                db_suffix=f"{db_suffix}_{n}",
+                port_offset=PORT_OFFSET,
+                log_dir=log_dir,
+                extra_env=env,
+            )
             databases.append(f"caremesh_records{db_suffix}_{n}")
             try:
                 cluster.start("records")
@@ -337,8 +386,10 @@ def main() -> int:
         except Exception as exc:  # noqa: BLE001 - reported
             say(f"could not drop the databases: {type(exc).__name__}: {exc}")
             left += databases
-        say(f"cleanup: {broker['queues_deleted']} queue(s), {broker['exchanges_deleted']} exchange(s) deleted, "
-            f"database(s) {', '.join(databases) or 'none'} dropped; left: {left or 'nothing'}")
+        say(
+            f"cleanup: {broker['queues_deleted']} queue(s), {broker['exchanges_deleted']} exchange(s) deleted, "
+            f"database(s) {', '.join(databases) or 'none'} dropped; left: {left or 'nothing'}"
+        )
         if failure is None:
             shutil.rmtree(log_dir, ignore_errors=True)
         else:
@@ -348,9 +399,23 @@ def main() -> int:
             return 130
         say(f"FAILED: {type(failure).__name__}: {failure}")
         return 1
-    print(json.dumps({"copies": a.copies, "concurrency": a.concurrency, "fill": a.fill, "phases": phases,
-                      "empty_vs_filled": comparison(phases), "databases_dropped": databases, "left": left},
-                     indent=2, default=str) if a.json else report(a, phases))
+    print(
+        json.dumps(
+            {
+                "copies": a.copies,
+                "concurrency": a.concurrency,
+                "fill": a.fill,
+                "phases": phases,
+                "empty_vs_filled": comparison(phases),
+                "databases_dropped": databases,
+                "left": left,
+            },
+            indent=2,
+            default=str,
+        )
+        if a.json
+        else report(a, phases)
+    )
     return 2 if left or any(p["failed"] for p in phases.values()) else 0
 
 

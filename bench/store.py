@@ -77,19 +77,37 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="1000,10000,100000", help="documents per collection; default 1000,10000,100000")
     p.add_argument("--samples", type=int, default=200, help="samples per operation, database and size; default 200")
-    p.add_argument("--op-seconds", type=float, default=6.0,
-                   help="wall-time cap per operation, database and size (at least --min-samples are taken); default 6")
-    p.add_argument("--min-samples", type=int, default=1,
-                   help="samples taken even past --op-seconds; default 1 (without GIN an operation at 100k takes ~100 ms)")
-    p.add_argument("--rounds", type=int, default=4,
-                   help="each operation's samples are taken in this many rounds over all the databases; default 4")
+    p.add_argument(
+        "--op-seconds",
+        type=float,
+        default=6.0,
+        help="wall-time cap per operation, database and size (at least --min-samples are taken); default 6",
+    )
+    p.add_argument(
+        "--min-samples",
+        type=int,
+        default=1,
+        help="samples taken even past --op-seconds; default 1 (without GIN an operation at 100k takes ~100 ms)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="each operation's samples are taken in this many rounds over all the databases; default 4",
+    )
     p.add_argument("--pending", type=int, default=10, help="pending commits among the done ones; default 10")
     p.add_argument("--batch", type=int, default=1000, help="insert_many batch size for the fill; default 1000")
-    p.add_argument("--no-analyze", action="store_true",
-                   help="skip ANALYZE of the tables after each fill (autovacuum would do it in time)")
-    p.add_argument("--gin-first", action="store_true",
-                   help="create the GIN indexes before the fill, as a service's reconciler does at start, so the "
-                        "rows wait in GIN's pending list (flushed by autovacuum); default: built after the fill")
+    p.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="skip ANALYZE of the tables after each fill (autovacuum would do it in time)",
+    )
+    p.add_argument(
+        "--gin-first",
+        action="store_true",
+        help="create the GIN indexes before the fill, as a service's reconciler does at start, so the "
+        "rows wait in GIN's pending list (flushed by autovacuum); default: built after the fill",
+    )
     p.add_argument("--quick", action="store_true", help="50 samples and 2 s per operation (sizes unchanged)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
@@ -102,10 +120,15 @@ def parse_args() -> argparse.Namespace:
         p.error("need sizes between 100 and 1,000,000")
     if a.quick:
         a.samples, a.op_seconds = min(a.samples, 50), min(a.op_seconds, 2.0)
-    if not (1 <= a.min_samples <= a.samples <= 10_000 and 0 < a.op_seconds <= 120 and 0 <= a.pending <= 1000
-            and 1 <= a.rounds <= 50):
-        p.error("need 1 <= min-samples <= samples <= 10000, 0 < op-seconds <= 120, 0 <= pending <= 1000, "
-                "1 <= rounds <= 50")
+    if not (
+        1 <= a.min_samples <= a.samples <= 10_000
+        and 0 < a.op_seconds <= 120
+        and 0 <= a.pending <= 1000
+        and 1 <= a.rounds <= 50
+    ):
+        p.error(
+            "need 1 <= min-samples <= samples <= 10000, 0 < op-seconds <= 120, 0 <= pending <= 1000, 1 <= rounds <= 50"
+        )
     return a
 
 
@@ -123,17 +146,34 @@ def agg_id(i: int) -> str:
 
 def state_doc(i: int, version: int) -> dict[str, Any]:
     """A health-history-entry-sized document (~0.5 KB)."""
-    return {"_id": agg_id(i), "version": version, "patient_id": f"pat-{i // 5:06d}", "kind": "condition",
-            "status": "active", "code": {"system": "http://snomed.info/sct", "code": f"{100000 + i % 977}",
-                                         "display": "Bench condition for the store benchmark"},
-            "recorded_at": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
-            "note": "x" * 200, "source": {"bundle": f"bundle-{i // 50}", "resource": f"Condition/{i}"}}
+    return {
+        "_id": agg_id(i),
+        "version": version,
+        "patient_id": f"pat-{i // 5:06d}",
+        "kind": "condition",
+        "status": "active",
+        "code": {
+            "system": "http://snomed.info/sct",
+            "code": f"{100000 + i % 977}",
+            "display": "Bench condition for the store benchmark",
+        },
+        "recorded_at": datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
+        "note": "x" * 200,
+        "source": {"bundle": f"bundle-{i // 50}", "resource": f"Condition/{i}"},
+    }
 
 
 def commit_doc(aggregate: str, version: int, state: dict[str, Any], pending: bool, at: datetime) -> dict[str, Any]:
-    return {"_id": commit_id(aggregate, version), "aggregate_id": aggregate, "version": version, "state": state,
-            "outbox": [{"type": "bench.changed", "subject": aggregate}] if pending else [], "pending": pending,
-            "committed_at": at, **({} if pending else {"done_bucket": bucket(at)})}
+    return {
+        "_id": commit_id(aggregate, version),
+        "aggregate_id": aggregate,
+        "version": version,
+        "state": state,
+        "outbox": [{"type": "bench.changed", "subject": aggregate}] if pending else [],
+        "pending": pending,
+        "committed_at": at,
+        **({} if pending else {"done_bucket": bucket(at)}),
+    }
 
 
 class Side:
@@ -175,8 +215,12 @@ class Side:
             await self.items.insert_many(states, ordered=False)
             await self.commits.insert_many(commits, ordered=False)
         if pending:
-            await self.commits.insert_many([commit_doc(f"pending-{j}", 1, {"_id": f"pending-{j}", "version": 1},
-                                                       True, now) for j in range(pending)])
+            await self.commits.insert_many(
+                [
+                    commit_doc(f"pending-{j}", 1, {"_id": f"pending-{j}", "version": 1}, True, now)
+                    for j in range(pending)
+                ]
+            )
 
     def next_serial(self) -> int:
         self.serial += 1
@@ -189,7 +233,9 @@ def _q(name: str) -> str:
 
 async def tables(conn: Any, schema: str) -> dict[str, str]:
     """FerretDB's table for each collection of a database (its metadata table maps them)."""
-    rows = await conn.fetch(f"SELECT _jsonb->>'_id' AS coll, _jsonb->>'table' AS tbl FROM {_q(schema)}.{METADATA_TABLE}")
+    rows = await conn.fetch(
+        f"SELECT _jsonb->>'_id' AS coll, _jsonb->>'table' AS tbl FROM {_q(schema)}.{METADATA_TABLE}"
+    )
     return {r["coll"]: r["tbl"] for r in rows}
 
 
@@ -198,12 +244,18 @@ async def copy_subset(conn: Any, source: str, target: Side) -> None:
     tables in PostgreSQL: the same rows FerretDB wrote, without paying for the fill again."""
     src, dst = await tables(conn, source), await tables(conn, target.name)
     bound = agg_id(target.size)
-    await conn.execute(f"INSERT INTO {_q(target.name)}.{_q(dst[COLL])} (_jsonb) SELECT _jsonb FROM "
-                       f"{_q(source)}.{_q(src[COLL])} WHERE _jsonb->>'_id' < $1", bound)
+    await conn.execute(
+        f"INSERT INTO {_q(target.name)}.{_q(dst[COLL])} (_jsonb) SELECT _jsonb FROM "
+        f"{_q(source)}.{_q(src[COLL])} WHERE _jsonb->>'_id' < $1",
+        bound,
+    )
     commits = f"{COLL}.commits"
-    await conn.execute(f"INSERT INTO {_q(target.name)}.{_q(dst[commits])} (_jsonb) SELECT _jsonb FROM "
-                       f"{_q(source)}.{_q(src[commits])} WHERE _jsonb->>'aggregate_id' < $1 "
-                       f"OR _jsonb->>'aggregate_id' LIKE 'pending-%'", bound)
+    await conn.execute(
+        f"INSERT INTO {_q(target.name)}.{_q(dst[commits])} (_jsonb) SELECT _jsonb FROM "
+        f"{_q(source)}.{_q(src[commits])} WHERE _jsonb->>'aggregate_id' < $1 "
+        f"OR _jsonb->>'aggregate_id' LIKE 'pending-%'",
+        bound,
+    )
 
 
 async def analyze(conn: Any, schema: str) -> None:
@@ -221,8 +273,11 @@ class Bench:
     def __init__(self, a: argparse.Namespace, client: AsyncMongoClient, run: str) -> None:
         self.a = a
         self.rng = random.Random(a.seed)
-        self.sides = [Side(client, f"bench_store_{run}_{n}_{'gin' if gin else 'nogin'}", gin, n)
-                      for n in a.sizes for gin in (True, False)]
+        self.sides = [
+            Side(client, f"bench_store_{run}_{n}_{'gin' if gin else 'nogin'}", gin, n)
+            for n in a.sizes
+            for gin in (True, False)
+        ]
         self.fill_seconds = 0.0
         self.gin: dict[str, list[str]] = {}
         self.plans: dict[str, dict[str, str]] = {}
@@ -235,8 +290,9 @@ class Bench:
 
     async def reconcile(self, side: Side) -> None:
         reconciler = Reconciler(PG_URL, side.name)
-        reconciler.declare({COLL: [IndexModel([("patient_id", ASCENDING)])],
-                            f"{COLL}.commits": list(Repository.indexes)})
+        reconciler.declare(
+            {COLL: [IndexModel([("patient_id", ASCENDING)])], f"{COLL}.commits": list(Repository.indexes)}
+        )
         await reconciler.run_once()
         if not reconciler.enabled:
             raise RuntimeError("the reconciler could not reach PostgreSQL at " + PG_URL)
@@ -255,14 +311,16 @@ class Bench:
         master = self.side(a.sizes[-1], True)
         t = time.perf_counter()
         await master.fill(a.batch, a.pending, self.rng, self.started)
-        say(f"{master.name}: {master.size:,} states and {master.size + a.pending:,} commits inserted through "
-            f"FerretDB in {time.perf_counter() - t:.1f} s")
+        say(
+            f"{master.name}: {master.size:,} states and {master.size + a.pending:,} commits inserted through "
+            f"FerretDB in {time.perf_counter() - t:.1f} s"
+        )
         conn = await asyncpg.connect(PG_URL, timeout=10)
         try:
             for side in self.sides:
                 if side is not master:
                     await copy_subset(conn, master.name, side)
-                side.versions = list(master.versions[:side.size])
+                side.versions = list(master.versions[: side.size])
             for side in self.sides:
                 if side.gin and not a.gin_first:
                     await self.reconcile(side)
@@ -270,20 +328,25 @@ class Bench:
                     await analyze(conn, side.name)
                 self.gin[side.name] = await gin_indexes(conn, side.name)
                 if bool(self.gin[side.name]) != side.gin:
-                    raise RuntimeError(f"{side.name} has GIN indexes {self.gin[side.name]}, expected "
-                                       f"{'some' if side.gin else 'none'}")
+                    raise RuntimeError(
+                        f"{side.name} has GIN indexes {self.gin[side.name]}, expected {'some' if side.gin else 'none'}"
+                    )
                 # Counted in PostgreSQL: a count through FerretDB v1 decodes every document.
                 t_ = await tables(conn, side.name)
                 states = await conn.fetchval(f"SELECT count(*) FROM {_q(side.name)}.{_q(t_[COLL])}")
                 commits = await conn.fetchval(f"SELECT count(*) FROM {_q(side.name)}.{_q(t_[COLL + '.commits'])}")
                 if (states, commits) != (side.size, side.size + a.pending):
-                    raise RuntimeError(f"{side.name}: {states} states and {commits} commits, expected "
-                                       f"{side.size} and {side.size + a.pending}")
+                    raise RuntimeError(
+                        f"{side.name}: {states} states and {commits} commits, expected "
+                        f"{side.size} and {side.size + a.pending}"
+                    )
         finally:
             await conn.close()
         self.fill_seconds = time.perf_counter() - t
-        say(f"{len(self.sides)} databases ready in {self.fill_seconds:.1f} s; GIN indexes per GIN database: "
-            f"{len(self.gin[master.name])}")
+        say(
+            f"{len(self.sides)} databases ready in {self.fill_seconds:.1f} s; GIN indexes per GIN database: "
+            f"{len(self.gin[master.name])}"
+        )
 
     def operations(self, side: Side) -> list[tuple[Any, int]]:
         """The measured functions for one side, each returning {op key: elapsed seconds}, and how many
@@ -302,8 +365,9 @@ class Bench:
             t1 = pc()
             await items.replace_one({"_id": state["_id"], "version": {"$lt": version}}, state, upsert=True)
             t2 = pc()
-            r = await commits.update_many({"pending": True, "_id": {"$in": [commit["_id"]]}},
-                                          {"$set": {"pending": False, "outbox": []}})
+            r = await commits.update_many(
+                {"pending": True, "_id": {"$in": [commit["_id"]]}}, {"$set": {"pending": False, "outbox": []}}
+            )
             t3 = pc()
             if r.modified_count != 1:
                 raise RuntimeError(f"relay mark done modified {r.modified_count}")
@@ -360,8 +424,12 @@ class Bench:
             cutoff = self.started - RETENTION
             j = side.next_serial()
             old = cutoff - timedelta(minutes=5 + j)  # a minute of its own: what one steady-state pass deletes
-            await commits.insert_many([commit_doc(f"old-{j}-{k}", 1, {"_id": f"old-{j}-{k}", "version": 1}, False, old)
-                                       for k in range(PRUNE_BATCH)])  # not timed
+            await commits.insert_many(
+                [
+                    commit_doc(f"old-{j}-{k}", 1, {"_id": f"old-{j}-{k}", "version": 1}, False, old)
+                    for k in range(PRUNE_BATCH)
+                ]
+            )  # not timed
             t0 = pc()
             r = await commits.delete_many({"done_bucket": bucket(old)})  # as Repository.prune after its first pass
             elapsed = pc() - t0
@@ -369,8 +437,15 @@ class Bench:
                 raise RuntimeError(f"prune deleted {r.deleted_count}, not {PRUNE_BATCH}")
             return {"prune": elapsed}
 
-        return [(chain, 3), (mark_done, 1), (find_id, 1), (find_patient, 1), (find_id_version, 1),
-                (relay_pending, 1), (prune, 1)]
+        return [
+            (chain, 3),
+            (mark_done, 1),
+            (find_id, 1),
+            (find_patient, 1),
+            (find_id_version, 1),
+            (relay_pending, 1),
+            (prune, 1),
+        ]
 
     async def measure(self) -> None:
         """Each operation in ``--rounds`` rounds, every round visiting every database in turn, so a
@@ -384,12 +459,19 @@ class Bench:
                 for side in self.sides:
                     one, steps = per_side[side.name][index]
                     await self._round(side, one, steps, r)
-            say(f"  {name}: {time.perf_counter() - t:.1f} s ("
-                + ", ".join(f"{s.label} n={len(s.samples.get(_first_key(name), []))}" for s in self.sides) + ")")
+            say(
+                f"  {name}: {time.perf_counter() - t:.1f} s ("
+                + ", ".join(f"{s.label} n={len(s.samples.get(_first_key(name), []))}" for s in self.sides)
+                + ")"
+            )
         for side in self.sides:
             for key, ms in side.samples.items():
-                side.results[key] = {"n": len(ms), "median_ms": statistics.median(ms), "p99_ms": percentile(ms, 99),
-                                     "mean_ms": statistics.fmean(ms)}
+                side.results[key] = {
+                    "n": len(ms),
+                    "median_ms": statistics.median(ms),
+                    "p99_ms": percentile(ms, 99),
+                    "mean_ms": statistics.fmean(ms),
+                }
 
     async def _round(self, side: Side, one: Any, steps: int, r: int) -> None:
         """Round ``r`` of one measured function on one side: up to its share of ``--samples`` within its
@@ -455,21 +537,30 @@ class Bench:
             g = {n: self.side(n, True).results.get(key, {}) for n in sizes}
             b = {n: self.side(n, False).results.get(key, {}) for n in sizes}
             ops[key] = {
-                "label": label, "kind": kind,
-                "gin": {str(n): v for n, v in g.items() if v}, "nogin": {str(n): v for n, v in b.items() if v},
+                "label": label,
+                "kind": kind,
+                "gin": {str(n): v for n, v in g.items() if v},
+                "nogin": {str(n): v for n, v in b.items() if v},
                 "nogin_over_gin": {str(n): _ratio(b[n].get("median_ms"), g[n].get("median_ms")) for n in sizes},
                 "flatness_gin": _ratio(g[hi].get("median_ms"), g[lo].get("median_ms")),
                 "flatness_nogin": _ratio(b[hi].get("median_ms"), b[lo].get("median_ms")),
-                "plan_gin": self.plans.get("gin", {}).get(key), "plan_nogin": self.plans.get("nogin", {}).get(key),
+                "plan_gin": self.plans.get("gin", {}).get(key),
+                "plan_nogin": self.plans.get("nogin", {}).get(key),
             }
         flat = [ops[k]["flatness_gin"] for k, _, kind in OPS if kind != "background" and ops[k]["flatness_gin"]]
         return {
-            "sizes": sizes, "samples": self.a.samples, "op_seconds": self.a.op_seconds, "rounds": self.a.rounds,
-            "pending": self.a.pending, "analyzed": not self.a.no_analyze, "gin_first": self.a.gin_first,
-            "databases": [s.name for s in self.sides], "prepare_seconds": self.fill_seconds,
-            "gin_indexes": self.gin, "ops": ops,
-            "flatness": {"from": lo, "to": hi, "worst_lookup_or_update_gin": max(flat, default=None),
-                         "target": 2.0},
+            "sizes": sizes,
+            "samples": self.a.samples,
+            "op_seconds": self.a.op_seconds,
+            "rounds": self.a.rounds,
+            "pending": self.a.pending,
+            "analyzed": not self.a.no_analyze,
+            "gin_first": self.a.gin_first,
+            "databases": [s.name for s in self.sides],
+            "prepare_seconds": self.fill_seconds,
+            "gin_indexes": self.gin,
+            "ops": ops,
+            "flatness": {"from": lo, "to": hi, "worst_lookup_or_update_gin": max(flat, default=None), "target": 2.0},
             "cleanup": cleanup,
         }
 
@@ -505,13 +596,18 @@ def report(s: dict[str, Any]) -> str:
     sizes = s["sizes"]
     w = 48
     n_gin = max((len(v) for v in s["gin_indexes"].values()), default=0)
-    lines = ["", f"Store benchmark: FerretDB v1 on PostgreSQL (notifications' FerretDB, 127.0.0.1:27104); up to "
-                 f"{s['samples']} samples / {s['op_seconds']} s per operation, database and size, in {s['rounds']} "
-                 f"rounds; {s['pending']} pending commits among the done ones",
-             f"GIN: {n_gin} GIN expression indexes per database (caremesh_kit.pgindex.Reconciler); no-GIN: none. "
-             f"GIN indexes {'created before the fill (rows in the pending list)' if s.get('gin_first') else 'built after the fill'}; "
-             f"tables {'ANALYZEd' if s['analyzed'] else 'not analyzed'} after it.", "",
-             "median (p99) ms per operation, n = samples:", ""]
+    lines = [
+        "",
+        f"Store benchmark: FerretDB v1 on PostgreSQL (notifications' FerretDB, 127.0.0.1:27104); up to "
+        f"{s['samples']} samples / {s['op_seconds']} s per operation, database and size, in {s['rounds']} "
+        f"rounds; {s['pending']} pending commits among the done ones",
+        f"GIN: {n_gin} GIN expression indexes per database (caremesh_kit.pgindex.Reconciler); no-GIN: none. "
+        f"GIN indexes {'created before the fill (rows in the pending list)' if s.get('gin_first') else 'built after the fill'}; "
+        f"tables {'ANALYZEd' if s['analyzed'] else 'not analyzed'} after it.",
+        "",
+        "median (p99) ms per operation, n = samples:",
+        "",
+    ]
     head = f"{'operation':<{w}}{'':<7}" + "".join(f"{f'{n:,} docs':>28}" for n in sizes)
     lines += [head, "-" * len(head)]
     for key, op in s["ops"].items():
@@ -519,29 +615,47 @@ def report(s: dict[str, Any]) -> str:
             cells = []
             for n in sizes:
                 v = op[side].get(str(n))
-                cells.append(f"{fmt(v['median_ms']) + ' (' + fmt(v['p99_ms'], 1) + ') n=' + str(v['n']) if v else '-':>28}")
+                cells.append(
+                    f"{fmt(v['median_ms']) + ' (' + fmt(v['p99_ms'], 1) + ') n=' + str(v['n']) if v else '-':>28}"
+                )
             lines.append(f"{op['label'] if side == 'gin' else '':<{w}}{name:<7}" + "".join(cells))
-    lines += ["", f"ratios (medians): speed-up = no-GIN / GIN at each size; flatness = {sizes[-1]:,} / {sizes[0]:,} "
-                  "docs (target <= 2x for lookups and updates)", ""]
-    head = (f"{'operation':<{w}}" + "".join(f"{f'speed-up {n:,}':>17}" for n in sizes)
-            + f"{'flat GIN':>10}{'flat no-GIN':>13}{'  met?':>7}")
+    lines += [
+        "",
+        f"ratios (medians): speed-up = no-GIN / GIN at each size; flatness = {sizes[-1]:,} / {sizes[0]:,} "
+        "docs (target <= 2x for lookups and updates)",
+        "",
+    ]
+    head = (
+        f"{'operation':<{w}}"
+        + "".join(f"{f'speed-up {n:,}':>17}" for n in sizes)
+        + f"{'flat GIN':>10}{'flat no-GIN':>13}{'  met?':>7}"
+    )
     lines += [head, "-" * len(head)]
     for key, op in s["ops"].items():
         f = op["flatness_gin"]
         met = "-" if op["kind"] == "background" or f is None else ("yes" if f <= 2.0 else "NO")
-        lines.append(f"{op['label']:<{w}}" + "".join(f"{fmt(op['nogin_over_gin'].get(str(n)), 1, 'x'):>17}"
-                                                     for n in sizes)
-                     + f"{fmt(f, 2, 'x'):>10}{fmt(op['flatness_nogin'], 1, 'x'):>13}{met:>7}")
+        lines.append(
+            f"{op['label']:<{w}}"
+            + "".join(f"{fmt(op['nogin_over_gin'].get(str(n)), 1, 'x'):>17}" for n in sizes)
+            + f"{fmt(f, 2, 'x'):>10}{fmt(op['flatness_nogin'], 1, 'x'):>13}{met:>7}"
+        )
     worst = s["flatness"]["worst_lookup_or_update_gin"]
-    lines += ["", f"worst lookup/update flatness with GIN: {fmt(worst, 2, 'x')} (target <= 2x: "
-                  f"{'met' if worst is not None and worst <= 2 else 'NOT met'})", "",
-              f"PostgreSQL plans at {sizes[-1]:,} docs (FerretDB explain):"]
+    lines += [
+        "",
+        f"worst lookup/update flatness with GIN: {fmt(worst, 2, 'x')} (target <= 2x: "
+        f"{'met' if worst is not None and worst <= 2 else 'NOT met'})",
+        "",
+        f"PostgreSQL plans at {sizes[-1]:,} docs (FerretDB explain):",
+    ]
     for key, op in s["ops"].items():
         if op["plan_gin"]:
             lines.append(f"  {op['label']:<{w - 2}} GIN: {op['plan_gin']}; no-GIN: {op['plan_nogin']}")
     c = s["cleanup"]
-    lines += ["", f"cleanup: dropped {', '.join(c['dropped']) or 'nothing'}; left: {', '.join(c['left']) or 'nothing'}",
-              ""]
+    lines += [
+        "",
+        f"cleanup: dropped {', '.join(c['dropped']) or 'nothing'}; left: {', '.join(c['left']) or 'nothing'}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -571,8 +685,9 @@ def drop(names: list[str]) -> dict[str, Any]:
 
 
 async def amain(a: argparse.Namespace, run: str, holder: dict[str, Any]) -> None:
-    client: AsyncMongoClient = AsyncMongoClient(MONGO_URL, tz_aware=True, serverSelectionTimeoutMS=5000,
-                                                connectTimeoutMS=5000, socketTimeoutMS=300_000)
+    client: AsyncMongoClient = AsyncMongoClient(
+        MONGO_URL, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, socketTimeoutMS=300_000
+    )
     try:
         await client.admin.command("ping")
         bench = Bench(a, client, run)
@@ -601,8 +716,10 @@ def main() -> int:
         failure = exc
     finally:
         cleanup = drop(names)
-        say(f"cleanup: dropped {cleanup['dropped'] or 'nothing'}; left {cleanup['left'] or 'nothing'} "
-            f"({time.perf_counter() - started:.0f} s in all)")
+        say(
+            f"cleanup: dropped {cleanup['dropped'] or 'nothing'}; left {cleanup['left'] or 'nothing'} "
+            f"({time.perf_counter() - started:.0f} s in all)"
+        )
     if failure is not None:
         if isinstance(failure, KeyboardInterrupt):
             say("interrupted")

@@ -51,13 +51,22 @@ class Baseline:
         exchange = await ch.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True, timeout=10)
         await ch.declare_exchange(self.dlx_name, aio_pika.ExchangeType.DIRECT, durable=True, timeout=10)
         for name, (_, rk, _) in zip(self.queues, HOPS, strict=True):
-            q = await ch.declare_queue(name, durable=True, timeout=10, arguments={
-                "x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT,
-                "x-dead-letter-exchange": self.dlx_name, "x-dead-letter-routing-key": name})
+            q = await ch.declare_queue(
+                name,
+                durable=True,
+                timeout=10,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-delivery-limit": DELIVERY_LIMIT,
+                    "x-dead-letter-exchange": self.dlx_name,
+                    "x-dead-letter-routing-key": name,
+                },
+            )
             await q.bind(exchange, routing_key=rk, timeout=10)
         if self.args.baseline_event_log:
-            q = await ch.declare_queue(self.event_log, durable=True, timeout=10,
-                                       arguments={"x-queue-type": "stream", "x-max-age": "1h"})
+            q = await ch.declare_queue(
+                self.event_log, durable=True, timeout=10, arguments={"x-queue-type": "stream", "x-max-age": "1h"}
+            )
             await q.bind(exchange, routing_key="#", timeout=10)
         await ch.close()
 
@@ -80,15 +89,25 @@ class Baseline:
                         fut.set_result(time.perf_counter())
                 else:
                     await out.publish(
-                        aio_pika.Message(msg.body, headers=dict(msg.headers or {}), content_type=msg.content_type,
-                                         message_id=str(uuid.uuid4()), correlation_id=msg.correlation_id,
-                                         app_id=f"bench-{svc}", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                        routing_key=next_rk, mandatory=True, timeout=10)
+                        aio_pika.Message(
+                            msg.body,
+                            headers=dict(msg.headers or {}),
+                            content_type=msg.content_type,
+                            message_id=str(uuid.uuid4()),
+                            correlation_id=msg.correlation_id,
+                            app_id=f"bench-{svc}",
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key=next_rk,
+                        mandatory=True,
+                        timeout=10,
+                    )
                 await msg.ack()
             except Exception as exc:  # noqa: BLE001 - requeue, like the services' retry
                 say(f"baseline hop {svc} failed: {type(exc).__name__}: {exc}")
                 with contextlib.suppress(Exception):
                     await msg.nack(requeue=True)
+
         return on_message
 
     async def run(self) -> Figures:
@@ -100,10 +119,18 @@ class Baseline:
             pub_ch = await pub_conn.channel(publisher_confirms=True, on_return_raises=True)
             exchange = await pub_ch.get_exchange(self.exchange_name, ensure=False)
             # Shaped like scheduling.appointment.requested, so the payload size is realistic.
-            body = json.dumps({"appointment_id": str(uuid.uuid4()), "patient_id": str(uuid.uuid4()),
-                               "practitioner_id": str(uuid.uuid4()), "slot_id": str(uuid.uuid4()),
-                               "service_code": SERVICE_CODE, "start": "2030-01-01T10:00:00Z",
-                               "end": "2030-01-01T10:30:00Z", "service_date": "2030-01-01"}).encode()
+            body = json.dumps(
+                {
+                    "appointment_id": str(uuid.uuid4()),
+                    "patient_id": str(uuid.uuid4()),
+                    "practitioner_id": str(uuid.uuid4()),
+                    "slot_id": str(uuid.uuid4()),
+                    "service_code": SERVICE_CODE,
+                    "start": "2030-01-01T10:00:00Z",
+                    "end": "2030-01-01T10:30:00Z",
+                    "service_date": "2030-01-01",
+                }
+            ).encode()
             results: dict[int, tuple[float, float] | None] = {}
 
             async def one(i: int) -> None:
@@ -113,10 +140,19 @@ class Baseline:
                 t0 = time.perf_counter()
                 try:
                     await exchange.publish(
-                        aio_pika.Message(body, content_type="application/json", message_id=str(uuid.uuid4()),
-                                         correlation_id=cid, headers={"ce-type": "bench"}, app_id="bench-scheduling",
-                                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                        routing_key=HOPS[0][1], mandatory=True, timeout=10)
+                        aio_pika.Message(
+                            body,
+                            content_type="application/json",
+                            message_id=str(uuid.uuid4()),
+                            correlation_id=cid,
+                            headers={"ce-type": "bench"},
+                            app_id="bench-scheduling",
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key=HOPS[0][1],
+                        mandatory=True,
+                        timeout=10,
+                    )
                     results[i] = (t0, await asyncio.wait_for(fut, timeout=a.booking_timeout))
                 except Exception as exc:  # noqa: BLE001 - counted as failed
                     results[i] = None
@@ -137,8 +173,12 @@ class Baseline:
                 say(f"baseline: {a.n} messages through {len(HOPS)} hops at concurrency {a.concurrency}")
                 await closed_loop(measured, a.concurrency, one)
             done = [r for r in results.values() if r is not None]
-            return Figures.of([t1 - t0 for t0, t1 in done], a.n - len(done),
-                              min((t0 for t0, _ in done), default=None), max((t1 for _, t1 in done), default=None))
+            return Figures.of(
+                [t1 - t0 for t0, t1 in done],
+                a.n - len(done),
+                min((t0 for t0, _ in done), default=None),
+                max((t1 for _, t1 in done), default=None),
+            )
         finally:
             await self.teardown()
 

@@ -8,7 +8,6 @@ import urllib.parse
 from typing import Any
 
 import httpx
-from caremesh_kit.devcluster import SERVICES, Cluster
 from pymongo import MongoClient
 
 from booking.common import (
@@ -19,6 +18,7 @@ from booking.common import (
     mongo_url,
     say,
 )
+from caremesh_kit.devcluster import SERVICES, Cluster
 
 
 def kill_leftovers(cluster: Cluster) -> None:
@@ -84,8 +84,9 @@ def drop_databases(db_suffix: str) -> dict[str, Any]:
     for svc, port in MONGO_PORTS.items():
         name = f"caremesh_{svc}{db_suffix}"
         try:
-            with MongoClient(mongo_url(svc), serverSelectionTimeoutMS=5000,
-                             connectTimeoutMS=5000, socketTimeoutMS=30000) as client:
+            with MongoClient(
+                mongo_url(svc), serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, socketTimeoutMS=30000
+            ) as client:
                 client.drop_database(name)
                 if name in client.list_database_names():
                     out["left"].append(name)
@@ -100,8 +101,10 @@ def drop_databases(db_suffix: str) -> dict[str, Any]:
 def clean_up(cluster: Cluster, namespace: str, raw_namespace: str) -> dict[str, Any]:
     """Everything but Mailpit (the suite deletes its emails once it has read them)."""
     kill_leftovers(cluster)
-    cleanup = {"broker": {"suite": sweep_broker(namespace), "baseline": sweep_broker(raw_namespace)},
-               "databases": drop_databases(cluster.db_suffix)}
+    cleanup = {
+        "broker": {"suite": sweep_broker(namespace), "baseline": sweep_broker(raw_namespace)},
+        "databases": drop_databases(cluster.db_suffix),
+    }
     say(f"cleanup: {describe(cleanup)}")
     return cleanup
 
@@ -109,12 +112,16 @@ def clean_up(cluster: Cluster, namespace: str, raw_namespace: str) -> dict[str, 
 def describe(cleanup: dict[str, Any]) -> str:
     b1, b2, dbs = cleanup["broker"]["suite"], cleanup["broker"]["baseline"], cleanup["databases"]
     left = b1["left"] + b2["left"]
-    return (f"broker {b1['queues_deleted'] + b2['queues_deleted']} queue(s) and "
-            f"{b1['exchanges_deleted'] + b2['exchanges_deleted']} exchange(s) deleted, "
-            + (f"LEFT: {left}" if left else "none left")
-            + f"; databases {len(dbs['dropped'])} dropped" + (f", LEFT: {dbs['left']}" if dbs["left"] else ""))
+    return (
+        f"broker {b1['queues_deleted'] + b2['queues_deleted']} queue(s) and "
+        f"{b1['exchanges_deleted'] + b2['exchanges_deleted']} exchange(s) deleted, "
+        + (f"LEFT: {left}" if left else "none left")
+        + f"; databases {len(dbs['dropped'])} dropped"
+        + (f", LEFT: {dbs['left']}" if dbs["left"] else "")
+    )
 
 
 def anything_left(cleanup: dict[str, Any]) -> bool:
-    return bool(cleanup["broker"]["suite"]["left"] or cleanup["broker"]["baseline"]["left"]
-                or cleanup["databases"]["left"])
+    return bool(
+        cleanup["broker"]["suite"]["left"] or cleanup["broker"]["baseline"]["left"] or cleanup["databases"]["left"]
+    )

@@ -6,8 +6,6 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from caremesh_kit.devcluster import SERVICES, Cluster
-
 from booking.common import (
     AMQP_URL,
     HOST,
@@ -16,14 +14,19 @@ from booking.common import (
     SMTP_PORT,
     mongo_url,
 )
+from caremesh_kit.devcluster import SERVICES, Cluster
 
 
 def make_cluster(namespace: str, db_suffix: str, log_dir: Path, secret: str) -> Cluster:
     env = {"NOTIFICATIONS_SMTP_HOST": HOST, "NOTIFICATIONS_SMTP_PORT": str(SMTP_PORT)}
     for svc in MONGO_PORTS:
         p = svc.upper() + "_"
-        env |= {p + "JWT_SECRET": secret, p + "AMQP_URL": AMQP_URL, p + "MONGODB_URL": mongo_url(svc),
-                p + "HTTP_HOST": HOST}
+        env |= {
+            p + "JWT_SECRET": secret,
+            p + "AMQP_URL": AMQP_URL,
+            p + "MONGODB_URL": mongo_url(svc),
+            p + "HTTP_HOST": HOST,
+        }
     return Cluster(namespace=namespace, db_suffix=db_suffix, port_offset=PORT_OFFSET, log_dir=log_dir, extra_env=env)
 
 
@@ -49,8 +52,11 @@ def peak_rss_mib(cluster: Cluster) -> dict[str, dict[str, Any]]:
         entry: dict[str, Any] = {"pid": proc.pid, "peak_mib": None, "current_mib": None}
         if proc.poll() is None:  # else the pid may be gone (or another process's by now)
             try:
-                fields = dict(line.split(":", 1) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
-                              if ":" in line)
+                fields = dict(
+                    line.split(":", 1)
+                    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                    if ":" in line
+                )
                 for key, name in (("VmHWM", "peak_mib"), ("VmRSS", "current_mib")):
                     if key in fields:
                         entry[name] = int(fields[key].split()[0]) / 1024  # kB

@@ -44,8 +44,13 @@ def mongo_url(service: str) -> str:
 
 
 def async_mongo(service: str, socket_timeout_ms: int) -> AsyncMongoClient:
-    return AsyncMongoClient(mongo_url(service), tz_aware=True, serverSelectionTimeoutMS=5000,
-                            connectTimeoutMS=5000, socketTimeoutMS=socket_timeout_ms)
+    return AsyncMongoClient(
+        mongo_url(service),
+        tz_aware=True,
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+        socketTimeoutMS=socket_timeout_ms,
+    )
 
 
 async def amqp_connect() -> aio_pika.abc.AbstractConnection:
@@ -64,8 +69,9 @@ async def closed_loop(items: list[Any], concurrency: int, one: Callable[[Any], A
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items))))))
 
 
-async def open_loop(items: list[Any], rate: float, one: Callable[[Any], Awaitable[None]],
-                    deadline_s: float) -> dict[str, Any]:
+async def open_loop(
+    items: list[Any], rate: float, one: Callable[[Any], Awaitable[None]], deadline_s: float
+) -> dict[str, Any]:
     """Offer ``one(item)`` at a fixed ``rate`` per second, whether or not earlier ones have
     completed (an open loop), then wait at most ``deadline_s`` after the last offer. Offers are
     due at ``start + i / rate`` (absolute times, so a late offer does not shift the later ones);
@@ -92,8 +98,13 @@ async def open_loop(items: list[Any], rate: float, one: Callable[[Any], Awaitabl
         if t.done() and not t.cancelled() and t.exception() is not None:
             say(f"open loop: an offer raised {type(t.exception()).__name__}: {t.exception()}")
     lags.sort()
-    return {"offered": len(items), "rate_per_s": rate, "offering_s": offered_s,
-            "deadline_s": deadline_s, "unfinished_at_deadline": len(unfinished),
-            "offer_lag_p99_ms": lags[max(1, math.ceil(0.99 * len(lags))) - 1] * 1000 if lags else None,
-            "offer_lag_max_ms": lags[-1] * 1000 if lags else None,
-            "late_offers_over_10ms": sum(x > 0.010 for x in lags)}
+    return {
+        "offered": len(items),
+        "rate_per_s": rate,
+        "offering_s": offered_s,
+        "deadline_s": deadline_s,
+        "unfinished_at_deadline": len(unfinished),
+        "offer_lag_p99_ms": lags[max(1, math.ceil(0.99 * len(lags))) - 1] * 1000 if lags else None,
+        "offer_lag_max_ms": lags[-1] * 1000 if lags else None,
+        "late_offers_over_10ms": sum(x > 0.010 for x in lags),
+    }

@@ -24,8 +24,9 @@ async def mailpit_collect(short: str, bookings: list[Booking]) -> dict[str, int]
         async with httpx.AsyncClient(base_url=MAILPIT_URL, timeout=10) as client:
             start = 0
             for _ in range(1 + len(bookings) // page + 5):  # bounded paging
-                r = await client.get("/api/v1/search", params={"query": f"to:bench.{short}.", "start": start,
-                                                               "limit": page})
+                r = await client.get(
+                    "/api/v1/search", params={"query": f"to:bench.{short}.", "start": start, "limit": page}
+                )
                 r.raise_for_status()
                 data = r.json()
                 total = data.get("messages_count", 0)
@@ -42,9 +43,9 @@ async def mailpit_collect(short: str, bookings: list[Booking]) -> dict[str, int]
                     break
             ids = list(found)
             for i in range(0, len(ids), 200):
-                r = await client.request("DELETE", "/api/v1/messages", json={"IDs": ids[i:i + 200]})
+                r = await client.request("DELETE", "/api/v1/messages", json={"IDs": ids[i : i + 200]})
                 if r.status_code == 200:
-                    deleted += len(ids[i:i + 200])
+                    deleted += len(ids[i : i + 200])
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         say(f"mailpit: {type(exc).__name__}: {exc}")
     return {"found": len(found), "deleted": deleted}

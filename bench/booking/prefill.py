@@ -155,9 +155,19 @@ class Prefill:
             ended = start + VISIT + timedelta(minutes=rng.randint(30, 120))
         elif status == "cancelled":
             ended = booked + (start - booked) * rng.random()
-        return Visit(id=self.uid(), patient=patient, practitioner=practitioner, start=start, status=status,
-                     requested_at=requested, booked_at=booked, ended_at=ended, booked_event=self.uid(),
-                     message_id=self.uid(), correlation_id=self.uid())
+        return Visit(
+            id=self.uid(),
+            patient=patient,
+            practitioner=practitioner,
+            start=start,
+            status=status,
+            requested_at=requested,
+            booked_at=booked,
+            ended_at=ended,
+            booked_event=self.uid(),
+            message_id=self.uid(),
+            correlation_id=self.uid(),
+        )
 
     def _visits(self, per_day: int) -> list[Visit]:
         visits: list[Visit] = []
@@ -182,11 +192,19 @@ class Prefill:
 
     def _commit(self, state: dict, at: datetime) -> dict:
         v = state["version"]
-        return {"_id": f"{state['_id']}:{v:012d}", "aggregate_id": state["_id"], "version": v, "state": state,
-                "outbox": [], "pending": False, "committed_at": self.commit_time or at}
+        return {
+            "_id": f"{state['_id']}:{v:012d}",
+            "aggregate_id": state["_id"],
+            "version": v,
+            "state": state,
+            "outbox": [],
+            "pending": False,
+            "committed_at": self.commit_time or at,
+        }
 
-    def _with_commits(self, name: str, model: type, docs: Iterable[tuple[dict, datetime]]
-                      ) -> dict[str, Callable[[], Iterator[dict]]]:
+    def _with_commits(
+        self, name: str, model: type, docs: Iterable[tuple[dict, datetime]]
+    ) -> dict[str, Callable[[], Iterator[dict]]]:
         """Generators for a repository's collection and its commits (built once, in step)."""
         built: list[tuple[dict, datetime]] = []
 
@@ -213,27 +231,64 @@ class Prefill:
                 cancellation = None
                 if v.status == "cancelled":
                     assert v.ended_at is not None
-                    cancellation = {"reason_code": self.rng.choice(CANCEL_REASONS), "by": patient, "by_role": "patient",
-                                    "at": v.ended_at, "late": v.ended_at >= v.start - timedelta(hours=24), "note": None}
-                yield {"_id": v.id, "patient_id": patient, "practitioner_id": prac,
-                       "slot_id": m["slot_id"](prac, loc, self.service_type, v.start), "service_code": SERVICE_CODE,
-                       "start": v.start, "end": v.end, "status": v.status, "location_id": loc, "room": "R1",
-                       "service_type_id": self.service_type, "buffer_before_minutes": 0, "buffer_after_minutes": 0,
-                       "decline_reason": None, "cancellation": cancellation,
-                       "arrived_at": v.start - timedelta(minutes=10) if v.status == "fulfilled" else None,
-                       "completed_at": v.ended_at if v.status == "fulfilled" else None,
-                       "requested_at": v.requested_at, "updated_at": v.last_change, "hold_expires_at": None,
-                       "authorization_id": None, "needs_action": None, "payment": "insurance", "insurance_at": None,
-                       "no_show_automatic": v.status == "no_show", "previous_starts": [],
-                       "version": version}, v.last_change
+                    cancellation = {
+                        "reason_code": self.rng.choice(CANCEL_REASONS),
+                        "by": patient,
+                        "by_role": "patient",
+                        "at": v.ended_at,
+                        "late": v.ended_at >= v.start - timedelta(hours=24),
+                        "note": None,
+                    }
+                yield (
+                    {
+                        "_id": v.id,
+                        "patient_id": patient,
+                        "practitioner_id": prac,
+                        "slot_id": m["slot_id"](prac, loc, self.service_type, v.start),
+                        "service_code": SERVICE_CODE,
+                        "start": v.start,
+                        "end": v.end,
+                        "status": v.status,
+                        "location_id": loc,
+                        "room": "R1",
+                        "service_type_id": self.service_type,
+                        "buffer_before_minutes": 0,
+                        "buffer_after_minutes": 0,
+                        "decline_reason": None,
+                        "cancellation": cancellation,
+                        "arrived_at": v.start - timedelta(minutes=10) if v.status == "fulfilled" else None,
+                        "completed_at": v.ended_at if v.status == "fulfilled" else None,
+                        "requested_at": v.requested_at,
+                        "updated_at": v.last_change,
+                        "hold_expires_at": None,
+                        "authorization_id": None,
+                        "needs_action": None,
+                        "payment": "insurance",
+                        "insurance_at": None,
+                        "no_show_automatic": v.status == "no_show",
+                        "previous_starts": [],
+                        "version": version,
+                    },
+                    v.last_change,
+                )
 
         def audit() -> Iterator[dict]:
             for v in self.visits:
-                entry = {"id": self.uid(), "at": v.requested_at, "service": "scheduling",
-                         "actor": f"prefill-coordinator-{v.practitioner}", "roles": ["coordinator"],
-                         "action": "create", "resource_type": "Appointment", "resource_id": v.id,
-                         "patient_id": self.patients[v.patient], "purpose": "TREAT", "allowed": True,
-                         "route": "POST /appointments", "correlation_id": v.correlation_id}
+                entry = {
+                    "id": self.uid(),
+                    "at": v.requested_at,
+                    "service": "scheduling",
+                    "actor": f"prefill-coordinator-{v.practitioner}",
+                    "roles": ["coordinator"],
+                    "action": "create",
+                    "resource_type": "Appointment",
+                    "resource_id": v.id,
+                    "patient_id": self.patients[v.patient],
+                    "purpose": "TREAT",
+                    "allowed": True,
+                    "route": "POST /appointments",
+                    "correlation_id": v.correlation_id,
+                }
                 yield m["AuditEntry"].model_validate(entry).model_dump(exclude={"id"}) | {"_id": entry["id"]}
 
         def claims(day: date) -> Callable[[], Iterator[dict]]:
@@ -242,9 +297,11 @@ class Prefill:
                     if v.status != "booked" or v.start.date() != day:
                         continue
                     prac, loc, _ = self.practitioners[v.practitioner]
-                    for c in m["claims_for"](prac, loc, "R1", self.patients[v.patient], v.start, v.end,
-                                             timedelta(0), timedelta(0)):
+                    for c in m["claims_for"](
+                        prac, loc, "R1", self.patients[v.patient], v.start, v.end, timedelta(0), timedelta(0)
+                    ):
                         yield {"_id": c.id, "appointment_id": v.id, "claimed_at": v.requested_at}
+
             return gen
 
         out = self._with_commits("appointments", m["Appointment"], appointments())
@@ -261,13 +318,33 @@ class Prefill:
 
         def result(i: int) -> dict:
             decision = {"outcome": "confirmed", "coverage_id": self.coverages[i], "reason": None}
-            benefit = {"service_code": SERVICE_CODE, "service_type": None, "service_type_name": None, "covered": True,
-                       "in_network": None, "copay": None, "coinsurance_percent": None, "deductible": "0.00",
-                       "deductible_remaining": None, "visits_per_year": None, "visits_used": None,
-                       "visits_remaining": None, "prior_authorization_required": False}
-            return {"decision": decision, "adapter": "rules", "coverage_active": True, "payer": plan_of(i)[1],
-                    "benefits": [benefit], "rejections": [], "findings": [], "payer_error": None,
-                    "x12_request": None, "x12_response": None}
+            benefit = {
+                "service_code": SERVICE_CODE,
+                "service_type": None,
+                "service_type_name": None,
+                "covered": True,
+                "in_network": None,
+                "copay": None,
+                "coinsurance_percent": None,
+                "deductible": "0.00",
+                "deductible_remaining": None,
+                "visits_per_year": None,
+                "visits_used": None,
+                "visits_remaining": None,
+                "prior_authorization_required": False,
+            }
+            return {
+                "decision": decision,
+                "adapter": "rules",
+                "coverage_active": True,
+                "payer": plan_of(i)[1],
+                "benefits": [benefit],
+                "rejections": [],
+                "findings": [],
+                "payer_error": None,
+                "x12_request": None,
+                "x12_response": None,
+            }
 
         def checks() -> Iterator[tuple[dict, datetime]]:
             for v in self.visits:
@@ -275,31 +352,73 @@ class Prefill:
                 checked = v.requested_at + (v.booked_at - v.requested_at) / 2
                 pre_visit = min(v.start - timedelta(days=1), self.now - timedelta(minutes=5))
                 pre_visit = max(pre_visit, checked + timedelta(seconds=1))
-                runs = [{"number": 1, "trigger": "appointment_requested", "checked_at": checked, "result": res},
-                        {"number": 2, "trigger": "pre_visit", "checked_at": pre_visit, "result": res}]
-                status = {"booked": "scheduled", "fulfilled": "scheduled", "cancelled": "cancelled",
-                          "no_show": "no_show"}[v.status]
+                runs = [
+                    {"number": 1, "trigger": "appointment_requested", "checked_at": checked, "result": res},
+                    {"number": 2, "trigger": "pre_visit", "checked_at": pre_visit, "result": res},
+                ]
+                status = {
+                    "booked": "scheduled",
+                    "fulfilled": "scheduled",
+                    "cancelled": "cancelled",
+                    "no_show": "no_show",
+                }[v.status]
                 version = 3 if status == "scheduled" else 4
                 last = pre_visit if status == "scheduled" else max(pre_visit, v.ended_at or pre_visit)
-                yield {"_id": v.id, "patient_id": self.patients[v.patient], "service_code": SERVICE_CODE,
-                       "service_date": v.start.date(), "appointment_id": v.id, "appointment_status": status,
-                       "start": v.start, "decision": res["decision"], "checked_at": pre_visit, "runs": runs,
-                       "coverage_versions": {self.coverages[v.patient]: 1}, "pre_visit_claimed_at": pre_visit,
-                       "pre_visit_done": True, "authorization_id": None, "awaiting_authorization": False,
-                       "version": version}, last
+                yield (
+                    {
+                        "_id": v.id,
+                        "patient_id": self.patients[v.patient],
+                        "service_code": SERVICE_CODE,
+                        "service_date": v.start.date(),
+                        "appointment_id": v.id,
+                        "appointment_status": status,
+                        "start": v.start,
+                        "decision": res["decision"],
+                        "checked_at": pre_visit,
+                        "runs": runs,
+                        "coverage_versions": {self.coverages[v.patient]: 1},
+                        "pre_visit_claimed_at": pre_visit,
+                        "pre_visit_done": True,
+                        "authorization_id": None,
+                        "awaiting_authorization": False,
+                        "version": version,
+                    },
+                    last,
+                )
 
         def coverages() -> Iterator[tuple[dict, datetime]]:
             for i, cov in enumerate(self.coverages):
                 registered = self.now - timedelta(days=400, seconds=self.rng.randint(0, 300 * 86400))
                 plan_id, payer = plan_of(i)
-                terms = {"patient_id": self.patients[i], "plan_id": plan_id, "member_id": f"P{self.short}{i}",
-                         "group_id": None, "order": "primary", "period_start": registered.date(), "period_end": None,
-                         "relationship": "self", "subscriber": None, "dependent": None}
-                yield {"_id": cov, "terms": terms, "status": "active", "payer": payer, "plan_version": 1,
-                       "registered_at": registered, "updated_at": registered, "version": 1}, registered
+                terms = {
+                    "patient_id": self.patients[i],
+                    "plan_id": plan_id,
+                    "member_id": f"P{self.short}{i}",
+                    "group_id": None,
+                    "order": "primary",
+                    "period_start": registered.date(),
+                    "period_end": None,
+                    "relationship": "self",
+                    "subscriber": None,
+                    "dependent": None,
+                }
+                yield (
+                    {
+                        "_id": cov,
+                        "terms": terms,
+                        "status": "active",
+                        "payer": payer,
+                        "plan_version": 1,
+                        "registered_at": registered,
+                        "updated_at": registered,
+                        "version": 1,
+                    },
+                    registered,
+                )
 
-        return (self._with_commits("eligibility_checks", m["EligibilityCheck"], checks())
-                | self._with_commits("coverages", m["Coverage"], coverages()))
+        return self._with_commits("eligibility_checks", m["EligibilityCheck"], checks()) | self._with_commits(
+            "coverages", m["Coverage"], coverages()
+        )
 
     def records(self) -> dict[str, Callable[[], Iterator[dict]]]:
         m = self._models["records"]
@@ -307,10 +426,16 @@ class Prefill:
         def timeline() -> Iterator[dict]:
             for v in self.visits:
                 name = self.practitioners[v.practitioner][2]
-                entry = {"id": v.booked_event, "patient_id": self.patients[v.patient], "kind": "appointment.booked",
-                         "occurred_at": v.start, "recorded_at": v.booked_at + timedelta(milliseconds=400),
-                         "appointment_id": v.id, "care_plan_id": None,
-                         "summary": f"Appointment booked with {name} ({SERVICE_CODE})"}
+                entry = {
+                    "id": v.booked_event,
+                    "patient_id": self.patients[v.patient],
+                    "kind": "appointment.booked",
+                    "occurred_at": v.start,
+                    "recorded_at": v.booked_at + timedelta(milliseconds=400),
+                    "appointment_id": v.id,
+                    "care_plan_id": None,
+                    "summary": f"Appointment booked with {name} ({SERVICE_CODE})",
+                }
                 yield m["TimelineEntry"].model_validate(entry).model_dump(exclude={"id"}) | {"_id": entry["id"]}
 
         return {"timeline": timeline}
@@ -326,10 +451,21 @@ class Prefill:
 
         def appointments() -> Iterator[tuple[dict, datetime]]:
             for v in self.visits:
-                yield {"_id": v.id, "patient_id": self.patients[v.patient], "service_code": SERVICE_CODE,
-                       "practitioner_name": self.practitioners[v.practitioner][2], "start": v.start,
-                       "status": v.status, "plan": 1, "moved_at": None, "moved_by": None,
-                       "version": 1 if v.status == "booked" else 2}, v.last_change
+                yield (
+                    {
+                        "_id": v.id,
+                        "patient_id": self.patients[v.patient],
+                        "service_code": SERVICE_CODE,
+                        "practitioner_name": self.practitioners[v.practitioner][2],
+                        "start": v.start,
+                        "status": v.status,
+                        "plan": 1,
+                        "moved_at": None,
+                        "moved_by": None,
+                        "version": 1 if v.status == "booked" else 2,
+                    },
+                    v.last_change,
+                )
 
         def messages() -> Iterator[tuple[dict, datetime]]:
             for k, v in enumerate(self.visits):
@@ -338,70 +474,141 @@ class Prefill:
                 name, prac = given(v.patient), self.practitioners[v.practitioner][2]
                 reminder = v.status != "booked" and k % 4 == 3  # some of the past ones: the reminder
                 if reminder:
-                    template, category, subject, source = ("appointment.reminder", "reminders",
-                                                           "Reminder: your upcoming appointment",
-                                                           f"reminder:{v.id}:1:2h")
-                    lines = [f"This is a reminder of your appointment with {prac} on {when}.",
-                             "If you cannot come, please contact your care coordinator so that someone else can "
-                             "have the time."]
+                    template, category, subject, source = (
+                        "appointment.reminder",
+                        "reminders",
+                        "Reminder: your upcoming appointment",
+                        f"reminder:{v.id}:1:2h",
+                    )
+                    lines = [
+                        f"This is a reminder of your appointment with {prac} on {when}.",
+                        "If you cannot come, please contact your care coordinator so that someone else can "
+                        "have the time.",
+                    ]
                     created, not_before = v.booked_at + timedelta(seconds=1), v.start - timedelta(hours=2)
                     sent = not_before + timedelta(seconds=self.rng.uniform(0.5, 3))
                 else:
-                    template, category, subject, source = ("appointment.booked", "appointments",
-                                                           "Your appointment is confirmed", v.booked_event)
+                    template, category, subject, source = (
+                        "appointment.booked",
+                        "appointments",
+                        "Your appointment is confirmed",
+                        v.booked_event,
+                    )
                     lines = [f"Your appointment with {prac} is confirmed for {when}."]
                     created, not_before = v.booked_at + timedelta(milliseconds=100), None
                     sent = created + timedelta(milliseconds=self.rng.randint(50, 400))
                 text = f"Hello {name},\n\n" + "\n\n".join(lines) + f"\n\nReference: {v.id}\n"
-                html = ("<!doctype html>\n<html lang=\"en\">\n<body>\n" + f"<p>Hello {name},</p>\n"
-                        + "".join(f"<p>{line}</p>\n" for line in lines).replace(when, f"<strong>{when}</strong>")
-                        + f"<p>Reference: {v.id}</p>\n</body>\n</html>")
-                yield {"_id": v.message_id, "source": source, "patient_id": self.patients[v.patient],
-                       "recipient_id": None, "appointment_id": v.id, "channel": "email", "to": email(v.patient),
-                       "template": template, "template_version": 1, "language": "en", "category": category,
-                       "subject": subject, "text": text, "html": html,
-                       "variables": {"recipient_name": name, "when": when, "reference": v.id,
-                                     "practitioner_name": prac},
-                       "fallbacks": [], "replaces": None, "sent_by": None, "status": "sent", "created_at": created,
-                       "not_before": not_before, "claimed_at": sent - timedelta(milliseconds=50), "sent_at": sent,
-                       "delivered_at": None, "failed_at": None,
-                       "provider_message_id": f"<{int(sent.timestamp() * 100)}.prefill.{v.message_id}@caremesh.local>",
-                       "provider_status": None, "attempts": 1, "last_error": None, "failure": None,
-                       "version": 3}, sent
+                html = (
+                    '<!doctype html>\n<html lang="en">\n<body>\n'
+                    + f"<p>Hello {name},</p>\n"
+                    + "".join(f"<p>{line}</p>\n" for line in lines).replace(when, f"<strong>{when}</strong>")
+                    + f"<p>Reference: {v.id}</p>\n</body>\n</html>"
+                )
+                yield (
+                    {
+                        "_id": v.message_id,
+                        "source": source,
+                        "patient_id": self.patients[v.patient],
+                        "recipient_id": None,
+                        "appointment_id": v.id,
+                        "channel": "email",
+                        "to": email(v.patient),
+                        "template": template,
+                        "template_version": 1,
+                        "language": "en",
+                        "category": category,
+                        "subject": subject,
+                        "text": text,
+                        "html": html,
+                        "variables": {
+                            "recipient_name": name,
+                            "when": when,
+                            "reference": v.id,
+                            "practitioner_name": prac,
+                        },
+                        "fallbacks": [],
+                        "replaces": None,
+                        "sent_by": None,
+                        "status": "sent",
+                        "created_at": created,
+                        "not_before": not_before,
+                        "claimed_at": sent - timedelta(milliseconds=50),
+                        "sent_at": sent,
+                        "delivered_at": None,
+                        "failed_at": None,
+                        "provider_message_id": f"<{int(sent.timestamp() * 100)}.prefill.{v.message_id}@caremesh.local>",
+                        "provider_status": None,
+                        "attempts": 1,
+                        "last_error": None,
+                        "failure": None,
+                        "version": 3,
+                    },
+                    sent,
+                )
 
         def contacts() -> Iterator[tuple[dict, datetime]]:
             for i, pid in enumerate(self.patients):
                 at = self.now - timedelta(days=400, seconds=self.rng.randint(0, 300 * 86400))
-                yield {"_id": pid, "given_name": given(i), "email": email(i), "phone": None,
-                       "time_zone": self.zones[i], "merged_into": None, "version": 1}, at
+                yield (
+                    {
+                        "_id": pid,
+                        "given_name": given(i),
+                        "email": email(i),
+                        "phone": None,
+                        "time_zone": self.zones[i],
+                        "merged_into": None,
+                        "version": 1,
+                    },
+                    at,
+                )
 
-        return (self._with_commits("appointments", m["Appointment"], appointments())
-                | self._with_commits("messages", m["Message"], messages())
-                | self._with_commits("contacts", m["Contact"], contacts()))
+        return (
+            self._with_commits("appointments", m["Appointment"], appointments())
+            | self._with_commits("messages", m["Message"], messages())
+            | self._with_commits("contacts", m["Contact"], contacts())
+        )
 
     # -- into the databases -----------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """Insert everything (before the services start); returns the counts by service and collection."""
         started = time.perf_counter()
-        plan = {"scheduling": self.scheduling(), "insurance": self.insurance(), "records": self.records(),
-                "notifications": self.notifications()}
+        plan = {
+            "scheduling": self.scheduling(),
+            "insurance": self.insurance(),
+            "records": self.records(),
+            "notifications": self.notifications(),
+        }
         inserted: dict[str, dict[str, int]] = {}
         for svc, collections in plan.items():
             inserted[svc] = {}
-            with MongoClient(mongo_url(svc), serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
-                             socketTimeoutMS=120000, type_registry=TypeRegistry([_DateEncoder()])) as client:
+            with MongoClient(
+                mongo_url(svc),
+                serverSelectionTimeoutMS=5000,
+                connectTimeoutMS=5000,
+                socketTimeoutMS=120000,
+                type_registry=TypeRegistry([_DateEncoder()]),
+            ) as client:
                 db = client[f"caremesh_{svc}{self.db_suffix}"]
                 for name, docs in collections.items():  # a collection before its commits: they are built in step
                     inserted[svc][name] = _insert(db[name], docs())
         took = time.perf_counter() - started
         total = sum(sum(c.values()) for c in inserted.values())
-        say(f"prefill: {total:,} documents in {sum(len(c) for c in inserted.values())} collections "
-            f"({self.n:,} per collection) in {took:.1f}s")
-        return {"n": self.n, "at": self.now.timestamp(), "seconds": took, "documents": total, "inserted": inserted,
-                "claim_days": [f"{d:%Y-%m-%d}" for d in self.days],
-                "commit_retention_s": self.retention,
-                "committed_at": "prefill time (the kit prunes done commits)" if self.retention
-                else "each visit's last change"}
+        say(
+            f"prefill: {total:,} documents in {sum(len(c) for c in inserted.values())} collections "
+            f"({self.n:,} per collection) in {took:.1f}s"
+        )
+        return {
+            "n": self.n,
+            "at": self.now.timestamp(),
+            "seconds": took,
+            "documents": total,
+            "inserted": inserted,
+            "claim_days": [f"{d:%Y-%m-%d}" for d in self.days],
+            "commit_retention_s": self.retention,
+            "committed_at": "prefill time (the kit prunes done commits)"
+            if self.retention
+            else "each visit's last change",
+        }
 
 
 def _insert(collection: Any, docs: Iterator[dict]) -> int:
@@ -412,8 +619,10 @@ def _insert(collection: Any, docs: Iterator[dict]) -> int:
         try:
             return len(collection.insert_many(batch, ordered=False).inserted_ids)
         except BulkWriteError as exc:  # none expected (fresh ids); report and carry on
-            say(f"prefill {collection.name}: {len(exc.details.get('writeErrors', []))} write error(s), "
-                f"first: {(exc.details.get('writeErrors') or [{}])[0].get('errmsg')}")
+            say(
+                f"prefill {collection.name}: {len(exc.details.get('writeErrors', []))} write error(s), "
+                f"first: {(exc.details.get('writeErrors') or [{}])[0].get('errmsg')}"
+            )
             return exc.details.get("nInserted", 0)
 
     for doc in docs:
@@ -437,8 +646,9 @@ def prefilled_left(db_suffix: str, report: dict[str, Any]) -> dict[str, dict[str
         if not names:
             continue
         try:
-            with MongoClient(mongo_url(svc), serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
-                             socketTimeoutMS=60000) as client:
+            with MongoClient(
+                mongo_url(svc), serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, socketTimeoutMS=60000
+            ) as client:
                 db = client[f"caremesh_{svc}{db_suffix}"]
                 out[svc] = {c: db[c].count_documents({"committed_at": {"$lte": cutoff}}) for c in names}
         except Exception as exc:  # noqa: BLE001 - informative only
@@ -456,8 +666,14 @@ def _models() -> dict[str, dict[str, Any]]:
     from caremesh_scheduling.domain import Appointment
     from caremesh_scheduling.domain.slots import claims_for, slot_id
 
-    return {"scheduling": {"Appointment": Appointment, "AuditEntry": AuditEntry, "slot_id": slot_id,
-                           "claims_for": claims_for},
-            "insurance": {"EligibilityCheck": EligibilityCheck, "Coverage": Coverage},
-            "records": {"TimelineEntry": TimelineEntry},
-            "notifications": {"Appointment": NotifiedAppointment, "Message": Message, "Contact": Contact}}
+    return {
+        "scheduling": {
+            "Appointment": Appointment,
+            "AuditEntry": AuditEntry,
+            "slot_id": slot_id,
+            "claims_for": claims_for,
+        },
+        "insurance": {"EligibilityCheck": EligibilityCheck, "Coverage": Coverage},
+        "records": {"TimelineEntry": TimelineEntry},
+        "notifications": {"Appointment": NotifiedAppointment, "Message": Message, "Contact": Contact},
+    }

@@ -15,8 +15,6 @@ from typing import Any
 
 import aio_pika
 import httpx
-from caremesh_kit.auth import mint
-from caremesh_kit.devcluster import Cluster
 
 from booking.common import (
     SERVICE_CODE,
@@ -29,6 +27,8 @@ from booking.common import (
 )
 from booking.mailpit import mailpit_collect
 from booking.report import Figures, percentile
+from caremesh_kit.auth import mint
+from caremesh_kit.devcluster import Cluster
 
 
 @dataclass
@@ -76,13 +76,13 @@ class SentListener(Waiting):
         self.errors = 0
         self.connection: aio_pika.abc.AbstractConnection | None = None
 
-
     async def start(self) -> None:
         self.connection = await amqp_connect()
         ch = await self.connection.channel()
         exchange = await ch.get_exchange(f"{self.namespace}.events", ensure=True)
-        queue = await ch.declare_queue(f"{self.namespace}.bench.message-sent", exclusive=True, auto_delete=True,
-                                       timeout=10)
+        queue = await ch.declare_queue(
+            f"{self.namespace}.bench.message-sent", exclusive=True, auto_delete=True, timeout=10
+        )
         await queue.bind(exchange, routing_key="notifications.message.sent", timeout=10)
         await queue.consume(self._on_message, no_ack=True, timeout=10)
 
@@ -121,7 +121,6 @@ class SentPoller(Waiting):
         self.queries = 0
         self.query_errors = 0
 
-
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         max_ticks = int((deadline - time.monotonic()) / self.interval) + 10
         for _ in range(max_ticks):
@@ -130,8 +129,7 @@ class SentPoller(Waiting):
             if self.waiting:
                 try:
                     cursor = self.collection.find(
-                        {"patient_id": {"$in": list(self.waiting)}, "status": "sent",
-                         "template": "appointment.booked"},
+                        {"patient_id": {"$in": list(self.waiting)}, "status": "sent", "template": "appointment.booked"},
                         {"patient_id": 1, "appointment_id": 1, "template": 1, "sent_at": 1},
                     )
                     docs = await asyncio.wait_for(cursor.to_list(None), timeout=5)
@@ -149,11 +147,13 @@ class SentPoller(Waiting):
                 await asyncio.wait_for(stop.wait(), timeout=self.interval)
 
 
-STAGES = ["POST -> appointment requested (scheduling)",
-          "requested -> eligibility checked (insurance)",
-          "checked -> appointment booked (scheduling)",
-          "booked -> message composed (notifications)",
-          "composed -> email sent (claim + SMTP)"]
+STAGES = [
+    "POST -> appointment requested (scheduling)",
+    "requested -> eligibility checked (insurance)",
+    "checked -> appointment booked (scheduling)",
+    "booked -> message composed (notifications)",
+    "composed -> email sent (claim + SMTP)",
+]
 
 
 class FullSuite:
@@ -179,25 +179,46 @@ class FullSuite:
         # Practitioners, each at a location of their own with a template of 30-minute visits all day,
         # and their first free slots from tomorrow on (from the availability search).
         n_prac = max(1, math.ceil(total / SLOTS_PER_PRACTITIONER))
-        service = await self._post(client, "scheduling", "/service-types",
-                                   {"code": SERVICE_CODE, "name": "Office visit", "duration_minutes": 30})
-        week = [{"day": d, "start": "00:00", "end": "23:55", "room": "R1"}
-                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]
+        service = await self._post(
+            client,
+            "scheduling",
+            "/service-types",
+            {"code": SERVICE_CODE, "name": "Office visit", "duration_minutes": 30},
+        )
+        week = [
+            {"day": d, "start": "00:00", "end": "23:55", "room": "R1"}
+            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        ]
         slot_ids: list[str] = []
         for p in range(n_prac):
-            loc = await self._post(client, "scheduling", "/locations",
-                                   {"name": f"Bench clinic {self.short} {p}", "time_zone": "UTC", "rooms": [{"id": "R1"}]})
-            prac = await self._post(client, "scheduling", "/practitioners",
-                                    {"name": f"Dr. Bench {self.short} {p}", "specialty": "Family medicine",
-                                     "time_zone": "UTC"})
-            r = await client.put(self.cluster.url("scheduling") + f"/practitioners/{prac['id']}/templates/{loc['id']}",
-                                 json={"service_type_ids": [service["id"]], "weekly": week})
+            loc = await self._post(
+                client,
+                "scheduling",
+                "/locations",
+                {"name": f"Bench clinic {self.short} {p}", "time_zone": "UTC", "rooms": [{"id": "R1"}]},
+            )
+            prac = await self._post(
+                client,
+                "scheduling",
+                "/practitioners",
+                {"name": f"Dr. Bench {self.short} {p}", "specialty": "Family medicine", "time_zone": "UTC"},
+            )
+            r = await client.put(
+                self.cluster.url("scheduling") + f"/practitioners/{prac['id']}/templates/{loc['id']}",
+                json={"service_type_ids": [service["id"]], "weekly": week},
+            )
             if r.status_code != 201:
                 raise RuntimeError(f"PUT template -> {r.status_code}: {r.text[:300]}")
             count = min(SLOTS_PER_PRACTITIONER, total - len(slot_ids))
-            r = await client.get(self.cluster.url("scheduling") + "/availability", params={
-                "practitioner_id": prac["id"], "from": str(today + timedelta(days=1)),
-                "to": str(today + timedelta(days=10)), "limit": count})
+            r = await client.get(
+                self.cluster.url("scheduling") + "/availability",
+                params={
+                    "practitioner_id": prac["id"],
+                    "from": str(today + timedelta(days=1)),
+                    "to": str(today + timedelta(days=10)),
+                    "limit": count,
+                },
+            )
             if r.status_code != 200 or len(r.json()["items"]) != count:
                 raise RuntimeError(f"GET /availability -> {r.status_code}: {r.text[:300]}")
             slot_ids += [s["slot_id"] for s in r.json()["items"]]
@@ -207,17 +228,38 @@ class FullSuite:
         async def patient(i: int) -> Booking:
             email = f"bench.{self.short}.{i}@example.org"
             async with sem:
-                p = await self._post(client, "records", "/patients", {
-                    "given_name": "Bench", "family_name": f"Patient{i}", "birth_date": "1980-01-01",
-                    "email": email, "time_zone": "UTC"})
-                await self._post(client, "insurance", "/coverages", {
-                    "patient_id": p["id"], "payer": "Bench Health", "plan": "PPO", "member_id": f"B{self.short}{i}",
-                    "period_start": (today - timedelta(days=1)).isoformat(), "service_codes": [SERVICE_CODE]})
+                p = await self._post(
+                    client,
+                    "records",
+                    "/patients",
+                    {
+                        "given_name": "Bench",
+                        "family_name": f"Patient{i}",
+                        "birth_date": "1980-01-01",
+                        "email": email,
+                        "time_zone": "UTC",
+                    },
+                )
+                await self._post(
+                    client,
+                    "insurance",
+                    "/coverages",
+                    {
+                        "patient_id": p["id"],
+                        "payer": "Bench Health",
+                        "plan": "PPO",
+                        "member_id": f"B{self.short}{i}",
+                        "period_start": (today - timedelta(days=1)).isoformat(),
+                        "service_codes": [SERVICE_CODE],
+                    },
+                )
             return Booking(index=i, patient_id=p["id"], email=email, slot_id=slot_ids[i])
 
         bookings = list(await asyncio.gather(*(patient(i) for i in range(total))))
-        say(f"set up {total} patients + coverages, {n_prac} practitioner(s), {len(slot_ids)} slots "
-            f"in {time.perf_counter() - started:.1f}s")
+        say(
+            f"set up {total} patients + coverages, {n_prac} practitioner(s), {len(slot_ids)} slots "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
         return bookings
 
     async def wait_for_contacts(self, contacts: Any, patient_ids: list[str]) -> None:
@@ -237,8 +279,10 @@ class FullSuite:
         fut = poller.expect(b.patient_id)  # registered before the POST: nothing can be missed
         try:
             b.t_send_wall, b.t_send = time.time(), time.perf_counter()
-            r = await client.post(self.cluster.url("scheduling") + "/appointments",
-                                  json={"patient_id": b.patient_id, "slot_id": b.slot_id})
+            r = await client.post(
+                self.cluster.url("scheduling") + "/appointments",
+                json={"patient_id": b.patient_id, "slot_id": b.slot_id},
+            )
             if r.status_code != 201:
                 b.error = f"POST /appointments -> {r.status_code}: {r.text[:200]}"
                 return
@@ -259,13 +303,15 @@ class FullSuite:
             if not fut.done():
                 fut.cancel()
 
-    async def drive(self, client: httpx.AsyncClient, poller: SentListener | SentPoller,
-                    bookings: list[Booking]) -> None:
+    async def drive(
+        self, client: httpx.AsyncClient, poller: SentListener | SentPoller, bookings: list[Booking]
+    ) -> None:
         """Closed loop: ``--concurrency`` workers, each booking again once its last one is emailed."""
         await closed_loop(bookings, self.args.concurrency, lambda b: self._book(client, poller, b))
 
-    async def drive_open(self, client: httpx.AsyncClient, poller: SentListener | SentPoller,
-                         bookings: list[Booking]) -> dict:
+    async def drive_open(
+        self, client: httpx.AsyncClient, poller: SentListener | SentPoller, bookings: list[Booking]
+    ) -> dict:
         """Open loop: one booking offered every 1/``--rate`` s whatever is still in flight; those
         not emailed ``--open-deadline`` s after the last offer count as failed."""
         a = self.args
@@ -283,9 +329,11 @@ class FullSuite:
         open_stats: dict | None = None
         mongo = async_mongo("notifications", socket_timeout_ms=10000)
         try:
-            async with httpx.AsyncClient(headers={"Authorization": f"Bearer {self.token}"},
-                                         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-                                         timeout=httpx.Timeout(a.http_timeout)) as client:
+            async with httpx.AsyncClient(
+                headers={"Authorization": f"Bearer {self.token}"},
+                limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                timeout=httpx.Timeout(a.http_timeout),
+            ) as client:
                 bookings = await self.setup(client, a.warmup + a.n)
                 notifications = mongo[self.db("notifications")]
                 await self.wait_for_contacts(notifications["contacts"], [b.patient_id for b in bookings])
@@ -294,12 +342,15 @@ class FullSuite:
                 else:
                     poller = SentListener(self.cluster.namespace)
                 stop = asyncio.Event()
-                poll_task = (asyncio.create_task(poller.run(stop, time.monotonic() + a.timeout))
-                             if isinstance(poller, SentPoller) else None)
+                poll_task = (
+                    asyncio.create_task(poller.run(stop, time.monotonic() + a.timeout))
+                    if isinstance(poller, SentPoller)
+                    else None
+                )
                 try:
                     if isinstance(poller, SentListener):
                         await poller.start()
-                    warm, measured = bookings[:a.warmup], bookings[a.warmup:]
+                    warm, measured = bookings[: a.warmup], bookings[a.warmup :]
                     if warm:
                         say(f"full suite: {len(warm)} warm-up booking(s)")
                         await self.drive(client, poller, warm)
@@ -326,21 +377,31 @@ class FullSuite:
         for b in failed[:5]:
             say(f"booking {b.index} failed: {b.error}")
         first = min((b.t_send_wall for b in measured if b.t_send_wall is not None), default=None)
-        primary = Figures.of([b.sent_at - b.t_send_wall for b in ok], len(failed),
-                             first, max((b.sent_at for b in ok), default=None))
+        primary = Figures.of(
+            [b.sent_at - b.t_send_wall for b in ok], len(failed), first, max((b.sent_at for b in ok), default=None)
+        )
         first_pc = min((b.t_send for b in measured if b.t_send is not None), default=None)
-        observed = Figures.of([b.t_observed - b.t_send for b in ok], len(failed),
-                              first_pc, max((b.t_observed for b in ok), default=None))
+        observed = Figures.of(
+            [b.t_observed - b.t_send for b in ok], len(failed), first_pc, max((b.t_observed for b in ok), default=None)
+        )
         with_mail = [b for b in ok if b.mail_created is not None]
-        mailpit = Figures.of([b.mail_created - b.t_send_wall for b in with_mail], len(measured) - len(with_mail),
-                             first, max((b.mail_created for b in with_mail), default=None))
+        mailpit = Figures.of(
+            [b.mail_created - b.t_send_wall for b in with_mail],
+            len(measured) - len(with_mail),
+            first,
+            max((b.mail_created for b in with_mail), default=None),
+        )
         return {
-            "record": primary, "observed": observed, "mailpit": mailpit,
+            "record": primary,
+            "observed": observed,
+            "mailpit": mailpit,
             "completion": a.completion,
             "poll_queries": poller.queries if isinstance(poller, SentPoller) else None,
             "poll_errors": poller.query_errors if isinstance(poller, SentPoller) else poller.errors,
             "events_seen": poller.events if isinstance(poller, SentListener) else None,
-            "mailpit_found": mail["found"], "mailpit_deleted": mail["deleted"], "stages": stages,
+            "mailpit_found": mail["found"],
+            "mailpit_deleted": mail["deleted"],
+            "stages": stages,
             "open_loop": open_stats,
         }
 
@@ -357,8 +418,9 @@ class FullSuite:
             """The docs for ``ids`` matched on ``key`` (and ``match``), by that key."""
             client = async_mongo(service, socket_timeout_ms=60000)
             try:
-                cursor = client[self.db(service)][coll].find({key: {"$in": ids}, **match},
-                                                             dict.fromkeys([key, *fields], 1))
+                cursor = client[self.db(service)][coll].find(
+                    {key: {"$in": ids}, **match}, dict.fromkeys([key, *fields], 1)
+                )
                 return {d[key]: d for d in await asyncio.wait_for(cursor.to_list(None), timeout=60)}
             finally:
                 await client.close()
@@ -366,8 +428,9 @@ class FullSuite:
         # The confirmation, not the reminders notifications also holds for the appointment.
         msgs: dict[str, dict] = {}
         try:
-            msgs = await read("notifications", "messages", "appointment_id", ["created_at", "sent_at"],
-                              template="appointment.booked")
+            msgs = await read(
+                "notifications", "messages", "appointment_id", ["created_at", "sent_at"], template="appointment.booked"
+            )
         except Exception as exc:  # noqa: BLE001 - the bookings without a sent_at fail below
             say(f"could not read the messages' sent_at: {type(exc).__name__}: {exc}")
         for b in done:
@@ -388,8 +451,16 @@ class FullSuite:
             a, c, m = appts.get(b.appointment_id), checks.get(b.appointment_id), msgs.get(b.appointment_id)
             if not (a and c and m and b.t_send_wall is not None and m.get("sent_at")):
                 continue
-            points = [b.t_send_wall, a["requested_at"].timestamp(), c["checked_at"].timestamp(),
-                      a["updated_at"].timestamp(), m["created_at"].timestamp(), m["sent_at"].timestamp()]
+            points = [
+                b.t_send_wall,
+                a["requested_at"].timestamp(),
+                c["checked_at"].timestamp(),
+                a["updated_at"].timestamp(),
+                m["created_at"].timestamp(),
+                m["sent_at"].timestamp(),
+            ]
             for k in range(len(STAGES)):
                 spans[k].append((points[k + 1] - points[k]) * 1000)
-        return {n: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)} for n, v in zip(STAGES, spans, strict=True)}
+        return {
+            n: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)} for n, v in zip(STAGES, spans, strict=True)
+        }

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
+
 from caremesh_insurance.settings import InsuranceSettings
 from caremesh_notifications.settings import NotificationsSettings
 from caremesh_records.settings import RecordsSettings
 from caremesh_scheduling.settings import SchedulingSettings
-from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -40,8 +41,8 @@ def env_problems(service: str, names: list[str]) -> list[str]:
     for name in names:
         if not name.startswith(pre):
             problems.append(f"{name}: does not start with {pre}")
-        elif name[len(pre):].upper() not in fields:
-            problems.append(f"{name}: {settings.__name__} has no field {name[len(pre):].lower()!r}")
+        elif name[len(pre) :].upper() not in fields:
+            problems.append(f"{name}: {settings.__name__} has no field {name[len(pre) :].lower()!r}")
     return problems
 
 
@@ -50,6 +51,7 @@ def missing(service: str, names: list[str]) -> list[str]:
 
 
 # -- docker compose -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
@@ -88,6 +90,7 @@ def test_compose_service_is_built_healthchecked_and_published(compose: dict, ser
 
 # -- Dockerfiles --------------------------------------------------------------------------
 
+
 def test_dockerfile_is_multi_stage_non_root_and_parameterized_by_service() -> None:
     text = (ROOT / "services" / "Dockerfile").read_text()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
@@ -106,6 +109,7 @@ def test_dockerfile_is_multi_stage_non_root_and_parameterized_by_service() -> No
 
 
 # -- Kubernetes ---------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def manifests() -> list[dict]:

@@ -10,6 +10,8 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
+from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
+
 from caremesh_contracts import (
     AppointmentAwaitingAuthorization,
     AppointmentHoldExpired,
@@ -31,7 +33,6 @@ from caremesh_kit.testing import (
     publish_raw,
     wait_settled,
 )
-from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
 
 from .conftest import Flow
 
@@ -55,9 +56,12 @@ async def assert_final_state(suite, flow: Flow) -> None:
     declined = flow.expected == "declined"
     check = (await suite.insurance.get(f"/eligibility-checks/{flow.appointment_id}")).json()
     assert check["decision"]["outcome"] == ("denied" if declined else "confirmed")
-    kinds = {"declined": ["appointment.declined"], "cancelled": ["appointment.booked", "appointment.cancelled"],
-             "fulfilled": ["appointment.booked", "encounter"], "no_show": ["appointment.booked", "appointment.no_show"],
-             }.get(flow.expected, ["appointment.booked"])
+    kinds = {
+        "declined": ["appointment.declined"],
+        "cancelled": ["appointment.booked", "appointment.cancelled"],
+        "fulfilled": ["appointment.booked", "encounter"],
+        "no_show": ["appointment.booked", "appointment.no_show"],
+    }.get(flow.expected, ["appointment.booked"])
     timeline = (await suite.records.get(f"/patients/{flow.patient_id}/timeline")).json()
     # Records also notes the coverage and insurance's decision on the timeline.
     decisions = {"coverage.registered", "eligibility.confirmed", "eligibility.denied"}
@@ -67,13 +71,17 @@ async def assert_final_state(suite, flow: Flow) -> None:
     assert (flow.appointment_id, decided) in {(e["appointment_id"], e["kind"]) for e in timeline}
     encounters = (await suite.records.get(f"/patients/{flow.patient_id}/encounters")).json()
     assert [e["id"] for e in encounters] == ([flow.appointment_id] if flow.expected == "fulfilled" else [])
-    templates = {"declined": ["appointment.declined"], "cancelled": ["appointment.booked", "appointment.cancelled"],
-                 "no_show": ["appointment.booked", "appointment.no_show"],
-                 "fulfilled": ["appointment.booked", "survey.invitation"]}.get(flow.expected, ["appointment.booked"])
+    templates = {
+        "declined": ["appointment.declined"],
+        "cancelled": ["appointment.booked", "appointment.cancelled"],
+        "no_show": ["appointment.booked", "appointment.no_show"],
+        "fulfilled": ["appointment.booked", "survey.invitation"],
+    }.get(flow.expected, ["appointment.booked"])
     messages = (await suite.notifications.get("/messages", params={"patient_id": flow.patient_id})).json()
     messages = [m for m in messages if not m["template"].endswith("appointment.reminder")]  # held for later
     assert sorted((m["appointment_id"], m["template"], m["status"]) for m in messages) == [
-        (flow.appointment_id, t, "sent") for t in sorted(templates)]
+        (flow.appointment_id, t, "sent") for t in sorted(templates)
+    ]
     mails = await mailbox(flow.email)
     assert len(mails) == len(templates), f"{len(mails)} emails to {flow.email}"
 
@@ -94,12 +102,15 @@ async def test_happy_path_books_and_informs_everyone(suite, missed):
     await assert_final_state(suite, flow)
     # Each service audited the patient data it served or changed.
     admin = bearer("admin", subject="privacy-officer")
-    for service, expected in (("records", {("create", "Patient"), ("read", "Timeline")}),
-                              ("scheduling", {("create", "Appointment"), ("read", "Appointment")}),
-                              ("insurance", {("create", "Coverage"), ("read", "EligibilityCheck")}),
-                              ("notifications", {("read", "Message")})):
-        trail = (await suite.clients[service].get("/audit", params={"patient_id": flow.patient_id},
-                                                  headers=admin)).json()
+    for service, expected in (
+        ("records", {("create", "Patient"), ("read", "Timeline")}),
+        ("scheduling", {("create", "Appointment"), ("read", "Appointment")}),
+        ("insurance", {("create", "Coverage"), ("read", "EligibilityCheck")}),
+        ("notifications", {("read", "Message")}),
+    ):
+        trail = (
+            await suite.clients[service].get("/audit", params={"patient_id": flow.patient_id}, headers=admin)
+        ).json()
         assert expected <= {(e["action"], e["resource_type"]) for e in trail}, service
 
 
@@ -124,8 +135,13 @@ async def test_denial_declines_frees_the_slot_and_tells_the_patient(suite):
 async def test_malformed_message_is_dead_lettered_and_the_service_keeps_working(suite):
     key = "insurance.eligibility.confirmed"
     await publish_raw(AMQP_URL, suite.namespace, key, b'{"appointment_id": ', event_headers(EligibilityConfirmed))
-    await publish_raw(AMQP_URL, suite.namespace, key, b'{"appointment_id": "a", "patient_id": "p"}',
-                      event_headers(EligibilityConfirmed))
+    await publish_raw(
+        AMQP_URL,
+        suite.namespace,
+        key,
+        b'{"appointment_id": "a", "patient_id": "p"}',
+        event_headers(EligibilityConfirmed),
+    )
     await publish_raw(AMQP_URL, suite.namespace, key, b"{}", {"ce-type": "org.caremesh.x.v1"})
     dlq = f"{suite.namespace}.scheduling.{key}.dlq"
     dead: list = []
@@ -199,7 +215,9 @@ async def test_lifecycle_cancel_visit_and_no_show_across_services(suite, missed)
     someone_else, _ = await suite.new_patient()
     assert (await suite.request(someone_else, cancelled.slot_id)).status_code == 201  # slot freed
     assert (await suite.scheduling.post(f"/appointments/{visit.appointment_id}/check-in")).status_code == 200
-    assert (await suite.scheduling.post(f"/appointments/{visit.appointment_id}/complete")).json()["status"] == "fulfilled"
+    assert (await suite.scheduling.post(f"/appointments/{visit.appointment_id}/complete")).json()[
+        "status"
+    ] == "fulfilled"
     await asyncio.sleep(max(0.0, await _start(suite, missed) - time.time()) + 0.5)  # a no-show needs the start passed
     assert (await suite.scheduling.post(f"/appointments/{missed.appointment_id}/no-show")).json()["status"] == "no_show"
     cancelled.expected, visit.expected, missed.expected = "cancelled", "fulfilled", "no_show"
@@ -218,9 +236,18 @@ async def _start(suite, flow) -> float:
 async def test_a_merged_duplicate_is_followed_by_notifications(suite):
     keep_id, keep_email = await suite.new_patient(given_name=f"Merle-{uuid.uuid4().hex[:6]}")
     keep = (await suite.records.get(f"/patients/{keep_id}")).json()
-    dup = (await suite.records.post("/patients", json={
-        "given_name": keep["given_name"], "family_name": keep["family_name"], "birth_date": keep["birth_date"],
-        "email": "old-address-" + keep_email, "time_zone": keep["time_zone"]})).json()
+    dup = (
+        await suite.records.post(
+            "/patients",
+            json={
+                "given_name": keep["given_name"],
+                "family_name": keep["family_name"],
+                "birth_date": keep["birth_date"],
+                "email": "old-address-" + keep_email,
+                "time_zone": keep["time_zone"],
+            },
+        )
+    ).json()
     assert [c["patient_id"] for c in dup["warnings"][0]["candidates"]] == [keep_id]
     r = await suite.records.post(f"/patients/{dup['id']}/merge", json={"into": keep_id})
     assert r.json()["status"] == "merged"
@@ -238,12 +265,25 @@ async def test_family_hears_by_consent_and_a_withdrawal_stops_it(suite):
     patient_id, email = await suite.new_patient(given_name="Olga")
     me = bearer("patient", subject="olga", patient_id=patient_id)
     tag = uuid.uuid4().hex[:8]
-    daughter = (await suite.records.post(f"/patients/{patient_id}/related-persons", headers=me, json={
-        "given_name": "Dora", "relationship": "DAU", "email": f"dora-{tag}@example.org"})).json()
-    son = (await suite.records.post(f"/patients/{patient_id}/related-persons", headers=me, json={
-        "given_name": "Sam", "relationship": "SON", "email": f"sam-{tag}@example.org"})).json()
-    r = await suite.records.put(f"/patients/{patient_id}/related-persons/{daughter['id']}/consent", headers=me,
-                                json={"categories": ["appointments"]})
+    daughter = (
+        await suite.records.post(
+            f"/patients/{patient_id}/related-persons",
+            headers=me,
+            json={"given_name": "Dora", "relationship": "DAU", "email": f"dora-{tag}@example.org"},
+        )
+    ).json()
+    son = (
+        await suite.records.post(
+            f"/patients/{patient_id}/related-persons",
+            headers=me,
+            json={"given_name": "Sam", "relationship": "SON", "email": f"sam-{tag}@example.org"},
+        )
+    ).json()
+    r = await suite.records.put(
+        f"/patients/{patient_id}/related-persons/{daughter['id']}/consent",
+        headers=me,
+        json={"categories": ["appointments"]},
+    )
     assert r.status_code == 200
     await wait_settled(suite.namespace)
     await suite.cover(patient_id, ["99213"])
@@ -256,15 +296,18 @@ async def test_family_hears_by_consent_and_a_withdrawal_stops_it(suite):
     await wait_settled(suite.namespace)
     assert await mailbox(son["email"]) == []
     # The patient withdraws the daughter's consent; the cancellation reaches only the patient.
-    await suite.records.put(f"/patients/{patient_id}/related-persons/{daughter['id']}/consent", headers=me,
-                            json={"categories": []})
+    await suite.records.put(
+        f"/patients/{patient_id}/related-persons/{daughter['id']}/consent", headers=me, json={"categories": []}
+    )
     await wait_settled(suite.namespace)
     await suite.scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})
     mails = await eventually(lambda: mailbox_with(email, 2), what="the patient's cancellation notice")
-    assert sorted(m["Subject"] for m in mails) == ["Your appointment has been cancelled", "Your appointment is confirmed"]
+    assert sorted(m["Subject"] for m in mails) == [
+        "Your appointment has been cancelled",
+        "Your appointment is confirmed",
+    ]
     await wait_settled(suite.namespace)
     assert len(await mailbox(daughter["email"])) == 1 and await mailbox(son["email"]) == []
-
 
 
 async def test_every_event_delivered_twice_has_exactly_one_effect(suite):
@@ -272,8 +315,9 @@ async def test_every_event_delivered_twice_has_exactly_one_effect(suite):
     seen_types: set[str] = set()
     replay = []
     async for msg in read_event_log(AMQP_URL, suite.namespace, "first"):
-        headers = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in msg.headers.items()
-                   if k.startswith("ce-")}
+        headers = {
+            k: v.decode() if isinstance(v, bytes) else str(v) for k, v in msg.headers.items() if k.startswith("ce-")
+        }
         if not headers.get("ce-source", "").startswith("/caremesh/") or headers["ce-source"] == "/caremesh/tests":
             continue  # the malformed test's hand-made messages
         # Every event on the wire parses with the official CloudEvents SDK.
@@ -285,10 +329,20 @@ async def test_every_event_delivered_twice_has_exactly_one_effect(suite):
         replay.append((contract.routing_key, msg.body, headers))
     # Every type the booking flows produce was seen and replayed (the other types' producers are
     # covered by their own e2e and integration tests; all types parse with the SDK in shared/tests).
-    flow_types = {c.ce_type() for c in all_event_types() if c.routing_key.startswith((
-        "scheduling.appointment.", "insurance.eligibility.", "records.patient.", "records.consent.",
-        "records.related_person.", "notifications.message."))} - {
-        c.ce_type() for c in (AppointmentRescheduled, AppointmentHoldExpired, AppointmentAwaitingAuthorization)}
+    flow_types = {
+        c.ce_type()
+        for c in all_event_types()
+        if c.routing_key.startswith(
+            (
+                "scheduling.appointment.",
+                "insurance.eligibility.",
+                "records.patient.",
+                "records.consent.",
+                "records.related_person.",
+                "notifications.message.",
+            )
+        )
+    } - {c.ce_type() for c in (AppointmentRescheduled, AppointmentHoldExpired, AppointmentAwaitingAuthorization)}
     assert flow_types <= seen_types, f"not emitted: {sorted(flow_types - seen_types)}"
     assert len(replay) >= 30
     # Read to the end first: what is republished lands in the same log.

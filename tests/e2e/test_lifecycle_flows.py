@@ -5,6 +5,7 @@ authorization until a coordinator records the payer's approval in insurance."""
 from datetime import date, timedelta
 
 import pytest
+
 from caremesh_kit.testing import eventually
 
 pytestmark = pytest.mark.e2e
@@ -54,11 +55,19 @@ async def test_a_visit_waits_on_authorization_until_the_payer_approves(suite):
     auth = (await suite.insurance.get(f"/authorizations/{appt['authorization_id']}")).json()
     assert auth["patient_id"] == patient_id
     base = f"/authorizations/{auth['id']}"
-    for step, body in (("draft", {}),
-                       ("submit", {"priority": "standard", "units_requested": 4, "diagnosis_codes": ["M54.50"]}),
-                       ("approve", {"authorization_number": "E2E-1", "approved_units": 4,
-                                    "valid_from": str(date.today()),
-                                    "valid_to": str(date.today() + timedelta(days=90))})):
+    for step, body in (
+        ("draft", {}),
+        ("submit", {"priority": "standard", "units_requested": 4, "diagnosis_codes": ["M54.50"]}),
+        (
+            "approve",
+            {
+                "authorization_number": "E2E-1",
+                "approved_units": 4,
+                "valid_from": str(date.today()),
+                "valid_to": str(date.today() + timedelta(days=90)),
+            },
+        ),
+    ):
         r = await suite.insurance.post(f"{base}/{step}", json=body)
         assert r.status_code == 200, f"{step}: {r.text}"
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
+
 from caremesh_kit.codes import ICD10CM
 from caremesh_kit.testing import MAILPIT, eventually, mailbox_with
 
@@ -33,8 +34,9 @@ async def test_a_cancellation_reaches_the_waitlist_by_email_and_the_link_books_i
     appt = (await suite.request(first, slot_id)).json()
     assert await suite.settled_status(appt["id"]) == "booked"
     practitioner_id = (await suite.scheduling.get(f"/appointments/{appt['id']}")).json()["practitioner_id"]
-    r = await suite.scheduling.post("/waitlist", json={"patient_id": waiting, "service_code": "99213",
-                                                       "practitioner_id": practitioner_id})
+    r = await suite.scheduling.post(
+        "/waitlist", json={"patient_id": waiting, "service_code": "99213", "practitioner_id": practitioner_id}
+    )
     assert r.status_code == 201, r.text
     entry = r.json()
     r = await suite.scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})
@@ -55,10 +57,16 @@ async def test_a_cancellation_reaches_the_waitlist_by_email_and_the_link_books_i
 async def test_a_referral_closes_when_its_visit_is_fulfilled(suite):
     patient, _ = await suite.new_patient("Rita")
     await suite.cover(patient, ["99213"])
-    r = await suite.scheduling.post("/referrals", json={
-        "patient_id": patient, "service_code": "99213", "priority": "urgent",
-        "referring": {"name": "Dr. Refer", "reference": "REF-E2E"},
-        "reasons": [{"system": ICD10CM, "code": "M54.5", "display": "Low back pain"}]})
+    r = await suite.scheduling.post(
+        "/referrals",
+        json={
+            "patient_id": patient,
+            "service_code": "99213",
+            "priority": "urgent",
+            "referring": {"name": "Dr. Refer", "reference": "REF-E2E"},
+            "reasons": [{"system": ICD10CM, "code": "M54.5", "display": "Low back pain"}],
+        },
+    )
     assert r.status_code == 201, r.text
     referral = r.json()
     [slot_id] = await suite.slots(1, starts_in=timedelta(minutes=40))

@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+
 from caremesh_kit.recording_server import Recorded, RecordingServer, Reply
 from caremesh_kit.testing import running, service_settings
 from caremesh_notifications.app import build
@@ -16,8 +17,16 @@ WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789abcdef"
 def twilio_messages(request: Recorded) -> Reply:
     """What Twilio answers to a Messages.json POST: 201 with the new message's sid and status."""
     form = request.form()
-    return Reply(201, {"sid": "SM" + uuid.uuid4().hex, "status": "queued", "to": form.get("To"),
-                       "from": form.get("From"), "account_sid": SMS_SID})
+    return Reply(
+        201,
+        {
+            "sid": "SM" + uuid.uuid4().hex,
+            "status": "queued",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "account_sid": SMS_SID,
+        },
+    )
 
 
 @pytest.fixture
@@ -37,10 +46,19 @@ NO_REMINDERS = "default="  # for tests about other messages: a booking then stor
 
 def channel_settings(namespace: str, sms_url: str, app_url: str, **overrides) -> NotificationsSettings:
     return service_settings(
-        NotificationsSettings, namespace, sms_provider_url=sms_url, sms_account_sid=SMS_SID, sms_auth_token=SMS_TOKEN,
-        sms_from=SMS_FROM, sms_status_callback_url=CALLBACK_BASE, webhook_url=f"{app_url}/push",
-        webhook_secret=WEBHOOK_SECRET, channel_attempts=2, due_scan_seconds=3600,
-        **{"reminder_policy": NO_REMINDERS} | overrides)
+        NotificationsSettings,
+        namespace,
+        sms_provider_url=sms_url,
+        sms_account_sid=SMS_SID,
+        sms_auth_token=SMS_TOKEN,
+        sms_from=SMS_FROM,
+        sms_status_callback_url=CALLBACK_BASE,
+        webhook_url=f"{app_url}/push",
+        webhook_secret=WEBHOOK_SECRET,
+        channel_attempts=2,
+        due_scan_seconds=3600,
+        **{"reminder_policy": NO_REMINDERS} | overrides,
+    )
 
 
 @pytest.fixture

@@ -58,8 +58,10 @@ class CarePlanChanged(Event):
 
     care_plan_id: str
     patient_id: str
-    change: str = Field(description="created, imported, status_changed, goal_added, task_added, "
-                                    "task_status_changed or observation_recorded")
+    change: str = Field(
+        description="created, imported, status_changed, goal_added, task_added, "
+        "task_status_changed or observation_recorded"
+    )
     item_id: str | None = Field(default=None, description="the goal, task or observation it concerns")
     status: str | None = Field(default=None, description="for status changes: the plan's or the task's new status")
     changed_at: datetime

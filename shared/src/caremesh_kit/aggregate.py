@@ -2,8 +2,9 @@
 
 from typing import Any
 
-from caremesh_contracts import Event
 from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from caremesh_contracts import Event
 
 
 class Aggregate(BaseModel):

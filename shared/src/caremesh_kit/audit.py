@@ -59,8 +59,10 @@ class AuditEntry(BaseModel):
 
 
 class AuditTrail:
-    INDEXES = [IndexModel([("patient_id", ASCENDING), ("at", DESCENDING)]),
-               IndexModel([("actor", ASCENDING), ("at", DESCENDING)])]
+    INDEXES = [
+        IndexModel([("patient_id", ASCENDING), ("at", DESCENDING)]),
+        IndexModel([("actor", ASCENDING), ("at", DESCENDING)]),
+    ]
 
     def __init__(self, store: Store, service: str) -> None:
         self.collection = store.db["audit"]
@@ -69,9 +71,16 @@ class AuditTrail:
     async def record(self, entry: AuditEntry) -> None:
         await self.collection.insert_one(entry.model_dump(exclude={"id"}) | {"_id": entry.id})
 
-    async def query(self, *, patient_id: str | None = None, actor: str | None = None,
-                    since: datetime | None = None, until: datetime | None = None,
-                    limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+    async def query(
+        self,
+        *,
+        patient_id: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AuditEntry]:
         q: dict[str, Any] = {}
         if patient_id:
             q["patient_id"] = patient_id
@@ -101,11 +110,23 @@ class Access:
 
     async def _record(self, action: Action, resource_type: str, resource_id: str, patient_id: str) -> None:
         allowed = self.who.may_see_patient(patient_id)
-        await self.trail.record(AuditEntry(
-            id=context.new_id(), at=datetime.now(UTC), service=self.trail.service, actor=self.who.subject,
-            roles=sorted(self.who.roles), action=action, resource_type=resource_type, resource_id=resource_id,
-            patient_id=patient_id, purpose=self.purpose, allowed=allowed, route=self.route,
-            correlation_id=context.correlation_id.get()))
+        await self.trail.record(
+            AuditEntry(
+                id=context.new_id(),
+                at=datetime.now(UTC),
+                service=self.trail.service,
+                actor=self.who.subject,
+                roles=sorted(self.who.roles),
+                action=action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                patient_id=patient_id,
+                purpose=self.purpose,
+                allowed=allowed,
+                route=self.route,
+                correlation_id=context.correlation_id.get(),
+            )
+        )
         if not allowed:
             raise HTTPException(403, "patients may only see their own data")
 
@@ -114,8 +135,11 @@ def access_for(*roles: Role) -> Callable[..., Any]:
     """Dependency: a caller holding one of ``roles``, with their purpose of use."""
     check = require(*roles)
 
-    async def dependency(request: Request, who: Annotated[Principal, Depends(check)],
-                         x_purpose_of_use: Annotated[Purpose | None, Header()] = None) -> Access:
+    async def dependency(
+        request: Request,
+        who: Annotated[Principal, Depends(check)],
+        x_purpose_of_use: Annotated[Purpose | None, Header()] = None,
+    ) -> Access:
         default = Purpose.PATRQT if who.roles == {Role.PATIENT} else Purpose.TREAT
         route = getattr(request.scope.get("route"), "path", request.url.path)
         return Access(who, x_purpose_of_use or default, request.app.state.audit, f"{request.method} {route}")
@@ -136,21 +160,28 @@ def _trail(request: Request) -> AuditTrail:
 
 
 @router.get("/audit", response_model=list[AuditEntry])
-async def query_trail(trail: Annotated[AuditTrail, Depends(_trail)], _: Annotated[Principal, Depends(require())],
-                      patient_id: str | None = None, actor: str | None = None,
-                      since: datetime | None = None, until: datetime | None = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> list[AuditEntry]:
+async def query_trail(
+    trail: Annotated[AuditTrail, Depends(_trail)],
+    _: Annotated[Principal, Depends(require())],
+    patient_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditEntry]:
     """The trail, newest first (administrators: privacy and security officers)."""
-    return await trail.query(patient_id=patient_id, actor=actor, since=since, until=until,
-                             limit=limit, offset=offset)
+    return await trail.query(patient_id=patient_id, actor=actor, since=since, until=until, limit=limit, offset=offset)
 
 
 @router.get("/audit/patients/{patient_id}", response_model=list[AuditEntry])
-async def access_report(patient_id: str, trail: Annotated[AuditTrail, Depends(_trail)],
-                        who: Annotated[Principal, Depends(require(Role.PATIENT))],
-                        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> list[AuditEntry]:
+async def access_report(
+    patient_id: str,
+    trail: Annotated[AuditTrail, Depends(_trail)],
+    who: Annotated[Principal, Depends(require(Role.PATIENT))],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditEntry]:
     """A patient's access report: who touched their data here, when and why."""
     if not who.may_see_patient(patient_id):
         raise HTTPException(403, "patients may only see their own access report")

@@ -46,7 +46,11 @@ def _unauthorized(detail: str) -> HTTPException:
 
 def decode(token: str, secret: str, issuer: str, audience: str) -> Principal:
     claims = jwt.decode(
-        token, secret, algorithms=["HS256"], issuer=issuer, audience=audience,
+        token,
+        secret,
+        algorithms=["HS256"],
+        issuer=issuer,
+        audience=audience,
         options={"require": ["exp", "sub", "iss", "aud"]},
     )
     roles = claims.get("roles") or []
@@ -83,11 +87,25 @@ def require(*roles: Role):
     return check
 
 
-def mint(subject: str, roles: list[str], secret: str, *, patient_id: str | None = None,
-         ttl: timedelta = timedelta(hours=12), issuer: str = "caremesh", audience: str = "caremesh") -> str:
+def mint(
+    subject: str,
+    roles: list[str],
+    secret: str,
+    *,
+    patient_id: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+    issuer: str = "caremesh",
+    audience: str = "caremesh",
+) -> str:
     now = datetime.now(UTC)
-    claims = {"sub": subject, "roles": [Role(r).value for r in roles], "iss": issuer, "aud": audience,
-              "iat": now, "exp": now + ttl}
+    claims = {
+        "sub": subject,
+        "roles": [Role(r).value for r in roles],
+        "iss": issuer,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl,
+    }
     if patient_id:
         claims["patient_id"] = patient_id
     return jwt.encode(claims, secret, algorithm="HS256")
@@ -102,8 +120,9 @@ def main() -> None:
     p.add_argument("--hours", type=float, default=12)
     a = p.parse_args()
     secret = os.environ.get("CAREMESH_JWT_SECRET", DEV_JWT_SECRET)
-    sys.stdout.write(mint(a.sub, a.role or ["coordinator"], secret, patient_id=a.patient_id,
-                          ttl=timedelta(hours=a.hours)) + "\n")
+    sys.stdout.write(
+        mint(a.sub, a.role or ["coordinator"], secret, patient_id=a.patient_id, ttl=timedelta(hours=a.hours)) + "\n"
+    )
 
 
 # The callers the services' routes accept, by what they may do.

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
-from caremesh_contracts import Event
 from faststream import AckPolicy
 from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.schemas import QueueType
 from pydantic import ValidationError
 
+from caremesh_contracts import Event
 from caremesh_kit import context, envelope, logs, metrics
 from caremesh_kit.errors import RetryLater, Unprocessable
 from caremesh_kit.settings import ServiceSettings
@@ -105,9 +105,7 @@ class Bus:
         self.broker = RabbitBroker(
             settings.amqp_url,
             # Confirms plus raising on return: a publish either lands or fails loudly.
-            default_channel=Channel(
-                prefetch_count=settings.prefetch, publisher_confirms=True, on_return_raises=True
-            ),
+            default_channel=Channel(prefetch_count=settings.prefetch, publisher_confirms=True, on_return_raises=True),
             graceful_timeout=settings.graceful_timeout_seconds,
             app_id=f"caremesh-{service}",
             logger=None,
@@ -135,8 +133,9 @@ class Bus:
     def subscribe(self, subscriptions: list[Subscription]) -> None:
         router = RabbitRouter()
         for sub in subscriptions:
-            router.subscriber(self.subscriber_queue(sub.event), self.exchange, ack_policy=AckPolicy.MANUAL,
-                              decoder=_raw_body)(self._consumer(sub))
+            router.subscriber(
+                self.subscriber_queue(sub.event), self.exchange, ack_policy=AckPolicy.MANUAL, decoder=_raw_body
+            )(self._consumer(sub))
         self._subscriptions.extend(subscriptions)
         self.broker.include_router(router)
 
@@ -247,8 +246,9 @@ class Bus:
                     return await self._reject(raw, message, queue, f"gave up after {attempts} attempts: {kind}")
                 logs.info(log, "event handling failed, will retry", event_type=env.type, attempt=attempts, error=kind)
                 # Exponential backoff, so a prerequisite has time to arrive before the limit.
-                await asyncio.sleep(min(self.settings.retry_delay_seconds * 2 ** (attempts - 1),
-                                        self.settings.max_retry_delay_seconds))
+                await asyncio.sleep(
+                    min(self.settings.retry_delay_seconds * 2 ** (attempts - 1), self.settings.max_retry_delay_seconds)
+                )
                 # reject, not nack: RabbitMQ 4.3+ counts deliveries (x-delivery-count, and so the
                 # queue's delivery limit) only for rejects.
                 await message.reject(requeue=True)
@@ -259,7 +259,7 @@ class Bus:
     async def _reject(self, raw: Any, message: Any, queue: str, reason: str) -> str:
         try:
             await self.dead_letter(raw, queue, reason)
-        except Exception:  # noqa: BLE001 - fall back to the broker's own dead-lettering
+        except Exception:
             log.exception("could not publish to the dead-letter queue")
             await message.reject(requeue=False)
             return "dead_letter"

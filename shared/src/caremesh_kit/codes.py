@@ -19,8 +19,14 @@ CPT = "http://www.ama-assn.org/go/cpt"
 CVX = "http://hl7.org/fhir/sid/cvx"
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
-NAMES = {ICD10CM: "ICD-10-CM", SNOMED: "SNOMED CT", RXNORM: "RxNorm", CPT: "CPT", CVX: "CVX",
-         ROLE_CODE: "HL7 v3 RoleCode"}
+NAMES = {
+    ICD10CM: "ICD-10-CM",
+    SNOMED: "SNOMED CT",
+    RXNORM: "RxNorm",
+    CPT: "CPT",
+    CVX: "CVX",
+    ROLE_CODE: "HL7 v3 RoleCode",
+}
 
 # A billable service: CPT (5 digits, or 4 and a letter) or HCPCS Level II (a letter and 4 digits).
 SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
@@ -45,8 +51,10 @@ _CPT = re.compile(r"[0-9]{4}[0-9FT]")
 def _icd10cm(code: str) -> str | None:
     if _ICD10CM.fullmatch(code):
         return None
-    return ("expected an uppercase letter, a digit, a letter or digit, then optionally a dot and up to "
-            "4 letters or digits (e.g. E11.9, S72.001A)")
+    return (
+        "expected an uppercase letter, a digit, a letter or digit, then optionally a dot and up to "
+        "4 letters or digits (e.g. E11.9, S72.001A)"
+    )
 
 
 def _snomed(code: str) -> str | None:
@@ -82,16 +90,115 @@ def _cvx(code: str) -> str | None:
 
 
 # The v3 FamilyMember value set (the RoleCodes for relatives), for family history.
-FAMILY_MEMBERS = frozenset("""
-    FAMMEMB CHILD CHLDADOPT DAUADOPT SONADOPT CHLDFOST DAUFOST SONFOST DAUC DAU SONC SON CHLDINLAW
-    DAUINLAW SONINLAW NCHILD STPCHLD STPDAU STPSON EXT AUNT MAUNT PAUNT COUSN MCOUSN PCOUSN GGRPRN
-    GGRFTH MGGRFTH PGGRFTH GGRMTH MGGRMTH PGGRMTH MGGRPRN PGGRPRN GRNDCHILD GRNDDAU GRNDSON GRPRN
-    GRFTH MGRFTH PGRFTH GRMTH MGRMTH PGRMTH MGRPRN PGRPRN INLAW PRNINLAW FTHINLAW MTHINLAW SIBINLAW
-    BROINLAW SISINLAW NIENEPH NEPHEW NIECE UNCLE MUNCLE PUNCLE PRN ADOPTP ADOPTF ADOPTM FTH FTHFOST
-    NFTH NFTHF STPFTH MTH GESTM MTHFOST NMTH NMTHF STPMTH NPRN PRNFOST STPPRN SIB BRO HBRO NBRO
-    TWINBRO FTWINBRO ITWINBRO STPBRO HSIB HSIS NSIB NSIS TWINSIS FTWINSIS ITWINSIS TWIN FTWIN ITWIN
-    SIS STPSIS STPSIB SIGOTHR DOMPART FMRSPS SPS HUSB WIFE
-""".split())
+FAMILY_MEMBERS = frozenset(
+    [
+        "FAMMEMB",
+        "CHILD",
+        "CHLDADOPT",
+        "DAUADOPT",
+        "SONADOPT",
+        "CHLDFOST",
+        "DAUFOST",
+        "SONFOST",
+        "DAUC",
+        "DAU",
+        "SONC",
+        "SON",
+        "CHLDINLAW",
+        "DAUINLAW",
+        "SONINLAW",
+        "NCHILD",
+        "STPCHLD",
+        "STPDAU",
+        "STPSON",
+        "EXT",
+        "AUNT",
+        "MAUNT",
+        "PAUNT",
+        "COUSN",
+        "MCOUSN",
+        "PCOUSN",
+        "GGRPRN",
+        "GGRFTH",
+        "MGGRFTH",
+        "PGGRFTH",
+        "GGRMTH",
+        "MGGRMTH",
+        "PGGRMTH",
+        "MGGRPRN",
+        "PGGRPRN",
+        "GRNDCHILD",
+        "GRNDDAU",
+        "GRNDSON",
+        "GRPRN",
+        "GRFTH",
+        "MGRFTH",
+        "PGRFTH",
+        "GRMTH",
+        "MGRMTH",
+        "PGRMTH",
+        "MGRPRN",
+        "PGRPRN",
+        "INLAW",
+        "PRNINLAW",
+        "FTHINLAW",
+        "MTHINLAW",
+        "SIBINLAW",
+        "BROINLAW",
+        "SISINLAW",
+        "NIENEPH",
+        "NEPHEW",
+        "NIECE",
+        "UNCLE",
+        "MUNCLE",
+        "PUNCLE",
+        "PRN",
+        "ADOPTP",
+        "ADOPTF",
+        "ADOPTM",
+        "FTH",
+        "FTHFOST",
+        "NFTH",
+        "NFTHF",
+        "STPFTH",
+        "MTH",
+        "GESTM",
+        "MTHFOST",
+        "NMTH",
+        "NMTHF",
+        "STPMTH",
+        "NPRN",
+        "PRNFOST",
+        "STPPRN",
+        "SIB",
+        "BRO",
+        "HBRO",
+        "NBRO",
+        "TWINBRO",
+        "FTWINBRO",
+        "ITWINBRO",
+        "STPBRO",
+        "HSIB",
+        "HSIS",
+        "NSIB",
+        "NSIS",
+        "TWINSIS",
+        "FTWINSIS",
+        "ITWINSIS",
+        "TWIN",
+        "FTWIN",
+        "ITWIN",
+        "SIS",
+        "STPSIS",
+        "STPSIB",
+        "SIGOTHR",
+        "DOMPART",
+        "FMRSPS",
+        "SPS",
+        "HUSB",
+        "WIFE",
+    ]
+)
 
 
 def _role_code(code: str) -> str | None:
@@ -101,7 +208,12 @@ def _role_code(code: str) -> str | None:
 
 
 RULES: dict[str, Callable[[str], str | None]] = {
-    ICD10CM: _icd10cm, SNOMED: _snomed, RXNORM: _rxnorm, CPT: _cpt, CVX: _cvx, ROLE_CODE: _role_code,
+    ICD10CM: _icd10cm,
+    SNOMED: _snomed,
+    RXNORM: _rxnorm,
+    CPT: _cpt,
+    CVX: _cvx,
+    ROLE_CODE: _role_code,
 }
 
 
@@ -131,9 +243,15 @@ def canonical(coding: Coding) -> str:
 # -- Verhoeff check digit (SNOMED CT ids) --------------------------------------------------------
 
 _D = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5), (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
-    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7), (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3), (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
+    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
+    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
     (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
 )
 # Position permutations: the first applied i times (derived, so no table row can be mistyped).

@@ -31,11 +31,13 @@ class Cluster:
     def env(self, service: str) -> dict[str, str]:
         p = service.upper() + "_"
         env = dict(os.environ)
-        env.update({
-            p + "BUS_NAMESPACE": self.namespace,
-            p + "HTTP_PORT": str(SERVICES[service] + self.port_offset),
-            p + "MONGODB_DB": f"caremesh_{service}{self.db_suffix}",
-        })
+        env.update(
+            {
+                p + "BUS_NAMESPACE": self.namespace,
+                p + "HTTP_PORT": str(SERVICES[service] + self.port_offset),
+                p + "MONGODB_DB": f"caremesh_{service}{self.db_suffix}",
+            }
+        )
         if os.environ.get("CAREMESH_API_DOCS"):
             env[p + "API_DOCS"] = "true"
         env.update(self.extra_env)

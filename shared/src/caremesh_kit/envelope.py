@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from caremesh_contracts import Event
-
 from caremesh_kit import context
 
 SPECVERSION = "1.0"

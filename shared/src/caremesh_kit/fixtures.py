@@ -16,8 +16,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _origin() -> Path | None:
     try:
-        url = subprocess.run(["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
-                             capture_output=True, text=True, timeout=5).stdout.strip()
+        url = subprocess.run(
+            ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     url = url.removeprefix("file://")

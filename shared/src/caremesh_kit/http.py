@@ -29,13 +29,17 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
 
 def _field(loc: tuple) -> str:
     # Drop the "body"/"query"/"path" prefix so the field reads as the client sent it.
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
+    parts = (
+        [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
+    )
     return ".".join(parts) or str(loc[0] if loc else "")
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": _field(tuple(e["loc"])), "in": e["loc"][0] if e["loc"] else None, "message": e["msg"]}
-              for e in exc.errors()]
+    errors = [
+        {"field": _field(tuple(e["loc"])), "in": e["loc"][0] if e["loc"] else None, "message": e["msg"]}
+        for e in exc.errors()
+    ]
     fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
     return problem(422, "Invalid request", f"invalid field(s): {fields}", request, errors=errors)
 
@@ -90,8 +94,14 @@ def create_app(
     inner_middlewares: list[Callable[..., Any]] = (),  # type: ignore[assignment]
 ) -> FastAPI:
     docs = bool(getattr(settings, "api_docs", False))
-    app = FastAPI(title=f"CareMesh {service}", lifespan=lifespan, version="0.1.0",
-                  docs_url="/docs" if docs else None, redoc_url=None, openapi_url="/openapi.json" if docs else None)
+    app = FastAPI(
+        title=f"CareMesh {service}",
+        lifespan=lifespan,
+        version="0.1.0",
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
@@ -116,8 +126,14 @@ def create_app(
             metrics.HTTP_LATENCY.labels(service, request.method, template).observe(elapsed)
             response.headers["x-correlation-id"] = context.correlation_id.get() or ""
             if template not in ("/healthz", "/readyz", "/metrics"):
-                logs.info(log, "http request", method=request.method, route=template,
-                          status=response.status_code, duration_ms=round(elapsed * 1000, 1))
+                logs.info(
+                    log,
+                    "http request",
+                    method=request.method,
+                    route=template,
+                    status=response.status_code,
+                    duration_ms=round(elapsed * 1000, 1),
+                )
             return response
 
     @app.get("/healthz", tags=["ops"])

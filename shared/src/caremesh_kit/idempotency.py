@@ -44,13 +44,19 @@ def middleware(store: Store, problem: Problem) -> Callable[..., Awaitable[Respon
         if not caller:
             return await call_next(request)  # unauthenticated: the route answers 401
         if not 1 <= len(key) <= 255:
-            return problem(422, "Invalid request", "Idempotency-Key must be 1 to 255 characters", request,
-                           errors=[{"field": HEADER, "in": "header", "message": "length must be 1 to 255"}])
+            return problem(
+                422,
+                "Invalid request",
+                "Idempotency-Key must be 1 to 255 characters",
+                request,
+                errors=[{"field": HEADER, "in": "header", "message": "length must be 1 to 255"}],
+            )
         scope = hashlib.sha256(f"{caller}\n{request.url.path}\n{key}".encode()).hexdigest()
         fingerprint = hashlib.sha256(await request.body()).hexdigest()
         try:
-            await keys.insert_one({"_id": scope, "request": fingerprint, "state": "pending",
-                                   "created_at": datetime.now(UTC)})
+            await keys.insert_one(
+                {"_id": scope, "request": fingerprint, "state": "pending", "created_at": datetime.now(UTC)}
+            )
         except DuplicateKeyError:
             return await _replay(await keys.find_one({"_id": scope}), fingerprint, request)
         try:
@@ -62,18 +68,35 @@ def middleware(store: Store, problem: Problem) -> Callable[..., Awaitable[Respon
         if response.status_code >= 500:
             await keys.delete_one({"_id": scope})  # a failure may be retried for real
         else:
-            await keys.update_one({"_id": scope}, {"$set": {
-                "state": "done", "status": response.status_code, "body": body,
-                "media_type": response.headers.get("content-type")}})
+            await keys.update_one(
+                {"_id": scope},
+                {
+                    "$set": {
+                        "state": "done",
+                        "status": response.status_code,
+                        "body": body,
+                        "media_type": response.headers.get("content-type"),
+                    }
+                },
+            )
         return Response(body, status_code=response.status_code, headers=dict(response.headers))
 
     async def _replay(done: dict | None, fingerprint: str, request: Request) -> Response:
         if done is None or done["state"] != "done":
             return problem(409, "Conflict", "a request with this Idempotency-Key is still in progress", request)
         if done["request"] != fingerprint:
-            return problem(422, "Invalid request", "this Idempotency-Key was used with a different request",
-                           request, errors=[{"field": HEADER, "in": "header", "message": "reused with another body"}])
-        return Response(done["body"], status_code=done["status"], media_type=done["media_type"],
-                        headers={"Idempotent-Replayed": "true"})
+            return problem(
+                422,
+                "Invalid request",
+                "this Idempotency-Key was used with a different request",
+                request,
+                errors=[{"field": HEADER, "in": "header", "message": "reused with another body"}],
+            )
+        return Response(
+            done["body"],
+            status_code=done["status"],
+            media_type=done["media_type"],
+            headers={"Idempotent-Replayed": "true"},
+        )
 
     return idempotent

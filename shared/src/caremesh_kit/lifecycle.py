@@ -13,6 +13,5 @@ def guard(current: str, target: StrEnum, transitions: Mapping, what: str) -> boo
     if current == target:
         return False
     if target not in transitions[current]:
-        raise Conflict(f"{what} that is {current} cannot become {target}",
-                       current=str(current), requested=str(target))
+        raise Conflict(f"{what} that is {current} cannot become {target}", current=str(current), requested=str(target))
     return True

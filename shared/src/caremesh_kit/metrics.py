@@ -2,9 +2,7 @@
 
 from prometheus_client import Counter, Histogram
 
-HTTP_REQUESTS = Counter(
-    "caremesh_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("caremesh_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "caremesh_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"]
 )
@@ -19,6 +17,8 @@ MESSAGE_LATENCY = Histogram(
 PUBLISHED = Counter("caremesh_events_published_total", "Events published from the outbox", ["service", "event_type"])
 OUTBOX_ERRORS = Counter("caremesh_outbox_publish_errors_total", "Outbox publish failures", ["service"])
 HANDLER_ROUND_TRIPS = Histogram(
-    "caremesh_handler_store_round_trips", "Store commands one event's handler issued", ["service", "event_type"],
+    "caremesh_handler_store_round_trips",
+    "Store commands one event's handler issued",
+    ["service", "event_type"],
     buckets=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64),
 )

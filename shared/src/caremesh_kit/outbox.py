@@ -52,7 +52,8 @@ class OutboxRelay:
             by_aggregate[(id(repo), commit["aggregate_id"])].append((repo, commit))
         groups = list(by_aggregate.values())
         outcomes = await asyncio.gather(
-            *(self._publish_in_order([c for _, c in group]) for group in groups), return_exceptions=True)
+            *(self._publish_in_order([c for _, c in group]) for group in groups), return_exceptions=True
+        )
         finished: dict[int, tuple[Repository, list[str]]] = {}
         published = 0
         for group, outcome in zip(groups, outcomes, strict=True):
@@ -65,8 +66,7 @@ class OutboxRelay:
                 published += len(commit.get("outbox", []))
         for repo, ids in finished.values():
             # ``pending`` in the filter lets FerretDB use its index; ``_id $in`` alone it scans.
-            await repo.commits.update_many({"pending": True, "_id": {"$in": ids}},
-                                           {"$set": done()})
+            await repo.commits.update_many({"pending": True, "_id": {"$in": ids}}, {"$set": done()})
         return published
 
     async def drain_once(self, min_age: float = 0.0) -> int:
@@ -77,7 +77,7 @@ class OutboxRelay:
             pending = [c async for c in repo.commits.find({"pending": True})]
             stale = sorted((c for c in pending if c["committed_at"] <= cutoff), key=lambda c: c["committed_at"])
             for start in range(0, len(stale), self.batch):
-                chunk = stale[start:start + self.batch]
+                chunk = stale[start : start + self.batch]
                 for commit in chunk:
                     await materialize(repo.collection, commit)  # in case the writer crashed before it did
                 published += await self.relay([(repo, c) for c in chunk])
@@ -108,7 +108,7 @@ class OutboxRelay:
                 await self.relay(batch)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - broker or store down: the next scan retries
+            except Exception:
                 metrics.OUTBOX_ERRORS.labels(self.bus.service).inc()
                 log.exception("outbox relay pass failed")
                 await asyncio.sleep(min(self.scan_seconds, 1.0))

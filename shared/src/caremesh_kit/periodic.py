@@ -16,6 +16,6 @@ async def every(seconds: float, job: Callable[[], Awaitable[int | None]], did: s
         try:
             if count := await job():
                 logs.info(log, did, count=count)
-        except Exception:  # noqa: BLE001 - keep sweeping: a later round may succeed
+        except Exception:
             logging.getLogger(log.name).exception("sweep failed: %s", did)
         await asyncio.sleep(seconds)

@@ -61,7 +61,8 @@ async def wanted(conn: Any, schema: str, fields: Mapping[str, set[str]]) -> list
     if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{_ident(schema)}.{METADATA_TABLE}"):
         return []
     rows = await conn.fetch(
-        f"SELECT _jsonb->>'_id' AS collection, _jsonb->>'table' AS tbl FROM {_ident(schema)}.{METADATA_TABLE}")
+        f"SELECT _jsonb->>'_id' AS collection, _jsonb->>'table' AS tbl FROM {_ident(schema)}.{METADATA_TABLE}"
+    )
     have = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = $1", schema)}
     missing = []
     for row in rows:
@@ -78,8 +79,10 @@ async def reconcile(conn: Any, schema: str, fields: Mapping[str, set[str]]) -> i
 
     created = 0
     for table, field, name in await wanted(conn, schema, fields):
-        sql = (f"CREATE INDEX IF NOT EXISTS {_ident(name)} ON {_ident(schema)}.{_ident(table)} "
-               f"USING gin ({expression(field)})")
+        sql = (
+            f"CREATE INDEX IF NOT EXISTS {_ident(name)} ON {_ident(schema)}.{_ident(table)} "
+            f"USING gin ({expression(field)})"
+        )
         try:
             await conn.execute(sql)
             created += 1
@@ -128,4 +131,3 @@ class Reconciler:
 async def is_ferretdb(client: Any) -> bool:
     info = await client.admin.command("buildInfo")
     return "ferretdbVersion" in info or "ferretdbFeatures" in info
-

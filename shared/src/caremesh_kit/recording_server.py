@@ -90,8 +90,13 @@ class RecordingServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 path, _, query = self.path.partition("?")
-                request = Recorded(self.command, path, query, {k.lower(): v for k, v in self.headers.items()},
-                                   self.rfile.read(length) if length else b"")
+                request = Recorded(
+                    self.command,
+                    path,
+                    query,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length) if length else b"",
+                )
                 try:
                     reply = owner._answer(request)
                 except Exception:  # noqa: BLE001 - a broken responder is a 500, as from a real server

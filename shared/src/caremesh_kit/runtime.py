@@ -29,8 +29,9 @@ class Runtime:
         database = settings.mongodb_db or f"caremesh_{service}"
         self.store = Store(settings.mongodb_url, database)
         # FerretDB's PostgreSQL schema is the Mongo database's name.
-        self.gin = pgindex.Reconciler(settings.ferretdb_postgres_url.replace("{service}", service), database,
-                                      settings.index_reconcile_seconds)
+        self.gin = pgindex.Reconciler(
+            settings.ferretdb_postgres_url.replace("{service}", service), database, settings.index_reconcile_seconds
+        )
         self.bus = Bus(service, settings)
         self.relay = OutboxRelay(self.bus, settings.outbox_scan_seconds)
         self.indexes: dict[str, Sequence[IndexModel]] = {"audit": audit.AuditTrail.INDEXES}
@@ -40,8 +41,14 @@ class Runtime:
 
     def repository(self, collection: str, model: type, indexes: Sequence[IndexModel] = ()) -> Repository:
         """A repository whose outbox the relay drains."""
-        repo = Repository(self.store, collection, model, self.service, on_saved=self.relay.committed,
-                          retention=self.settings.commit_retention_seconds)
+        repo = Repository(
+            self.store,
+            collection,
+            model,
+            self.service,
+            on_saved=self.relay.committed,
+            retention=self.settings.commit_retention_seconds,
+        )
         self.relay.repositories.append(repo)
         self.indexes[collection] = list(indexes)
         self.indexes[repo.commits.name] = list(Repository.indexes)
@@ -79,6 +86,7 @@ class Runtime:
         """The service's app: its routes reach ``usecases`` through ``caremesh_kit.http.use_cases``,
         and ``subscriptions`` (the service's explicit event list) are consumed while it runs."""
         self.subscribe(subscriptions)
+
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await self.start()
@@ -103,8 +111,14 @@ class Runtime:
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     """Run one service process; SIGTERM/SIGINT drain in-flight work before exit."""
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                            access_log=False, timeout_graceful_shutdown=int(settings.graceful_timeout_seconds))
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+    )
     # uvicorn traps SIGTERM/SIGINT and runs the lifespan shutdown, which drains the bus.
     asyncio.run(uvicorn.Server(config).serve())
 

@@ -75,8 +75,12 @@ class _RoundTripListener(monitoring.CommandListener):
 class Store:
     def __init__(self, url: str, database: str) -> None:
         self.client: AsyncMongoClient = AsyncMongoClient(
-            url, tz_aware=True, serverSelectionTimeoutMS=5000, appname="caremesh",
-            type_registry=TypeRegistry([_DateEncoder()]), event_listeners=[_RoundTripListener()],
+            url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=5000,
+            appname="caremesh",
+            type_registry=TypeRegistry([_DateEncoder()]),
+            event_listeners=[_RoundTripListener()],
         )
         self.db: AsyncDatabase = self.client[database]
 
@@ -121,9 +125,15 @@ class Repository(Generic[A]):
     the retention ago, and creating one first checks that no current-state document exists.
     """
 
-    def __init__(self, store: Store, collection: str, model: type[A], service: str,
-                 on_saved: Callable[["Repository", dict], None] | None = None,
-                 retention: float = DEFAULT_RETENTION_SECONDS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        collection: str,
+        model: type[A],
+        service: str,
+        on_saved: Callable[["Repository", dict], None] | None = None,
+        retention: float = DEFAULT_RETENTION_SECONDS,
+    ) -> None:
         self.collection: AsyncCollection = store.db[collection]
         self.commits: AsyncCollection = store.db[f"{collection}.commits"]
         self.model = model
@@ -189,10 +199,18 @@ class Repository(Generic[A]):
         if not aggregates:
             return []
         now = datetime.now(UTC)
-        commits = [{"_id": commit_id(a.id, 1), "aggregate_id": a.id, "version": 1,
-                    "state": a.to_document() | {"version": 1},
-                    "outbox": [stored_event(e, service=self.service, subject=a.id) for e in a.take_events()],
-                    "pending": True, "committed_at": now} for a in aggregates]
+        commits = [
+            {
+                "_id": commit_id(a.id, 1),
+                "aggregate_id": a.id,
+                "version": 1,
+                "state": a.to_document() | {"version": 1},
+                "outbox": [stored_event(e, service=self.service, subject=a.id) for e in a.take_events()],
+                "pending": True,
+                "committed_at": now,
+            }
+            for a in aggregates
+        ]
         lost = {commits[i]["aggregate_id"] for i in await insert_new(self.commits, commits)}
         won = [c for c in commits if c["aggregate_id"] not in lost]
         await insert_new(self.collection, [c["state"] for c in won])  # one there already is as new or newer
@@ -200,8 +218,7 @@ class Repository(Generic[A]):
             if self._on_saved is not None:
                 self._on_saved(self, commit)
         if self._on_saved is None and won:
-            await self.commits.update_many({"pending": True, "_id": {"$in": [c["_id"] for c in won]}},
-                                           {"$set": done()})
+            await self.commits.update_many({"pending": True, "_id": {"$in": [c["_id"] for c in won]}}, {"$set": done()})
         stored = []
         for a in aggregates:
             if a.id in lost:
@@ -224,8 +241,15 @@ class Repository(Generic[A]):
     async def _commit(self, aggregate: A, version: int) -> None:
         events = [stored_event(e, service=self.service, subject=aggregate.id) for e in aggregate.take_events()]
         state = aggregate.to_document() | {"version": version}
-        commit = {"_id": commit_id(aggregate.id, version), "aggregate_id": aggregate.id, "version": version,
-                  "state": state, "outbox": events, "pending": True, "committed_at": datetime.now(UTC)}
+        commit = {
+            "_id": commit_id(aggregate.id, version),
+            "aggregate_id": aggregate.id,
+            "version": version,
+            "state": state,
+            "outbox": events,
+            "pending": True,
+            "committed_at": datetime.now(UTC),
+        }
         try:
             await self.commits.insert_one(commit)
         except DuplicateKeyError as exc:
@@ -239,8 +263,9 @@ class Repository(Generic[A]):
         else:
             await self.commits.update_one({"_id": commit["_id"]}, {"$set": done()})
 
-    async def mutate(self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5,
-                     loaded: A | None = None) -> A:
+    async def mutate(
+        self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5, loaded: A | None = None
+    ) -> A:
         """Load, apply ``change`` and save, retrying on a concurrent write.
 
         ``change`` is a domain method call; when it returns False (nothing to do, as for a
@@ -274,7 +299,8 @@ class Repository(Generic[A]):
         deleted = 0
         if self._pruned_through is None:
             result = await self.commits.delete_many(
-                {"pending": False, "committed_at": {"$lt": now - timedelta(seconds=self.retention)}})
+                {"pending": False, "committed_at": {"$lt": now - timedelta(seconds=self.retention)}}
+            )
             deleted += result.deleted_count
             self._pruned_through = cutoff  # what is left was committed, so done, after it
         for minute in range(self._pruned_through + 1, cutoff + 1):
@@ -319,7 +345,8 @@ async def materialize(collection: AsyncCollection, commit: dict) -> None:
             # A first version only ever creates the document.
             await collection.insert_one(state)
         else:
-            await collection.replace_one({"_id": state["_id"], "version": {"$lt": commit["version"]}}, state,
-                                         upsert=True)
+            await collection.replace_one(
+                {"_id": state["_id"], "version": {"$lt": commit["version"]}}, state, upsert=True
+            )
     except DuplicateKeyError:
         pass  # already at this version or newer

@@ -15,14 +15,14 @@ from urllib.parse import quote
 
 import aio_pika
 import httpx
-from caremesh_contracts import Event
+from pymongo import IndexModel, monitoring
 
+from caremesh_contracts import Event
 from caremesh_kit import context
 from caremesh_kit.bus import Names
 from caremesh_kit.envelope import SPECVERSION, Envelope
 from caremesh_kit.pgindex import declared_fields
 from caremesh_kit.settings import ServiceSettings
-from pymongo import IndexModel, monitoring
 
 T = TypeVar("T")
 S = TypeVar("S", bound=ServiceSettings)
@@ -41,13 +41,23 @@ def event_headers(event: type[Event] | Event, event_id: str | None = None, **ext
     } | extra
 
 
-async def publish_raw(amqp_url: str, namespace: str, routing_key: str, body: bytes,
-                      headers: dict[str, Any], content_type: str | None = "application/json") -> None:
+async def publish_raw(
+    amqp_url: str,
+    namespace: str,
+    routing_key: str,
+    body: bytes,
+    headers: dict[str, Any],
+    content_type: str | None = "application/json",
+) -> None:
     await publish_many(amqp_url, namespace, [(routing_key, body, headers)], content_type)
 
 
-async def publish_many(amqp_url: str, namespace: str, messages: list[tuple[str, bytes, dict[str, Any]]],
-                       content_type: str | None = "application/json") -> None:
+async def publish_many(
+    amqp_url: str,
+    namespace: str,
+    messages: list[tuple[str, bytes, dict[str, Any]]],
+    content_type: str | None = "application/json",
+) -> None:
     """Publish (routing key, body, headers) triples, persistent and confirmed, on one connection."""
     connection = await aio_pika.connect(amqp_url)
     try:
@@ -55,16 +65,19 @@ async def publish_many(amqp_url: str, namespace: str, messages: list[tuple[str, 
         exchange = await channel.get_exchange(Names(namespace).exchange, ensure=False)
         for routing_key, body, headers in messages:
             await exchange.publish(
-                aio_pika.Message(body, headers=headers, content_type=content_type,
-                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                routing_key=routing_key, mandatory=True,
+                aio_pika.Message(
+                    body, headers=headers, content_type=content_type, delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                ),
+                routing_key=routing_key,
+                mandatory=True,
             )
     finally:
         await connection.close()
 
 
-async def publish_event(amqp_url: str, namespace: str, event: Event, event_id: str | None = None,
-                        time: datetime | None = None) -> str:
+async def publish_event(
+    amqp_url: str, namespace: str, event: Event, event_id: str | None = None, time: datetime | None = None
+) -> str:
     extra = {"ce-time": time.isoformat().replace("+00:00", "Z")} if time else {}
     headers = event_headers(event, event_id, **extra)
     await publish_raw(amqp_url, namespace, event.routing_key, event.model_dump_json().encode(), headers)
@@ -81,8 +94,9 @@ class EventCapture:
     async def __aenter__(self) -> "EventCapture":
         self._conn = await aio_pika.connect(self.amqp_url)
         channel = await self._conn.channel()
-        exchange = await channel.declare_exchange(Names(self.namespace).exchange, aio_pika.ExchangeType.TOPIC,
-                                                  durable=True)
+        exchange = await channel.declare_exchange(
+            Names(self.namespace).exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         await queue.bind(exchange, self.routing_key)
         await queue.consume(self._on_message, no_ack=True)
@@ -95,25 +109,36 @@ class EventCapture:
         await self._conn.close()
 
     def of(self, event: type[Event]) -> list[Any]:
-        return [event.model_validate_json(m.body) for m in self.messages
-                if (m.headers or {}).get("ce-type") == event.ce_type()]
+        return [
+            event.model_validate_json(m.body)
+            for m in self.messages
+            if (m.headers or {}).get("ce-type") == event.ce_type()
+        ]
 
     def ids_of(self, event: type[Event]) -> set[str]:
         """Distinct event ids: delivery is at least once, so one event may be published twice."""
-        return {str((m.headers or {}).get("ce-id")) for m in self.messages
-                if (m.headers or {}).get("ce-type") == event.ce_type()}
+        return {
+            str((m.headers or {}).get("ce-id"))
+            for m in self.messages
+            if (m.headers or {}).get("ce-type") == event.ce_type()
+        }
 
     async def wait_for(self, event: type[Event], count: int = 1, timeout: float = 20) -> list[Any]:
-        return await eventually(lambda: _enough(self.of(event), count), timeout=timeout,
-                                what=f"{count} x {event.ce_type()}")
+        return await eventually(
+            lambda: _enough(self.of(event), count), timeout=timeout, what=f"{count} x {event.ce_type()}"
+        )
 
 
 def _enough(items: list[T], count: int) -> list[T] | None:
     return items if len(items) >= count else None
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None] | T | None], timeout: float = 20,
-                     interval: float = 0.1, what: str = "condition") -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T | None] | T | None],
+    timeout: float = 20,
+    interval: float = 0.1,
+    what: str = "condition",
+) -> T:
     """Poll until ``probe`` returns something truthy; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -169,8 +194,9 @@ async def wait_settled(namespace: str, timeout: float = 60, quiet: float = 1.5) 
     deadline = time.monotonic() + timeout
     calm_since: float | None = None
     while time.monotonic() < deadline:
-        queues = [q for q in await namespace_queues(namespace) if q["type"] == "quorum"
-                  and not q["name"].endswith(".dlq")]
+        queues = [
+            q for q in await namespace_queues(namespace) if q["type"] == "quorum" and not q["name"].endswith(".dlq")
+        ]
         busy = any((q.get("messages") or 0) + (q.get("messages_unacknowledged") or 0) for q in queues)
         now = time.monotonic()
         if busy:
@@ -234,8 +260,13 @@ async def running(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 def service_settings(settings_cls: type[S], namespace: str, **overrides: Any) -> S:
     """Settings for an in-process service on its own database and broker namespace."""
     return settings_cls(
-        amqp_url=AMQP_URL, bus_namespace=namespace, mongodb_db=f"t_{namespace.replace('-', '_')}",
-        delivery_limit=4, retry_delay_seconds=0.2, outbox_scan_seconds=0.5, graceful_timeout_seconds=5,
+        amqp_url=AMQP_URL,
+        bus_namespace=namespace,
+        mongodb_db=f"t_{namespace.replace('-', '_')}",
+        delivery_limit=4,
+        retry_delay_seconds=0.2,
+        outbox_scan_seconds=0.5,
+        graceful_timeout_seconds=5,
         **overrides,
     )
 
@@ -258,6 +289,7 @@ async def mailbox_with(address: str, count: int) -> list[dict[str, Any]] | None:
 
 # -- what a handler asks of the store ---------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -269,8 +301,9 @@ class StoreCommands(monitoring.CommandListener):
     """Records the store commands issued inside ``capture()``: name, collection and filters."""
 
     def __init__(self) -> None:
-        self._sink: contextvars.ContextVar[list[Command] | None] = contextvars.ContextVar("store_commands",
-                                                                                         default=None)
+        self._sink: contextvars.ContextVar[list[Command] | None] = contextvars.ContextVar(
+            "store_commands", default=None
+        )
 
     @contextlib.contextmanager
     def capture(self) -> Iterator[list[Command]]:
@@ -285,8 +318,15 @@ class StoreCommands(monitoring.CommandListener):
         if (sink := self._sink.get()) is None:
             return
         cmd, name = event.command, event.command_name
-        filters = ([cmd.get("filter", {})] if name == "find" else [u["q"] for u in cmd.get("updates", [])]
-                   if name == "update" else [d["q"] for d in cmd.get("deletes", [])] if name == "delete" else [])
+        filters = (
+            [cmd.get("filter", {})]
+            if name == "find"
+            else [u["q"] for u in cmd.get("updates", [])]
+            if name == "update"
+            else [d["q"] for d in cmd.get("deletes", [])]
+            if name == "delete"
+            else []
+        )
         sink.append(Command(name, str(cmd.get(name, "")), filters))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
@@ -306,13 +346,23 @@ def unindexed(commands: Sequence[Command], indexes: Mapping[str, Sequence[IndexM
     fields = declared_fields(indexes)
 
     def selective(collection: str, query: dict) -> bool:
-        return any(k == "_id" or k in fields.get(collection, ()) for k, v in query.items()
-                   if not k.startswith("$") and not (isinstance(v, dict) and any(o.startswith("$") for o in v)))
+        return any(
+            k == "_id" or k in fields.get(collection, ())
+            for k, v in query.items()
+            if not k.startswith("$") and not (isinstance(v, dict) and any(o.startswith("$") for o in v))
+        )
 
     return [c for c in commands if not all(selective(c.collection, q) for q in c.filters)]
 
 
 def envelope_for(event: Event, subject: str) -> Envelope:
     """What the bus hands a handler along with ``event``."""
-    return Envelope(id=context.new_id(), type=event.ce_type(), source="/caremesh/tests", time=datetime.now(UTC),
-                    subject=subject, correlation_id=context.new_id(), traceparent=None)
+    return Envelope(
+        id=context.new_id(),
+        type=event.ce_type(),
+        source="/caremesh/tests",
+        time=datetime.now(UTC),
+        subject=subject,
+        correlation_id=context.new_id(),
+        traceparent=None,
+    )

@@ -6,6 +6,8 @@ from datetime import date
 import aio_pika
 import pytest
 from aio_pika.exceptions import DeliveryError
+from pymongo import AsyncMongoClient
+
 from caremesh_contracts import CoverageRegistered
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.bus import REASON_HEADER, Subscription, read_event_log
@@ -13,7 +15,6 @@ from caremesh_kit.errors import VersionConflict
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.settings import ServiceSettings
 from caremesh_kit.testing import EventCapture, drain_queue, eventually, publish_event, service_settings
-from pymongo import AsyncMongoClient
 
 STORE = "mongodb://127.0.0.1:27103/"
 
@@ -23,8 +24,11 @@ class Counter(Aggregate):
 
     def bump(self) -> None:
         self.value += 1
-        self.raise_event(CoverageRegistered(coverage_id=self.id, patient_id="p", payer=f"v{self.value}",
-                                            period_start=date(2026, 1, 1)))
+        self.raise_event(
+            CoverageRegistered(
+                coverage_id=self.id, patient_id="p", payer=f"v{self.value}", period_start=date(2026, 1, 1)
+            )
+        )
 
 
 @pytest.fixture
@@ -86,8 +90,11 @@ async def test_failing_handler_is_retried_then_dead_lettered_with_reason(runtime
     runtime.subscribe([Subscription(CoverageRegistered, always_fails)])
     await runtime.start()
     try:
-        event_id = await publish_event(amqp_url, namespace, CoverageRegistered(
-            coverage_id="x", patient_id="p", payer="acme", period_start=date(2026, 1, 1)))
+        event_id = await publish_event(
+            amqp_url,
+            namespace,
+            CoverageRegistered(coverage_id="x", patient_id="p", payer="acme", period_start=date(2026, 1, 1)),
+        )
         queue = f"{namespace}.insurance.insurance.coverage.registered.dlq"
         dead = await eventually(lambda: drain_queue(amqp_url, queue), what="dead letter")
     finally:
@@ -100,8 +107,14 @@ async def test_failing_handler_is_retried_then_dead_lettered_with_reason(runtime
 async def test_every_event_is_kept_in_the_event_log_and_replays_from_an_offset(runtime, namespace, amqp_url):
     await runtime.start()
     try:
-        ids = [await publish_event(amqp_url, namespace, CoverageRegistered(
-            coverage_id=str(i), patient_id="p", payer="acme", period_start=date(2026, 1, 1))) for i in range(5)]
+        ids = [
+            await publish_event(
+                amqp_url,
+                namespace,
+                CoverageRegistered(coverage_id=str(i), patient_id="p", payer="acme", period_start=date(2026, 1, 1)),
+            )
+            for i in range(5)
+        ]
     finally:
         await runtime.stop()
     replayed = [m.headers["ce-id"] async for m in read_event_log(amqp_url, namespace, "first")]

@@ -3,12 +3,19 @@
 import asyncio
 
 import pytest
+
 from caremesh_insurance.app import build
 from caremesh_insurance.settings import InsuranceSettings
 from caremesh_kit.testing import bearer, running, service_settings
 
-COVERAGE = {"patient_id": "p1", "payer": "Acme", "plan": "PPO", "member_id": "M1",
-            "period_start": "2026-01-01", "service_codes": ["99213"]}
+COVERAGE = {
+    "patient_id": "p1",
+    "payer": "Acme",
+    "plan": "PPO",
+    "member_id": "M1",
+    "period_start": "2026-01-01",
+    "service_codes": ["99213"],
+}
 
 
 @pytest.fixture
@@ -53,6 +60,7 @@ async def test_a_replay_goes_only_to_the_same_principal(insurance):
     other = await insurance.post("/coverages", json=COVERAGE, headers=key | bearer("clinician", subject="dev-user"))
     assert staff.status_code == other.status_code == 201
     assert staff.json()["id"] != other.json()["id"] and "idempotent-replayed" not in other.headers
-    patient = await insurance.post("/coverages", json=COVERAGE,
-                                   headers=key | bearer("patient", subject="dev-user", patient_id="p1"))
+    patient = await insurance.post(
+        "/coverages", json=COVERAGE, headers=key | bearer("patient", subject="dev-user", patient_id="p1")
+    )
     assert patient.status_code == 403  # the route's own check, not a replay

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from pymongo import ASCENDING, IndexModel
+
 from caremesh_kit import pgindex
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, VersionConflict
 from caremesh_kit.settings import ServiceSettings
 from caremesh_kit.store import Repository, Store, counting_round_trips
 from caremesh_kit.testing import service_settings
-from pymongo import ASCENDING, IndexModel
 
 STORE = "mongodb://127.0.0.1:27103/"
 POSTGRES = "postgresql://caremesh:caremesh@127.0.0.1:5433/caremesh_insurance"
@@ -38,10 +39,15 @@ async def gin_indexes(schema: str) -> set[str]:
     """'<collection>.<field>' for every GIN expression index in the schema."""
     conn = await asyncpg.connect(POSTGRES)
     try:
-        tables = {r["tbl"]: r["coll"] for r in await conn.fetch(
-            f'SELECT _jsonb->>\'table\' AS tbl, _jsonb->>\'_id\' AS coll FROM "{schema}"._ferretdb_database_metadata')}
-        rows = await conn.fetch("SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'cm_gin_%'",
-                                schema)
+        tables = {
+            r["tbl"]: r["coll"]
+            for r in await conn.fetch(
+                f"SELECT _jsonb->>'table' AS tbl, _jsonb->>'_id' AS coll FROM \"{schema}\"._ferretdb_database_metadata"
+            )
+        }
+        rows = await conn.fetch(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'cm_gin_%'", schema
+        )
         return {f"{tables[r['tablename']]}.{r['indexdef'].split(chr(39))[1]}" for r in rows}
     finally:
         await conn.close()
@@ -52,11 +58,13 @@ async def uses_index(schema: str, collection: str, field: str, value: str) -> bo
     conn = await asyncpg.connect(POSTGRES)
     try:
         table = await conn.fetchval(
-            f'SELECT _jsonb->>\'table\' FROM "{schema}"._ferretdb_database_metadata WHERE _jsonb->>\'_id\' = $1',
-            collection)
+            f"SELECT _jsonb->>'table' FROM \"{schema}\"._ferretdb_database_metadata WHERE _jsonb->>'_id' = $1",
+            collection,
+        )
         await conn.execute("SET enable_seqscan = off")  # the table is tiny; ask whether an index can serve it
-        plan = await conn.fetch(f'EXPLAIN SELECT _jsonb FROM "{schema}"."{table}" WHERE _jsonb->$1 @> $2::jsonb',
-                                field, f'"{value}"')
+        plan = await conn.fetch(
+            f'EXPLAIN SELECT _jsonb FROM "{schema}"."{table}" WHERE _jsonb->$1 @> $2::jsonb', field, f'"{value}"'
+        )
         return any("Index" in r[0] for r in plan)
     finally:
         await conn.close()
@@ -70,8 +78,14 @@ async def test_gin_indexes_are_reconciled_on_a_fresh_store_and_after_a_drop(stor
     assert not await uses_index(schema, "things", "patient_id", "p")  # FerretDB's own indexes cannot
     assert await gin.run_once() > 0
     have = await gin_indexes(schema)
-    assert {"things._id", "things.patient_id", "things.commits._id", "things.commits.pending",
-            "things.commits.aggregate_id", "things.commits.version"} <= have
+    assert {
+        "things._id",
+        "things.patient_id",
+        "things.commits._id",
+        "things.commits.pending",
+        "things.commits.aggregate_id",
+        "things.commits.version",
+    } <= have
     assert await uses_index(schema, "things", "patient_id", "p")
     assert await gin.run_once() == 0  # nothing left to do
 
@@ -99,8 +113,15 @@ async def test_pruned_commits_never_weaken_the_compare_and_set(store):
     await repo.save(fresh)  # version 2
 
     # Only done commits older than the retention go; pending ones stay whatever their age.
-    await store.db["things.commits"].insert_one({"_id": "other:000000000001", "aggregate_id": "other", "version": 1,
-                                                 "pending": True, "committed_at": datetime.now(UTC) - timedelta(hours=1)})
+    await store.db["things.commits"].insert_one(
+        {
+            "_id": "other:000000000001",
+            "aggregate_id": "other",
+            "version": 1,
+            "pending": True,
+            "committed_at": datetime.now(UTC) - timedelta(hours=1),
+        }
+    )
     assert await repo.prune(datetime.now(UTC)) == 0  # both of t1's are young
     assert await repo.prune(datetime.now(UTC) + timedelta(seconds=61)) == 2
     assert await store.db["things.commits"].count_documents({}) == 1
@@ -123,9 +144,17 @@ async def test_a_conflicting_writer_rolls_forward_a_commit_left_unmaterialized(s
     loaded = await repo.get("t2")
     # A writer that crashed between its commit and the current-state write:
     state = loaded.to_document() | {"version": 2, "value": 7}
-    await store.db["things.commits"].insert_one({"_id": "t2:000000000002", "aggregate_id": "t2", "version": 2,
-                                                 "state": state, "outbox": [], "pending": True,
-                                                 "committed_at": datetime.now(UTC)})
+    await store.db["things.commits"].insert_one(
+        {
+            "_id": "t2:000000000002",
+            "aggregate_id": "t2",
+            "version": 2,
+            "state": state,
+            "outbox": [],
+            "pending": True,
+            "committed_at": datetime.now(UTC),
+        }
+    )
     assert (await repo.get("t2")).value == 0
     loaded.value = 1
     with pytest.raises(VersionConflict):
@@ -159,7 +188,8 @@ async def test_filters_on_a_field_and_on_a_dotted_path_are_served_by_the_indexes
     indexes = {"coverages": [IndexModel([("terms.patient_id", ASCENDING)]), IndexModel([("status", ASCENDING)])]}
     await store.ensure_indexes(indexes)
     await store.db["coverages"].insert_many(
-        [{"_id": f"c{i}", "status": f"s{i % 50}", "terms": {"patient_id": f"p{i}"}} for i in range(2000)])
+        [{"_id": f"c{i}", "status": f"s{i % 50}", "terms": {"patient_id": f"p{i}"}} for i in range(2000)]
+    )
 
     async def scans(flt: dict) -> list[str]:
         explained = await store.db.command("explain", {"find": "coverages", "filter": flt})

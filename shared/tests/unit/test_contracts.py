@@ -1,13 +1,14 @@
 """The event contracts: naming rules, checked-in schemas, and CloudEvents compatibility."""
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Literal, get_args
+
+from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
 
 from caremesh_contracts import all_event_types
 from caremesh_contracts.schemas import SCHEMA_DIR, render
 from caremesh_kit import envelope
-from cloudevents.core.bindings.rabbitmq import RabbitMQMessage, from_rabbitmq_event
 
 # "overdue" is the name the issues give to a deadline that has passed (e.g. insurance.authorization.overdue).
 PAST_TENSE = re.compile(r"(ed|sent|overdue)$")
@@ -32,7 +33,7 @@ def _sample(cls):
     for name, field in cls.model_fields.items():
         ann = field.annotation
         if ann is datetime:
-            values[name] = datetime(2026, 5, 1, 9, 30, tzinfo=timezone.utc)
+            values[name] = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
         elif ann is date or ann == (date | None):
             values[name] = date(2026, 5, 1)
         elif "EmailStr" in str(ann):
@@ -58,8 +59,9 @@ def test_every_event_type_parses_with_the_cloudevents_sdk():
     for cls in all_event_types():
         event = _sample(cls)
         stored = envelope.stored_event(event, service=cls.source_service(), subject="subject-1")
-        msg = RabbitMQMessage(headers=envelope.headers_for(stored), content_type=envelope.CONTENT_TYPE,
-                              body=stored["data"].encode())
+        msg = RabbitMQMessage(
+            headers=envelope.headers_for(stored), content_type=envelope.CONTENT_TYPE, body=stored["data"].encode()
+        )
         ce = from_rabbitmq_event(msg)
         assert ce.get_type() == cls.ce_type()
         assert ce.get_source() == f"/caremesh/{cls.source_service()}"

@@ -1,7 +1,6 @@
-from caremesh_kit.runtime import main as run
-
 from caremesh_insurance.app import SERVICE, build
 from caremesh_insurance.settings import InsuranceSettings
+from caremesh_kit.runtime import main as run
 
 
 def main() -> None:

@@ -3,10 +3,6 @@
 from datetime import date, datetime
 from typing import Annotated
 
-from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
-from caremesh_kit.auth import AnyUser, Coordinator
-from caremesh_kit.errors import Invalid
-from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
@@ -25,6 +21,10 @@ from caremesh_insurance.domain import (
 )
 from caremesh_insurance.plans import ServiceCode
 from caremesh_insurance.usecases import Insurance
+from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
+from caremesh_kit.auth import AnyUser, Coordinator
+from caremesh_kit.errors import Invalid
+from caremesh_kit.http import Resource, use_cases
 
 router = APIRouter(tags=["insurance"])
 
@@ -35,14 +35,14 @@ Offset = Annotated[int, Query(ge=0)]
 
 # -- payers and plans (reference data, not patient data) --------------------------------------------
 
+
 class PayerOut(Resource, PayerTerms):
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, p: Payer) -> "PayerOut":
-        return cls(id=p.id, version=p.version, created_at=p.created_at, updated_at=p.updated_at,
-                   **p.terms.model_dump())
+        return cls(id=p.id, version=p.version, created_at=p.created_at, updated_at=p.updated_at, **p.terms.model_dump())
 
 
 class PayerChange(PayerTerms):
@@ -57,8 +57,15 @@ class PlanOut(Resource, PlanTerms):
 
     @classmethod
     def of(cls, p: Plan) -> "PlanOut":
-        return cls(id=p.id, version=p.version, status=p.status, coverage_id=p.coverage_id, created_at=p.created_at,
-                   updated_at=p.updated_at, **p.terms.model_dump())
+        return cls(
+            id=p.id,
+            version=p.version,
+            status=p.status,
+            coverage_id=p.coverage_id,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+            **p.terms.model_dump(),
+        )
 
 
 class PlanChange(PlanTerms):
@@ -92,8 +99,9 @@ async def create_plan(body: PlanTerms, uc: Uc, _: Coordinator) -> PlanOut:
 
 
 @router.get("/plans", response_model=list[PlanOut])
-async def list_plans(uc: Uc, _: AnyUser, payer_id: str | None = None, limit: Limit = 100,
-                     offset: Offset = 0) -> list[PlanOut]:
+async def list_plans(
+    uc: Uc, _: AnyUser, payer_id: str | None = None, limit: Limit = 100, offset: Offset = 0
+) -> list[PlanOut]:
     return [PlanOut.of(p) for p in await uc.list_plans(payer_id, limit, offset)]
 
 
@@ -116,6 +124,7 @@ async def retire_plan(plan_id: str, uc: Uc, _: Coordinator) -> PlanOut:
 
 
 # -- coverages (patient data: every access is audited) ----------------------------------------------
+
 
 class CoverageFields(BaseModel):
     member_id: str = Field(min_length=1, max_length=80)
@@ -143,8 +152,9 @@ class CoverageFields(BaseModel):
         return v
 
     def terms(self, patient_id: str, plan_id: str) -> CoverageTerms:
-        return CoverageTerms(patient_id=patient_id, plan_id=plan_id,
-                             **self.model_dump(include=set(CoverageFields.model_fields)))
+        return CoverageTerms(
+            patient_id=patient_id, plan_id=plan_id, **self.model_dump(include=set(CoverageFields.model_fields))
+        )
 
 
 class CoverageIn(CoverageFields):
@@ -154,8 +164,9 @@ class CoverageIn(CoverageFields):
     plan_id: str | None = Field(None, min_length=1)
     payer: str | None = Field(None, min_length=1, max_length=60, description="inline form: the payer's name")
     plan: str | None = Field(None, min_length=1, max_length=200, description="inline form: the plan's name")
-    service_codes: list[ServiceCode] | None = Field(None, min_length=1, max_length=2000,
-                                                    description="inline form: the CPT/HCPCS codes covered")
+    service_codes: list[ServiceCode] | None = Field(
+        None, min_length=1, max_length=2000, description="inline form: the CPT/HCPCS codes covered"
+    )
 
 
 class CoverageChange(CoverageFields):
@@ -183,10 +194,18 @@ class CoverageOut(Resource, CoverageTerms):
 
     @classmethod
     def of(cls, c: Coverage, plan: Plan) -> "CoverageOut":
-        return cls(id=c.id, version=c.version, status=c.status, payer=c.payer, plan=plan.terms.name,
-                   service_codes=plan.terms.service_codes,
-                   prior_authorization_codes=plan.terms.prior_authorization_codes,
-                   registered_at=c.registered_at, updated_at=c.updated_at, **c.terms.model_dump())
+        return cls(
+            id=c.id,
+            version=c.version,
+            status=c.status,
+            payer=c.payer,
+            plan=plan.terms.name,
+            service_codes=plan.terms.service_codes,
+            prior_authorization_codes=plan.terms.prior_authorization_codes,
+            registered_at=c.registered_at,
+            updated_at=c.updated_at,
+            **c.terms.model_dump(),
+        )
 
 
 INLINE = ("payer", "plan", "service_codes")
@@ -201,19 +220,23 @@ async def register_coverage(body: CoverageIn, uc: Uc, access: CareTeamAccess) ->
         coverage, plan = await uc.register_coverage(body.terms(body.patient_id, body.plan_id))
     elif len(inline) == len(INLINE):
         fields = body.model_dump(include=set(CoverageFields.model_fields))
-        coverage, plan = await uc.register_inline(body.payer or "", body.plan or "", body.service_codes or [],
-                                                  {"patient_id": body.patient_id, **fields})
+        coverage, plan = await uc.register_inline(
+            body.payer or "", body.plan or "", body.service_codes or [], {"patient_id": body.patient_id, **fields}
+        )
     else:
         missing = [f for f in INLINE if f not in inline]
-        raise Invalid(f"plan_id is required (or the inline form, which lacks {', '.join(missing)})",
-                      field="plan_id" if not inline else missing[0])
+        raise Invalid(
+            f"plan_id is required (or the inline form, which lacks {', '.join(missing)})",
+            field="plan_id" if not inline else missing[0],
+        )
     await access.wrote(Action.CREATE, "Coverage", coverage.id, body.patient_id)
     return CoverageOut.of(coverage, plan)
 
 
 @router.get("/coverages", response_model=list[CoverageOut])
-async def list_coverages(uc: Uc, access: PatientAccess,
-                         patient_id: Annotated[str, Query(min_length=1)]) -> list[CoverageOut]:
+async def list_coverages(
+    uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)]
+) -> list[CoverageOut]:
     await access.read("Coverage", "*", patient_id)
     return [CoverageOut.of(c, p) for c, p in await uc.coverages_of(patient_id)]
 
@@ -230,8 +253,9 @@ async def amend_coverage(coverage_id: str, body: CoverageChange, uc: Uc, access:
     """Replace the coverage's terms (not its patient); emits insurance.coverage.changed."""
     current, _ = await uc.get_coverage(coverage_id)
     await access.wrote(Action.UPDATE, "Coverage", coverage_id, current.terms.patient_id)
-    coverage, plan = await uc.amend_coverage(coverage_id, body.terms(current.terms.patient_id, body.plan_id),
-                                             body.version)
+    coverage, plan = await uc.amend_coverage(
+        coverage_id, body.terms(current.terms.patient_id, body.plan_id), body.version
+    )
     return CoverageOut.of(coverage, plan)
 
 

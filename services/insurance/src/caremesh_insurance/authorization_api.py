@@ -7,10 +7,6 @@ allow is a 409 naming ``current`` and ``requested``. Every access is audited (Pr
 from datetime import date, datetime
 from typing import Annotated
 
-from caremesh_kit import codes
-from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
-from caremesh_kit.errors import NotFound
-from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
@@ -28,6 +24,10 @@ from caremesh_insurance.authorization import (
 from caremesh_insurance.plans import ServiceCode
 from caremesh_insurance.usecases import Insurance
 from caremesh_insurance.x12.transport import EDI_X12
+from caremesh_kit import codes
+from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
+from caremesh_kit.errors import NotFound
+from caremesh_kit.http import Resource, use_cases
 
 router = APIRouter(tags=["prior authorizations"])
 Uc = Annotated[Insurance, Depends(use_cases)]
@@ -84,15 +84,42 @@ class AuthorizationOut(Resource):
     @classmethod
     def of(cls, a: PriorAuthorization, now: datetime) -> "AuthorizationOut":
         overdue = a.status in AWAITING_PAYER and a.decision_due is not None and now > a.decision_due
-        subs = [SubmissionOut(**s.model_dump(exclude={"document", "response"}), has_document=s.document is not None,
-                              has_response=s.response is not None) for s in a.submissions]
-        return cls(id=a.id, version=a.version, patient_id=a.patient_id, coverage_id=a.coverage_id, payer=a.payer,
-                   service_code=a.service_code, appointment_id=a.appointment_id, status=a.status, priority=a.priority,
-                   units_requested=a.units_requested, units_used=a.units_used, units_remaining=a.units_remaining,
-                   units_held=a.units_held, created_at=a.created_at, submitted_at=a.submitted_at,
-                   decision_due=a.decision_due, overdue=overdue, approval=a.approval, denial=a.denial,
-                   diagnosis_codes=a.diagnosis_codes, appointments=a.links, requests=a.cycles, submissions=subs,
-                   thresholds_reported=a.thresholds_reported, next_review_at=a.next_review_at, history=a.history)
+        subs = [
+            SubmissionOut(
+                **s.model_dump(exclude={"document", "response"}),
+                has_document=s.document is not None,
+                has_response=s.response is not None,
+            )
+            for s in a.submissions
+        ]
+        return cls(
+            id=a.id,
+            version=a.version,
+            patient_id=a.patient_id,
+            coverage_id=a.coverage_id,
+            payer=a.payer,
+            service_code=a.service_code,
+            appointment_id=a.appointment_id,
+            status=a.status,
+            priority=a.priority,
+            units_requested=a.units_requested,
+            units_used=a.units_used,
+            units_remaining=a.units_remaining,
+            units_held=a.units_held,
+            created_at=a.created_at,
+            submitted_at=a.submitted_at,
+            decision_due=a.decision_due,
+            overdue=overdue,
+            approval=a.approval,
+            denial=a.denial,
+            diagnosis_codes=a.diagnosis_codes,
+            appointments=a.links,
+            requests=a.cycles,
+            submissions=subs,
+            thresholds_reported=a.thresholds_reported,
+            next_review_at=a.next_review_at,
+            history=a.history,
+        )
 
 
 class Change(BaseModel):
@@ -109,11 +136,13 @@ class NewAuthorization(BaseModel):
 class SubmitIn(Change):
     priority: Priority = Priority.STANDARD
     units_requested: int = Field(ge=1, le=10_000)
-    received_at: AwareDatetime | None = Field(None, description="when the payer received it (default now); the "
-                                                                "decision clock runs from it; not in the future")
+    received_at: AwareDatetime | None = Field(
+        None, description="when the payer received it (default now); the decision clock runs from it; not in the future"
+    )
     diagnosis_codes: list[Diagnosis] | None = Field(None, max_length=12, description="ICD-10-CM, principal first")
-    service_from: date | None = Field(None, description="the period of service asked for (default: the waiting "
-                                                         "appointments' dates)")
+    service_from: date | None = Field(
+        None, description="the period of service asked for (default: the waiting appointments' dates)"
+    )
     service_to: date | None = None
 
     @model_validator(mode="after")
@@ -126,8 +155,11 @@ class SubmitIn(Change):
 
 
 class ApproveIn(Change, Approval):
-    partial: bool | None = Field(None, description="the payer approved less than asked (e.g. a shorter period); "
-                                                   "fewer units or another service are partial anyway")
+    partial: bool | None = Field(
+        None,
+        description="the payer approved less than asked (e.g. a shorter period); "
+        "fewer units or another service are partial anyway",
+    )
     decided_at: AwareDatetime | None = Field(None, description="when the payer decided (default now)")
 
 
@@ -159,9 +191,14 @@ async def create(body: NewAuthorization, uc: Uc, access: CoordinatorAccess) -> A
 
 
 @router.get("/authorizations", response_model=list[AuthorizationOut])
-async def list_authorizations(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
-                              status: Status | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                              offset: Annotated[int, Query(ge=0)] = 0) -> list[AuthorizationOut]:
+async def list_authorizations(
+    uc: Uc,
+    access: PatientAccess,
+    patient_id: Annotated[str, Query(min_length=1)],
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuthorizationOut]:
     """A patient's prior authorizations, newest first."""
     await access.read(RESOURCE, "*", patient_id)
     return [_out(uc, a) for a in await uc.authorizations.of_patient(patient_id, status, limit, offset)]
@@ -186,9 +223,20 @@ async def submit(auth_id: str, body: SubmitIn, uc: Uc, access: CoordinatorAccess
     CMS-0057-F clock runs from ``received_at``: 72 hours when urgent, 7 calendar days when standard."""
     await _writable(uc, access, auth_id)
     period = (body.service_from, body.service_to) if body.service_from and body.service_to else None
-    return _out(uc, await uc.authorizations.submit(
-        auth_id, priority=body.priority, units=body.units_requested, by=access.who.subject, version=body.version,
-        received_at=body.received_at, diagnosis_codes=body.diagnosis_codes, period=period, note=body.note))
+    return _out(
+        uc,
+        await uc.authorizations.submit(
+            auth_id,
+            priority=body.priority,
+            units=body.units_requested,
+            by=access.who.subject,
+            version=body.version,
+            received_at=body.received_at,
+            diagnosis_codes=body.diagnosis_codes,
+            period=period,
+            note=body.note,
+        ),
+    )
 
 
 @router.post("/authorizations/{auth_id}/pend", response_model=AuthorizationOut)
@@ -203,9 +251,18 @@ async def approve(auth_id: str, body: ApproveIn, uc: Uc, access: CoordinatorAcce
     """Approved in full or in part; each appointment waiting on it is covered or not (and hears so)."""
     await _writable(uc, access, auth_id)
     approval = Approval.model_validate(body.model_dump(include=set(Approval.model_fields)))
-    return _out(uc, await uc.authorizations.approve(
-        auth_id, approval, access.who.subject, version=body.version, partial=body.partial,
-        decided_at=body.decided_at, note=body.note))
+    return _out(
+        uc,
+        await uc.authorizations.approve(
+            auth_id,
+            approval,
+            access.who.subject,
+            version=body.version,
+            partial=body.partial,
+            decided_at=body.decided_at,
+            note=body.note,
+        ),
+    )
 
 
 @router.post("/authorizations/{auth_id}/deny", response_model=AuthorizationOut)
@@ -213,17 +270,29 @@ async def deny(auth_id: str, body: DenyIn, uc: Uc, access: CoordinatorAccess) ->
     """``reason_code`` is the payer's; ``reason`` is plain language, told to the patient."""
     await _writable(uc, access, auth_id)
     denial = Denial(reason_code=body.reason_code, reason=body.reason)
-    return _out(uc, await uc.authorizations.deny(auth_id, denial, access.who.subject, version=body.version,
-                                                 decided_at=body.decided_at))
+    return _out(
+        uc,
+        await uc.authorizations.deny(
+            auth_id, denial, access.who.subject, version=body.version, decided_at=body.decided_at
+        ),
+    )
 
 
 @router.post("/authorizations/{auth_id}/appeal", response_model=AuthorizationOut)
 async def appeal(auth_id: str, body: AppealIn, uc: Uc, access: CoordinatorAccess) -> AuthorizationOut:
     """A denial or a partial approval appealed: a new request with its own clock."""
     await _writable(uc, access, auth_id)
-    return _out(uc, await uc.authorizations.appeal(auth_id, access.who.subject, version=body.version,
-                                                   received_at=body.received_at, priority=body.priority,
-                                                   note=body.note))
+    return _out(
+        uc,
+        await uc.authorizations.appeal(
+            auth_id,
+            access.who.subject,
+            version=body.version,
+            received_at=body.received_at,
+            priority=body.priority,
+            note=body.note,
+        ),
+    )
 
 
 @router.post("/authorizations/{auth_id}/cancel", response_model=AuthorizationOut)
@@ -233,10 +302,18 @@ async def cancel(auth_id: str, body: Change, uc: Uc, access: CoordinatorAccess) 
     return _out(uc, await uc.authorizations.cancel(auth_id, access.who.subject, body.version, body.note))
 
 
-@router.get("/authorizations/{auth_id}/submissions/{number}", response_class=Response,
-            responses={200: {"content": {EDI_X12: {}}}})
-async def submission_document(auth_id: str, number: int, uc: Uc, access: CoordinatorAccess,
-                              part: Annotated[str, Query(pattern="^(request|response)$")] = "request") -> Response:
+@router.get(
+    "/authorizations/{auth_id}/submissions/{number}",
+    response_class=Response,
+    responses={200: {"content": {EDI_X12: {}}}},
+)
+async def submission_document(
+    auth_id: str,
+    number: int,
+    uc: Uc,
+    access: CoordinatorAccess,
+    part: Annotated[str, Query(pattern="^(request|response)$")] = "request",
+) -> Response:
     """What went to the payer (the X12 278), or with ``part=response`` what came back, as received."""
     auth = await uc.authorizations.get(auth_id)
     await access.read(RESOURCE, auth_id, auth.patient_id)
@@ -247,4 +324,3 @@ async def submission_document(auth_id: str, number: int, uc: Uc, access: Coordin
     if text is None:
         raise NotFound(f"submission {number} has no {part} document (submitted {found.adapter})", field="part")
     return Response(text, media_type=EDI_X12 if part == "request" else "text/plain")
-

@@ -12,10 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from caremesh_contracts import AppointmentRequested, CoverageChanged
-from caremesh_kit import context, logs
-from caremesh_kit.errors import Conflict, Invalid, NotFound
-from caremesh_kit.store import Repository
-
 from caremesh_insurance.domain import (
     AppointmentStatus,
     Coverage,
@@ -33,6 +29,9 @@ from caremesh_insurance.domain import (
 from caremesh_insurance.eligibility.adapters import Inquiry, PayerAdapter, RulesAdapter, interpret_response
 from caremesh_insurance.store import Checks, Coverages, Plans
 from caremesh_insurance.x12 import PayerUnavailable, X12Error
+from caremesh_kit import context, logs
+from caremesh_kit.errors import Conflict, Invalid, NotFound
+from caremesh_kit.store import Repository
 
 log = logs.get("caremesh.insurance.checking")
 
@@ -73,14 +72,16 @@ class Eligibility:
     _rules: RulesAdapter = field(default_factory=RulesAdapter)
 
     # -- deciding ---------------------------------------------------------------------------------
-    async def evaluate(self, patient_id: str, day: date, service_code: str,
-                       check_id: str | None = None) -> tuple[EligibilityResult, dict[str, int]]:
+    async def evaluate(
+        self, patient_id: str, day: date, service_code: str, check_id: str | None = None
+    ) -> tuple[EligibilityResult, dict[str, int]]:
         """The decision over all the patient's coverages, and the coverage versions it saw."""
         evaluation = await self.evaluation(patient_id, day, service_code, check_id)
         return evaluation.result, evaluation.versions
 
-    async def evaluation(self, patient_id: str, day: date, service_code: str,
-                         check_id: str | None = None) -> Evaluation:
+    async def evaluation(
+        self, patient_id: str, day: date, service_code: str, check_id: str | None = None
+    ) -> Evaluation:
         """The patient's visits are read only for a plan that limits visits (no other decision
         depends on them)."""
         coverages = await self.coverages.for_patient(patient_id)
@@ -106,8 +107,9 @@ class Eligibility:
     async def on_appointment_requested(self, event: AppointmentRequested, env: object) -> None:
         if await self.checks.repo.find(event.appointment_id):
             return  # already decided; its events are in (or through) the outbox
-        evaluation = await self.evaluation(event.patient_id, event.service_date, event.service_code,
-                                           event.appointment_id)
+        evaluation = await self.evaluation(
+            event.patient_id, event.service_date, event.service_code, event.appointment_id
+        )
         result, gate = evaluation.result, None
         if self.authorize is not None and evaluation.confirmed_by is not None:
             # Before the check: a crash in between leaves no check, so a redelivery passes the gate again
@@ -116,16 +118,25 @@ class Eligibility:
         now = self.clock()
 
         check = EligibilityCheck.for_appointment(
-            event.appointment_id, event.patient_id, event.service_code, event.service_date, event.start, result,
-            now, evaluation.versions, authorization_id=gate.authorization_id if gate else None,
-            awaiting_authorization=gate is not None and not gate.covered)
+            event.appointment_id,
+            event.patient_id,
+            event.service_code,
+            event.service_date,
+            event.start,
+            result,
+            now,
+            evaluation.versions,
+            authorization_id=gate.authorization_id if gate else None,
+            awaiting_authorization=gate is not None and not gate.covered,
+        )
         # The find above proved it absent; a concurrent redelivery may have decided it since.
         await self.checks.add_absent(check)
 
     async def check_on_demand(self, patient_id: str, service_code: str, day: date) -> EligibilityCheck:
         result, versions = await self.evaluate(patient_id, day, service_code)
-        return await self.checks.repo.add(EligibilityCheck.on_demand(
-            context.new_id(), patient_id, service_code, day, result, self.clock(), versions))
+        return await self.checks.repo.add(
+            EligibilityCheck.on_demand(context.new_id(), patient_id, service_code, day, result, self.clock(), versions)
+        )
 
     async def recheck(self, check_id: str) -> EligibilityCheck:
         check = await self.checks.repo.get(check_id)
@@ -135,8 +146,9 @@ class Eligibility:
         now = self.clock()
         return await self.checks.repo.mutate(check_id, lambda c: c.recheck(Trigger.ON_DEMAND, result, now, versions))
 
-    async def record_payer_response(self, check_id: str, text: str, strict: bool,
-                                    coverage_id: str | None) -> EligibilityCheck:
+    async def record_payer_response(
+        self, check_id: str, text: str, strict: bool, coverage_id: str | None
+    ) -> EligibilityCheck:
         """A 271 that reached a coordinator another way (a portal, a batch file) becomes a run."""
         check = await self.checks.repo.get(check_id)
         coverage_id = coverage_id or check.decision.coverage_id
@@ -148,11 +160,19 @@ class Eligibility:
         plan, _ = await self._plan_and_payer(coverage)
         visits = await self.checks.visits_of(check.patient_id, exclude=check.id)
         try:
-            result = interpret_response(text, strict=strict, coverage=coverage, plan=plan, day=check.service_date,
-                                        service_code=check.service_code, visits=visits)
+            result = interpret_response(
+                text,
+                strict=strict,
+                coverage=coverage,
+                plan=plan,
+                day=check.service_date,
+                service_code=check.service_code,
+                visits=visits,
+            )
         except X12Error as exc:
-            raise Invalid(f"the 271 is not valid: {exc}", field="body", segment=exc.segment,
-                          position=exc.position) from None
+            raise Invalid(
+                f"the 271 is not valid: {exc}", field="body", segment=exc.segment, position=exc.position
+            ) from None
         except PayerUnavailable as exc:
             raise Invalid(f"the 271 holds no answer: {exc}", field="body") from None
         now = self.clock()
@@ -170,11 +190,14 @@ class Eligibility:
         for check in await self.checks.upcoming_for_patient(event.patient_id, self.clock().date()):
             if check.saw(event.coverage_id, event.coverage_version):
                 continue
-            result, versions = await self.evaluate(check.patient_id, check.service_date, check.service_code,
-                                                   check.id)
+            result, versions = await self.evaluate(check.patient_id, check.service_date, check.service_code, check.id)
             now = self.clock()
-            await self.checks.repo.mutate(check.id, lambda c, r=result, v=versions: c.recheck_for_coverage(
-                event.coverage_id, event.coverage_version, r, now, v))
+            await self.checks.repo.mutate(
+                check.id,
+                lambda c, r=result, v=versions: c.recheck_for_coverage(
+                    event.coverage_id, event.coverage_version, r, now, v
+                ),
+            )
 
     async def appointment_ended(self, appointment_id: str, status: AppointmentStatus) -> None:
         try:
@@ -212,7 +235,6 @@ class Eligibility:
                     logs.info(log, "pre-visit eligibility re-checks", count=n)
                 if also is not None:
                     await also()  # type: ignore[misc]
-            except Exception:  # noqa: BLE001 - try again next round
+            except Exception:
                 log.exception("eligibility sweep failed")
             await asyncio.sleep(self.sweep_seconds)
-

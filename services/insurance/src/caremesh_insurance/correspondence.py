@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from caremesh_kit import context
-from caremesh_kit.errors import Invalid, NotFound
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from caremesh_insurance import store
+from caremesh_kit import context
+from caremesh_kit.errors import Invalid, NotFound
 
 
 class Kind(StrEnum):
@@ -33,11 +33,15 @@ class NewEntry(BaseModel):
     kind: Kind
     direction: Direction | None = None
     occurred_at: AwareDatetime = Field(description="when the call, fax, message or document took place")
-    contact: str = Field(min_length=1, max_length=200,
-                         description="who: the person or department at the payer, or the sender")
+    contact: str = Field(
+        min_length=1, max_length=200, description="who: the person or department at the payer, or the sender"
+    )
     summary: str = Field(min_length=1, max_length=4000)
-    reference: str = Field(min_length=1, max_length=200,
-                           description="the call reference, fax number or id, portal message id or document id")
+    reference: str = Field(
+        min_length=1,
+        max_length=200,
+        description="the call reference, fax number or id, portal message id or document id",
+    )
     coverage_id: str | None = Field(None, min_length=1)
     authorization_id: str | None = Field(None, min_length=1)
     appointment_id: str | None = Field(None, min_length=1)
@@ -96,8 +100,9 @@ class CorrespondenceLog:
         if e.occurred_at > now:
             raise Invalid("occurred_at is in the future", field="occurred_at")
         patient_id, payer = await self._patient_of(e)
-        entry = Entry(id=context.new_id(), patient_id=patient_id, payer=payer, recorded_by=by, recorded_at=now,
-                      **e.model_dump())
+        entry = Entry(
+            id=context.new_id(), patient_id=patient_id, payer=payer, recorded_by=by, recorded_at=now, **e.model_dump()
+        )
         await self.log.append(entry.model_dump(exclude={"id"}) | {"_id": entry.id})
         return entry
 

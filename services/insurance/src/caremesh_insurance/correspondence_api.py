@@ -3,13 +3,13 @@ removal. Every access is audited (PayerCorrespondence)."""
 
 from typing import Annotated
 
-from caremesh_kit.audit import Action, CareTeamAccess
-from caremesh_kit.errors import Invalid
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query
 
 from caremesh_insurance.correspondence import Entry, NewEntry
 from caremesh_insurance.usecases import Insurance
+from caremesh_kit.audit import Action, CareTeamAccess
+from caremesh_kit.errors import Invalid
+from caremesh_kit.http import use_cases
 
 router = APIRouter(tags=["payer correspondence"])
 Uc = Annotated[Insurance, Depends(use_cases)]
@@ -27,13 +27,27 @@ async def append(body: NewEntry, uc: Uc, access: CareTeamAccess) -> Entry:
 
 
 @router.get("/correspondence", response_model=list[Entry])
-async def find(uc: Uc, access: CareTeamAccess, patient_id: str | None = None, coverage_id: str | None = None,
-               authorization_id: str | None = None, appointment_id: str | None = None,
-               limit: Annotated[int, Query(ge=1, le=500)] = 100,
-               offset: Annotated[int, Query(ge=0)] = 0) -> list[Entry]:
+async def find(
+    uc: Uc,
+    access: CareTeamAccess,
+    patient_id: str | None = None,
+    coverage_id: str | None = None,
+    authorization_id: str | None = None,
+    appointment_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[Entry]:
     """Entries by any of their links, the latest first."""
-    given = {k: v for k, v in (("patient_id", patient_id), ("coverage_id", coverage_id),
-                               ("authorization_id", authorization_id), ("appointment_id", appointment_id)) if v}
+    given = {
+        k: v
+        for k, v in (
+            ("patient_id", patient_id),
+            ("coverage_id", coverage_id),
+            ("authorization_id", authorization_id),
+            ("appointment_id", appointment_id),
+        )
+        if v
+    }
     if not given:
         raise Invalid(f"filter by one of {', '.join(FILTERS)}", field="patient_id")
     entries = await uc.correspondence.find(given, limit, offset)

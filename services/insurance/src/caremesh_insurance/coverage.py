@@ -7,12 +7,12 @@ covered service codes come from the plan), so consumers keep a current copy from
 from datetime import date, datetime
 from enum import StrEnum
 
-from caremesh_contracts import CoverageChanged, CoverageRegistered
-from caremesh_kit.aggregate import Aggregate
-from caremesh_kit.errors import Conflict, Invalid
 from pydantic import BaseModel, Field, model_validator
 
+from caremesh_contracts import CoverageChanged, CoverageRegistered
 from caremesh_insurance.plans import Plan
+from caremesh_kit.aggregate import Aggregate
+from caremesh_kit.errors import Conflict, Invalid
 
 
 class Relationship(StrEnum):
@@ -81,11 +81,18 @@ class Coverage(Aggregate):
 
     @classmethod
     def register(cls, coverage_id: str, terms: CoverageTerms, plan: Plan, payer: str, now: datetime) -> "Coverage":
-        coverage = cls(id=coverage_id, terms=terms, payer=payer, plan_version=plan.version, registered_at=now,
-                       updated_at=now)
-        coverage.raise_event(CoverageRegistered(
-            coverage_id=coverage_id, patient_id=terms.patient_id, payer=payer,
-            period_start=terms.period_start, period_end=terms.period_end))
+        coverage = cls(
+            id=coverage_id, terms=terms, payer=payer, plan_version=plan.version, registered_at=now, updated_at=now
+        )
+        coverage.raise_event(
+            CoverageRegistered(
+                coverage_id=coverage_id,
+                patient_id=terms.patient_id,
+                payer=payer,
+                period_start=terms.period_start,
+                period_end=terms.period_end,
+            )
+        )
         coverage._changed(plan)
         return coverage
 
@@ -134,8 +141,16 @@ class Coverage(Aggregate):
             raise Conflict("the coverage is cancelled", current=self.status.value)
 
     def _changed(self, plan: Plan) -> None:
-        self.raise_event(CoverageChanged(
-            coverage_id=self.id, patient_id=self.terms.patient_id, coverage_version=self.version + 1,
-            plan_id=plan.id, status=self.status.value, period_start=self.terms.period_start,
-            period_end=self.terms.period_end, service_codes=plan.terms.service_codes,
-            prior_authorization_codes=plan.terms.prior_authorization_codes))
+        self.raise_event(
+            CoverageChanged(
+                coverage_id=self.id,
+                patient_id=self.terms.patient_id,
+                coverage_version=self.version + 1,
+                plan_id=plan.id,
+                status=self.status.value,
+                period_start=self.terms.period_start,
+                period_end=self.terms.period_end,
+                service_codes=plan.terms.service_codes,
+                prior_authorization_codes=plan.terms.prior_authorization_codes,
+            )
+        )

@@ -3,9 +3,6 @@
 from datetime import date, datetime
 from typing import Annotated
 
-from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
-from caremesh_kit.errors import Invalid, NotFound
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -22,6 +19,9 @@ from caremesh_insurance.domain import (
 from caremesh_insurance.eligibility import fhir
 from caremesh_insurance.plans import ServiceCode
 from caremesh_insurance.usecases import Insurance
+from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
+from caremesh_kit.errors import Invalid, NotFound
+from caremesh_kit.http import use_cases
 
 router = APIRouter(tags=["eligibility"])
 
@@ -55,8 +55,13 @@ class RunOut(BaseModel):
 
     @classmethod
     def of(cls, run: CheckRun) -> "RunOut":
-        return cls(number=run.number, trigger=run.trigger, checked_at=run.checked_at, decision=run.result.decision,
-                   result=ResultOut.of(run.result))
+        return cls(
+            number=run.number,
+            trigger=run.trigger,
+            checked_at=run.checked_at,
+            decision=run.result.decision,
+            result=ResultOut.of(run.result),
+        )
 
 
 class CheckOut(BaseModel):
@@ -72,18 +77,31 @@ class CheckOut(BaseModel):
     trigger: Trigger = Field(description="what caused the latest run")
     runs: int
     pre_visit_done: bool
-    authorization_id: str | None = Field(None, description="the prior authorization covering the visit or that it "
-                                                           "waits on")
+    authorization_id: str | None = Field(
+        None, description="the prior authorization covering the visit or that it waits on"
+    )
     awaiting_authorization: bool = Field(False, description="waits on that authorization: no confirmation is sent")
     result: ResultOut = Field(description="the latest run's findings")
 
     @classmethod
     def of(cls, c: EligibilityCheck) -> "CheckOut":
-        return cls(id=c.id, version=c.version, appointment_id=c.appointment_id, appointment_status=c.appointment_status,
-                   patient_id=c.patient_id, service_code=c.service_code, service_date=c.service_date,
-                   decision=c.decision, checked_at=c.checked_at, trigger=c.latest.trigger, runs=len(c.runs),
-                   pre_visit_done=c.pre_visit_done, authorization_id=c.authorization_id,
-                   awaiting_authorization=c.awaiting_authorization, result=ResultOut.of(c.latest.result))
+        return cls(
+            id=c.id,
+            version=c.version,
+            appointment_id=c.appointment_id,
+            appointment_status=c.appointment_status,
+            patient_id=c.patient_id,
+            service_code=c.service_code,
+            service_date=c.service_date,
+            decision=c.decision,
+            checked_at=c.checked_at,
+            trigger=c.latest.trigger,
+            runs=len(c.runs),
+            pre_visit_done=c.pre_visit_done,
+            authorization_id=c.authorization_id,
+            awaiting_authorization=c.awaiting_authorization,
+            result=ResultOut.of(c.latest.result),
+        )
 
 
 class CheckIn(BaseModel):
@@ -101,15 +119,19 @@ async def check_on_demand(body: CheckIn, uc: Uc, access: CareTeamAccess) -> Chec
 
 
 @router.get("/eligibility-checks", response_model=list[CheckOut])
-async def list_checks(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
-                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> list[CheckOut]:
+async def list_checks(
+    uc: Uc,
+    access: PatientAccess,
+    patient_id: Annotated[str, Query(min_length=1)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CheckOut]:
     """A patient's checks, latest first."""
     await access.read(RESOURCE, "*", patient_id)
     return [CheckOut.of(c) for c in await uc.eligibility.of_patient(patient_id, limit, offset)]
 
 
-async def _readable(uc: Insurance, access, check_id: str, resource: str = RESOURCE) -> EligibilityCheck:  # noqa: ANN001
+async def _readable(uc: Insurance, access, check_id: str, resource: str = RESOURCE) -> EligibilityCheck:
     check = await uc.eligibility.get(check_id)
     await access.read(resource, check_id, check.patient_id)
     return check
@@ -127,7 +149,7 @@ async def check_history(check_id: str, uc: Uc, access: PatientAccess) -> list[Ru
     return [RunOut.of(r) for r in (await _readable(uc, access, check_id)).runs]
 
 
-async def _writable(uc: Insurance, access, check_id: str) -> None:  # noqa: ANN001
+async def _writable(uc: Insurance, access, check_id: str) -> None:
     check = await uc.eligibility.get(check_id)
     await access.wrote(Action.UPDATE, RESOURCE, check_id, check.patient_id)
 
@@ -139,12 +161,27 @@ async def recheck(check_id: str, uc: Uc, access: CareTeamAccess) -> CheckOut:
     return CheckOut.of(await uc.eligibility.recheck(check_id))
 
 
-@router.post("/eligibility-checks/{check_id}/payer-responses", response_model=CheckOut,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/EDI-X12": {"schema": {"type": "string"}},
-                 "text/plain": {"schema": {"type": "string"}}}}})
-async def record_payer_response(check_id: str, request: Request, uc: Uc, access: CareTeamAccess,
-                                strict: bool = False, coverage_id: str | None = None) -> CheckOut:
+@router.post(
+    "/eligibility-checks/{check_id}/payer-responses",
+    response_model=CheckOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/EDI-X12": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def record_payer_response(
+    check_id: str,
+    request: Request,
+    uc: Uc,
+    access: CareTeamAccess,
+    strict: bool = False,
+    coverage_id: str | None = None,
+) -> CheckOut:
     """Record a 271 that came back another way (portal, batch): the body is the X12 interchange.
     ``strict`` also refuses mismatched control numbers, which are otherwise kept as findings."""
     await _writable(uc, access, check_id)
@@ -155,16 +192,24 @@ async def record_payer_response(check_id: str, request: Request, uc: Uc, access:
     return CheckOut.of(await uc.eligibility.record_payer_response(check_id, text, strict, coverage_id))
 
 
-@router.get("/fhir/CoverageEligibilityResponse/{check_id}", response_class=Response,
-            responses={200: {"content": {FHIR_JSON: {}}}}, tags=["fhir"])
+@router.get(
+    "/fhir/CoverageEligibilityResponse/{check_id}",
+    response_class=Response,
+    responses={200: {"content": {FHIR_JSON: {}}}},
+    tags=["fhir"],
+)
 async def fhir_response(check_id: str, uc: Uc, access: PatientAccess) -> Response:
     """The latest run as a FHIR R4 CoverageEligibilityResponse."""
     check = await _readable(uc, access, check_id, "CoverageEligibilityResponse")
     return Response(fhir.coverage_eligibility_response(check).model_dump_json(), media_type=FHIR_JSON)
 
 
-@router.get("/fhir/CoverageEligibilityResponse/{check_id}/_history/{run}", response_class=Response,
-            responses={200: {"content": {FHIR_JSON: {}}}}, tags=["fhir"])
+@router.get(
+    "/fhir/CoverageEligibilityResponse/{check_id}/_history/{run}",
+    response_class=Response,
+    responses={200: {"content": {FHIR_JSON: {}}}},
+    tags=["fhir"],
+)
 async def fhir_response_version(check_id: str, run: int, uc: Uc, access: PatientAccess) -> Response:
     """One run (its number is the resource's versionId) as a CoverageEligibilityResponse."""
     check = await _readable(uc, access, check_id, "CoverageEligibilityResponse")

@@ -8,9 +8,8 @@ from caremesh_contracts import (
     AppointmentRequested,
     CoverageChanged,
 )
-from caremesh_kit.bus import Subscription
-
 from caremesh_insurance.usecases import Insurance
+from caremesh_kit.bus import Subscription
 
 
 def subscriptions(insurance: Insurance) -> list[Subscription]:

@@ -11,8 +11,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from caremesh_kit.aggregate import Aggregate
-from caremesh_kit.codes import SERVICE_CODE
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,6 +21,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from caremesh_kit.aggregate import Aggregate
+from caremesh_kit.codes import SERVICE_CODE
 
 # CPT (5 digits or 4 digits + letter) or HCPCS Level II (letter + 4 digits).
 
@@ -35,11 +36,15 @@ def _service_code(code: str) -> str:
 
 ServiceCode = Annotated[str, AfterValidator(_service_code)]
 # Amounts are decimals, stored and served as strings ("25.00"): BSON has no plain decimal.
-Money = Annotated[Decimal, Field(ge=0, max_digits=11, decimal_places=2),
-                  PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
+Money = Annotated[
+    Decimal, Field(ge=0, max_digits=11, decimal_places=2), PlainSerializer(lambda d: f"{d:.2f}", return_type=str)
+]
 Url = Annotated[HttpUrl, PlainSerializer(str, return_type=str)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2),
-                    PlainSerializer(lambda d: f"{d.normalize():f}", return_type=str)]
+Percent = Annotated[
+    Decimal,
+    Field(ge=0, le=100, max_digits=5, decimal_places=2),
+    PlainSerializer(lambda d: f"{d.normalize():f}", return_type=str),
+]
 
 
 class CostShare(BaseModel):
@@ -138,25 +143,34 @@ class SubmissionAdapterName(StrEnum):
 
 class PayerTerms(BaseModel):
     name: str = Field(min_length=1, max_length=60)
-    payer_identifier: str | None = Field(None, pattern=r"^[A-Za-z0-9]{2,80}$",
-                                         description="the payer's id in X12 (NM109 of loop 2100A)")
+    payer_identifier: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9]{2,80}$", description="the payer's id in X12 (NM109 of loop 2100A)"
+    )
     adapter: EligibilityAdapterName = EligibilityAdapterName.RULES
     # Checked even when left out (validate_default), so a problem names the field that is missing.
-    x12_endpoint: Url | None = Field(None, validate_default=True,
-                                     description="where 270s go (an HTTP POST of the interchange)")
-    x12_receiver_id: str | None = Field(None, pattern=r"^[A-Za-z0-9]{2,15}$", validate_default=True,
-                                        description="ISA08; default: the payer id")
+    x12_endpoint: Url | None = Field(
+        None, validate_default=True, description="where 270s go (an HTTP POST of the interchange)"
+    )
+    x12_receiver_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9]{2,15}$", validate_default=True, description="ISA08; default: the payer id"
+    )
     authorization_adapter: SubmissionAdapterName = SubmissionAdapterName.MANUAL
-    x12_278_endpoint: Url | None = Field(None, validate_default=True,
-                                         description="where 278 requests go (an HTTP POST); without it the 278 is "
-                                                     "generated for the coordinator to upload")
+    x12_278_endpoint: Url | None = Field(
+        None,
+        validate_default=True,
+        description="where 278 requests go (an HTTP POST); without it the 278 is "
+        "generated for the coordinator to upload",
+    )
 
     @field_validator("x12_endpoint")
     @classmethod
     def _x12(cls, v: HttpUrl | None, info: ValidationInfo) -> HttpUrl | None:
         if info.data.get("adapter") is EligibilityAdapterName.X12:
-            missing = [f for f, value in (("payer_identifier", info.data.get("payer_identifier")),
-                                          ("x12_endpoint", v)) if value is None]
+            missing = [
+                f
+                for f, value in (("payer_identifier", info.data.get("payer_identifier")), ("x12_endpoint", v))
+                if value is None
+            ]
             if missing:
                 raise ValueError(f"the x12 adapter needs {' and '.join(missing)}")
         return v
@@ -164,8 +178,11 @@ class PayerTerms(BaseModel):
     @field_validator("x12_receiver_id")
     @classmethod
     def _receiver(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is None and info.data.get("adapter") is EligibilityAdapterName.X12 \
-                and len(info.data.get("payer_identifier") or "") > 15:
+        if (
+            v is None
+            and info.data.get("adapter") is EligibilityAdapterName.X12
+            and len(info.data.get("payer_identifier") or "") > 15
+        ):
             raise ValueError("x12_receiver_id is needed when payer_identifier is longer than 15 characters")
         return v
 

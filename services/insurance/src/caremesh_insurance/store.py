@@ -3,12 +3,12 @@ each with an outbox; and the payer correspondence log."""
 
 from datetime import date, datetime, time
 
-from caremesh_kit.runtime import Runtime
-from caremesh_kit.store import Repository
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from caremesh_insurance.authorization import PriorAuthorization
 from caremesh_insurance.domain import AppointmentStatus, Coverage, EligibilityCheck, Outcome, Payer, Plan, Visit
+from caremesh_kit.runtime import Runtime
+from caremesh_kit.store import Repository
 
 
 def _day(d: date) -> datetime:
@@ -35,8 +35,10 @@ class Plans:
 class Coverages:
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[Coverage] = runtime.repository(
-            "coverages", Coverage, [IndexModel([("terms.patient_id", ASCENDING)]),
-                                    IndexModel([("terms.plan_id", ASCENDING)])])
+            "coverages",
+            Coverage,
+            [IndexModel([("terms.patient_id", ASCENDING)]), IndexModel([("terms.plan_id", ASCENDING)])],
+        )
 
     async def for_patient(self, patient_id: str) -> list[Coverage]:
         cursor = self.repo.collection.find({"terms.patient_id": patient_id})
@@ -44,16 +46,19 @@ class Coverages:
 
     async def behind_plan(self, plan_id: str, plan_version: int) -> list[str]:
         """Coverages whose last coverage.changed predates this plan version."""
-        cursor = self.repo.collection.find({"terms.plan_id": plan_id, "plan_version": {"$lt": plan_version}},
-                                           {"_id": 1})
+        cursor = self.repo.collection.find(
+            {"terms.plan_id": plan_id, "plan_version": {"$lt": plan_version}}, {"_id": 1}
+        )
         return [d["_id"] async for d in cursor]
 
 
 class Checks:
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[EligibilityCheck] = runtime.repository(
-            "eligibility_checks", EligibilityCheck, [IndexModel([("patient_id", ASCENDING)]),
-                                                     IndexModel([("service_date", ASCENDING)])])
+            "eligibility_checks",
+            EligibilityCheck,
+            [IndexModel([("patient_id", ASCENDING)]), IndexModel([("service_date", ASCENDING)])],
+        )
 
     async def add_absent(self, check: EligibilityCheck) -> bool:
         """Add a check the handler's read just found absent (that read stands for ``add``'s); False when
@@ -61,39 +66,67 @@ class Checks:
         [stored] = await self.repo.add_new([check])
         return stored is check
 
-    async def _find(self, query: dict, *, sort: str = "service_date", direction: int = ASCENDING,
-                    limit: int = 0, offset: int = 0) -> list[EligibilityCheck]:
+    async def _find(
+        self, query: dict, *, sort: str = "service_date", direction: int = ASCENDING, limit: int = 0, offset: int = 0
+    ) -> list[EligibilityCheck]:
         cursor = self.repo.collection.find(query).sort(sort, direction).skip(offset).limit(limit)
         return [EligibilityCheck.from_document(d) async for d in cursor]  # type: ignore[misc]
 
     async def for_patient(self, patient_id: str, limit: int, offset: int) -> list[EligibilityCheck]:
-        return await self._find({"patient_id": patient_id}, sort="checked_at", direction=DESCENDING, limit=limit,
-                                offset=offset)
+        return await self._find(
+            {"patient_id": patient_id}, sort="checked_at", direction=DESCENDING, limit=limit, offset=offset
+        )
 
     async def upcoming_for_patient(self, patient_id: str, today: date) -> list[EligibilityCheck]:
-        return await self._find({"patient_id": patient_id, "appointment_status": AppointmentStatus.SCHEDULED.value,
-                                 "service_date": {"$gte": _day(today)}})
+        return await self._find(
+            {
+                "patient_id": patient_id,
+                "appointment_status": AppointmentStatus.SCHEDULED.value,
+                "service_date": {"$gte": _day(today)},
+            }
+        )
 
     async def entering_window(self, today: date, until: date) -> list[EligibilityCheck]:
         """Scheduled visits between ``today`` and ``until`` whose pre-visit re-check has not run."""
-        return await self._find({"appointment_status": AppointmentStatus.SCHEDULED.value, "pre_visit_done": False,
-                                 "service_date": {"$gte": _day(today), "$lte": _day(until)}})
+        return await self._find(
+            {
+                "appointment_status": AppointmentStatus.SCHEDULED.value,
+                "pre_visit_done": False,
+                "service_date": {"$gte": _day(today), "$lte": _day(until)},
+            }
+        )
 
     async def failing(self, start: date, end: date, limit: int, offset: int) -> list[EligibilityCheck]:
         """Scheduled visits from ``start`` to ``end`` whose coverage did not pass eligibility."""
-        return await self._find({"appointment_status": AppointmentStatus.SCHEDULED.value,
-                                 "decision.outcome": Outcome.DENIED.value,
-                                 "service_date": {"$gte": _day(start), "$lte": _day(end)}}, limit=limit,
-                                offset=offset)
+        return await self._find(
+            {
+                "appointment_status": AppointmentStatus.SCHEDULED.value,
+                "decision.outcome": Outcome.DENIED.value,
+                "service_date": {"$gte": _day(start), "$lte": _day(end)},
+            },
+            limit=limit,
+            offset=offset,
+        )
 
     async def visits_of(self, patient_id: str, exclude: str | None = None) -> list[Visit]:
         """The patient's appointments that a coverage confirmed and that still take (or took) place."""
         cursor = self.repo.collection.find(
-            {"patient_id": patient_id, "appointment_status": AppointmentStatus.SCHEDULED.value,
-             "decision.outcome": Outcome.CONFIRMED.value},
-            {"service_code": 1, "service_date": 1, "decision": 1})
-        return [Visit(coverage_id=d["decision"]["coverage_id"], service_code=d["service_code"],
-                      service_date=d["service_date"].date()) async for d in cursor if d["_id"] != exclude]
+            {
+                "patient_id": patient_id,
+                "appointment_status": AppointmentStatus.SCHEDULED.value,
+                "decision.outcome": Outcome.CONFIRMED.value,
+            },
+            {"service_code": 1, "service_date": 1, "decision": 1},
+        )
+        return [
+            Visit(
+                coverage_id=d["decision"]["coverage_id"],
+                service_code=d["service_code"],
+                service_date=d["service_date"].date(),
+            )
+            async for d in cursor
+            if d["_id"] != exclude
+        ]
 
 
 class Authorizations:
@@ -101,23 +134,37 @@ class Authorizations:
 
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[PriorAuthorization] = runtime.repository(
-            "authorizations", PriorAuthorization,
-            [IndexModel([("patient_id", ASCENDING)]), IndexModel([("status", ASCENDING)]),
-             IndexModel([("next_review_at", ASCENDING)]), IndexModel([("appointment_ids", ASCENDING)]),
-             IndexModel([("cycles.submitted_at", ASCENDING)])])
+            "authorizations",
+            PriorAuthorization,
+            [
+                IndexModel([("patient_id", ASCENDING)]),
+                IndexModel([("status", ASCENDING)]),
+                IndexModel([("next_review_at", ASCENDING)]),
+                IndexModel([("appointment_ids", ASCENDING)]),
+                IndexModel([("cycles.submitted_at", ASCENDING)]),
+            ],
+        )
 
-    async def _find(self, query: dict, sort: str = "created_at", direction: int = ASCENDING, limit: int = 0,
-                    offset: int = 0) -> list[PriorAuthorization]:
-        cursor = self.repo.collection.find(query).sort([(sort, direction), ("_id", ASCENDING)]).skip(offset) \
-            .limit(limit)
+    async def _find(
+        self, query: dict, sort: str = "created_at", direction: int = ASCENDING, limit: int = 0, offset: int = 0
+    ) -> list[PriorAuthorization]:
+        cursor = (
+            self.repo.collection.find(query).sort([(sort, direction), ("_id", ASCENDING)]).skip(offset).limit(limit)
+        )
         return [PriorAuthorization.from_document(d) async for d in cursor]  # type: ignore[misc]
 
     async def holding(self, appointment_id: str) -> list[PriorAuthorization]:
         """Those an appointment is linked to (waiting, covered, fulfilled or released)."""
         return await self._find({"appointment_ids": appointment_id})
 
-    async def of_patient(self, patient_id: str, statuses: list[str] | None = None, service_code: str | None = None,
-                         limit: int = 0, offset: int = 0) -> list[PriorAuthorization]:
+    async def of_patient(
+        self,
+        patient_id: str,
+        statuses: list[str] | None = None,
+        service_code: str | None = None,
+        limit: int = 0,
+        offset: int = 0,
+    ) -> list[PriorAuthorization]:
         query: dict = {"patient_id": patient_id}
         if statuses:
             query["status"] = {"$in": statuses}
@@ -126,12 +173,24 @@ class Authorizations:
         return await self._find(query, direction=DESCENDING, limit=limit, offset=offset)
 
     async def due_for_review(self, now: datetime, limit: int) -> list[str]:
-        cursor = self.repo.collection.find({"next_review_at": {"$lte": now}}, {"_id": 1}) \
-            .sort("next_review_at", ASCENDING).limit(limit)
+        cursor = (
+            self.repo.collection.find({"next_review_at": {"$lte": now}}, {"_id": 1})
+            .sort("next_review_at", ASCENDING)
+            .limit(limit)
+        )
         return [d["_id"] async for d in cursor]
 
-    async def worklist(self, statuses: list[str], *, sort: str, payer: str | None, service_code: str | None,
-                       extra: dict | None = None, limit: int, offset: int) -> list[PriorAuthorization]:
+    async def worklist(
+        self,
+        statuses: list[str],
+        *,
+        sort: str,
+        payer: str | None,
+        service_code: str | None,
+        extra: dict | None = None,
+        limit: int,
+        offset: int,
+    ) -> list[PriorAuthorization]:
         query: dict = {"status": {"$in": statuses}} | (extra or {})
         if payer:
             query["payer"] = payer
@@ -160,6 +219,10 @@ class Correspondence:
         return await self.collection.find_one({"_id": entry_id})
 
     async def find(self, query: dict, limit: int, offset: int) -> list[dict]:
-        cursor = self.collection.find(query).sort([("occurred_at", DESCENDING), ("_id", ASCENDING)]).skip(offset) \
+        cursor = (
+            self.collection.find(query)
+            .sort([("occurred_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(offset)
             .limit(limit)
+        )
         return [d async for d in cursor]

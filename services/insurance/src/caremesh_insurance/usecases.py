@@ -8,11 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from caremesh_contracts import AppointmentCancelled, AppointmentDeclined, AppointmentNoShowRecorded
-from caremesh_kit import context, logs
-from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import Conflict, Invalid, NotFound
-from caremesh_kit.store import Repository
-
 from caremesh_insurance.authorizing import Authorizations, Reports
 from caremesh_insurance.checking import Eligibility
 from caremesh_insurance.correspondence import CorrespondenceLog
@@ -28,6 +23,10 @@ from caremesh_insurance.domain import (
     ServiceBenefit,
 )
 from caremesh_insurance.store import Coverages, Plans
+from caremesh_kit import context, logs
+from caremesh_kit.envelope import Envelope
+from caremesh_kit.errors import Conflict, Invalid, NotFound
+from caremesh_kit.store import Repository
 
 log = logs.get("caremesh.insurance")
 # Payers registered by name through the inline coverage form get a stable id from the name.
@@ -132,24 +131,30 @@ class Insurance:
         coverage = Coverage.register(context.new_id(), terms, plan, payer.terms.name, self.clock())
         return await self.coverages.repo.add(coverage), plan
 
-    async def register_inline(self, payer_name: str, plan_name: str, service_codes: list[str],
-                              terms: dict) -> tuple[Coverage, Plan]:
+    async def register_inline(
+        self, payer_name: str, plan_name: str, service_codes: list[str], terms: dict
+    ) -> tuple[Coverage, Plan]:
         """The foundation's form: payer and plan by name with the covered codes. The payer is found
         or made by name; the plan is made for this coverage alone."""
         now = self.clock()
         payer_id = str(uuid.uuid5(INLINE_PAYERS, " ".join(payer_name.casefold().split())))
         await self.payers.add_once(Payer.create(payer_id, PayerTerms(name=payer_name), now))
         coverage_id = context.new_id()
-        plan = await self.plans.repo.add(Plan.create(
-            str(uuid.uuid5(INLINE_PAYERS, coverage_id)),
-            PlanTerms(payer_id=payer_id, name=plan_name, services=[ServiceBenefit(code=c) for c in service_codes]),
-            now, coverage_id=coverage_id))
+        plan = await self.plans.repo.add(
+            Plan.create(
+                str(uuid.uuid5(INLINE_PAYERS, coverage_id)),
+                PlanTerms(payer_id=payer_id, name=plan_name, services=[ServiceBenefit(code=c) for c in service_codes]),
+                now,
+                coverage_id=coverage_id,
+            )
+        )
         payer = await self.payers.get(payer_id)
         coverage = Coverage.register(coverage_id, CoverageTerms(**terms, plan_id=plan.id), plan, payer.terms.name, now)
         return await self.coverages.repo.add(coverage), plan
 
-    async def amend_coverage(self, coverage_id: str, terms: CoverageTerms,
-                             version: int | None) -> tuple[Coverage, Plan]:
+    async def amend_coverage(
+        self, coverage_id: str, terms: CoverageTerms, version: int | None
+    ) -> tuple[Coverage, Plan]:
         current = await self.coverages.repo.get(coverage_id)
         plan, payer = await self._plan_for(terms.plan_id, new=terms.plan_id != current.terms.plan_id)
         now = self.clock()

@@ -7,9 +7,6 @@ times only (no patient), so it is not in the audit trail.
 from datetime import date, datetime
 from typing import Annotated
 
-from caremesh_kit.audit import CoordinatorAccess
-from caremesh_kit.auth import Coordinator
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -18,6 +15,9 @@ from caremesh_insurance.authorization.report import TurnaroundReport
 from caremesh_insurance.authorization_api import AuthorizationOut
 from caremesh_insurance.domain import DenialReason, EligibilityCheck
 from caremesh_insurance.usecases import Insurance
+from caremesh_kit.audit import CoordinatorAccess
+from caremesh_kit.auth import Coordinator
+from caremesh_kit.http import use_cases
 
 router = APIRouter(tags=["worklists"])
 Uc = Annotated[Insurance, Depends(use_cases)]
@@ -31,26 +31,39 @@ async def _shown(access: CoordinatorAccess, resource: str, patient_ids: list[str
         await access.read(resource, "*", pid)
 
 
-async def _authorizations(uc: Insurance, access: CoordinatorAccess,
-                          found: list[PriorAuthorization]) -> list[AuthorizationOut]:
+async def _authorizations(
+    uc: Insurance, access: CoordinatorAccess, found: list[PriorAuthorization]
+) -> list[AuthorizationOut]:
     await _shown(access, RESOURCE, [a.patient_id for a in found])
     now = uc.clock()
     return [AuthorizationOut.of(a, now) for a in found]
 
 
 @router.get("/worklists/authorizations/to-submit", response_model=list[AuthorizationOut])
-async def to_submit(uc: Uc, access: CoordinatorAccess, payer: str | None = None, service_code: str | None = None,
-                    limit: Limit = 100, offset: Offset = 0) -> list[AuthorizationOut]:
+async def to_submit(
+    uc: Uc,
+    access: CoordinatorAccess,
+    payer: str | None = None,
+    service_code: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AuthorizationOut]:
     """Required or drafted: not sent to the payer yet, the oldest first."""
     return await _authorizations(uc, access, await uc.reports.to_submit(payer, service_code, limit, offset))
 
 
 @router.get("/worklists/authorizations/waiting-on-payer", response_model=list[AuthorizationOut])
-async def waiting_on_payer(uc: Uc, access: CoordinatorAccess, payer: str | None = None,
-                           service_code: str | None = None,
-                           overdue: Annotated[bool | None, Query(description="only past (true) or within (false) "
-                                                                              "the decision deadline")] = None,
-                           limit: Limit = 100, offset: Offset = 0) -> list[AuthorizationOut]:
+async def waiting_on_payer(
+    uc: Uc,
+    access: CoordinatorAccess,
+    payer: str | None = None,
+    service_code: str | None = None,
+    overdue: Annotated[
+        bool | None, Query(description="only past (true) or within (false) the decision deadline")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AuthorizationOut]:
     """Submitted, pended or appealed, the longest waiting first; ``overdue`` marks those past their
     CMS-0057-F deadline."""
     found = await uc.reports.waiting_on_payer(payer, service_code, overdue, limit, offset)
@@ -58,8 +71,14 @@ async def waiting_on_payer(uc: Uc, access: CoordinatorAccess, payer: str | None 
 
 
 @router.get("/worklists/authorizations/denials", response_model=list[AuthorizationOut])
-async def denials(uc: Uc, access: CoordinatorAccess, payer: str | None = None, service_code: str | None = None,
-                  limit: Limit = 100, offset: Offset = 0) -> list[AuthorizationOut]:
+async def denials(
+    uc: Uc,
+    access: CoordinatorAccess,
+    payer: str | None = None,
+    service_code: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AuthorizationOut]:
     """Denied and not appealed yet, the earliest submitted first."""
     return await _authorizations(uc, access, await uc.reports.denials(payer, service_code, limit, offset))
 
@@ -76,15 +95,26 @@ class FailingVisit(BaseModel):
 
     @classmethod
     def of(cls, c: EligibilityCheck) -> "FailingVisit":
-        return cls(appointment_id=c.appointment_id or c.id, patient_id=c.patient_id, service_code=c.service_code,
-                   service_date=c.service_date, start=c.start, reason=c.decision.reason, checked_at=c.checked_at,
-                   coverages_seen=sorted(c.coverage_versions))
+        return cls(
+            appointment_id=c.appointment_id or c.id,
+            patient_id=c.patient_id,
+            service_code=c.service_code,
+            service_date=c.service_date,
+            start=c.start,
+            reason=c.decision.reason,
+            checked_at=c.checked_at,
+            coverages_seen=sorted(c.coverage_versions),
+        )
 
 
 @router.get("/worklists/eligibility-failures", response_model=list[FailingVisit])
-async def eligibility_failures(uc: Uc, access: CoordinatorAccess,
-                               days: Annotated[int, Query(ge=0, le=90)] = 7, limit: Limit = 100,
-                               offset: Offset = 0) -> list[FailingVisit]:
+async def eligibility_failures(
+    uc: Uc,
+    access: CoordinatorAccess,
+    days: Annotated[int, Query(ge=0, le=90)] = 7,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[FailingVisit]:
     """Scheduled visits in the next ``days`` days (7 by default) whose coverage failed eligibility,
     the soonest first."""
     found = await uc.reports.failing_eligibility(days, limit, offset)
@@ -93,8 +123,12 @@ async def eligibility_failures(uc: Uc, access: CoordinatorAccess,
 
 
 @router.get("/reports/authorizations/turnaround", response_model=TurnaroundReport)
-async def turnaround(uc: Uc, _: Coordinator, start: Annotated[AwareDatetime, Query(alias="from")],
-                     end: Annotated[AwareDatetime, Query(alias="to")]) -> TurnaroundReport:
+async def turnaround(
+    uc: Uc,
+    _: Coordinator,
+    start: Annotated[AwareDatetime, Query(alias="from")],
+    end: Annotated[AwareDatetime, Query(alias="to")],
+) -> TurnaroundReport:
     """Decision times (median, 90th percentile), approval, denial and overdue rates of the requests
     payers received in [from, to), overall, by payer and by service."""
     return await uc.reports.turnaround(start, end)

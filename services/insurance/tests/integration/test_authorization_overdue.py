@@ -10,21 +10,23 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from pymongo import AsyncMongoClient
+
 from caremesh_contracts import AuthorizationOverdue
 from caremesh_insurance.app import build
 from caremesh_kit.testing import EventCapture, bearer, publish_event, wait_settled
-from prometheus_client.parser import text_string_to_metric_families
-from pymongo import AsyncMongoClient
 
 from .conftest import Setup, requested
 
 
 @contextlib.asynccontextmanager
-async def serving(app) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001
+async def serving(app) -> AsyncIterator[httpx.AsyncClient]:
     """Like ``running``, but leaves the database for the next instance (a restart)."""
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service",
-                                     headers=bearer()) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://service", headers=bearer()
+        ) as client:
             yield client
 
 
@@ -48,8 +50,9 @@ def overdue_count(metrics: str, payer: str) -> float:
     return 0.0
 
 
-async def test_an_overdue_decision_is_reported_once_by_two_instances_and_after_a_restart(settings, database,
-                                                                                          namespace, amqp_url):
+async def test_an_overdue_decision_is_reported_once_by_two_instances_and_after_a_restart(
+    settings, database, namespace, amqp_url
+):
     payer_name = f"Slow Payer {namespace[-6:]}"
     async with EventCapture(amqp_url, namespace, "insurance.authorization.*") as cap:
         async with serving(build(settings)) as first, serving(build(settings)):
@@ -73,15 +76,19 @@ async def test_an_overdue_decision_is_reported_once_by_two_instances_and_after_a
             # same ce-id; consumers absorb that, see "Delivery guarantees".)
             assert len(overdue_ids(cap)) == 1
             assert (event.authorization_id, event.appointment_id, event.priority) == (auth["id"], "a-od1", "standard")
-            assert event.decision_due == received.replace(microsecond=received.microsecond // 1000 * 1000) + \
-                timedelta(days=7)
+            assert event.decision_due == received.replace(microsecond=received.microsecond // 1000 * 1000) + timedelta(
+                days=7
+            )
             body = (await first.get(url)).json()
             assert (body["requests"][0]["overdue_reported"], body["next_review_at"]) == (True, None)
             # Only the commit that won counts (both instances run in this process, on one registry).
             metrics = (await first.get("/metrics", headers=bearer("service"))).text
             assert overdue_count(metrics, payer_name) == 1.0
-            waiting = (await first.get("/worklists/authorizations/waiting-on-payer",
-                                       params={"payer": payer_name, "overdue": "true"})).json()
+            waiting = (
+                await first.get(
+                    "/worklists/authorizations/waiting-on-payer", params={"payer": payer_name, "overdue": "true"}
+                )
+            ).json()
             assert [(w["id"], w["overdue"]) for w in waiting] == [(auth["id"], True)]
         # Both stopped; a new instance starts on the same store and namespace.
         async with serving(build(settings)) as restarted:

@@ -3,9 +3,10 @@ coordinators' worklists and the payer correspondence log, over HTTP on the real 
 
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from caremesh_contracts import EligibilityDenied
 from caremesh_kit.testing import EventCapture, bearer, publish_event
-from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import Setup, requested
 
@@ -15,8 +16,10 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 async def seeded(setup: Setup, client, payer_name: str) -> dict[str, dict]:
     """Four requests the payer received over the last ten days, decided (or not) at known times."""
     payer = await setup.payer(name=payer_name)
-    plan = await setup.plan(payer["id"], services=[{"code": "97110", "prior_authorization": True},
-                                                    {"code": "99214", "prior_authorization": True}])
+    plan = await setup.plan(
+        payer["id"],
+        services=[{"code": "97110", "prior_authorization": True}, {"code": "99214", "prior_authorization": True}],
+    )
     out = {}
     for name, code, priority, received, decision, hours in [
         ("a", "97110", "standard", NOW - timedelta(days=10), "approve", 24),
@@ -26,21 +29,33 @@ async def seeded(setup: Setup, client, payer_name: str) -> dict[str, dict]:
     ]:
         patient = f"rp-{name}"
         cov = await setup.coverage(patient, plan["id"])
-        auth = (await client.post("/authorizations", json={"patient_id": patient, "coverage_id": cov["id"],
-                                                           "service_code": code})).json()
+        auth = (
+            await client.post(
+                "/authorizations", json={"patient_id": patient, "coverage_id": cov["id"], "service_code": code}
+            )
+        ).json()
         url = f"/authorizations/{auth['id']}"
         await client.post(f"{url}/draft", json={})
-        r = await client.post(f"{url}/submit", json={"units_requested": 4, "priority": priority,
-                                                     "received_at": received.isoformat()})
+        r = await client.post(
+            f"{url}/submit", json={"units_requested": 4, "priority": priority, "received_at": received.isoformat()}
+        )
         assert r.status_code == 200, r.text
         decided = (received + timedelta(hours=hours)).isoformat()
         if decision == "approve":
-            r = await client.post(f"{url}/approve", json={
-                "authorization_number": f"N-{name}", "approved_units": 4, "valid_from": str(NOW.date()),
-                "valid_to": str(NOW.date() + timedelta(days=90)), "decided_at": decided})
+            r = await client.post(
+                f"{url}/approve",
+                json={
+                    "authorization_number": f"N-{name}",
+                    "approved_units": 4,
+                    "valid_from": str(NOW.date()),
+                    "valid_to": str(NOW.date() + timedelta(days=90)),
+                    "decided_at": decided,
+                },
+            )
         elif decision == "deny":
-            r = await client.post(f"{url}/deny", json={"reason_code": "N1", "reason": "Not covered.",
-                                                        "decided_at": decided})
+            r = await client.post(
+                f"{url}/deny", json={"reason_code": "N1", "reason": "Not covered.", "decided_at": decided}
+            )
         assert r.status_code == 200, r.text
         out[name] = r.json()
     return out
@@ -75,8 +90,11 @@ async def test_the_turnaround_report_and_prometheus_give_the_known_figures(setup
     assert (by_service["99214"]["approval_rate"], by_service["99214"]["median_decision_hours"]) == (1.0, 10.0)
     r = await insurance.get("/reports/authorizations/turnaround", params={"from": window["to"], "to": window["from"]})
     assert (r.status_code, r.json()["field"]) == (422, "to")
-    assert (await insurance.get("/reports/authorizations/turnaround", params=window,
-                                headers=bearer("patient", patient_id="rp-a"))).status_code == 403
+    assert (
+        await insurance.get(
+            "/reports/authorizations/turnaround", params=window, headers=bearer("patient", patient_id="rp-a")
+        )
+    ).status_code == 403
 
     text = (await insurance.get("/metrics", headers=bearer("service"))).text
     got = samples(text, payer)
@@ -94,19 +112,22 @@ async def test_worklists_show_what_needs_doing_oldest_first(setup, insurance, na
     payer = f"Work Health {namespace[-6:]}"
     auths = await seeded(setup, insurance, payer)
     cov = (await insurance.get("/coverages", params={"patient_id": "rp-a"})).json()[0]
-    fresh = (await insurance.post("/authorizations", json={"patient_id": "rp-a", "coverage_id": cov["id"],
-                                                           "service_code": "97110"})).json()
+    fresh = (
+        await insurance.post(
+            "/authorizations", json={"patient_id": "rp-a", "coverage_id": cov["id"], "service_code": "97110"}
+        )
+    ).json()
     listed = (await insurance.get("/worklists/authorizations/to-submit", params={"payer": payer})).json()
     assert [a["id"] for a in listed] == [fresh["id"]]
     waiting = (await insurance.get("/worklists/authorizations/waiting-on-payer", params={"payer": payer})).json()
     assert [(a["id"], a["overdue"]) for a in waiting] == [(auths["d"]["id"], False)]
-    assert (await insurance.get("/worklists/authorizations/waiting-on-payer",
-                                params={"payer": payer, "overdue": "true"})).json() == []
+    assert (
+        await insurance.get("/worklists/authorizations/waiting-on-payer", params={"payer": payer, "overdue": "true"})
+    ).json() == []
     denials = (await insurance.get("/worklists/authorizations/denials", params={"payer": payer})).json()
     assert [(a["id"], a["denial"]["reason_code"]) for a in denials] == [(auths["b"]["id"], "N1")]
     assert (await insurance.get("/worklists/authorizations/denials", params={"payer": "nobody"})).json() == []
-    assert (await insurance.get("/worklists/authorizations/denials",
-                                headers=bearer("clinician"))).status_code == 403
+    assert (await insurance.get("/worklists/authorizations/denials", headers=bearer("clinician"))).status_code == 403
 
     async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
         for appointment, days in (("a-soon", 3), ("a-later", 10)):
@@ -114,8 +135,10 @@ async def test_worklists_show_what_needs_doing_oldest_first(setup, insurance, na
         await cap.wait_for(EligibilityDenied, count=2)
     failing = (await insurance.get("/worklists/eligibility-failures")).json()
     assert [(f["appointment_id"], f["reason"]) for f in failing] == [("a-soon", "no_coverage")]
-    assert [f["appointment_id"] for f in (await insurance.get("/worklists/eligibility-failures",
-                                                                 params={"days": 14})).json()] == ["a-soon", "a-later"]
+    assert [
+        f["appointment_id"]
+        for f in (await insurance.get("/worklists/eligibility-failures", params={"days": 14})).json()
+    ] == ["a-soon", "a-later"]
     trail = (await insurance.get("/audit", params={"patient_id": "rp-d"}, headers=bearer("admin"))).json()
     assert any(e["route"] == "GET /worklists/authorizations/waiting-on-payer" for e in trail)
 
@@ -129,14 +152,37 @@ async def test_the_correspondence_log_is_linked_append_only_and_audited(setup, i
         await cap.wait_for(EligibilityDenied)  # the plan lacks 99213: insurance knows the visit anyway
     when = (NOW - timedelta(hours=2)).isoformat()
     entries = [
-        {"kind": "call", "direction": "outbound", "contact": "J. Smith, UM desk", "reference": "CALL-123",
-         "summary": "Asked for the status; clinical notes requested.", "authorization_id": auth["id"]},
-        {"kind": "fax", "direction": "inbound", "contact": "Payer UM fax", "reference": "+1 555 0100 / 4471",
-         "summary": "Denial letter received.", "authorization_id": auth["id"], "coverage_id": cov_id},
-        {"kind": "portal_message", "contact": "Payer portal", "reference": "MSG-9", "summary": "Visit question.",
-         "appointment_id": "a-corr"},
-        {"kind": "document", "contact": "Member services", "reference": "DOC-2", "summary": "Benefits summary.",
-         "coverage_id": cov_id},
+        {
+            "kind": "call",
+            "direction": "outbound",
+            "contact": "J. Smith, UM desk",
+            "reference": "CALL-123",
+            "summary": "Asked for the status; clinical notes requested.",
+            "authorization_id": auth["id"],
+        },
+        {
+            "kind": "fax",
+            "direction": "inbound",
+            "contact": "Payer UM fax",
+            "reference": "+1 555 0100 / 4471",
+            "summary": "Denial letter received.",
+            "authorization_id": auth["id"],
+            "coverage_id": cov_id,
+        },
+        {
+            "kind": "portal_message",
+            "contact": "Payer portal",
+            "reference": "MSG-9",
+            "summary": "Visit question.",
+            "appointment_id": "a-corr",
+        },
+        {
+            "kind": "document",
+            "contact": "Member services",
+            "reference": "DOC-2",
+            "summary": "Benefits summary.",
+            "coverage_id": cov_id,
+        },
     ]
     made = []
     for e in entries:
@@ -166,8 +212,11 @@ async def test_the_correspondence_log_is_linked_append_only_and_audited(setup, i
     assert (await insurance.put(f"/correspondence/{made[0]['id']}", json=entries[0])).status_code == 405
     assert (await insurance.delete(f"/correspondence/{made[0]['id']}")).status_code == 405
     assert (await insurance.get("/correspondence")).status_code == 422
-    assert (await insurance.get("/correspondence", params={"patient_id": "rp-b"},
-                                headers=bearer("patient", patient_id="rp-b"))).status_code == 403
+    assert (
+        await insurance.get(
+            "/correspondence", params={"patient_id": "rp-b"}, headers=bearer("patient", patient_id="rp-b")
+        )
+    ).status_code == 403
     trail = (await insurance.get("/audit", params={"patient_id": "rp-b"}, headers=bearer("admin"))).json()
     seen = {(e["action"], e["resource_type"]) for e in trail}
     assert {("create", "PayerCorrespondence"), ("read", "PayerCorrespondence")} <= seen

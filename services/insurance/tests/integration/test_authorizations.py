@@ -6,6 +6,7 @@ visits use units, and a denial reaches each waiting appointment."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import (
     AppointmentCancelled,
     AppointmentFulfilled,
@@ -39,19 +40,28 @@ async def pa_coverage(setup: Setup, patient: str, **payer) -> dict:
 
 def fulfilled(patient: str, appointment_id: str, days: int = 5, practitioner: str = "pr") -> AppointmentFulfilled:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
-    return AppointmentFulfilled(appointment_id=appointment_id, patient_id=patient, practitioner_id=practitioner,
-                                practitioner_name="Dr. P", service_code="97110", start=start,
-                                end=start + timedelta(minutes=30), completed_at=start + timedelta(minutes=30))
+    return AppointmentFulfilled(
+        appointment_id=appointment_id,
+        patient_id=patient,
+        practitioner_id=practitioner,
+        practitioner_name="Dr. P",
+        service_code="97110",
+        start=start,
+        end=start + timedelta(minutes=30),
+        completed_at=start + timedelta(minutes=30),
+    )
 
 
-def ids(cap: EventCapture, event) -> set[str]:  # noqa: ANN001
+def ids(cap: EventCapture, event) -> set[str]:
     return {m.headers["ce-id"] for m in cap.messages if m.headers["ce-type"] == event.ce_type()}
 
 
-async def test_required_then_submitted_as_a_278_then_approved_for_the_waiting_visit(setup, insurance, namespace,
-                                                                                    amqp_url, fake_payer):
-    cov = await pa_coverage(setup, "pa1", payer_identifier="ACME01", authorization_adapter="x12_278",
-                            x12_278_endpoint=fake_payer.url)
+async def test_required_then_submitted_as_a_278_then_approved_for_the_waiting_visit(
+    setup, insurance, namespace, amqp_url, fake_payer
+):
+    cov = await pa_coverage(
+        setup, "pa1", payer_identifier="ACME01", authorization_adapter="x12_278", x12_278_endpoint=fake_payer.url
+    )
     async with EventCapture(amqp_url, namespace, "insurance.#") as cap:
         event = requested("pa1", "a-pa1", "97110", days=5)
         event_id = await publish_event(amqp_url, namespace, event)
@@ -67,7 +77,10 @@ async def test_required_then_submitted_as_a_278_then_approved_for_the_waiting_vi
     assert [(x["appointment_id"], x["state"]) for x in listed["appointments"]] == [("a-pa1", "waiting")]
     check = (await insurance.get("/eligibility-checks/a-pa1")).json()
     assert (check["decision"]["outcome"], check["authorization_id"], check["awaiting_authorization"]) == (
-        "confirmed", auth_id, True)
+        "confirmed",
+        auth_id,
+        True,
+    )
 
     url = f"/authorizations/{auth_id}"
     r = await insurance.post(f"{url}/submit", json={"units_requested": 5})
@@ -81,18 +94,32 @@ async def test_required_then_submitted_as_a_278_then_approved_for_the_waiting_vi
     assert fake_payer.reviews == []  # nothing was sent for the refused requests
 
     async with EventCapture(amqp_url, namespace, "insurance.authorization.*") as cap:
-        r = await insurance.post(f"{url}/submit", json={"priority": "urgent", "units_requested": 5,
-                                                         "diagnosis_codes": ["M54.50"], "version": 2})
+        r = await insurance.post(
+            f"{url}/submit",
+            json={"priority": "urgent", "units_requested": 5, "diagnosis_codes": ["M54.50"], "version": 2},
+        )
         assert r.status_code == 200, r.text
         [submitted] = await cap.wait_for(AuthorizationSubmitted)
     body = r.json()
     assert (body["status"], body["priority"], body["units_requested"], body["overdue"]) == (
-        "submitted", "urgent", 5, False)
-    assert datetime.fromisoformat(body["decision_due"]) - datetime.fromisoformat(body["submitted_at"]) == \
-        timedelta(hours=72) == submitted.decision_due - submitted.submitted_at
+        "submitted",
+        "urgent",
+        5,
+        False,
+    )
+    assert (
+        datetime.fromisoformat(body["decision_due"]) - datetime.fromisoformat(body["submitted_at"])
+        == timedelta(hours=72)
+        == submitted.decision_due - submitted.submitted_at
+    )
     [sub] = body["submissions"]
     assert (sub["adapter"], sub["format"], sub["sent"], sub["has_document"], sub["has_response"]) == (
-        "x12_278", "x12-278", True, True, True)
+        "x12_278",
+        "x12-278",
+        True,
+        True,
+        True,
+    )
     [sent] = fake_payer.reviews
     r = await insurance.get(f"{url}/submissions/1")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/EDI-X12") and r.text == sent
@@ -104,8 +131,13 @@ async def test_required_then_submitted_as_a_278_then_approved_for_the_waiting_vi
     r = await insurance.post(f"{url}/pend", json={"version": 2})
     assert (r.status_code, r.json()["current_version"]) == (409, 3)  # compare-and-set on the version
 
-    approval = {"authorization_number": "AUTH-77", "approved_units": 5, "valid_from": str(TODAY),
-                "valid_to": str(TODAY + timedelta(days=60)), "provider_id": "pr"}
+    approval = {
+        "authorization_number": "AUTH-77",
+        "approved_units": 5,
+        "valid_from": str(TODAY),
+        "valid_to": str(TODAY + timedelta(days=60)),
+        "provider_id": "pr",
+    }
     async with EventCapture(amqp_url, namespace, "insurance.#") as cap:
         r = await insurance.post(f"{url}/approve", json=approval)
         assert r.status_code == 200, r.text
@@ -118,7 +150,11 @@ async def test_required_then_submitted_as_a_278_then_approved_for_the_waiting_vi
         await publish_event(amqp_url, namespace, other)
         [again] = await cap.wait_for(AuthorizationRequired)
     assert (approved.appointment_id, approved.covers_appointment, approved.partial, approved.authorization_number) == (
-        "a-pa1", True, False, "AUTH-77")
+        "a-pa1",
+        True,
+        False,
+        "AUTH-77",
+    )
     assert confirmed.appointment_id == "a-pa2"
     assert again.appointment_id == "a-pa9" and again.authorization_id != auth_id
     version = (await insurance.get(url)).json()["version"]
@@ -136,7 +172,11 @@ async def test_required_then_submitted_as_a_278_then_approved_for_the_waiting_vi
     body = (await insurance.get(url)).json()
     assert (body["units_used"], body["units_remaining"], body["units_held"]) == (4, 1, 0)
     assert {x["appointment_id"]: x["state"] for x in body["appointments"]} == {
-        "a-pa1": "fulfilled", "a-pa2": "fulfilled", "a-pa3": "fulfilled", "a-pa4": "fulfilled"}
+        "a-pa1": "fulfilled",
+        "a-pa2": "fulfilled",
+        "a-pa3": "fulfilled",
+        "a-pa4": "fulfilled",
+    }
 
 
 async def test_a_denial_reaches_each_waiting_visit_and_can_be_appealed(setup, insurance, namespace, amqp_url):
@@ -148,9 +188,19 @@ async def test_a_denial_reaches_each_waiting_visit_and_can_be_appealed(setup, in
     assert len({e.authorization_id for e in required}) == 1  # they wait on one authorization
     auth_id = required[0].authorization_id
     url = f"/authorizations/{auth_id}"
-    await publish_event(amqp_url, namespace, AppointmentCancelled(
-        appointment_id="a-d3", patient_id="pa2", service_code="97110", start=datetime.now(UTC) + timedelta(days=7),
-        reason_code="pat", cancelled_by_role="patient", late=False))
+    await publish_event(
+        amqp_url,
+        namespace,
+        AppointmentCancelled(
+            appointment_id="a-d3",
+            patient_id="pa2",
+            service_code="97110",
+            start=datetime.now(UTC) + timedelta(days=7),
+            reason_code="pat",
+            cancelled_by_role="patient",
+            late=False,
+        ),
+    )
     await eventually(lambda: _state(insurance, url, "a-d3", "released"), what="the release")
     await insurance.post(f"{url}/draft", json={})
     r = await insurance.post(f"{url}/submit", json={"units_requested": 2})
@@ -158,15 +208,19 @@ async def test_a_denial_reaches_each_waiting_visit_and_can_be_appealed(setup, in
     assert (sub["adapter"], sub["has_document"], sub["sent"]) == ("manual", False, False)
     assert (await insurance.get(f"{url}/submissions/1")).status_code == 404
     async with EventCapture(amqp_url, namespace, "insurance.authorization.*") as cap:
-        r = await insurance.post(f"{url}/deny", json={"reason_code": "N386",
-                                                       "reason": "The plan needs a referral first."})
+        r = await insurance.post(
+            f"{url}/deny", json={"reason_code": "N386", "reason": "The plan needs a referral first."}
+        )
         assert r.status_code == 200, r.text
         denied = await cap.wait_for(AuthorizationDenied, count=2)
     assert sorted(e.appointment_id for e in denied) == ["a-d1", "a-d2"]
     assert {(e.reason_code, e.reason, e.appealable) for e in denied} == {
-        ("N386", "The plan needs a referral first.", True)}
-    r = await insurance.post(f"{url}/approve", json={"authorization_number": "X", "approved_units": 2,
-                                                      "valid_from": str(TODAY), "valid_to": str(TODAY)})
+        ("N386", "The plan needs a referral first.", True)
+    }
+    r = await insurance.post(
+        f"{url}/approve",
+        json={"authorization_number": "X", "approved_units": 2, "valid_from": str(TODAY), "valid_to": str(TODAY)},
+    )
     assert (r.status_code, r.json()["current"], r.json()["requested"]) == (409, "denied", "approved")
     assert "cannot become approved" in r.json()["detail"]
     r = await insurance.post(f"{url}/appeal", json={"priority": "urgent"})
@@ -182,33 +236,44 @@ async def _state(client, url: str, appointment_id: str, state: str) -> bool:
 
 async def test_the_payer_being_down_records_nothing(setup, insurance, fake_payer):
     fake_payer.review_status = 503
-    cov = await pa_coverage(setup, "pa3", payer_identifier="ACME01", authorization_adapter="x12_278",
-                            x12_278_endpoint=fake_payer.url)
-    r = await insurance.post("/authorizations", json={"patient_id": "pa3", "coverage_id": cov["id"],
-                                                      "service_code": "97110"})
+    cov = await pa_coverage(
+        setup, "pa3", payer_identifier="ACME01", authorization_adapter="x12_278", x12_278_endpoint=fake_payer.url
+    )
+    r = await insurance.post(
+        "/authorizations", json={"patient_id": "pa3", "coverage_id": cov["id"], "service_code": "97110"}
+    )
     assert (r.status_code, r.json()["status"], r.json()["appointment_id"]) == (201, "required", None)
     url = f"/authorizations/{r.json()['id']}"
     await insurance.post(f"{url}/draft", json={})
     r = await insurance.post(f"{url}/submit", json={"units_requested": 3})
     assert r.status_code == 502 and "did not take the 278" in r.json()["detail"]
     assert (await insurance.get(url)).json()["status"] == "draft"
-    r = await insurance.post("/authorizations", json={"patient_id": "other", "coverage_id": cov["id"],
-                                                      "service_code": "97110"})
+    r = await insurance.post(
+        "/authorizations", json={"patient_id": "other", "coverage_id": cov["id"], "service_code": "97110"}
+    )
     assert (r.status_code, r.json()["field"]) == (422, "coverage_id")
 
 
 async def test_patients_read_their_own_and_every_access_is_audited(setup, insurance):
     cov = await pa_coverage(setup, "pa4")
-    auth = (await insurance.post("/authorizations", json={"patient_id": "pa4", "coverage_id": cov["id"],
-                                                          "service_code": "97110"})).json()
+    auth = (
+        await insurance.post(
+            "/authorizations", json={"patient_id": "pa4", "coverage_id": cov["id"], "service_code": "97110"}
+        )
+    ).json()
     own, other = bearer("patient", "pat-4", patient_id="pa4"), bearer("patient", "pat-5", patient_id="pa5")
     assert (await insurance.get(f"/authorizations/{auth['id']}", headers=own)).status_code == 200
     assert (await insurance.get(f"/authorizations/{auth['id']}", headers=other)).status_code == 403
     assert (await insurance.post(f"/authorizations/{auth['id']}/draft", json={}, headers=own)).status_code == 403
-    assert (await insurance.post(f"/authorizations/{auth['id']}/draft", json={},
-                                 headers=bearer("clinician"))).status_code == 403
+    assert (
+        await insurance.post(f"/authorizations/{auth['id']}/draft", json={}, headers=bearer("clinician"))
+    ).status_code == 403
     await insurance.post(f"/authorizations/{auth['id']}/draft", json={})
     trail = (await insurance.get("/audit", params={"patient_id": "pa4"}, headers=bearer("admin"))).json()
     seen = {(e["action"], e["resource_type"], e["allowed"]) for e in trail}
-    assert {("create", "PriorAuthorization", True), ("read", "PriorAuthorization", True),
-            ("read", "PriorAuthorization", False), ("update", "PriorAuthorization", True)} <= seen
+    assert {
+        ("create", "PriorAuthorization", True),
+        ("read", "PriorAuthorization", True),
+        ("read", "PriorAuthorization", False),
+        ("update", "PriorAuthorization", True),
+    } <= seen

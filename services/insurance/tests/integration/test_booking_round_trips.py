@@ -43,8 +43,9 @@ async def test_visit_limits_and_prior_authorizations_read_only_what_they_need(se
     app = build(settings)
     async with running(app) as client:
         setup, insurance = Setup(client), app.state.usecases
-        plan = await setup.plan((await setup.payer())["id"],
-                                services=[{"code": "99213", "visits_per_year": 5, "prior_authorization": True}])
+        plan = await setup.plan(
+            (await setup.payer())["id"], services=[{"code": "99213", "visits_per_year": 5, "prior_authorization": True}]
+        )
         await setup.coverage("p-auth", plan["id"])
         event = requested("p-auth", "a-auth")
 

@@ -4,6 +4,7 @@ eligibility decided by plan rules when scheduling asks."""
 from datetime import date, timedelta
 
 import pytest
+
 from caremesh_contracts import (
     AuthorizationRequired,
     CoverageChanged,
@@ -16,8 +17,14 @@ from caremesh_kit.testing import EventCapture, bearer, publish_event, wait_settl
 
 def inline(patient_id: str, **overrides) -> dict:
     """The foundation's inline form, still accepted (the demo and the end-to-end suite use it)."""
-    return {"patient_id": patient_id, "payer": "Acme Health", "plan": "PPO", "member_id": "M-1",
-            "period_start": "2026-01-01", "service_codes": ["99213"]} | overrides
+    return {
+        "patient_id": patient_id,
+        "payer": "Acme Health",
+        "plan": "PPO",
+        "member_id": "M-1",
+        "period_start": "2026-01-01",
+        "service_codes": ["99213"],
+    } | overrides
 
 
 async def test_registering_a_coverage_emits_registered_and_changed(insurance, namespace, amqp_url):
@@ -37,8 +44,9 @@ async def test_registering_a_coverage_emits_registered_and_changed(insurance, na
     # The inline payer is found by name the next time; its plan is the coverage's own.
     again = (await insurance.post("/coverages", json=inline("p2", payer=" acme  HEALTH"))).json()
     assert again["plan_id"] != body["plan_id"]
-    assert (await insurance.get(f"/plans/{again['plan_id']}")).json()["payer_id"] == \
-           (await insurance.get(f"/plans/{body['plan_id']}")).json()["payer_id"]
+    assert (await insurance.get(f"/plans/{again['plan_id']}")).json()["payer_id"] == (
+        await insurance.get(f"/plans/{body['plan_id']}")
+    ).json()["payer_id"]
 
 
 async def test_bad_coverage_names_the_field(insurance):
@@ -56,13 +64,15 @@ async def test_bad_coverage_names_the_field(insurance):
     assert (r.status_code, r.json()["field"]) == (422, "plan_id")
     r = await insurance.post("/coverages", json=inline("p1", plan_id="x"))
     assert (r.status_code, r.json()["field"]) == (422, "payer")
-    r = await insurance.post("/coverages", json={"patient_id": "p1", "plan_id": "nope", "member_id": "M",
-                                                 "period_start": "2026-01-01"})
+    r = await insurance.post(
+        "/coverages", json={"patient_id": "p1", "plan_id": "nope", "member_id": "M", "period_start": "2026-01-01"}
+    )
     assert (r.status_code, r.json()["field"], r.json()["detail"]) == (422, "plan_id", "plan nope not found")
 
 
-async def test_requested_appointment_is_confirmed_once_even_when_delivered_twice(insurance, namespace, amqp_url,
-                                                                                  appointment):
+async def test_requested_appointment_is_confirmed_once_even_when_delivered_twice(
+    insurance, namespace, amqp_url, appointment
+):
     cov = (await insurance.post("/coverages", json=inline("p2"))).json()
     async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
         event = appointment("p2", "a-ok")
@@ -76,10 +86,13 @@ async def test_requested_appointment_is_confirmed_once_even_when_delivered_twice
     assert (check["decision"]["outcome"], check["appointment_id"], check["runs"]) == ("confirmed", "a-ok", 1)
 
 
-@pytest.mark.parametrize("code,day_offset,reason", [
-    ("99214", 0, "service_not_covered"),
-    ("99213", -400, "coverage_inactive"),
-])
+@pytest.mark.parametrize(
+    "code,day_offset,reason",
+    [
+        ("99214", 0, "service_not_covered"),
+        ("99213", -400, "coverage_inactive"),
+    ],
+)
 async def test_denials_carry_a_reason(insurance, namespace, amqp_url, appointment, code, day_offset, reason):
     await insurance.post("/coverages", json=inline("p3", period_start=str(date.today() - timedelta(days=30))))
     async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
@@ -95,12 +108,17 @@ async def test_no_coverage_at_all_is_denied(insurance, namespace, amqp_url, appo
     assert denied.reason_code == "no_coverage"
 
 
-async def test_plan_rules_decide_visit_limits_and_flag_prior_authorization(setup, insurance, namespace, amqp_url,
-                                                                          appointment):
+async def test_plan_rules_decide_visit_limits_and_flag_prior_authorization(
+    setup, insurance, namespace, amqp_url, appointment
+):
     payer = await setup.payer()
-    plan = await setup.plan(payer["id"], services=[
-        {"code": "97110", "visits_per_year": 1, "cost_share": {"coinsurance_percent": "20"}},
-        {"code": "99214", "prior_authorization": True}])
+    plan = await setup.plan(
+        payer["id"],
+        services=[
+            {"code": "97110", "visits_per_year": 1, "cost_share": {"coinsurance_percent": "20"}},
+            {"code": "99214", "prior_authorization": True},
+        ],
+    )
     await setup.coverage("p4", plan["id"])
     async with EventCapture(amqp_url, namespace, "insurance.#") as cap:
         await publish_event(amqp_url, namespace, appointment("p4", "a-pt1", "97110", days=3))
@@ -120,8 +138,7 @@ async def test_plan_rules_decide_visit_limits_and_flag_prior_authorization(setup
     assert (auth["prior_authorization_required"], auth["copay"]) == (True, "25.00")
 
 
-async def test_a_cancelled_visit_no_longer_counts_against_the_limit(setup, insurance, namespace, amqp_url,
-                                                                     appointment):
+async def test_a_cancelled_visit_no_longer_counts_against_the_limit(setup, insurance, namespace, amqp_url, appointment):
     from caremesh_contracts import AppointmentCancelled
 
     plan = await setup.plan((await setup.payer())["id"], services=[{"code": "97110", "visits_per_year": 1}])
@@ -130,9 +147,19 @@ async def test_a_cancelled_visit_no_longer_counts_against_the_limit(setup, insur
     async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
         await publish_event(amqp_url, namespace, first)
         await cap.wait_for(EligibilityConfirmed)
-        await publish_event(amqp_url, namespace, AppointmentCancelled(
-            appointment_id="a-first", patient_id="p5", service_code="97110", start=first.start,
-            reason_code="pat", cancelled_by_role="patient", late=False))
+        await publish_event(
+            amqp_url,
+            namespace,
+            AppointmentCancelled(
+                appointment_id="a-first",
+                patient_id="p5",
+                service_code="97110",
+                start=first.start,
+                reason_code="pat",
+                cancelled_by_role="patient",
+                late=False,
+            ),
+        )
         await wait_settled(namespace)
         await publish_event(amqp_url, namespace, appointment("p5", "a-second", "97110", days=6))
         await cap.wait_for(EligibilityConfirmed, count=2)
@@ -143,7 +170,8 @@ async def test_a_cancelled_visit_no_longer_counts_against_the_limit(setup, insur
 
 
 async def test_a_patient_sees_only_their_own_coverages_and_checks_and_every_access_is_audited(
-        insurance, namespace, amqp_url, appointment):
+    insurance, namespace, amqp_url, appointment
+):
     cov = (await insurance.post("/coverages", json=inline("p6"))).json()
     async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
         await publish_event(amqp_url, namespace, appointment("p6", "a-own"))
@@ -158,8 +186,12 @@ async def test_a_patient_sees_only_their_own_coverages_and_checks_and_every_acce
     assert (await insurance.post("/eligibility-checks/a-own/recheck", headers=own)).status_code == 403
     trail = (await insurance.get("/audit", params={"patient_id": "p6"}, headers=bearer("admin"))).json()
     seen = {(e["action"], e["resource_type"], e["allowed"]) for e in trail}
-    assert {("create", "Coverage", True), ("read", "Coverage", True), ("read", "Coverage", False),
-            ("read", "EligibilityCheck", True)} <= seen
+    assert {
+        ("create", "Coverage", True),
+        ("read", "Coverage", True),
+        ("read", "Coverage", False),
+        ("read", "EligibilityCheck", True),
+    } <= seen
     denied_reads = [e for e in trail if not e["allowed"]]
     assert {e["actor"] for e in denied_reads} == {"pat-7"}
     assert (await insurance.get("/payers", headers=bearer("clinician"))).status_code == 200

@@ -12,8 +12,9 @@ from caremesh_kit.testing import EventCapture, eventually, publish_event, runnin
 from .conftest import Setup, requested
 
 
-async def confirmed_appointment(setup: Setup, namespace, amqp_url, patient: str, appointment_id: str,
-                                days: int = 10, **plan) -> tuple[dict, dict]:
+async def confirmed_appointment(
+    setup: Setup, namespace, amqp_url, patient: str, appointment_id: str, days: int = 10, **plan
+) -> tuple[dict, dict]:
     payer = await setup.payer()
     p = await setup.plan(payer["id"], **plan)
     coverage = await setup.coverage(patient, p["id"])
@@ -32,23 +33,32 @@ async def history(client, check_id: str) -> list[dict]:
 async def test_ending_a_coverage_rechecks_upcoming_appointments(setup, insurance, namespace, amqp_url):
     _, cov = await confirmed_appointment(setup, namespace, amqp_url, "rc1", "a-rc1")
     async with EventCapture(amqp_url, namespace, "insurance.#") as cap:
-        r = await insurance.post(f"/coverages/{cov['id']}/end",
-                                 json={"period_end": str(date.today() + timedelta(days=5)), "version": 1})
+        r = await insurance.post(
+            f"/coverages/{cov['id']}/end", json={"period_end": str(date.today() + timedelta(days=5)), "version": 1}
+        )
         assert r.status_code == 200, r.text
         [changed] = await cap.wait_for(CoverageChanged)
         [denied] = await cap.wait_for(EligibilityDenied)
     assert (changed.coverage_version, changed.period_end) == (2, date.today() + timedelta(days=5))
-    assert (denied.appointment_id, denied.reason_code, denied.trigger) == ("a-rc1", "coverage_inactive",
-                                                                           "coverage_changed")
+    assert (denied.appointment_id, denied.reason_code, denied.trigger) == (
+        "a-rc1",
+        "coverage_inactive",
+        "coverage_changed",
+    )
     runs = await history(insurance, "a-rc1")
     assert [(r["trigger"], r["decision"]["outcome"]) for r in runs] == [
-        ("appointment_requested", "confirmed"), ("coverage_changed", "denied")]
+        ("appointment_requested", "confirmed"),
+        ("coverage_changed", "denied"),
+    ]
 
 
 async def test_a_change_that_keeps_the_decision_is_rechecked_without_an_event(setup, insurance, namespace, amqp_url):
     plan, cov = await confirmed_appointment(setup, namespace, amqp_url, "rc2", "a-rc2")
-    body = {k: cov[k] for k in ("member_id", "period_start", "subscriber")} | {"plan_id": plan["id"],
-                                                                              "group_id": "G-2", "version": 1}
+    body = {k: cov[k] for k in ("member_id", "period_start", "subscriber")} | {
+        "plan_id": plan["id"],
+        "group_id": "G-2",
+        "version": 1,
+    }
     async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
         r = await insurance.put(f"/coverages/{cov['id']}", json=body)
         assert r.status_code == 200, r.text
@@ -65,17 +75,23 @@ async def _runs(client, check_id: str, n: int):
 
 
 async def test_a_revised_plan_reaches_its_coverages_and_their_appointments(setup, insurance, namespace, amqp_url):
-    plan, cov = await confirmed_appointment(setup, namespace, amqp_url, "rc3", "a-rc3",
-                                            services=[{"code": "99213"}, {"code": "99214"}])
+    plan, cov = await confirmed_appointment(
+        setup, namespace, amqp_url, "rc3", "a-rc3", services=[{"code": "99213"}, {"code": "99214"}]
+    )
     terms = {k: plan[k] for k in ("payer_id", "name", "deductible", "cost_share")}
     async with EventCapture(amqp_url, namespace, "insurance.#") as cap:
-        r = await insurance.put(f"/plans/{plan['id']}", json=terms | {
-            "services": [{"code": "99214", "prior_authorization": True}], "version": 1})
+        r = await insurance.put(
+            f"/plans/{plan['id']}",
+            json=terms | {"services": [{"code": "99214", "prior_authorization": True}], "version": 1},
+        )
         assert r.status_code == 200, r.text
         [changed] = await cap.wait_for(CoverageChanged)
         [denied] = await cap.wait_for(EligibilityDenied)
     assert (changed.coverage_id, changed.service_codes, changed.prior_authorization_codes) == (
-        cov["id"], ["99214"], ["99214"])
+        cov["id"],
+        ["99214"],
+        ["99214"],
+    )
     assert (denied.reason_code, denied.trigger) == ("service_not_covered", "coverage_changed")
     coverage = (await insurance.get(f"/coverages/{cov['id']}")).json()
     assert (coverage["version"], coverage["service_codes"]) == (2, ["99214"])
@@ -84,9 +100,19 @@ async def test_a_revised_plan_reaches_its_coverages_and_their_appointments(setup
 async def test_a_cancelled_appointment_is_not_rechecked(setup, insurance, namespace, amqp_url):
     _, cov = await confirmed_appointment(setup, namespace, amqp_url, "rc4", "a-rc4")
     event = requested("rc4", "a-rc4", days=10)
-    await publish_event(amqp_url, namespace, AppointmentCancelled(
-        appointment_id="a-rc4", patient_id="rc4", service_code="99213", start=event.start, reason_code="pat",
-        cancelled_by_role="patient", late=False))
+    await publish_event(
+        amqp_url,
+        namespace,
+        AppointmentCancelled(
+            appointment_id="a-rc4",
+            patient_id="rc4",
+            service_code="99213",
+            start=event.start,
+            reason_code="pat",
+            cancelled_by_role="patient",
+            late=False,
+        ),
+    )
     await eventually(lambda: _status(insurance, "a-rc4", "cancelled"), what="the cancellation")
     async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
         await insurance.post(f"/coverages/{cov['id']}/cancel", json={})
@@ -106,8 +132,9 @@ async def test_the_pre_visit_recheck_fires_once_with_two_instances(settings, nam
     with FakePayer({"M-PV": Answer()}) as payer_endpoint:
         async with running(build(settings)) as first:
             setup = Setup(first)
-            payer = await setup.payer(name="ABC Company", payer_identifier="842610001", adapter="x12",
-                                      x12_endpoint=payer_endpoint.url)
+            payer = await setup.payer(
+                name="ABC Company", payer_identifier="842610001", adapter="x12", x12_endpoint=payer_endpoint.url
+            )
             plan = await setup.plan(payer["id"])
             await setup.coverage("pv", plan["id"], member_id="M-PV")
             async with EventCapture(amqp_url, namespace, "insurance.eligibility.*") as cap:
@@ -125,8 +152,9 @@ async def test_the_pre_visit_recheck_fires_once_with_two_instances(settings, nam
                     await wait_settled(namespace)
                     # Once: one event id. (Each replica's relay may publish a commit's events again,
                     # with the same ce-id; consumers absorb that, see "Delivery guarantees".)
-                    ids = {m.headers["ce-id"] for m in cap.messages
-                           if m.headers["ce-type"] == EligibilityDenied.ce_type()}
+                    ids = {
+                        m.headers["ce-id"] for m in cap.messages if m.headers["ce-type"] == EligibilityDenied.ce_type()
+                    }
                     assert len(ids) == 1
                     assert (denied.reason_code, denied.trigger) == ("coverage_inactive", "pre_visit")
                     runs = await history(first, "a-pv")

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from caremesh_contracts import (
     AuthorizationApproved,
     AuthorizationExpired,
@@ -40,11 +41,13 @@ def submitted(priority=Priority.STANDARD, units=10, now=T0) -> PriorAuthorizatio
 
 
 def approval(units=10, valid_to=date(2026, 12, 31), **kw) -> Approval:
-    return Approval(authorization_number="AUTH123", approved_units=units, valid_from=date(2026, 3, 1),
-                    valid_to=valid_to, **kw)
+    return Approval(
+        authorization_number="AUTH123", approved_units=units, valid_from=date(2026, 3, 1), valid_to=valid_to, **kw
+    )
 
 
 # -- deadlines -----------------------------------------------------------------------------------
+
 
 def test_urgent_is_72_hours_over_a_weekend():
     assert decision_due(Priority.URGENT, T0) == datetime(2026, 3, 9, 17, 0, tzinfo=UTC)  # Monday
@@ -58,7 +61,8 @@ def test_calendar_days_cross_month_ends_and_leap_days():
     received = datetime(2028, 2, 25, 9, 30, tzinfo=UTC)
     assert decision_due(Priority.STANDARD, received) == datetime(2028, 3, 3, 9, 30, tzinfo=UTC)  # 29 Feb counts
     assert decision_due(Priority.URGENT, datetime(2026, 12, 30, 23, 0, tzinfo=UTC)) == datetime(
-        2027, 1, 2, 23, 0, tzinfo=UTC)
+        2027, 1, 2, 23, 0, tzinfo=UTC
+    )
 
 
 def test_urgent_is_sooner_than_standard_for_the_same_receipt():
@@ -95,6 +99,7 @@ def test_requirement_raises_its_event():
 
 # -- overdue, once --------------------------------------------------------------------------------
 
+
 def test_overdue_is_reported_once_and_only_after_the_deadline():
     a = submitted(Priority.URGENT)
     assert not a.report_if_overdue(T0 + timedelta(hours=72))
@@ -120,7 +125,9 @@ def test_a_decision_ends_the_wait():
 def test_an_appeal_starts_a_new_clock_and_may_be_overdue_again():
     a = submitted(Priority.URGENT)
     a.report_if_overdue(T0 + timedelta(days=4))
-    a.deny(Denial(reason_code="N386", reason="Not medically necessary per plan policy"), "coord", T0 + timedelta(days=5))
+    a.deny(
+        Denial(reason_code="N386", reason="Not medically necessary per plan policy"), "coord", T0 + timedelta(days=5)
+    )
     appealed_at = T0 + timedelta(days=6)
     assert a.appeal("coord", appealed_at)
     assert a.decision_due == appealed_at + timedelta(hours=72) and not a.overdue_reported
@@ -132,8 +139,9 @@ def test_an_appeal_starts_a_new_clock_and_may_be_overdue_again():
 ALL = list(Status)
 
 
-@pytest.mark.parametrize(("current", "target"), [(c, t) for c in ALL for t in ALL
-                                                 if t != c and t not in TRANSITIONS[c]])
+@pytest.mark.parametrize(
+    ("current", "target"), [(c, t) for c in ALL for t in ALL if t != c and t not in TRANSITIONS[c]]
+)
 def test_every_illegal_move_is_a_409_naming_both_states(current, target):
     a = auth()
     a.status = current
@@ -197,6 +205,7 @@ def test_an_approval_covers_its_service_period_and_provider():
 
 # -- units and expiry -----------------------------------------------------------------------------
 
+
 def test_visits_use_units_once_each_and_running_low_is_told_once():
     a = submitted()
     a.approve(approval(units=10), "coord", T0)
@@ -236,5 +245,12 @@ def test_no_clinical_text_in_the_events():
     a = submitted()
     a.deny(Denial(reason_code="N386", reason="Not covered without a referral"), "coord", T0)
     [event] = a.take_events()
-    assert set(event.model_dump()) == {"authorization_id", "patient_id", "appointment_id", "service_code",
-                                       "reason_code", "reason", "appealable"}
+    assert set(event.model_dump()) == {
+        "authorization_id",
+        "patient_id",
+        "appointment_id",
+        "service_code",
+        "reason_code",
+        "reason",
+        "appealable",
+    }

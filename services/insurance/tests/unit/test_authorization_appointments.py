@@ -4,6 +4,7 @@ with the times the payer received and decided them; when the sweeper next looks 
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import (
     AuthorizationApproved,
     AuthorizationCancelled,
@@ -20,8 +21,9 @@ APRIL = date(2026, 4, 1)
 
 def waiting(*appointments: tuple[str, date], provider: str = "pr-1") -> PriorAuthorization:
     first, day = appointments[0]
-    a = PriorAuthorization.require("pa-1", "p-1", "cov-1", "Acme", "97110", first, "system", T0,
-                                   service_date=day, provider_id=provider)
+    a = PriorAuthorization.require(
+        "pa-1", "p-1", "cov-1", "Acme", "97110", first, "system", T0, service_date=day, provider_id=provider
+    )
     for appt, d in appointments[1:]:
         a.attach(appt, d, provider, T0)
     a.take_events()
@@ -35,10 +37,10 @@ def submitted(a: PriorAuthorization, units: int = 10, **kw) -> PriorAuthorizatio
     return a
 
 
-def approval(units: int = 10, valid_from: date = date(2026, 3, 1), valid_to: date = date(2026, 6, 30),
-             **kw) -> Approval:
-    return Approval(authorization_number="AUTH1", approved_units=units, valid_from=valid_from, valid_to=valid_to,
-                    **kw)
+def approval(
+    units: int = 10, valid_from: date = date(2026, 3, 1), valid_to: date = date(2026, 6, 30), **kw
+) -> Approval:
+    return Approval(authorization_number="AUTH1", approved_units=units, valid_from=valid_from, valid_to=valid_to, **kw)
 
 
 def test_another_appointment_waits_on_an_open_authorization_and_says_so_once():
@@ -46,7 +48,9 @@ def test_another_appointment_waits_on_an_open_authorization_and_says_so_once():
     assert a.attach("appt-2", date(2026, 4, 8), "pr-1", T0)
     [event] = a.take_events()
     assert isinstance(event, AuthorizationRequired) and (event.appointment_id, event.authorization_id) == (
-        "appt-2", "pa-1")
+        "appt-2",
+        "pa-1",
+    )
     assert not a.attach("appt-2", date(2026, 4, 8), "pr-1", T0)  # a redelivery
     assert a.appointment_ids == ["appt-1", "appt-2"] and a.take_events() == []
 
@@ -56,7 +60,10 @@ def test_an_approval_covers_each_waiting_appointment_it_fits_and_says_which():
     assert a.approve(approval(units=10, provider_id="pr-1"), "coord", T0)
     events = a.take_events()
     assert [(e.appointment_id, e.covers_appointment) for e in events] == [
-        ("appt-1", True), ("appt-2", False), ("appt-3", True)]  # appt-2 falls after the valid period
+        ("appt-1", True),
+        ("appt-2", False),
+        ("appt-3", True),
+    ]  # appt-2 falls after the valid period
     assert all(isinstance(e, AuthorizationApproved) and e.authorization_number == "AUTH1" for e in events)
     assert [x.state for x in a.links] == [LinkState.COVERED, LinkState.NOT_COVERED, LinkState.COVERED]
     assert a.units_held == 2
@@ -76,7 +83,9 @@ def test_fewer_units_than_waiting_appointments_leaves_the_last_uncovered():
     a = submitted(waiting(("appt-1", APRIL), ("appt-2", APRIL)), units=2)
     a.approve(approval(units=1), "coord", T0)
     assert [(e.appointment_id, e.covers_appointment, e.partial) for e in a.take_events()] == [
-        ("appt-1", True, True), ("appt-2", False, True)]
+        ("appt-1", True, True),
+        ("appt-2", False, True),
+    ]
 
 
 def test_an_approval_with_no_one_waiting_names_no_appointment():
@@ -169,8 +178,11 @@ def test_times_from_the_payer_are_checked():
         assert err.value.extra["field"] == "decided_at" and a.status is Status.SUBMITTED
     a.approve(approval(units=1), "coord", T0, decided_at=T0 - timedelta(days=1))
     [cycle] = a.cycles
-    assert (cycle.kind, cycle.outcome, cycle.decided_at - cycle.submitted_at) == ("initial", "approved",
-                                                                                  timedelta(days=1))
+    assert (cycle.kind, cycle.outcome, cycle.decided_at - cycle.submitted_at) == (
+        "initial",
+        "approved",
+        timedelta(days=1),
+    )
 
 
 def test_each_request_keeps_its_clock_and_whether_it_was_late():
@@ -182,7 +194,11 @@ def test_each_request_keeps_its_clock_and_whether_it_was_late():
     first, second = a.cycles
     assert (first.outcome, first.overdue_reported, first.late(T0)) == ("denied", True, True)
     assert (second.kind, second.priority, second.outcome, second.late(T0 + timedelta(days=30))) == (
-        "appeal", Priority.URGENT, "approved", False)
+        "appeal",
+        Priority.URGENT,
+        "approved",
+        False,
+    )
 
 
 def test_next_review_is_the_deadline_then_the_expiry_notice_then_the_end():
@@ -215,10 +231,12 @@ def test_a_check_waiting_on_an_authorization_confirms_nothing_but_still_denies()
     )
 
     ok = EligibilityResult(decision=Decision(outcome=Outcome.CONFIRMED, coverage_id="cov-1"), adapter="rules")
-    no = EligibilityResult(decision=Decision(outcome=Outcome.DENIED, reason=DenialReason.COVERAGE_INACTIVE),
-                           adapter="rules")
-    check = EligibilityCheck.for_appointment("appt-1", "p-1", "97110", APRIL, None, ok, T0,
-                                             authorization_id="pa-1", awaiting_authorization=True)
+    no = EligibilityResult(
+        decision=Decision(outcome=Outcome.DENIED, reason=DenialReason.COVERAGE_INACTIVE), adapter="rules"
+    )
+    check = EligibilityCheck.for_appointment(
+        "appt-1", "p-1", "97110", APRIL, None, ok, T0, authorization_id="pa-1", awaiting_authorization=True
+    )
     assert check.take_events() == []  # authorization.required went out instead
     check.recheck(Trigger.COVERAGE_CHANGED, no, T0)
     assert [type(e) for e in check.take_events()] == [EligibilityDenied]

@@ -5,6 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
+
 from caremesh_contracts import CoverageChanged, CoverageRegistered, EligibilityConfirmed, EligibilityDenied
 from caremesh_insurance.domain import (
     PLAIN_REASONS,
@@ -28,18 +30,23 @@ from caremesh_insurance.domain import (
     evaluate,
 )
 from caremesh_kit.errors import Conflict, Invalid
-from pydantic import ValidationError
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 DAY = date(2026, 5, 3)
 
 
 def plan_terms(**over) -> PlanTerms:
-    values = dict(payer_id="payer-1", name="Silver", services=[
-        {"code": "99213", "cost_share": {"copay": "25"}},
-        {"code": "G0008"},
-        {"code": "97110", "visits_per_year": 2, "prior_authorization": True},
-    ], cost_share={"coinsurance_percent": "20"}, deductible="500")
+    values = dict(
+        payer_id="payer-1",
+        name="Silver",
+        services=[
+            {"code": "99213", "cost_share": {"copay": "25"}},
+            {"code": "G0008"},
+            {"code": "97110", "visits_per_year": 2, "prior_authorization": True},
+        ],
+        cost_share={"coinsurance_percent": "20"},
+        deductible="500",
+    )
     values.update(over)
     return PlanTerms(**values)
 
@@ -51,8 +58,13 @@ def plan(plan_id: str = "plan-1", **over) -> Plan:
 
 
 def terms(**over) -> CoverageTerms:
-    values = dict(patient_id="pat-1", plan_id="plan-1", member_id="M-123", period_start=date(2026, 1, 1),
-                  period_end=date(2026, 12, 31))
+    values = dict(
+        patient_id="pat-1",
+        plan_id="plan-1",
+        member_id="M-123",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )
     values.update(over)
     return CoverageTerms(**values)
 
@@ -66,6 +78,7 @@ def coverage(cid: str = "cov-1", registered_at: datetime = NOW, the_plan: Plan |
 
 
 # -- plans and benefits -------------------------------------------------------------------------------
+
 
 def test_a_plan_lists_its_codes_and_those_needing_prior_authorization():
     t = plan_terms()
@@ -87,16 +100,19 @@ def test_amounts_are_served_as_decimal_strings():
     assert dumped["cost_share"]["coinsurance_percent"] == "20"
 
 
-@pytest.mark.parametrize(("over", "message"), [
-    ({"services": []}, "at least 1"),
-    ({"services": [{"code": "9921"}]}, "not a CPT/HCPCS code: 9921"),
-    ({"services": [{"code": "99213"}, {"code": "99213"}]}, "more than once: 99213"),
-    ({"cost_share": {}}, "needs a copay, a coinsurance_percent or both"),
-    ({"cost_share": {"coinsurance_percent": "101"}}, "less than or equal to 100"),
-    ({"deductible": "-1"}, "greater than or equal to 0"),
-    ({"deductible": "1.001"}, "decimal places"),
-    ({"services": [{"code": "99213", "visits_per_year": 0}]}, "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"services": []}, "at least 1"),
+        ({"services": [{"code": "9921"}]}, "not a CPT/HCPCS code: 9921"),
+        ({"services": [{"code": "99213"}, {"code": "99213"}]}, "more than once: 99213"),
+        ({"cost_share": {}}, "needs a copay, a coinsurance_percent or both"),
+        ({"cost_share": {"coinsurance_percent": "101"}}, "less than or equal to 100"),
+        ({"deductible": "-1"}, "greater than or equal to 0"),
+        ({"deductible": "1.001"}, "decimal places"),
+        ({"services": [{"code": "99213", "visits_per_year": 0}]}, "greater than or equal to 1"),
+    ],
+)
 def test_plan_terms_refuse_what_makes_no_sense(over, message):
     with pytest.raises(ValidationError, match=message):
         plan_terms(**over)
@@ -129,16 +145,34 @@ def test_an_x12_payer_needs_its_identifier_and_endpoint():
 
 # -- coverages ----------------------------------------------------------------------------------------
 
+
 def test_registering_raises_registered_and_changed_without_member_details():
-    c = Coverage.register("cov-1", terms(group_id="G-9", subscriber=Person(given_name="Ada", family_name="Byron")),
-                          plan(), "Acme Health", NOW)
+    c = Coverage.register(
+        "cov-1",
+        terms(group_id="G-9", subscriber=Person(given_name="Ada", family_name="Byron")),
+        plan(),
+        "Acme Health",
+        NOW,
+    )
     registered, changed = c.take_events()
-    assert registered == CoverageRegistered(coverage_id="cov-1", patient_id="pat-1", payer="Acme Health",
-                                            period_start=date(2026, 1, 1), period_end=date(2026, 12, 31))
+    assert registered == CoverageRegistered(
+        coverage_id="cov-1",
+        patient_id="pat-1",
+        payer="Acme Health",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+    )
     assert changed == CoverageChanged(
-        coverage_id="cov-1", patient_id="pat-1", coverage_version=1, plan_id="plan-1", status="active",
-        period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), service_codes=["97110", "99213", "G0008"],
-        prior_authorization_codes=["97110"])
+        coverage_id="cov-1",
+        patient_id="pat-1",
+        coverage_version=1,
+        plan_id="plan-1",
+        status="active",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31),
+        service_codes=["97110", "99213", "G0008"],
+        prior_authorization_codes=["97110"],
+    )
     for event in (registered, changed):
         body = event.model_dump_json()
         assert "M-123" not in body and "G-9" not in body and "Byron" not in body
@@ -199,6 +233,7 @@ def test_a_revised_plan_is_announced_once_per_version():
 
 # -- the rules adapter ----------------------------------------------------------------------------------
 
+
 def rules(coverages: list[Coverage], code: str = "99213", day: date = DAY, visits=(), plans=None):
     return decide(coverages, plans or {"plan-1": plan()}, day, code, visits)
 
@@ -207,12 +242,15 @@ def test_no_coverages_is_no_coverage():
     assert rules([]).decision == Decision(outcome=Outcome.DENIED, reason=DenialReason.NO_COVERAGE)
 
 
-@pytest.mark.parametrize(("day", "outcome"), [
-    (date(2026, 2, 28), Outcome.DENIED),
-    (date(2026, 3, 1), Outcome.CONFIRMED),  # period_start is inclusive
-    (date(2026, 8, 31), Outcome.CONFIRMED),  # period_end is inclusive
-    (date(2026, 9, 1), Outcome.DENIED),
-])
+@pytest.mark.parametrize(
+    ("day", "outcome"),
+    [
+        (date(2026, 2, 28), Outcome.DENIED),
+        (date(2026, 3, 1), Outcome.CONFIRMED),  # period_start is inclusive
+        (date(2026, 8, 31), Outcome.CONFIRMED),  # period_end is inclusive
+        (date(2026, 9, 1), Outcome.DENIED),
+    ],
+)
 def test_period_bounds_are_inclusive(day, outcome):
     c = coverage(period_start=date(2026, 3, 1), period_end=date(2026, 8, 31))
     d = rules([c], day=day).decision
@@ -233,10 +271,18 @@ def test_a_confirmation_carries_the_benefits_of_the_service():
     r = rules([coverage()], code="99213")
     [b] = r.benefits
     assert (b.copay, b.coinsurance_percent, b.deductible, b.prior_authorization_required) == (
-        Decimal("25.00"), None, Decimal("500.00"), False)
+        Decimal("25.00"),
+        None,
+        Decimal("500.00"),
+        False,
+    )
     [b] = rules([coverage()], code="97110").benefits
     assert (b.coinsurance_percent, b.prior_authorization_required, b.visits_per_year, b.visits_used) == (
-        Decimal("20"), True, 2, 0)
+        Decimal("20"),
+        True,
+        2,
+        0,
+    )
 
 
 def test_the_primary_coverage_goes_first_then_the_earliest_registered():
@@ -294,24 +340,30 @@ def test_evaluate_can_leave_the_period_to_the_payer():
 
 # -- eligibility checks ------------------------------------------------------------------------------
 
+
 def confirmed(coverage_id: str = "cov-1"):
     return rules([coverage(coverage_id)])
 
 
 def denied_result(reason: DenialReason = DenialReason.COVERAGE_INACTIVE):
     from caremesh_insurance.eligibility.decision import denied
+
     return denied(reason)
 
 
 def appointment_check(result=None, service_date: date = DAY, now: datetime = NOW) -> EligibilityCheck:
-    return EligibilityCheck.for_appointment("appt-1", "pat-1", "99213", service_date, None,
-                                            result or confirmed(), now, {"cov-1": 1})
+    return EligibilityCheck.for_appointment(
+        "appt-1", "pat-1", "99213", service_date, None, result or confirmed(), now, {"cov-1": 1}
+    )
 
 
 def test_an_appointment_check_raises_confirmed_with_its_trigger():
     check = appointment_check()
-    assert check.take_events() == [EligibilityConfirmed(appointment_id="appt-1", patient_id="pat-1",
-                                                        coverage_id="cov-1", trigger="appointment_requested")]
+    assert check.take_events() == [
+        EligibilityConfirmed(
+            appointment_id="appt-1", patient_id="pat-1", coverage_id="cov-1", trigger="appointment_requested"
+        )
+    ]
     assert [r.trigger for r in check.runs] == [Trigger.APPOINTMENT_REQUESTED]
     assert check.appointment_status is AppointmentStatus.SCHEDULED
 
@@ -320,8 +372,13 @@ def test_an_appointment_check_raises_confirmed_with_its_trigger():
 def test_a_denial_carries_a_plain_language_reason(reason):
     check = appointment_check(denied_result(reason))
     [event] = check.take_events()
-    assert event == EligibilityDenied(appointment_id="appt-1", patient_id="pat-1", reason_code=reason.value,
-                                      reason=PLAIN_REASONS[reason], trigger="appointment_requested")
+    assert event == EligibilityDenied(
+        appointment_id="appt-1",
+        patient_id="pat-1",
+        reason_code=reason.value,
+        reason=PLAIN_REASONS[reason],
+        trigger="appointment_requested",
+    )
     assert "99213" not in event.reason and "_" not in event.reason
 
 

@@ -9,18 +9,37 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 
 
-def decided(n: int, payer: str, code: str, hours: float, outcome: str, priority=Priority.STANDARD,
-            received=START + timedelta(days=1)) -> PriorAuthorization:
+def decided(
+    n: int,
+    payer: str,
+    code: str,
+    hours: float,
+    outcome: str,
+    priority=Priority.STANDARD,
+    received=START + timedelta(days=1),
+) -> PriorAuthorization:
     a = PriorAuthorization.require(f"pa-{n}", "p", "c", payer, code, None, "s", received)
     a.draft("c", received)
     a.submit(priority, 4, "c", NOW, received_at=received)
     at = received + timedelta(hours=hours)
     if outcome == "approved":
-        a.approve(Approval(authorization_number="A", approved_units=4, valid_from=date(2026, 3, 1),
-                           valid_to=date(2026, 9, 1)), "c", NOW, decided_at=at)
+        a.approve(
+            Approval(
+                authorization_number="A", approved_units=4, valid_from=date(2026, 3, 1), valid_to=date(2026, 9, 1)
+            ),
+            "c",
+            NOW,
+            decided_at=at,
+        )
     elif outcome == "partial":
-        a.approve(Approval(authorization_number="A", approved_units=2, valid_from=date(2026, 3, 1),
-                           valid_to=date(2026, 9, 1)), "c", NOW, decided_at=at)
+        a.approve(
+            Approval(
+                authorization_number="A", approved_units=2, valid_from=date(2026, 3, 1), valid_to=date(2026, 9, 1)
+            ),
+            "c",
+            NOW,
+            decided_at=at,
+        )
     elif outcome == "denied":
         a.deny(Denial(reason_code="N1", reason="No"), "c", NOW, decided_at=at)
     return a
@@ -46,13 +65,23 @@ def test_a_seeded_set_gives_the_known_figures():
     report = turnaround(seeded, START, NOW, NOW)
     o = report.overall
     assert (o.requests, o.decided, o.approved, o.partially_approved, o.denied, o.pending, o.overdue) == (
-        7, 5, 3, 1, 2, 2, 3)
+        7,
+        5,
+        3,
+        1,
+        2,
+        2,
+        3,
+    )
     # decision hours: 10, 24, 48, 80, 200 -> median 48, p90 = 80 + 0.6 * 120 = 152
     assert (o.median_decision_hours, o.p90_decision_hours) == (48.0, 152.0)
     assert (o.approval_rate, o.denial_rate, o.overdue_rate) == (0.6, 0.4, round(3 / 7, 4))
     by_payer = {g.key: g for g in report.by_payer}
     assert (by_payer["Acme"].requests, by_payer["Acme"].median_decision_hours, by_payer["Acme"].overdue_rate) == (
-        4, 36.0, 0.25)
+        4,
+        36.0,
+        0.25,
+    )
     assert (by_payer["Beta"].decided, by_payer["Beta"].denial_rate, by_payer["Beta"].overdue) == (1, 1.0, 2)
     by_service = {g.key: g for g in report.by_service}
     assert (by_service["99214"].requests, by_service["99214"].approval_rate) == (1, 1.0)
@@ -62,7 +91,11 @@ def test_a_seeded_set_gives_the_known_figures():
 def test_an_appeal_is_a_request_of_its_own():
     a = decided(1, "Acme", "97110", 24, "denied")
     a.appeal("c", NOW - timedelta(days=3), received_at=START + timedelta(days=3))
-    a.approve(Approval(authorization_number="A", approved_units=4, valid_from=date(2026, 3, 1),
-                       valid_to=date(2026, 9, 1)), "c", NOW, decided_at=START + timedelta(days=3, hours=12))
+    a.approve(
+        Approval(authorization_number="A", approved_units=4, valid_from=date(2026, 3, 1), valid_to=date(2026, 9, 1)),
+        "c",
+        NOW,
+        decided_at=START + timedelta(days=3, hours=12),
+    )
     o = turnaround([a], START, NOW, NOW).overall
     assert (o.requests, o.approved, o.denied, o.median_decision_hours) == (2, 1, 1, 18.0)

@@ -7,11 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from x12sdk.io import X12ModelReader
+
 from caremesh_insurance.x12 import Inquiry270, Person270, X12Error, build_270, parse_271
 from caremesh_insurance.x12.envelope import read, tokenize
 from caremesh_insurance.x12.fake_payer import Answer, build_271, read_270
 from caremesh_kit.fixtures import fixtures_dir
-from x12sdk.io import X12ModelReader
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = fixtures_dir() / "x12"
@@ -19,13 +20,19 @@ FIXTURES = fixtures_dir() / "x12"
 
 @pytest.fixture(scope="module")
 def fixtures() -> Path:
-    expected = ["subscriber-health-benefit-check.271", "dependent-health-benefit-check.271",
-                "subscriber-health-benefit-check-error.271", "subscriber-health-benefit-check.270",
-                "dependent-health-benefit-check.270"]
+    expected = [
+        "subscriber-health-benefit-check.271",
+        "dependent-health-benefit-check.271",
+        "subscriber-health-benefit-check-error.271",
+        "subscriber-health-benefit-check.270",
+        "dependent-health-benefit-check.270",
+    ]
     missing = [name for name in expected if not (FIXTURES / name).is_file()]
     if missing:
-        pytest.fail(f"the X12 samples are missing from {FIXTURES}: {', '.join(missing)} "
-                    "(they come with the shared folder beside the repository; see shared/fixtures/README.md)")
+        pytest.fail(
+            f"the X12 samples are missing from {FIXTURES}: {', '.join(missing)} "
+            "(they come with the shared folder beside the repository; see shared/fixtures/README.md)"
+        )
     return FIXTURES
 
 
@@ -34,10 +41,20 @@ def sample(fixtures: Path, name: str) -> str:
 
 
 INQUIRY = Inquiry270(
-    payer_name="ABC Company", payer_id="842610001", provider_name="Bone & Joint Clinic", provider_npi="1234567893",
-    member_id="11122333301", subscriber=Person270("Smith", "Robert", date(1943, 5, 19)),
-    service_date=date(2026, 5, 1), trace="93175012547", trace_originator="9877281234", sender_id="CAREMESH",
-    receiver_id="842610001", control_number=907, created=datetime(2026, 4, 28, 11, 47, tzinfo=UTC))
+    payer_name="ABC Company",
+    payer_id="842610001",
+    provider_name="Bone & Joint Clinic",
+    provider_npi="1234567893",
+    member_id="11122333301",
+    subscriber=Person270("Smith", "Robert", date(1943, 5, 19)),
+    service_date=date(2026, 5, 1),
+    trace="93175012547",
+    trace_originator="9877281234",
+    sender_id="CAREMESH",
+    receiver_id="842610001",
+    control_number=907,
+    created=datetime(2026, 4, 28, 11, 47, tzinfo=UTC),
+)
 DEPENDENT = replace(INQUIRY, dependent=Person270("Smith", "Mary", date(1998, 10, 14)), group_id="G-77")
 
 
@@ -54,10 +71,28 @@ def segments(x12: str) -> dict[str, list[list[str]]]:
 
 # -- the 270 -----------------------------------------------------------------------------------------
 
+
 def test_a_270_for_the_subscriber_has_the_right_segments_in_order():
     x12 = build_270(INQUIRY)
-    assert tags(x12) == ["ISA", "GS", "ST", "BHT", "HL", "NM1", "HL", "NM1", "HL", "TRN", "NM1", "DMG", "DTP", "EQ",
-                         "SE", "GE", "IEA"]
+    assert tags(x12) == [
+        "ISA",
+        "GS",
+        "ST",
+        "BHT",
+        "HL",
+        "NM1",
+        "HL",
+        "NM1",
+        "HL",
+        "TRN",
+        "NM1",
+        "DMG",
+        "DTP",
+        "EQ",
+        "SE",
+        "GE",
+        "IEA",
+    ]
     s = segments(x12)
     assert s["BHT"][0][1:3] == ["0022", "13"]
     assert [h[1:] for h in s["HL"]] == [["1", "", "20", "1"], ["2", "1", "21", "1"], ["3", "2", "22", "0"]]
@@ -113,15 +148,18 @@ def test_names_are_written_in_the_x12_character_set():
     assert "DMG" not in segments(x12)  # no birth date, no DMG
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"provider_npi": "12345"}, "NPI"),
-    ({"member_id": "A*B"}, "member id"),
-    ({"control_number": 0}, "control number"),
-    ({"trace_originator": "1234567890"}, "trace originator"),
-    ({"sender_id": "WAY-TOO-LONG-SENDER"}, "sender id"),
-    ({"usage": "X"}, "usage"),
-    ({"subscriber": Person270("***", "Ann")}, "family name"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"provider_npi": "12345"}, "NPI"),
+        ({"member_id": "A*B"}, "member id"),
+        ({"control_number": 0}, "control number"),
+        ({"trace_originator": "1234567890"}, "trace originator"),
+        ({"sender_id": "WAY-TOO-LONG-SENDER"}, "sender id"),
+        ({"usage": "X"}, "usage"),
+        ({"subscriber": Person270("***", "Ann")}, "family name"),
+    ],
+)
 def test_a_270_that_would_be_invalid_is_not_written(change, message):
     with pytest.raises(ValueError, match=message):
         build_270(replace(INQUIRY, **change))
@@ -134,10 +172,16 @@ def test_the_fixture_270s_pass_the_strict_envelope_reader(fixtures):
 
 # -- the 271: the real samples ---------------------------------------------------------------------------
 
+
 def test_the_subscriber_sample(fixtures):
     r = parse_271(sample(fixtures, "subscriber-health-benefit-check.271"))
     assert (r.control_number, r.payer_name, r.payer_id, r.rejections, r.findings) == (
-        "4321", "ABC COMPANY", "841610001", [], [])
+        "4321",
+        "ABC COMPANY",
+        "841610001",
+        [],
+        [],
+    )
     [m] = r.members
     assert (m.level, m.member_id, m.trace_numbers) == ("subscriber", "123456789", ["93175-012547"])
     assert m.dates == {"346": (date(2006, 1, 1), None)}
@@ -167,21 +211,38 @@ def test_the_error_sample_is_flagged_strictly_and_its_rejection_still_read_lenie
     assert r.findings == ["segment 10 (SE): SE02 (4323) does not match ST02 (4321)"]
     [aaa] = r.rejections
     assert (aaa.loop, aaa.valid_request, aaa.code, aaa.description, aaa.follow_up_code) == (
-        "2100B", True, "50", "Provider ineligible for inquiries", "N")
+        "2100B",
+        True,
+        "50",
+        "Provider ineligible for inquiries",
+        "N",
+    )
     assert aaa.follow_up == "Resubmission not allowed" and r.members == []
 
 
 # -- the 271: responses built to the standard ----------------------------------------------------------
 
+
 def built(answer: Answer, inquiry: Inquiry270 = INQUIRY) -> str:
-    return build_271(read_270(build_270(inquiry)), answer, control_number=55,
-                     now=datetime(2026, 4, 28, 12, 0, tzinfo=UTC))
+    return build_271(
+        read_270(build_270(inquiry)), answer, control_number=55, now=datetime(2026, 4, 28, 12, 0, tzinfo=UTC)
+    )
 
 
 def test_built_active_response_with_deductible_coinsurance_and_visits():
-    r = parse_271(built(Answer(copay=Decimal("20"), coinsurance=Decimal("0.2"), deductible=Decimal("500"),
-                               deductible_remaining=Decimal("125.50"), visits_per_year=20, visits_remaining=3,
-                               authorization_required=True)))
+    r = parse_271(
+        built(
+            Answer(
+                copay=Decimal("20"),
+                coinsurance=Decimal("0.2"),
+                deductible=Decimal("500"),
+                deductible_remaining=Decimal("125.50"),
+                visits_per_year=20,
+                visits_remaining=3,
+                authorization_required=True,
+            )
+        )
+    )
     [m] = r.members
     by_code = {(b.code, b.time_period): b for b in m.benefits}
     assert by_code[("C", "23")].amount == Decimal("500") and by_code[("C", "29")].amount == Decimal("125.50")
@@ -203,12 +264,15 @@ def test_built_response_naming_a_procedure_not_covered():
     assert i.procedure == ("HC", "99215") and i.name == "Non covered"
 
 
-@pytest.mark.parametrize(("level", "code", "follow", "loop"), [
-    ("payer", "42", "R", "2100A"),
-    ("receiver", "51", "C", "2100B"),
-    ("patient", "75", "C", "2100C"),
-    ("patient", "72", "C", "2100C"),
-])
+@pytest.mark.parametrize(
+    ("level", "code", "follow", "loop"),
+    [
+        ("payer", "42", "R", "2100A"),
+        ("receiver", "51", "C", "2100B"),
+        ("patient", "75", "C", "2100C"),
+        ("patient", "72", "C", "2100C"),
+    ],
+)
 def test_built_rejections_are_read_with_their_codes(level, code, follow, loop):
     r = parse_271(built(Answer(rejection=(level, code, follow))))
     [aaa] = r.all_rejections(r.member_for("93175012547"))
@@ -234,15 +298,30 @@ def test_line_breaks_between_segments_and_other_delimiters_are_read():
 
 def test_the_standard_counts_six_different_responses_here(fixtures):
     """The samples and the built ones together: at least six different 271s parse."""
-    texts = {sample(fixtures, n) for n in ("subscriber-health-benefit-check.271", "dependent-health-benefit-check.271",
-                                           "subscriber-health-benefit-check-error.271")}
-    texts |= {built(a) for a in (Answer(), Answer(active=False), Answer(rejection=("patient", "75", "C")),
-                                 Answer(non_covered=["99215"]), Answer(deductible_remaining=Decimal("10")))}
+    texts = {
+        sample(fixtures, n)
+        for n in (
+            "subscriber-health-benefit-check.271",
+            "dependent-health-benefit-check.271",
+            "subscriber-health-benefit-check-error.271",
+        )
+    }
+    texts |= {
+        built(a)
+        for a in (
+            Answer(),
+            Answer(active=False),
+            Answer(rejection=("patient", "75", "C")),
+            Answer(non_covered=["99215"]),
+            Answer(deductible_remaining=Decimal("10")),
+        )
+    }
     assert len(texts) >= 6
     assert all(parse_271(t) for t in texts)
 
 
 # -- malformed input: each kind rejected with a message that says what and where --------------------------
+
 
 def good() -> str:
     return built(Answer(deductible=Decimal("500")))
@@ -254,11 +333,13 @@ def swap(old: str, new: str, count: int = 1):
 
 def add(after: str, segment: str):
     """Insert a segment and keep SE01 right, so the error is about the segment itself."""
+
     def mangle(t: str) -> str:
         t = t.replace(after, after + segment, 1)
-        se = t[t.index("~SE*") + 4:]
+        se = t[t.index("~SE*") + 4 :]
         count = se.split("*")[0]
         return t.replace(f"~SE*{count}*", f"~SE*{int(count) + 1}*")
+
     return mangle
 
 
@@ -267,14 +348,16 @@ MALFORMED = {
     "not x12": (lambda t: "<xml>hello</xml>", "must start with an ISA segment"),
     "a file path": (lambda t: "/etc/passwd", "must start with an ISA segment"),
     "short isa": (lambda t: t[:80], "ISA segment must be 106 characters"),
-    "isa element too long": (swap("*ZZ*842610001      *", "*ZZ*842610001       *"),
-                             "ISA06 must be 15 characters long, not 16"),
+    "isa element too long": (
+        swap("*ZZ*842610001      *", "*ZZ*842610001       *"),
+        "ISA06 must be 15 characters long, not 16",
+    ),
     "isa delimiters clash": (lambda t: t.replace("~", ":"), "four distinct characters"),
     "wrong isa version": (swap("*00501*", "*00401*"), "ISA12 must be 00501"),
     "bad usage": (swap("*0*T*:", "*0*Z*:"), "ISA15 (usage) must be P or T"),
     "a 270 instead": (lambda t: build_270(INQUIRY), "GS01 must be HB for a 271"),
     "wrong version": (lambda t: t.replace("005010X279A1", "004010X092A1"), "GS08 must be 005010X279A1"),
-    "no SE": (lambda t: t[:t.index("SE*")] + t[t.index("GE*"):], "has no SE trailer"),
+    "no SE": (lambda t: t[: t.index("SE*")] + t[t.index("GE*") :], "has no SE trailer"),
     "SE01 count": (lambda t: t.replace("SE*", "SE*9", 1), "SE01 says 9"),
     "GE01 count": (swap("GE*1*", "GE*2*"), "GE01 says 2 transaction sets but the group has 1"),
     "IEA01 count": (swap("IEA*1*", "IEA*3*"), "IEA01 says 3 functional groups"),
@@ -284,12 +367,16 @@ MALFORMED = {
     "unknown service type": (swap("EB*1**30", "EB*1**ZZ"), "EB03 ZZ is not a service type code"),
     "bad amount": (swap("*23*500*", "*23*5O0*"), "EB07 must be a number"),
     "bad network flag": (lambda t: t.replace("*****Y~", "*****Q~", 1), "EB12 must be one of"),
-    "unknown AAA code": (add("NM1*1P*2*BONE & JOINT CLINIC*****XX*1234567893~", "AAA*Y**ZZ*C~"),
-                         "AAA03 ZZ is not a reject reason"),
+    "unknown AAA code": (
+        add("NM1*1P*2*BONE & JOINT CLINIC*****XX*1234567893~", "AAA*Y**ZZ*C~"),
+        "AAA03 ZZ is not a reject reason",
+    ),
     "HL with a wrong parent": (swap("HL*3*2*22", "HL*3*1*22"), "HL02 must name a level 21 parent"),
     "HL with an unknown level": (swap("HL*3*2*22", "HL*3*2*99"), "HL03 must be 20, 21, 22 or 23"),
-    "segment out of its loop": (add("NM1*1P*2*BONE & JOINT CLINIC*****XX*1234567893~", "EQ*30~"),
-                                "EQ): is not allowed in loop 2100B"),
+    "segment out of its loop": (
+        add("NM1*1P*2*BONE & JOINT CLINIC*****XX*1234567893~", "EQ*30~"),
+        "EQ): is not allowed in loop 2100B",
+    ),
     "loop without its name": (add("HL*2*1*21*1~", "N3*1 MAIN ST~"), "loop 2100B must start with NM1"),
     "bad date": (swap("DTP*346*D8*20260101", "DTP*346*D8*20261301"), "DTP03 is not a valid date"),
     "missing subscriber name": (swap("NM1*IL*", "NM1*XX*"), "NM101 must be one of IL in loop 2100C"),
@@ -318,7 +405,9 @@ def test_at_least_twenty_kinds_of_malformed_input_are_covered():
 def test_mismatched_control_numbers_are_findings_unless_strict():
     text = good().replace("GE*1*55~", "GE*1*56~").replace("IEA*1*000000055~", "IEA*1*000000054~")
     r = parse_271(text)
-    assert [f.split(": ", 1)[1] for f in r.findings] == ["GE02 (56) does not match GS06 (55)",
-                                                        "IEA02 (000000054) does not match ISA13 (000000055)"]
+    assert [f.split(": ", 1)[1] for f in r.findings] == [
+        "GE02 (56) does not match GS06 (55)",
+        "IEA02 (000000054) does not match ISA13 (000000055)",
+    ]
     with pytest.raises(X12Error, match="GE02 \\(56\\) does not match GS06 \\(55\\)"):
         parse_271(text, strict=True)

@@ -1,5 +1,4 @@
 from caremesh_kit.runtime import main as run
-
 from caremesh_notifications.app import SERVICE, build
 from caremesh_notifications.settings import NotificationsSettings
 

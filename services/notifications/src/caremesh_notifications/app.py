@@ -3,9 +3,9 @@
 import asyncio
 from datetime import timedelta
 
-from caremesh_kit.runtime import Runtime
 from fastapi import FastAPI
 
+from caremesh_kit.runtime import Runtime
 from caremesh_notifications import handlers, store
 from caremesh_notifications.api import routers
 from caremesh_notifications.channels import Sender
@@ -34,22 +34,37 @@ def senders_for(settings: NotificationsSettings) -> dict[Channel, Sender]:
     return senders
 
 
-def build(settings: NotificationsSettings | None = None, senders: dict[Channel, Sender] | None = None,
-          catalog: Catalog | None = None) -> FastAPI:
+def build(
+    settings: NotificationsSettings | None = None,
+    senders: dict[Channel, Sender] | None = None,
+    catalog: Catalog | None = None,
+) -> FastAPI:
     settings = settings or NotificationsSettings()
     # A missing template or variable stops the service here, at deploy time, not at send time.
     catalog = (catalog or Catalog.load()).verify()
     runtime = Runtime(SERVICE, settings)
     senders = senders if senders is not None else senders_for(settings)
     messages = store.Messages(runtime)
-    dispatcher = Dispatcher(messages, senders, catalog, lease=timedelta(seconds=settings.send_lease_seconds),
-                            attempts=settings.channel_attempts)
+    dispatcher = Dispatcher(
+        messages,
+        senders,
+        catalog,
+        lease=timedelta(seconds=settings.send_lease_seconds),
+        attempts=settings.channel_attempts,
+    )
     contacts, family, prefs = store.contacts(runtime), store.family(runtime), store.preferences(runtime)
     notifier = Notifier(contacts, family, prefs, dispatcher, catalog)
     notifications = Notifications(
-        contacts=contacts, family=family, prefs=prefs, messages=messages, dispatcher=dispatcher, catalog=catalog,
-        notifier=notifier, reminders=Reminders(notifier, messages, store.appointments(runtime), settings.reminders),
-        journey=Journey(notifier, store.surveys(runtime), prefs, settings))
+        contacts=contacts,
+        family=family,
+        prefs=prefs,
+        messages=messages,
+        dispatcher=dispatcher,
+        catalog=catalog,
+        notifier=notifier,
+        reminders=Reminders(notifier, messages, store.appointments(runtime), settings.reminders),
+        journey=Journey(notifier, store.surveys(runtime), prefs, settings),
+    )
     runtime.background.append(lambda: dispatcher.sweep_forever(settings.due_scan_seconds))
     runtime.background.append(lambda: _close_on_stop(senders))
     return runtime.http_app(routers, notifications, handlers.subscriptions(notifications))

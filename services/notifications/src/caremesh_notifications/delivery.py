@@ -15,7 +15,6 @@ from enum import StrEnum
 
 from caremesh_kit import logs
 from caremesh_kit.errors import Conflict, VersionConflict
-
 from caremesh_notifications.channels import Accepted, ChannelError, Sender
 from caremesh_notifications.domain import Channel, Message, MessageStatus, message_id
 from caremesh_notifications.store import Messages
@@ -76,8 +75,9 @@ class Dispatcher:
         first, that one wins."""
         return await self.messages.add_new(messages)
 
-    async def deliver(self, message: Message, permitted: bool = False,
-                      claimed: bool = False) -> tuple[Outcome, Message]:
+    async def deliver(
+        self, message: Message, permitted: bool = False, claimed: bool = False
+    ) -> tuple[Outcome, Message]:
         """Send the message, or the next of its chain after a failure; the outcome and the last message.
         ``permitted``: consent and preferences were checked just now (a message composed this moment).
         ``claimed``: this consumer stored it claimed just now, so it holds the send lease already."""
@@ -136,8 +136,15 @@ class Dispatcher:
 
     async def _failed(self, message: Message, exc: ChannelError) -> tuple[Outcome, Message]:
         exhausted = message.attempts >= self.attempts
-        logs.info(log, "send failed", message_id=message.id, channel=message.channel.value, error=exc.reason,
-                  attempt=message.attempts, permanent=exc.permanent)
+        logs.info(
+            log,
+            "send failed",
+            message_id=message.id,
+            channel=message.channel.value,
+            error=exc.reason,
+            attempt=message.attempts,
+            permanent=exc.permanent,
+        )
         if exc.permanent or exhausted:
             reason = exc.reason if exc.permanent else f"{exc.reason} (gave up after {message.attempts} attempts)"
             return Outcome.FAILED, await self._change(message, lambda m: m.fail(reason, self.clock()))

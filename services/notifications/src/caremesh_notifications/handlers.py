@@ -17,7 +17,6 @@ from caremesh_contracts import (
     WaitlistEntryOffered,
 )
 from caremesh_kit.bus import Subscription
-
 from caremesh_notifications.usecases import Notifications
 
 

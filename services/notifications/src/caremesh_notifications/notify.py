@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from caremesh_kit import logs
 from caremesh_kit.errors import NotFound, RetryLater, Unprocessable
 from caremesh_kit.store import Repository
-
 from caremesh_notifications.delivery import Dispatcher, Outcome
 from caremesh_notifications.domain import (
     Addressee,
@@ -121,9 +120,12 @@ class Notifier:
     async def deliver(self, placed: list[Placed]) -> list[Result]:
         """Each message at once (to the patient and each family member). A message composed just now
         was stored claimed if due: this consumer holds its send lease already."""
-        return await concurrently(*(
-            self.dispatcher.deliver(m, permitted=fresh, claimed=fresh and m.status is MessageStatus.SENDING)
-            for m, fresh in placed))
+        return await concurrently(
+            *(
+                self.dispatcher.deliver(m, permitted=fresh, claimed=fresh and m.status is MessageStatus.SENDING)
+                for m, fresh in placed
+            )
+        )
 
     async def plan(self, notice: Notice) -> Planned:
         """The message heading each recipient's chain, and who was left out."""
@@ -145,8 +147,14 @@ class Notifier:
                 skipped[why] = skipped.get(why, 0) + n
         return Planned(placed, skipped)
 
-    def prepare(self, notice: Notice, household: Household, heads: Heads, now: datetime,
-                selected: tuple[list[tuple[Kind, Addressee]], dict[Skip, int]] | None = None) -> Prepared:
+    def prepare(
+        self,
+        notice: Notice,
+        household: Household,
+        heads: Heads,
+        now: datetime,
+        selected: tuple[list[tuple[Kind, Addressee]], dict[Skip, int]] | None = None,
+    ) -> Prepared:
         """Each chosen recipient's chain head for the notice: found in ``heads``, or composed."""
         chosen, skipped = selected or self.addressees(notice, household)
         out = Prepared(skipped=dict(skipped))
@@ -155,8 +163,9 @@ class Notifier:
                 out.skip(Skip.TOO_LATE)
         return out
 
-    def prepare_for(self, out: Prepared, notice: Notice, kind: Kind, patient: Contact, a: Addressee, heads: Heads,
-                    now: datetime) -> bool:
+    def prepare_for(
+        self, out: Prepared, notice: Notice, kind: Kind, patient: Contact, a: Addressee, heads: Heads, now: datetime
+    ) -> bool:
         """This recipient's chain head, found or composed, added to ``out``; False when their quiet hours
         last until the notice is pointless (``until``)."""
         if (existing := heads.head(notice.source, a.recipient.id)) is not None:
@@ -183,8 +192,9 @@ class Notifier:
         chosen: list[tuple[Kind, Addressee]] = []
         skipped: dict[Skip, int] = {}
         for kind, recipients in groups:
-            picked, left_out = select(kind.rule_for(notice.category), recipients, household.prefs,
-                                      self.dispatcher.available)
+            picked, left_out = select(
+                kind.rule_for(notice.category), recipients, household.prefs, self.dispatcher.available
+            )
             if left_out:  # counts only: who they are stays out of the logs
                 logs.info(log, "recipients left out", kind=kind.name, **{k.value: n for k, n in left_out.items()})
             chosen += [(kind, a) for a in picked]
@@ -192,8 +202,16 @@ class Notifier:
                 skipped[why] = skipped.get(why, 0) + n
         return chosen, skipped
 
-    def _compose(self, notice: Notice, kind: Kind, patient: Contact, r: Recipient, prefs: Preferences | None,
-                 routes: list, now: datetime) -> Message | None:
+    def _compose(
+        self,
+        notice: Notice,
+        kind: Kind,
+        patient: Contact,
+        r: Recipient,
+        prefs: Preferences | None,
+        routes: list,
+        now: datetime,
+    ) -> Message | None:
         first = routes[0]
         language = self.catalog.language_for(kind.name, first.channel, prefs.language if prefs else None)
         facts = notice.facts | {"recipient_name": r.given_name, "patient_name": patient.given_name}
@@ -208,9 +226,19 @@ class Notifier:
         if notice.until is not None and allowed >= notice.until:
             return None
         message = Message.compose(
-            message_id(notice.source, r.id, first.channel), r, notice.appointment_id, content, now, route=first,
-            source=notice.source, category=rule.category, variables=variables, fallbacks=routes[1:],
-            not_before=allowed if allowed > now or notice.swept else None, sent_by=notice.sent_by)
+            message_id(notice.source, r.id, first.channel),
+            r,
+            notice.appointment_id,
+            content,
+            now,
+            route=first,
+            source=notice.source,
+            category=rule.category,
+            variables=variables,
+            fallbacks=routes[1:],
+            not_before=allowed if allowed > now or notice.swept else None,
+            sent_by=notice.sent_by,
+        )
         if message.due(now):
             # Sent by whoever composes it, right after storing it: stored claimed, so the claim is no
             # extra write. If the sender dies before sending, the lease lapses and a redelivery sends it.
@@ -221,11 +249,14 @@ class Notifier:
         """The patient's contact (following a merge), with their family members if ``family``, and the
         preferences of them all; RetryLater while records' registration has not arrived."""
         contact, members, prefs = await concurrently(
-            self.contacts.find(patient_id), self._family(patient_id, family), self._preferences(patient_id, family))
+            self.contacts.find(patient_id), self._family(patient_id, family), self._preferences(patient_id, family)
+        )
         if contact is not None and contact.merged_into:  # the record that stayed
             contact, members, prefs = await concurrently(
-                self.contacts.find(contact.merged_into), self._family(contact.merged_into, family),
-                self._preferences(contact.merged_into, family))
+                self.contacts.find(contact.merged_into),
+                self._family(contact.merged_into, family),
+                self._preferences(contact.merged_into, family),
+            )
         if contact is None:
             # records' registration event may still be on its way
             raise RetryLater("no contact details for the patient yet")
@@ -266,8 +297,9 @@ class Notifier:
         if message.recipient_id is None:  # the patient: no consent to check, only their opt-outs
             why = opt_out(rule, await self.prefs.find(message.patient_id))
         else:
-            member, prefs = await concurrently(self.family.find(message.recipient_id),
-                                               self.prefs.find(message.recipient_id))
+            member, prefs = await concurrently(
+                self.family.find(message.recipient_id), self.prefs.find(message.recipient_id)
+            )
             if member is None:
                 return None
             why = permitted(rule, member, prefs)
@@ -281,5 +313,6 @@ def settle(results: list[Result]) -> None:
         raise RetryLater("a message could not be sent yet")
     failed = [m for o, m in results if o is Outcome.FAILED and m.status is MessageStatus.FAILED]
     if failed:
-        raise Unprocessable("not delivered on any channel: " +
-                            "; ".join(f"message {m.id} ({m.failure})" for m in failed))
+        raise Unprocessable(
+            "not delivered on any channel: " + "; ".join(f"message {m.id} ({m.failure})" for m in failed)
+        )

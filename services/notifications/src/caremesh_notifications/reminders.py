@@ -66,8 +66,9 @@ class Skipped(BaseModel):
     reason: str
 
 
-def plan(start: datetime, offsets: tuple[timedelta, ...], now: datetime,
-         next_allowed: Callable[[datetime], datetime]) -> tuple[list[PlannedReminder], list[Skipped]]:
+def plan(
+    start: datetime, offsets: tuple[timedelta, ...], now: datetime, next_allowed: Callable[[datetime], datetime]
+) -> tuple[list[PlannedReminder], list[Skipped]]:
     """The reminders for a visit at ``start``. ``next_allowed(t)`` is the first time at or after
     ``t`` outside the recipient's quiet hours. Two reminders moved to the same time are one."""
     planned: list[PlannedReminder] = []

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from caremesh_kit import logs
 from caremesh_kit.errors import Conflict
 from caremesh_kit.store import Repository
-
 from caremesh_notifications.domain import Addressee, Appointment, Message, MessageStatus
 from caremesh_notifications.notify import Heads, Household, Notice, Notifier, Prepared
 from caremesh_notifications.reminders import ReminderPolicy, plan
@@ -56,8 +55,13 @@ class Reminders:
     policy: ReminderPolicy
     clock: Callable[[], datetime] = _now
 
-    async def record(self, appointment_id: str, new: Callable[[], Appointment],
-                     change: Callable[[Appointment], bool], likely_new: bool = False) -> tuple[Appointment, bool]:
+    async def record(
+        self,
+        appointment_id: str,
+        new: Callable[[], Appointment],
+        change: Callable[[Appointment], bool],
+        likely_new: bool = False,
+    ) -> tuple[Appointment, bool]:
         """Apply an event to the appointment as known here, creating it if this is the first we hear of it;
         and whether it was created just now. ``likely_new``: try creating it first (a booking)."""
         for _ in range(5):
@@ -79,8 +83,13 @@ class Reminders:
         now) that belong to another plan, or all of them if the visit will not take place as booked."""
         current = reminder_source(appt.id, appt.plan, "") if appt.active else None
         why = "appointment moved" if appt.active else f"appointment {appt.status.value}"
-        stale = [m for m in stored if m.template in REMINDER_KINDS and m.status is MessageStatus.QUEUED
-                 and (current is None or not m.source.startswith(current))]
+        stale = [
+            m
+            for m in stored
+            if m.template in REMINDER_KINDS
+            and m.status is MessageStatus.QUEUED
+            and (current is None or not m.source.startswith(current))
+        ]
         done = await concurrently(*(self._cancel(m, why) for m in stale))
         if cancelled := sum(m.status is MessageStatus.CANCELLED for m in done):
             logs.info(log, "reminders cancelled", appointment_id=appt.id, count=cancelled, reason=why)
@@ -96,10 +105,15 @@ class Reminders:
         offsets = self.policy.offsets_for(appt.service_code)
         if not appt.active or not offsets or appt.start is None:
             return None
-        base = Notice(source="", kind=REMINDER, family_kind=FAMILY_REMINDER, patient_id=appt.patient_id,
-                      appointment_id=appt.id, until=appt.start,
-                      facts={"when": appt.start, "reference": appt.id,
-                             "practitioner_name": appt.practitioner_name or ""})
+        base = Notice(
+            source="",
+            kind=REMINDER,
+            family_kind=FAMILY_REMINDER,
+            patient_id=appt.patient_id,
+            appointment_id=appt.id,
+            until=appt.start,
+            facts={"when": appt.start, "reference": appt.id, "practitioner_name": appt.practitioner_name or ""},
+        )
         people = household()
         chosen, _ = self.notifier.addressees(base, people)
         now = self.clock()

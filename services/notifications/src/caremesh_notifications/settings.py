@@ -1,9 +1,9 @@
 # Development keys, public in the source like the JWT one: set real ones in any deployment.
-from caremesh_kit.links import DEV_OFFER_LINK_SECRET
-from caremesh_kit.settings import ServiceSettings
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from caremesh_kit.links import DEV_OFFER_LINK_SECRET
+from caremesh_kit.settings import ServiceSettings
 from caremesh_notifications.reminders import ReminderPolicy
 
 DEV_SURVEY_LINK_SECRET = "caremesh-dev-survey-links-change-me-0123456789"

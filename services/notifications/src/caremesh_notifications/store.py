@@ -4,10 +4,10 @@ here, for reminders) and surveys."""
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from caremesh_kit.runtime import Runtime
-from caremesh_kit.store import Repository
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
+from caremesh_kit.runtime import Runtime
+from caremesh_kit.store import Repository
 from caremesh_notifications.domain import (
     Appointment,
     Channel,
@@ -22,17 +22,22 @@ from caremesh_notifications.domain import (
 
 class Messages:
     def __init__(self, runtime: Runtime) -> None:
-        self.repo: Repository[Message] = runtime.repository("messages", Message, [
-            IndexModel([("patient_id", ASCENDING), ("created_at", DESCENDING)]),
-            IndexModel([("provider_message_id", ASCENDING)]),
-            IndexModel([("status", ASCENDING), ("not_before", ASCENDING)]),
-            IndexModel([("appointment_id", ASCENDING)]),
-        ])
+        self.repo: Repository[Message] = runtime.repository(
+            "messages",
+            Message,
+            [
+                IndexModel([("patient_id", ASCENDING), ("created_at", DESCENDING)]),
+                IndexModel([("provider_message_id", ASCENDING)]),
+                IndexModel([("status", ASCENDING), ("not_before", ASCENDING)]),
+                IndexModel([("appointment_id", ASCENDING)]),
+            ],
+        )
 
     async def for_patient(self, patient_id: str, limit: int, offset: int = 0) -> list[Message]:
         """Newest first; the id breaks ties so that pages do not overlap."""
         cursor = self.repo.collection.find({"patient_id": patient_id}, {"outbox": 0}).sort(
-            [("created_at", DESCENDING), ("_id", ASCENDING)])
+            [("created_at", DESCENDING), ("_id", ASCENDING)]
+        )
         return [Message.from_document(d) async for d in cursor.skip(offset).limit(limit)]  # type: ignore[misc]
 
     async def of_appointment(self, appointment_id: str) -> list[Message]:
@@ -52,20 +57,25 @@ class Messages:
         return await self.repo.add_new(messages)
 
     async def by_provider_id(self, channel: Channel, provider_message_id: str) -> Message | None:
-        doc = await self.repo.collection.find_one({"provider_message_id": provider_message_id,
-                                                   "channel": channel.value}, {"_id": 1})
+        doc = await self.repo.collection.find_one(
+            {"provider_message_id": provider_message_id, "channel": channel.value}, {"_id": 1}
+        )
         return await self.repo.find(doc["_id"]) if doc else None
 
-    async def due(self, now: datetime, lease: timedelta, limit: int = 100,
-                  exclude: Iterable[str] = ()) -> list[Message]:
+    async def due(
+        self, now: datetime, lease: timedelta, limit: int = 100, exclude: Iterable[str] = ()
+    ) -> list[Message]:
         """Held messages whose time has come, and held sends whose lease lapsed (a crash), whole (no
         read per message), up to ``limit`` of each; ``exclude``: ids this sweep has handled already."""
         skip = {"_id": {"$nin": sorted(exclude)}} if exclude else {}
         queued = self.repo.collection.find(
-            {"status": MessageStatus.QUEUED.value, "not_before": {"$lte": now}} | skip, {"outbox": 0}).limit(limit)
+            {"status": MessageStatus.QUEUED.value, "not_before": {"$lte": now}} | skip, {"outbox": 0}
+        ).limit(limit)
         stuck = self.repo.collection.find(
             {"status": MessageStatus.SENDING.value, "not_before": {"$lte": now}, "claimed_at": {"$lte": now - lease}}
-            | skip, {"outbox": 0}).limit(limit)
+            | skip,
+            {"outbox": 0},
+        ).limit(limit)
         found = {d["_id"]: d async for d in queued}
         found |= {d["_id"]: d async for d in stuck}
         return [self.repo.loaded(d) for d in found.values()]

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from jinja2 import TemplateError
+
 from caremesh_contracts import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -19,8 +21,6 @@ from caremesh_contracts import (
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, Invalid, NotFound, RetryLater
 from caremesh_kit.store import Repository
-from jinja2 import TemplateError
-
 from caremesh_notifications.delivery import Dispatcher
 from caremesh_notifications.domain import (
     Appointment,
@@ -42,8 +42,14 @@ from caremesh_notifications.store import Messages
 from caremesh_notifications.tasks import concurrently, settled
 from caremesh_notifications.templates import Catalog, UnknownTemplate
 
-AppointmentEvent = (AppointmentBooked | AppointmentDeclined | AppointmentCancelled | AppointmentNoShowRecorded
-                    | AppointmentRescheduled | AppointmentFulfilled)
+AppointmentEvent = (
+    AppointmentBooked
+    | AppointmentDeclined
+    | AppointmentCancelled
+    | AppointmentNoShowRecorded
+    | AppointmentRescheduled
+    | AppointmentFulfilled
+)
 
 
 def appointment_facts(e: AppointmentEvent) -> dict[str, str | datetime]:
@@ -129,9 +135,15 @@ class Notifications:
         await self._on_appointment(event, _end(event, VisitStatus.FULFILLED), lambda _: None, family=None)
         await self.journey.invite_to_survey(event, env)
 
-    async def _on_appointment(self, e: AppointmentEvent, change: Callable[[Appointment], bool],
-                              notice_for: Callable[[Appointment], Notice | None], *, family: bool | None,
-                              likely_new: bool = False) -> Appointment:
+    async def _on_appointment(
+        self,
+        e: AppointmentEvent,
+        change: Callable[[Appointment], bool],
+        notice_for: Callable[[Appointment], Notice | None],
+        *,
+        family: bool | None,
+        likely_new: bool = False,
+    ) -> Appointment:
         """An appointment event: the appointment as known here; the reminders of another plan (or of a
         visit that will not take place) cancelled; the event's own message (``notice_for`` the updated
         appointment, if any) and the current plan's reminders stored in one write; the due ones sent.
@@ -142,15 +154,19 @@ class Notifications:
         event, also reads the appointment's messages (1) instead of probing message by message.
         ``family``: whether family members may be told (None: nobody is told, nothing to read)."""
         record = self.reminders.record(
-            e.appointment_id, lambda: Appointment.seen(e.appointment_id, e.patient_id, e.service_code), change,
-            likely_new=likely_new)
+            e.appointment_id,
+            lambda: Appointment.seen(e.appointment_id, e.patient_id, e.service_code),
+            change,
+            likely_new=likely_new,
+        )
         if family is None:
             appt, created = await record
             household: Household | Exception = RetryLater("no recipients were read")
         else:
             # Independent reads and writes at once; a missing contact matters only if someone is to be told.
             (appt, created), household = await concurrently(
-                record, settled(self.notifier.household(e.patient_id, family=family)))
+                record, settled(self.notifier.household(e.patient_id, family=family))
+            )
         # No message can refer to an appointment created just now: nothing to read about it then.
         stored = [] if created else await self.messages.of_appointment(appt.id)
         await self.reminders.cancel_stale(appt, stored)
@@ -171,16 +187,23 @@ class Notifications:
 
     @staticmethod
     def _appointment(env: Envelope, e: AppointmentEvent, kind: str, family_kind: str | None = None) -> Notice:
-        return Notice(source=env.id, kind=kind, patient_id=e.patient_id, facts=appointment_facts(e),
-                      appointment_id=e.appointment_id, family_kind=family_kind)
+        return Notice(
+            source=env.id,
+            kind=kind,
+            patient_id=e.patient_id,
+            facts=appointment_facts(e),
+            appointment_id=e.appointment_id,
+            family_kind=family_kind,
+        )
 
     async def tell(self, notice: Notice) -> None:
         """For an event handler: ack once every message is sent or held, retry, or dead-letter."""
         settle(await self.notifier.notify(notice))
 
     # -- delivery reports -----------------------------------------------------------------------
-    async def delivery_report(self, message_id: str | None, provider_message_id: str, status: str,
-                              error_code: str | None) -> Message:
+    async def delivery_report(
+        self, message_id: str | None, provider_message_id: str, status: str, error_code: str | None
+    ) -> Message:
         """An SMS provider's status callback: sent -> delivered, or failed, and then the next channel."""
         message = None
         if message_id:
@@ -196,7 +219,8 @@ class Notifications:
             # Stored (due now) before the report, so a crash in between still leaves it to the due sweep.
             following = await self.dispatcher.fallback(probe, due=True)
         message = await self.messages.repo.mutate(
-            message.id, lambda m: m.report(provider_message_id, status, now, error_code))
+            message.id, lambda m: m.report(provider_message_id, status, now, error_code)
+        )
         if following is not None:
             self.dispatcher.deliver_soon(following)  # not in this request: the provider waits for our answer
         return message
@@ -217,8 +241,9 @@ class Notifications:
         r = await self.recipient(patient_id, person_id)
         return await self.prefs.find(r.id) or Preferences.defaults(r.id, patient_id)
 
-    async def set_preferences(self, patient_id: str, person_id: str | None, body: PreferencesIn, by: str,
-                              version: int | None = None) -> Preferences:
+    async def set_preferences(
+        self, patient_id: str, person_id: str | None, body: PreferencesIn, by: str, version: int | None = None
+    ) -> Preferences:
         """Replace a recipient's preferences; with ``version``, only if they are still at that version."""
         r = await self.recipient(patient_id, person_id)
         now = datetime.now(UTC)
@@ -240,8 +265,9 @@ class Notifications:
         return await self.notifier.next_allowed(recipient_id, at)
 
     # -- templates ------------------------------------------------------------------------------
-    def preview(self, kind: str, channel: Channel, language: str | None, version: int | None,
-                variables: dict[str, str] | None) -> Content:
+    def preview(
+        self, kind: str, channel: Channel, language: str | None, version: int | None, variables: dict[str, str] | None
+    ) -> Content:
         """Render a template with its sample data, or with the variables given (checked as at send time)."""
         try:
             spec = self.catalog.kind(kind)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+
 from caremesh_contracts import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -32,19 +33,29 @@ pytestmark = pytest.mark.usefixtures("channels_service")
 
 def patient(email: bool = True, phone: bool = True, time_zone: str = "America/New_York") -> PatientRegistered:
     pid = str(uuid.uuid4())
-    return PatientRegistered(patient_id=pid, given_name="Grace", email=f"grace-{pid[:8]}@example.org" if email else None,
-                             phone=f"+1555{uuid.uuid4().int % 10**7:07d}" if phone else None, time_zone=time_zone)
+    return PatientRegistered(
+        patient_id=pid,
+        given_name="Grace",
+        email=f"grace-{pid[:8]}@example.org" if email else None,
+        phone=f"+1555{uuid.uuid4().int % 10**7:07d}" if phone else None,
+        time_zone=time_zone,
+    )
 
 
 def booked(patient_id: str) -> AppointmentBooked:
     start = datetime(2030, 1, 15, 14, 30, tzinfo=UTC)
-    return AppointmentBooked(appointment_id=str(uuid.uuid4()), patient_id=patient_id, practitioner_id="pr",
-                             practitioner_name="Dr. Lovelace", service_code="99213", start=start,
-                             end=start + timedelta(minutes=30))
+    return AppointmentBooked(
+        appointment_id=str(uuid.uuid4()),
+        patient_id=patient_id,
+        practitioner_id="pr",
+        practitioner_name="Dr. Lovelace",
+        service_code="99213",
+        start=start,
+        end=start + timedelta(minutes=30),
+    )
 
 
-async def registered(client: httpx.AsyncClient, amqp_url: str, namespace: str, p: PatientRegistered,
-                     **prefs) -> None:
+async def registered(client: httpx.AsyncClient, amqp_url: str, namespace: str, p: PatientRegistered, **prefs) -> None:
     await publish_event(amqp_url, namespace, p)
     uc = client._transport.app.state.usecases
     await eventually(lambda: uc.contacts.find(p.patient_id), what="contact stored")
@@ -65,20 +76,27 @@ def settings(client: httpx.AsyncClient):
     return client._transport.app.state.settings
 
 
-async def callback(client: httpx.AsyncClient, request, status: str, sid: str, token: str | None = None,
-                   **extra: str) -> httpx.Response:
+async def callback(
+    client: httpx.AsyncClient, request, status: str, sid: str, token: str | None = None, **extra: str
+) -> httpx.Response:
     """What the provider does later: POST the status, signed, to the StatusCallback it was given."""
     s = settings(client)
     url = request.form()["StatusCallback"]
-    form = {"AccountSid": s.sms_account_sid, "MessageSid": sid, "MessageStatus": status, "To": request.form()["To"],
-            "From": s.sms_from} | extra
+    form = {
+        "AccountSid": s.sms_account_sid,
+        "MessageSid": sid,
+        "MessageStatus": status,
+        "To": request.form()["To"],
+        "From": s.sms_from,
+    } | extra
     path = url.removeprefix(s.sms_status_callback_url.removesuffix("/callbacks/sms/status"))
     sig = signature(token or s.sms_auth_token, url, form)
     return await client.post(path, data=form, headers={"X-Twilio-Signature": sig})
 
 
-async def test_sms_carries_the_provider_id_and_its_callback_marks_it_delivered(channels_service, sms_provider,
-                                                                              amqp_url, namespace):
+async def test_sms_carries_the_provider_id_and_its_callback_marks_it_delivered(
+    channels_service, sms_provider, amqp_url, namespace
+):
     p = patient()
     await registered(channels_service, amqp_url, namespace, p, channels=["sms", "email"])
     await publish_event(amqp_url, namespace, booked(p.patient_id))
@@ -93,7 +111,11 @@ async def test_sms_carries_the_provider_id_and_its_callback_marks_it_delivered(c
 
     [m] = await eventually(recorded_sent, what="the SMS recorded as sent")
     assert (m["channel"], m["template"], m["template_version"], m["provider_status"]) == (
-        "sms", "appointment.booked", 1, "queued")
+        "sms",
+        "appointment.booked",
+        1,
+        "queued",
+    )
     assert m["provider_message_id"].startswith("SM")
     assert req.form()["StatusCallback"].endswith(f"?message_id={m['id']}")
 
@@ -105,10 +127,8 @@ async def test_sms_carries_the_provider_id_and_its_callback_marks_it_delivered(c
     got = (await channels_service.get(f"/messages/{m['id']}")).json()
     assert (got["status"], got["provider_status"], got["delivered_at"] is not None) == ("delivered", "delivered", True)
     assert await mailbox(p.email) == []  # one channel was enough
-    trail = (await channels_service.get("/audit", params={"patient_id": p.patient_id},
-                                        headers=bearer("admin"))).json()
-    assert {(e["actor"], e["resource_type"], e["resource_id"]) for e in trail} >= {
-        ("sms-provider", "Message", m["id"])}
+    trail = (await channels_service.get("/audit", params={"patient_id": p.patient_id}, headers=bearer("admin"))).json()
+    assert {(e["actor"], e["resource_type"], e["resource_id"]) for e in trail} >= {("sms-provider", "Message", m["id"])}
 
 
 async def test_sms_refused_falls_back_to_email(channels_service, sms_provider, amqp_url, namespace):
@@ -142,8 +162,9 @@ async def test_transient_sms_failures_are_retried_then_sent(channels_service, sm
     assert await mailbox(p.email) == []
 
 
-async def test_a_late_undelivered_report_hands_the_message_to_email(channels_service, sms_provider, amqp_url,
-                                                                   namespace):
+async def test_a_late_undelivered_report_hands_the_message_to_email(
+    channels_service, sms_provider, amqp_url, namespace
+):
     p = patient()
     await registered(channels_service, amqp_url, namespace, p, channels=["sms", "email"])
     await publish_event(amqp_url, namespace, booked(p.patient_id))
@@ -165,12 +186,17 @@ async def test_the_app_webhook_is_signed(channels_service, patient_app, amqp_url
     await registered(channels_service, amqp_url, namespace, p, channels=["webhook", "email"])
     event = booked(p.patient_id)
     await publish_event(amqp_url, namespace, event)
-    [req] = await eventually(lambda: [r for r in patient_app.requests if r.json()["recipient_id"] == p.patient_id],
-                             what="the push to the app")
+    [req] = await eventually(
+        lambda: [r for r in patient_app.requests if r.json()["recipient_id"] == p.patient_id],
+        what="the push to the app",
+    )
     assert verify(settings(channels_service).webhook_secret, req.body, req.headers["x-caremesh-signature"])
     body = req.json()
-    assert (body["kind"], body["title"], body["appointment_id"]) == ("appointment.booked", "Appointment confirmed",
-                                                                    event.appointment_id)
+    assert (body["kind"], body["title"], body["appointment_id"]) == (
+        "appointment.booked",
+        "Appointment confirmed",
+        event.appointment_id,
+    )
     assert "Lovelace" not in body["body"]  # lock screens show only plain facts
     await wait_settled(namespace)
     [m] = await messages(channels_service, p.patient_id)
@@ -189,8 +215,9 @@ async def test_a_duplicate_event_sends_one_sms(channels_service, sms_provider, a
     assert [m["status"] for m in await messages(channels_service, p.patient_id)] == ["sent"]
 
 
-async def test_an_unrecoverable_failure_is_dead_lettered_with_the_reason(channels_service, sms_provider, amqp_url,
-                                                                        namespace):
+async def test_an_unrecoverable_failure_is_dead_lettered_with_the_reason(
+    channels_service, sms_provider, amqp_url, namespace
+):
     p = patient(email=False)
     await registered(channels_service, amqp_url, namespace, p)
     sms_provider.fail(400, {"code": 21614, "message": "not a mobile number", "status": 400})
@@ -200,7 +227,8 @@ async def test_an_unrecoverable_failure_is_dead_lettered_with_the_reason(channel
     [m] = await messages(channels_service, p.patient_id)
     assert (m["status"], m["failure"]) == ("failed", "sms: http 400 code 21614")
     assert headers[REASON_HEADER] == (
-        f"unprocessable: not delivered on any channel: message {m['id']} (sms: http 400 code 21614)")
+        f"unprocessable: not delivered on any channel: message {m['id']} (sms: http 400 code 21614)"
+    )
     assert headers[QUEUE_HEADER] == Names(namespace).queue("notifications", AppointmentBooked)
 
 
@@ -210,9 +238,19 @@ async def test_quiet_hours_hold_a_message_and_required_ones_go_at_once(channels_
     quiet = {"start": f"{(now - timedelta(hours=1)).hour:02d}:00", "end": f"{(now + timedelta(hours=2)).hour:02d}:00"}
     await registered(channels_service, amqp_url, namespace, p, channels=["email"], quiet_hours=quiet, time_zone="UTC")
     await publish_event(amqp_url, namespace, booked(p.patient_id))
-    await publish_event(amqp_url, namespace, AppointmentCancelled(  # required: not held
-        appointment_id="a-c", patient_id=p.patient_id, service_code="99213", start=now + timedelta(days=1),
-        reason_code="prov", cancelled_by_role="staff", late=False))
+    await publish_event(
+        amqp_url,
+        namespace,
+        AppointmentCancelled(  # required: not held
+            appointment_id="a-c",
+            patient_id=p.patient_id,
+            service_code="99213",
+            start=now + timedelta(days=1),
+            reason_code="prov",
+            cancelled_by_role="staff",
+            late=False,
+        ),
+    )
     [mail] = await eventually(lambda: mailbox(p.email), what="the cancellation")
     assert mail["Subject"] == "Your appointment has been cancelled"
     await wait_settled(namespace)
@@ -230,24 +268,50 @@ async def test_quiet_hours_hold_a_message_and_required_ones_go_at_once(channels_
 async def test_a_held_family_message_is_cancelled_when_consent_is_withdrawn(channels_service, amqp_url, namespace):
     p = patient()
     await registered(channels_service, amqp_url, namespace, p)
-    ruth = RelatedPersonAdded(related_person_id=str(uuid.uuid4()), patient_id=p.patient_id, given_name="Ruth",
-                              relationship="DAU", email=f"ruth-{p.patient_id[:8]}@example.org", time_zone="UTC")
+    ruth = RelatedPersonAdded(
+        related_person_id=str(uuid.uuid4()),
+        patient_id=p.patient_id,
+        given_name="Ruth",
+        relationship="DAU",
+        email=f"ruth-{p.patient_id[:8]}@example.org",
+        time_zone="UTC",
+    )
     await publish_event(amqp_url, namespace, ruth)
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    await publish_event(amqp_url, namespace, ConsentChanged(related_person_id=ruth.related_person_id,
-                                                            patient_id=p.patient_id, categories=["appointments"],
-                                                            changed_at=t0))
+    await publish_event(
+        amqp_url,
+        namespace,
+        ConsentChanged(
+            related_person_id=ruth.related_person_id,
+            patient_id=p.patient_id,
+            categories=["appointments"],
+            changed_at=t0,
+        ),
+    )
     await wait_settled(namespace)
     now = datetime.now(UTC)
-    r = await channels_service.put(f"/patients/{p.patient_id}/related-persons/{ruth.related_person_id}/preferences",
-                                   json={"quiet_hours": {"start": f"{(now - timedelta(hours=1)).hour:02d}:00",
-                                                         "end": f"{(now + timedelta(hours=2)).hour:02d}:00"}})
+    r = await channels_service.put(
+        f"/patients/{p.patient_id}/related-persons/{ruth.related_person_id}/preferences",
+        json={
+            "quiet_hours": {
+                "start": f"{(now - timedelta(hours=1)).hour:02d}:00",
+                "end": f"{(now + timedelta(hours=2)).hour:02d}:00",
+            }
+        },
+    )
     assert r.status_code == 200 and datetime.fromisoformat(r.json()["next_allowed_at"]) > now
     await publish_event(amqp_url, namespace, booked(p.patient_id))
     await eventually(lambda: mailbox(p.email), what="the patient's email")
-    await publish_event(amqp_url, namespace, ConsentChanged(related_person_id=ruth.related_person_id,
-                                                            patient_id=p.patient_id, categories=[],
-                                                            changed_at=t0 + timedelta(days=1)))
+    await publish_event(
+        amqp_url,
+        namespace,
+        ConsentChanged(
+            related_person_id=ruth.related_person_id,
+            patient_id=p.patient_id,
+            categories=[],
+            changed_at=t0 + timedelta(days=1),
+        ),
+    )
     await wait_settled(namespace)
     dispatcher = channels_service._transport.app.state.usecases.dispatcher
     dispatcher.clock = lambda: now + timedelta(hours=3)

@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import AppointmentBooked, PatientRegistered
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.store import counting_round_trips
@@ -34,20 +35,33 @@ def uc(client):
 
 async def registered(client, amqp_url: str, namespace: str) -> PatientRegistered:
     pid = str(uuid.uuid4())
-    p = PatientRegistered(patient_id=pid, given_name="Grace", email=f"grace-{pid[:8]}@example.org",
-                          time_zone="America/New_York")
+    p = PatientRegistered(
+        patient_id=pid, given_name="Grace", email=f"grace-{pid[:8]}@example.org", time_zone="America/New_York"
+    )
     await publish_event(amqp_url, namespace, p)
     await eventually(lambda: uc(client).contacts.find(pid), what="contact stored")
     return p
 
 
 def booked(patient_id: str, start: datetime) -> tuple[AppointmentBooked, Envelope]:
-    event = AppointmentBooked(appointment_id=str(uuid.uuid4()), patient_id=patient_id, practitioner_id="pr",
-                              practitioner_name="Dr. Lovelace", service_code="99213", start=start,
-                              end=start + timedelta(minutes=30))
-    env = Envelope(id=str(uuid.uuid4()), type=AppointmentBooked.ce_type(), source="/caremesh/scheduling",
-                   time=datetime.now(UTC), subject=event.appointment_id, correlation_id=str(uuid.uuid4()),
-                   traceparent=None)
+    event = AppointmentBooked(
+        appointment_id=str(uuid.uuid4()),
+        patient_id=patient_id,
+        practitioner_id="pr",
+        practitioner_name="Dr. Lovelace",
+        service_code="99213",
+        start=start,
+        end=start + timedelta(minutes=30),
+    )
+    env = Envelope(
+        id=str(uuid.uuid4()),
+        type=AppointmentBooked.ce_type(),
+        source="/caremesh/scheduling",
+        time=datetime.now(UTC),
+        subject=event.appointment_id,
+        correlation_id=str(uuid.uuid4()),
+        traceparent=None,
+    )
     return event, env
 
 
@@ -63,8 +77,9 @@ async def history(client, patient_id: str) -> list[dict]:
 
 @pytest.fixture
 async def no_reminders(namespace):
-    async with running(build(service_settings(NotificationsSettings, namespace, reminder_policy="default=",
-                                              due_scan_seconds=3600))) as client:
+    async with running(
+        build(service_settings(NotificationsSettings, namespace, reminder_policy="default=", due_scan_seconds=3600))
+    ) as client:
         yield client
 
 
@@ -98,8 +113,10 @@ async def test_reminders_are_stored_in_the_same_writes_as_the_confirmation(with_
     trips = await handled(with_reminders, event, env)
     print(f"booked handler with three reminders: {trips} store round trips")
     got = await history(with_reminders, p.patient_id)
-    assert sorted((m["template"], m["status"]) for m in got) == [
-        ("appointment.booked", "sent")] + [("appointment.reminder", "queued")] * 3
+    assert (
+        sorted((m["template"], m["status"]) for m in got)
+        == [("appointment.booked", "sent")] + [("appointment.reminder", "queued")] * 3
+    )
     assert trips <= BOOKED_WITH_REMINDERS_MAX
 
     again = await handled(with_reminders, event, env)
@@ -113,8 +130,10 @@ async def test_a_due_reminder_is_sent_in_few_round_trips(with_reminders, amqp_ur
     start = datetime.now(UTC) + timedelta(days=5)
     event, env = booked(p.patient_id, start)
     await handled(with_reminders, event, env)
-    first = min((m for m in await history(with_reminders, p.patient_id) if m["template"] == "appointment.reminder"),
-                key=lambda m: m["not_before"])
+    first = min(
+        (m for m in await history(with_reminders, p.patient_id) if m["template"] == "appointment.reminder"),
+        key=lambda m: m["not_before"],
+    )
     dispatcher = uc(with_reminders).dispatcher
     due_at = datetime.fromisoformat(first["not_before"]) + timedelta(seconds=1)
     dispatcher.clock = lambda: due_at

@@ -5,28 +5,42 @@ import socket
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+
 from caremesh_kit.recording_server import Recorded, RecordingServer, Reply
 from caremesh_notifications.channels import ChannelError
 from caremesh_notifications.channels.sms import TwilioSms, callback_url, signature, valid_signature
 from caremesh_notifications.channels.webhook import AppWebhook, sign, verify
 from caremesh_notifications.domain import Channel, Contact, Content, Message, Route
 from caremesh_notifications.settings import NotificationsSettings
-from pydantic import ValidationError
 
 SECRET = "s" * 40
 
 
 def settings(url: str, **kw) -> NotificationsSettings:
-    return NotificationsSettings(sms_provider_url=url, sms_account_sid="AC123", sms_auth_token="tok",
-                                 sms_from="+15550001111", sms_status_callback_url="https://cm.example/callbacks/sms/status",
-                                 webhook_url=f"{url}/push", webhook_secret=SECRET, sms_timeout_seconds=2, **kw)
+    return NotificationsSettings(
+        sms_provider_url=url,
+        sms_account_sid="AC123",
+        sms_auth_token="tok",
+        sms_from="+15550001111",
+        sms_status_callback_url="https://cm.example/callbacks/sms/status",
+        webhook_url=f"{url}/push",
+        webhook_secret=SECRET,
+        sms_timeout_seconds=2,
+        **kw,
+    )
 
 
 def message(channel: Channel = Channel.SMS, to: str = "+15555550100") -> Message:
     contact = Contact(id="pat-1", given_name="Amara", email="a@example.org", phone="+15555550100", time_zone="UTC")
-    return Message.compose("msg-1", contact, "appt-1", Content(template="appointment.booked", subject="Confirmed",
-                                                               text="Hi Amara, confirmed. Ref appt-1"),
-                           datetime(2026, 1, 1, tzinfo=UTC), route=Route(channel=channel, to=to))
+    return Message.compose(
+        "msg-1",
+        contact,
+        "appt-1",
+        Content(template="appointment.booked", subject="Confirmed", text="Hi Amara, confirmed. Ref appt-1"),
+        datetime(2026, 1, 1, tzinfo=UTC),
+        route=Route(channel=channel, to=to),
+    )
 
 
 def twilio(request: Recorded) -> Reply:
@@ -34,6 +48,7 @@ def twilio(request: Recorded) -> Reply:
 
 
 # -- SMS ---------------------------------------------------------------------------------------------
+
 
 async def test_sms_posts_twilios_shape_and_reads_the_sid_and_status():
     with RecordingServer(twilio) as server:
@@ -43,12 +58,17 @@ async def test_sms_posts_twilios_shape_and_reads_the_sid_and_status():
     assert (req.method, req.path) == ("POST", "/2010-04-01/Accounts/AC123/Messages.json")
     assert req.headers["content-type"] == "application/x-www-form-urlencoded"
     assert req.headers["authorization"] == "Basic " + base64.b64encode(b"AC123:tok").decode()
-    assert req.form() == {"To": "+15555550100", "From": "+15550001111", "Body": "Hi Amara, confirmed. Ref appt-1",
-                          "StatusCallback": "https://cm.example/callbacks/sms/status?message_id=msg-1"}
+    assert req.form() == {
+        "To": "+15555550100",
+        "From": "+15550001111",
+        "Body": "Hi Amara, confirmed. Ref appt-1",
+        "StatusCallback": "https://cm.example/callbacks/sms/status?message_id=msg-1",
+    }
 
 
-@pytest.mark.parametrize("status,permanent", [(400, True), (401, True), (404, True), (429, False), (500, False),
-                                              (503, False)])
+@pytest.mark.parametrize(
+    "status,permanent", [(400, True), (401, True), (404, True), (429, False), (500, False), (503, False)]
+)
 async def test_sms_refusals_are_permanent_for_4xx_but_429(status, permanent):
     with RecordingServer(twilio) as server:
         server.fail(status, {"code": 21211, "message": "The 'To' number +15555550100 is not valid", "status": status})
@@ -69,15 +89,19 @@ async def test_sms_that_cannot_connect_was_not_sent():
 
 
 async def test_an_answer_without_a_sid_may_have_been_sent():
-    with RecordingServer(lambda r: Reply(201, {"status": "queued"})) as server:
-        with pytest.raises(ChannelError) as err:
-            await TwilioSms(settings(server.url)).send(message())
+    with RecordingServer(lambda r: Reply(201, {"status": "queued"})) as server, pytest.raises(ChannelError) as err:
+        await TwilioSms(settings(server.url)).send(message())
     assert err.value.maybe_sent is True
 
 
 def test_twilio_signature_matches_the_documented_example():
-    form = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234", "From": "+12349013030",
-            "To": "+18005551212"}
+    form = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     assert signature("12345", url, form) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
     assert valid_signature("12345", url, form, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
@@ -92,6 +116,7 @@ def test_callback_url_carries_the_message_id():
 
 # -- the app webhook -----------------------------------------------------------------------------------
 
+
 async def test_webhook_posts_signed_json_the_app_can_verify():
     with RecordingServer(lambda r: Reply(202, {"id": "push-7"})) as server:
         accepted = await AppWebhook(settings(server.url)).send(message(Channel.WEBHOOK, to="pat-1"))
@@ -102,9 +127,15 @@ async def test_webhook_posts_signed_json_the_app_can_verify():
     assert verify(SECRET, req.body, req.headers["x-caremesh-signature"])
     assert not verify("another-secret-of-forty-characters-long!", req.body, req.headers["x-caremesh-signature"])
     assert not verify(SECRET, req.body.replace(b"Amara", b"Mallory"), req.headers["x-caremesh-signature"])
-    assert req.json() == {"message_id": "msg-1", "recipient_id": "pat-1", "patient_id": "pat-1",
-                          "kind": "appointment.booked", "title": "Confirmed", "body": "Hi Amara, confirmed. Ref appt-1",
-                          "appointment_id": "appt-1"}
+    assert req.json() == {
+        "message_id": "msg-1",
+        "recipient_id": "pat-1",
+        "patient_id": "pat-1",
+        "kind": "appointment.booked",
+        "title": "Confirmed",
+        "body": "Hi Amara, confirmed. Ref appt-1",
+        "appointment_id": "appt-1",
+    }
 
 
 def test_webhook_signatures_expire():
@@ -124,6 +155,7 @@ async def test_webhook_failures_are_classified():
 
 
 # -- settings ----------------------------------------------------------------------------------------
+
 
 def test_sms_settings_must_be_complete():
     with pytest.raises(ValidationError, match="sms_account_sid"):

@@ -4,26 +4,52 @@ survey invitation and the care team's own messages; minimum necessary on SMS and
 from datetime import UTC, date, datetime
 
 import pytest
+
 from caremesh_notifications.domain import Category, Channel, Rule
 from caremesh_notifications.templates import KINDS, Audience, Catalog, localize
 
 CATALOG = Catalog.load().verify()
 WHEN = datetime(2026, 7, 15, 13, 30, tzinfo=UTC)  # 09:30 EDT
-BASE = {"recipient_name": "Amara", "patient_name": "Grace", "practitioner_name": "Dr Ada Okafor", "when": WHEN,
-        "reference": "ref-1", "previous_when": datetime(2026, 7, 14, 13, 30, tzinfo=UTC),
-        "expires": datetime(2026, 7, 13, 21, tzinfo=UTC), "accept_url": "https://s.example/accept?token=1.a",
-        "decline_url": "https://s.example/decline?token=1.d", "survey_url": "https://n.example/surveys/s?token=1.s",
-        "authorization_number": "PA123", "units": "6", "partial": "no", "valid_from": date(2026, 7, 1),
-        "valid_to": date(2026, 9, 30), "reason": "Physical therapy must be tried first.", "appealable": "yes",
-        "subject": "Your results", "text": "Your HbA1c came back at 7.9%.", "short_text": ""}
-NEW_KINDS = ["appointment.reminder", "family.appointment.reminder", "appointment.rescheduled",
-             "family.appointment.rescheduled", "waitlist.offer", "authorization.required", "authorization.approved",
-             "authorization.denied", "family.authorization.approved", "family.authorization.denied",
-             "survey.invitation", "care_team.message", "family.care_team.message"]
+BASE = {
+    "recipient_name": "Amara",
+    "patient_name": "Grace",
+    "practitioner_name": "Dr Ada Okafor",
+    "when": WHEN,
+    "reference": "ref-1",
+    "previous_when": datetime(2026, 7, 14, 13, 30, tzinfo=UTC),
+    "expires": datetime(2026, 7, 13, 21, tzinfo=UTC),
+    "accept_url": "https://s.example/accept?token=1.a",
+    "decline_url": "https://s.example/decline?token=1.d",
+    "survey_url": "https://n.example/surveys/s?token=1.s",
+    "authorization_number": "PA123",
+    "units": "6",
+    "partial": "no",
+    "valid_from": date(2026, 7, 1),
+    "valid_to": date(2026, 9, 30),
+    "reason": "Physical therapy must be tried first.",
+    "appealable": "yes",
+    "subject": "Your results",
+    "text": "Your HbA1c came back at 7.9%.",
+    "short_text": "",
+}
+NEW_KINDS = [
+    "appointment.reminder",
+    "family.appointment.reminder",
+    "appointment.rescheduled",
+    "family.appointment.rescheduled",
+    "waitlist.offer",
+    "authorization.required",
+    "authorization.approved",
+    "authorization.denied",
+    "family.authorization.approved",
+    "family.authorization.denied",
+    "survey.invitation",
+    "care_team.message",
+    "family.care_team.message",
+]
 
 
-def render(kind: str, channel: Channel = Channel.EMAIL, language: str = "en", zone: str = "America/New_York",
-           **facts):
+def render(kind: str, channel: Channel = Channel.EMAIL, language: str = "en", zone: str = "America/New_York", **facts):
     spec = CATALOG.kind(kind)
     variables = localize.variables({k: (BASE | facts)[k] for k in spec.variables}, zone, language)
     return CATALOG.render(kind, channel, variables, language)
@@ -53,8 +79,10 @@ def test_reminder_in_the_recipients_zone_and_language():
 
 def test_a_move_gives_both_times():
     content = render("appointment.rescheduled", Channel.SMS)
-    assert content.text.startswith("Hi Amara, your appointment on Tuesday 14 July 2026 at 09:30 EDT has moved to "
-                                   "Wednesday 15 July 2026 at 09:30 EDT.")
+    assert content.text.startswith(
+        "Hi Amara, your appointment on Tuesday 14 July 2026 at 09:30 EDT has moved to "
+        "Wednesday 15 July 2026 at 09:30 EDT."
+    )
 
 
 def test_a_waitlist_offer_carries_both_links_on_every_channel():
@@ -105,8 +133,10 @@ def test_the_care_teams_own_words_go_by_email_only_unless_written_for_sms():
 
 def test_the_survey_invitation_links_to_the_survey():
     sms = render("survey.invitation", Channel.SMS)
-    assert sms.text == ("Hi Amara, how was your visit on Wednesday 15 July 2026 at 09:30 EDT? Tell us in 4 quick "
-                        "questions: https://n.example/surveys/s?token=1.s")
+    assert sms.text == (
+        "Hi Amara, how was your visit on Wednesday 15 July 2026 at 09:30 EDT? Tell us in 4 quick "
+        "questions: https://n.example/surveys/s?token=1.s"
+    )
 
 
 def test_new_kinds_follow_consent_and_categories():

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from caremesh_notifications import links
 from caremesh_notifications.links import OfferAction
 from caremesh_notifications.settings import NotificationsSettings
@@ -79,4 +80,5 @@ def test_a_bad_reminder_policy_stops_the_service_at_start():
     with pytest.raises(ValueError):
         NotificationsSettings(reminder_policy="default=2w")
     assert NotificationsSettings(reminder_policy="default=1d;97110=2h").reminders.offsets_for("97110") == (
-        timedelta(hours=2),)
+        timedelta(hours=2),
+    )

@@ -4,11 +4,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from caremesh_notifications.domain import Preferences, QuietHours
 from pydantic import ValidationError
 
-NY, TOKYO, SYDNEY, LONDON = (ZoneInfo(z) for z in ("America/New_York", "Asia/Tokyo", "Australia/Sydney",
-                                                     "Europe/London"))
+from caremesh_notifications.domain import Preferences, QuietHours
+
+NY, TOKYO, SYDNEY, LONDON = (
+    ZoneInfo(z) for z in ("America/New_York", "Asia/Tokyo", "Australia/Sydney", "Europe/London")
+)
 NIGHT = QuietHours(start="22:00", end="07:00")
 
 

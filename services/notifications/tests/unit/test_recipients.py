@@ -3,6 +3,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+
 from caremesh_contracts import ConsentChanged
 from caremesh_notifications.domain import (
     Category,
@@ -19,7 +21,6 @@ from caremesh_notifications.domain import (
     select,
 )
 from caremesh_notifications.templates import KINDS
-from pydantic import ValidationError
 
 ALL = {Channel.EMAIL, Channel.SMS, Channel.WEBHOOK}
 BOOKED = KINDS["appointment.booked"].rule
@@ -32,10 +33,20 @@ def patient(email: str | None = "grace@example.org", phone: str | None = "+15555
 
 
 def member(pid: str, consent: list[str], email: str | None = None, phone: str | None = None) -> FamilyMember:
-    m = FamilyMember(id=pid, patient_id="pat-1", given_name=pid, relationship="DAU", email=email or f"{pid}@x.org",
-                     phone=phone, time_zone="Europe/Paris")
-    m.apply_consent(ConsentChanged(related_person_id=pid, patient_id="pat-1", categories=consent,
-                                   changed_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    m = FamilyMember(
+        id=pid,
+        patient_id="pat-1",
+        given_name=pid,
+        relationship="DAU",
+        email=email or f"{pid}@x.org",
+        phone=phone,
+        time_zone="Europe/Paris",
+    )
+    m.apply_consent(
+        ConsentChanged(
+            related_person_id=pid, patient_id="pat-1", categories=consent, changed_at=datetime(2026, 1, 1, tzinfo=UTC)
+        )
+    )
     return m
 
 
@@ -44,6 +55,7 @@ def prefs(rid: str, **kw) -> Preferences:
 
 
 # -- consent ----------------------------------------------------------------------------------------
+
 
 def test_a_daughter_with_consent_is_told_and_a_son_without_is_not():
     daughter, son = member("ruth", ["appointments"]), member("tom", [])
@@ -58,8 +70,11 @@ def test_consent_for_another_category_is_not_enough():
 
 def test_a_withdrawn_consent_stops_messages():
     m = member("ruth", ["appointments"])
-    m.apply_consent(ConsentChanged(related_person_id="ruth", patient_id="pat-1", categories=[],
-                                   changed_at=datetime(2026, 2, 1, tzinfo=UTC)))
+    m.apply_consent(
+        ConsentChanged(
+            related_person_id="ruth", patient_id="pat-1", categories=[], changed_at=datetime(2026, 2, 1, tzinfo=UTC)
+        )
+    )
     assert permitted(FAMILY_BOOKED, m, None) is Skip.NO_CONSENT
 
 
@@ -78,6 +93,7 @@ def test_the_patient_needs_no_consent():
 
 # -- opt-outs ---------------------------------------------------------------------------------------
 
+
 def test_an_opt_out_stops_messages_of_that_category():
     assert permitted(BOOKED, patient(), prefs("pat-1", opt_outs=[Category.APPOINTMENTS])) is Skip.OPTED_OUT
     assert permitted(BOOKED, patient(), prefs("pat-1", opt_outs=[Category.SURVEYS])) is None
@@ -95,9 +111,12 @@ def test_a_family_member_may_opt_out_despite_the_patients_consent():
 
 # -- routes -----------------------------------------------------------------------------------------
 
+
 def test_without_preferences_email_comes_first_then_sms():
-    assert routes(patient(), None, ALL) == [Route(channel=Channel.EMAIL, to="grace@example.org"),
-                                            Route(channel=Channel.SMS, to="+15555550100")]
+    assert routes(patient(), None, ALL) == [
+        Route(channel=Channel.EMAIL, to="grace@example.org"),
+        Route(channel=Channel.SMS, to="+15555550100"),
+    ]
 
 
 def test_a_patient_with_only_a_phone_gets_sms():
@@ -106,9 +125,11 @@ def test_a_patient_with_only_a_phone_gets_sms():
 
 def test_preferred_order_is_kept_and_channels_without_an_address_are_dropped():
     p = prefs("pat-1", channels=[Channel.WEBHOOK, Channel.SMS, Channel.EMAIL])
-    assert routes(patient(), p, ALL) == [Route(channel=Channel.WEBHOOK, to="pat-1"),
-                                         Route(channel=Channel.SMS, to="+15555550100"),
-                                         Route(channel=Channel.EMAIL, to="grace@example.org")]
+    assert routes(patient(), p, ALL) == [
+        Route(channel=Channel.WEBHOOK, to="pat-1"),
+        Route(channel=Channel.SMS, to="+15555550100"),
+        Route(channel=Channel.EMAIL, to="grace@example.org"),
+    ]
     assert [r.channel for r in routes(patient(phone=None), p, ALL)] == [Channel.WEBHOOK, Channel.EMAIL]
 
 
@@ -135,9 +156,19 @@ def test_select_keeps_each_recipients_preferences_and_routes():
 
 # -- preference input -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [{"channels": []}, {"channels": ["email", "email"]}, {"channels": ["fax"]},
-                                  {"language": "english please"}, {"opt_outs": ["reminders", "reminders"]},
-                                  {"time_zone": "Mars/Olympus"}, {"quiet_hours": {"start": "22:00", "end": "22:00"}}])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"channels": []},
+        {"channels": ["email", "email"]},
+        {"channels": ["fax"]},
+        {"language": "english please"},
+        {"opt_outs": ["reminders", "reminders"]},
+        {"time_zone": "Mars/Olympus"},
+        {"quiet_hours": {"start": "22:00", "end": "22:00"}},
+    ],
+)
 def test_invalid_preferences_are_refused(body):
     with pytest.raises(ValidationError):
         PreferencesIn.model_validate(body)

@@ -4,6 +4,7 @@ appointment as notifications knows it when scheduling's events arrive in any ord
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import AppointmentBooked, AppointmentRescheduled
 from caremesh_notifications.domain import Appointment, Preferences, QuietHours, VisitStatus
 from caremesh_notifications.reminders import ReminderPolicy, plan
@@ -27,11 +28,15 @@ def planned_for(prefs: Preferences, zone: str, start: datetime, offsets=POLICY.d
 
 # -- planning with real quiet hours -------------------------------------------------------------------
 
+
 def test_outside_quiet_hours_each_reminder_goes_at_its_offset():
     start = utc(2026, 11, 20, 15)  # 10:00 in New York
     planned, skipped = planned_for(quiet(), "America/New_York", start)
-    assert [(r.offset, r.send_at) for r in planned] == [("72h", start - 72 * H), ("24h", start - 24 * H),
-                                                        ("2h", start - 2 * H)]
+    assert [(r.offset, r.send_at) for r in planned] == [
+        ("72h", start - 72 * H),
+        ("24h", start - 24 * H),
+        ("2h", start - 2 * H),
+    ]
     assert skipped == []
 
 
@@ -43,7 +48,10 @@ def test_the_same_visit_is_planned_in_each_recipients_own_zone():
     assert [r.send_at for r in ny] == [start - 72 * H, start - 24 * H, start - 2 * H]
     # Tokyo: 2 h before is 21:00, fine; 72 h and 24 h before are 23:00, quiet until 07:00 (22:00 UTC).
     assert [(r.offset, r.send_at) for r in tokyo] == [
-        ("72h", utc(2026, 11, 17, 22)), ("24h", utc(2026, 11, 19, 22)), ("2h", start - 2 * H)]
+        ("72h", utc(2026, 11, 17, 22)),
+        ("24h", utc(2026, 11, 19, 22)),
+        ("2h", start - 2 * H),
+    ]
     assert tokyo_skipped == []
 
 
@@ -108,7 +116,10 @@ def test_the_policy_depends_on_the_service():
     assert [r.offset for r in planned_for(quiet(), "UTC", start, POLICY.offsets_for("97110"))[0]] == ["24h"]
     assert [r.offset for r in planned_for(quiet(), "UTC", start, POLICY.offsets_for("G0438"))[0]] == ["168h", "24h"]
     assert [r.offset for r in planned_for(quiet(), "UTC", start, POLICY.offsets_for("99213"))[0]] == [
-        "72h", "24h", "2h"]
+        "72h",
+        "24h",
+        "2h",
+    ]
 
 
 def test_a_reminder_key_names_its_appointment_and_plan():
@@ -124,14 +135,29 @@ A, B, C = utc(2030, 1, 10, 15), utc(2030, 1, 11, 15), utc(2030, 1, 12, 15)
 
 
 def booked(start: datetime = A) -> AppointmentBooked:
-    return AppointmentBooked(appointment_id="ap", patient_id="p", practitioner_id="pr", practitioner_name="Dr X",
-                             service_code="99213", start=start, end=start + H / 2)
+    return AppointmentBooked(
+        appointment_id="ap",
+        patient_id="p",
+        practitioner_id="pr",
+        practitioner_name="Dr X",
+        service_code="99213",
+        start=start,
+        end=start + H / 2,
+    )
 
 
 def moved(previous: datetime, start: datetime, status: str = "booked") -> AppointmentRescheduled:
-    return AppointmentRescheduled(appointment_id="ap", patient_id="p", practitioner_id="pr",
-                                  practitioner_name="Dr Y", service_code="99213", previous_start=previous,
-                                  start=start, end=start + H / 2, status=status)
+    return AppointmentRescheduled(
+        appointment_id="ap",
+        patient_id="p",
+        practitioner_id="pr",
+        practitioner_name="Dr Y",
+        service_code="99213",
+        previous_start=previous,
+        start=start,
+        end=start + H / 2,
+        status=status,
+    )
 
 
 def fresh() -> Appointment:
@@ -170,8 +196,9 @@ def test_moves_at_the_same_instant_chain_from_the_current_time():
     assert a.move(moved(A, B), "e1b", T0) is False and a.start == C
 
 
-@pytest.mark.parametrize("ending", [VisitStatus.CANCELLED, VisitStatus.DECLINED, VisitStatus.NO_SHOW,
-                                    VisitStatus.FULFILLED])
+@pytest.mark.parametrize(
+    "ending", [VisitStatus.CANCELLED, VisitStatus.DECLINED, VisitStatus.NO_SHOW, VisitStatus.FULFILLED]
+)
 def test_an_ending_wins_over_whatever_arrives_after_it(ending):
     a = fresh()
     assert a.end(ending, A) and a.ended and not a.active

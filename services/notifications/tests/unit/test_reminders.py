@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from caremesh_notifications.reminders import ReminderPolicy, offset_label, parse_duration, plan
 
 H = timedelta(hours=1)
@@ -12,6 +13,7 @@ NY = ZoneInfo("America/New_York")
 
 def quiet_nights(zone=NY, start=time(21), end=time(8)):
     """Next allowed time outside 21:00-08:00 local (a stand-in for a recipient's quiet hours)."""
+
     def next_allowed(t: datetime) -> datetime:
         local = t.astimezone(zone)
         if local.time() >= start:
@@ -19,6 +21,7 @@ def quiet_nights(zone=NY, start=time(21), end=time(8)):
         elif local.time() < end:
             local = local.replace(hour=end.hour, minute=0, second=0, microsecond=0)
         return local.astimezone(UTC)
+
     return next_allowed
 
 
@@ -46,7 +49,10 @@ def test_all_three_when_none_falls_in_quiet_hours():
     now = start - timedelta(days=10)
     planned, skipped = plan(start, (72 * H, 24 * H, 2 * H), now, quiet_nights())
     assert [(r.offset, r.send_at) for r in planned] == [
-        ("72h", start - 72 * H), ("24h", start - 24 * H), ("2h", start - 2 * H)]
+        ("72h", start - 72 * H),
+        ("24h", start - 24 * H),
+        ("2h", start - 2 * H),
+    ]
     assert skipped == []
 
 

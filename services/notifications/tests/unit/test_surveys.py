@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import AppointmentFulfilled, SurveyCompleted
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_notifications.domain import Answers, Survey, SurveyStatus
@@ -14,9 +15,16 @@ GOOD = {"overall": 5, "communication": 4, "waiting": 3, "recommend": 9}
 
 def fulfilled() -> AppointmentFulfilled:
     start = datetime(2030, 1, 15, 14, 30, tzinfo=UTC)
-    return AppointmentFulfilled(appointment_id="ap-1", patient_id="p-1", practitioner_id="pr-1",
-                                practitioner_name="Dr Okafor", service_code="99213", start=start,
-                                end=start + timedelta(minutes=30), completed_at=start + timedelta(minutes=30))
+    return AppointmentFulfilled(
+        appointment_id="ap-1",
+        patient_id="p-1",
+        practitioner_id="pr-1",
+        practitioner_name="Dr Okafor",
+        service_code="99213",
+        start=start,
+        end=start + timedelta(minutes=30),
+        completed_at=start + timedelta(minutes=30),
+    )
 
 
 def survey(language: str = "en") -> Survey:
@@ -35,21 +43,30 @@ def test_answered_once_with_an_event_that_carries_scores_and_ids_only():
     assert s.comment == "The nurse was lovely; my knee still hurts."  # kept here, for the care team
     [event] = s.take_events()
     assert isinstance(event, SurveyCompleted)
-    assert event.model_dump() == {"survey_id": s.id, "appointment_id": "ap-1", "patient_id": "p-1",
-                                  "practitioner_id": "pr-1", "service_code": "99213", "scores": GOOD,
-                                  "completed_at": NOW}
+    assert event.model_dump() == {
+        "survey_id": s.id,
+        "appointment_id": "ap-1",
+        "patient_id": "p-1",
+        "practitioner_id": "pr-1",
+        "service_code": "99213",
+        "scores": GOOD,
+        "completed_at": NOW,
+    }
     assert "knee" not in event.model_dump_json()
     with pytest.raises(Conflict, match="answered already"):
         s.answer(Answers(scores=GOOD), NOW)
     assert s.take_events() == []
 
 
-@pytest.mark.parametrize("scores, field", [
-    ({**GOOD, "overall": 6}, "scores.overall"),
-    ({**GOOD, "recommend": -1}, "scores.recommend"),
-    ({k: v for k, v in GOOD.items() if k != "waiting"}, "scores"),
-    ({**GOOD, "mood": 3}, "scores"),
-])
+@pytest.mark.parametrize(
+    "scores, field",
+    [
+        ({**GOOD, "overall": 6}, "scores.overall"),
+        ({**GOOD, "recommend": -1}, "scores.recommend"),
+        ({k: v for k, v in GOOD.items() if k != "waiting"}, "scores"),
+        ({**GOOD, "mood": 3}, "scores"),
+    ],
+)
 def test_answers_must_fit_the_questions(scores, field):
     s = survey()
     with pytest.raises(Invalid) as exc:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from jinja2 import UndefinedError, meta
+
 from caremesh_contracts import AppointmentBooked, AppointmentCancelled, AppointmentDeclined, AppointmentNoShowRecorded
 from caremesh_notifications.app import build
 from caremesh_notifications.domain import Category, Channel, Rule
@@ -24,19 +26,30 @@ from caremesh_notifications.templates import (
 )
 from caremesh_notifications.templates.engine import FILES, LOCK, Source
 from caremesh_notifications.usecases import appointment_facts
-from jinja2 import UndefinedError, meta
 
 CATALOG = Catalog.load().verify()
 
 
 def booked(start: datetime, service_code: str = "99213") -> AppointmentBooked:
-    return AppointmentBooked(appointment_id="appt-1", patient_id="pat-1", practitioner_id="prac-1",
-                             practitioner_name="Dr Ada Okafor", service_code=service_code, start=start,
-                             end=start + timedelta(minutes=30))
+    return AppointmentBooked(
+        appointment_id="appt-1",
+        patient_id="pat-1",
+        practitioner_id="prac-1",
+        practitioner_name="Dr Ada Okafor",
+        service_code=service_code,
+        start=start,
+        end=start + timedelta(minutes=30),
+    )
 
 
-def render(kind: str, event, channel: Channel = Channel.EMAIL, zone: str = "America/New_York",
-           language: str = "en", recipient: str = "Amara"):
+def render(
+    kind: str,
+    event,
+    channel: Channel = Channel.EMAIL,
+    zone: str = "America/New_York",
+    language: str = "en",
+    recipient: str = "Amara",
+):
     """As the notifier does: the event's facts plus names, shown in the recipient's zone and language."""
     facts = appointment_facts(event) | {"recipient_name": recipient, "patient_name": "Grace"}
     spec = CATALOG.kind(kind)
@@ -46,13 +59,15 @@ def render(kind: str, event, channel: Channel = Channel.EMAIL, zone: str = "Amer
 
 # -- what the messages say (as before templates were files) ------------------------------------------
 
+
 def test_booking_confirmation_in_new_york_summer_uses_edt():
     content = render("appointment.booked", booked(datetime(2026, 7, 15, 13, 30, tzinfo=UTC)))
     assert (content.template, content.version, content.language) == ("appointment.booked", 1, "en")
     assert content.subject == "Your appointment is confirmed"
     assert content.text == (
         "Hello Amara,\n\nYour appointment with Dr Ada Okafor is confirmed for "
-        "Wednesday 15 July 2026 at 09:30 EDT.\n\nReference: appt-1\n")
+        "Wednesday 15 July 2026 at 09:30 EDT.\n\nReference: appt-1\n"
+    )
     assert "<strong>Wednesday 15 July 2026 at 09:30 EDT</strong>" in content.html
 
 
@@ -81,34 +96,59 @@ def test_no_message_ever_includes_the_service_code(code, channel):
 
 
 def test_decline_notice():
-    content = render("appointment.declined", AppointmentDeclined(
-        appointment_id="appt-1", patient_id="pat-1", service_code="99213",
-        start=datetime(2026, 1, 15, 14, 30, tzinfo=UTC), reason_code="service_not_covered"))
+    content = render(
+        "appointment.declined",
+        AppointmentDeclined(
+            appointment_id="appt-1",
+            patient_id="pat-1",
+            service_code="99213",
+            start=datetime(2026, 1, 15, 14, 30, tzinfo=UTC),
+            reason_code="service_not_covered",
+        ),
+    )
     assert content.subject == "We could not confirm your appointment"
-    assert content.text.startswith("Hello Amara,\n\nWe could not confirm your appointment request for "
-                                   "Thursday 15 January 2026 at 09:30 EST because")
+    assert content.text.startswith(
+        "Hello Amara,\n\nWe could not confirm your appointment request for "
+        "Thursday 15 January 2026 at 09:30 EST because"
+    )
     assert "insurance coverage" in content.text and content.text.endswith("Reference: appt-1\n")
     assert "99213" not in content.text and "service_not_covered" not in content.text
 
 
 def test_cancellation_and_no_show_messages_give_the_local_time():
     start = datetime(2026, 7, 15, 13, 30, tzinfo=UTC)
-    cancelled = render("appointment.cancelled", AppointmentCancelled(
-        appointment_id="a1", patient_id="p1", service_code="99213", start=start, reason_code="prov",
-        cancelled_by_role="staff", late=True))
-    missed = render("appointment.no_show", AppointmentNoShowRecorded(
-        appointment_id="a1", patient_id="p1", service_code="99213", start=start))
+    cancelled = render(
+        "appointment.cancelled",
+        AppointmentCancelled(
+            appointment_id="a1",
+            patient_id="p1",
+            service_code="99213",
+            start=start,
+            reason_code="prov",
+            cancelled_by_role="staff",
+            late=True,
+        ),
+    )
+    missed = render(
+        "appointment.no_show",
+        AppointmentNoShowRecorded(appointment_id="a1", patient_id="p1", service_code="99213", start=start),
+    )
     assert (cancelled.subject, missed.subject) == ("Your appointment has been cancelled", "We missed you today")
     for content in (cancelled, missed):
         assert "Wednesday 15 July 2026 at 09:30 EDT" in content.text and "99213" not in content.text
 
 
 def test_family_hear_about_the_patient_by_first_name_in_their_own_zone():
-    content = render("family.appointment.booked", booked(datetime(2026, 7, 15, 13, 30, tzinfo=UTC)),
-                     zone="Europe/Paris", recipient="Ruth")
+    content = render(
+        "family.appointment.booked",
+        booked(datetime(2026, 7, 15, 13, 30, tzinfo=UTC)),
+        zone="Europe/Paris",
+        recipient="Ruth",
+    )
     assert content.subject == "An appointment for Grace"
-    assert content.text.startswith("Hello Ruth,\n\nGrace's appointment with Dr Ada Okafor is confirmed for "
-                                   "Wednesday 15 July 2026 at 15:30 CEST.")
+    assert content.text.startswith(
+        "Hello Ruth,\n\nGrace's appointment with Dr Ada Okafor is confirmed for Wednesday 15 July 2026 at 15:30 CEST."
+    )
 
 
 def test_spanish_templates_and_dates():
@@ -125,8 +165,9 @@ def test_a_language_we_lack_falls_back_to_its_primary_subtag_then_english():
 
 
 def test_html_escapes_what_it_shows_and_text_does_not():
-    content = render("appointment.booked", booked(datetime(2026, 7, 15, 13, 30, tzinfo=UTC)),
-                     recipient="<b>Eve</b> & co")
+    content = render(
+        "appointment.booked", booked(datetime(2026, 7, 15, 13, 30, tzinfo=UTC)), recipient="<b>Eve</b> & co"
+    )
     assert "Hello <b>Eve</b> & co," in content.text
     assert "&lt;b&gt;Eve&lt;/b&gt; &amp; co" in content.html and "<b>Eve</b>" not in content.html
 
@@ -143,6 +184,7 @@ def test_sms_and_app_messages_are_short_and_plain():
 
 # -- minimum necessary -------------------------------------------------------------------------------
 
+
 def test_sms_and_lock_screens_may_show_only_plain_facts():
     assert CEILING[Channel.SMS] is Sensitivity.PLAIN and CEILING[Channel.WEBHOOK] is Sensitivity.PLAIN
     for (kind, channel, _, _), src in CATALOG.sources.items():
@@ -153,8 +195,7 @@ def test_sms_and_lock_screens_may_show_only_plain_facts():
 
 def kind_with(**variables: Sensitivity) -> Kind:
     sample = {"recipient_name": "Amara", "diagnosis": "Type 2 diabetes", "medication": "metformin"}
-    return Kind("test.kind", Audience.PATIENT, Rule(Category.CARE_PLAN), variables,
-                {k: sample[k] for k in variables})
+    return Kind("test.kind", Audience.PATIENT, Rule(Category.CARE_PLAN), variables, {k: sample[k] for k in variables})
 
 
 def write(root: Path, files: dict[str, str], lock: bool = True) -> Catalog:
@@ -167,11 +208,13 @@ def write(root: Path, files: dict[str, str], lock: bool = True) -> Catalog:
     return Catalog.load(root, kinds)
 
 
-GOOD = {"test.kind/email.en.v1.j2": "{% block subject %}News{% endblock %}{% block text %}Hi {{ recipient_name }}, "
-                                    "about {{ diagnosis }}{% endblock %}{% block html %}<p>{{ diagnosis }}</p>"
-                                    "{% endblock %}",
-        "test.kind/sms.en.v1.j2": "{% block text %}Hi {{ recipient_name }}, news in your email.{% endblock %}",
-        "test.kind/webhook.en.v1.j2": "{% block title %}News{% endblock %}{% block text %}See email{% endblock %}"}
+GOOD = {
+    "test.kind/email.en.v1.j2": "{% block subject %}News{% endblock %}{% block text %}Hi {{ recipient_name }}, "
+    "about {{ diagnosis }}{% endblock %}{% block html %}<p>{{ diagnosis }}</p>"
+    "{% endblock %}",
+    "test.kind/sms.en.v1.j2": "{% block text %}Hi {{ recipient_name }}, news in your email.{% endblock %}",
+    "test.kind/webhook.en.v1.j2": "{% block title %}News{% endblock %}{% block text %}See email{% endblock %}",
+}
 
 
 def test_a_synthetic_catalog_that_follows_the_rules_passes(tmp_path):
@@ -179,14 +222,21 @@ def test_a_synthetic_catalog_that_follows_the_rules_passes(tmp_path):
 
 
 def test_a_diagnosis_in_an_sms_template_fails_the_check(tmp_path):
-    catalog = write(tmp_path, GOOD | {"test.kind/sms.en.v1.j2": "{% block text %}You have {{ diagnosis }}{% endblock %}"})
+    catalog = write(
+        tmp_path, GOOD | {"test.kind/sms.en.v1.j2": "{% block text %}You have {{ diagnosis }}{% endblock %}"}
+    )
     [error] = catalog.check()
     assert "test.kind/sms.en.v1.j2" in error and "'diagnosis' is CLINICAL" in error and "minimum necessary" in error
 
 
 def test_a_diagnosis_on_the_lock_screen_fails_the_check(tmp_path):
-    catalog = write(tmp_path, GOOD | {
-        "test.kind/webhook.en.v1.j2": "{% block title %}{{ diagnosis }}{% endblock %}{% block text %}x{% endblock %}"})
+    catalog = write(
+        tmp_path,
+        GOOD
+        | {
+            "test.kind/webhook.en.v1.j2": "{% block title %}{{ diagnosis }}{% endblock %}{% block text %}x{% endblock %}"
+        },
+    )
     assert any("minimum necessary" in e for e in catalog.check())
 
 
@@ -194,12 +244,14 @@ def test_sms_rendering_never_sees_clinical_variables_even_when_given_them(tmp_pa
     catalog = write(tmp_path, GOOD)
     # A template that slipped past the check: rendering still only hands it the channel's variables.
     catalog.sources[("test.kind", Channel.SMS, "en", 1)] = Source(
-        "test.kind", Channel.SMS, "en", 1, "x", "{% block text %}{{ diagnosis }}{% endblock %}")
+        "test.kind", Channel.SMS, "en", 1, "x", "{% block text %}{{ diagnosis }}{% endblock %}"
+    )
     with pytest.raises(UndefinedError):
         catalog.render("test.kind", Channel.SMS, {"recipient_name": "A", "diagnosis": "Type 2 diabetes"})
 
 
 # -- the deploy-time check ------------------------------------------------------------------------
+
 
 def test_the_shipped_templates_pass_the_check():
     assert Catalog.load().check() == []
@@ -217,18 +269,29 @@ def test_an_undeclared_variable_is_reported(tmp_path):
 
 
 def test_a_variable_without_sample_data_fails_under_strict_undefined(tmp_path):
-    kinds = {"test.kind": Kind("test.kind", Audience.PATIENT, Rule(Category.CARE_PLAN),
-                               {"recipient_name": Sensitivity.PLAIN, "diagnosis": Sensitivity.CLINICAL},
-                               {"recipient_name": "Amara"})}
+    kinds = {
+        "test.kind": Kind(
+            "test.kind",
+            Audience.PATIENT,
+            Rule(Category.CARE_PLAN),
+            {"recipient_name": Sensitivity.PLAIN, "diagnosis": Sensitivity.CLINICAL},
+            {"recipient_name": "Amara"},
+        )
+    }
     write(tmp_path, GOOD)
     errors = Catalog.load(tmp_path, kinds).check()
     assert errors == ["test.kind/email.en.v1.j2: does not render with the sample data: 'diagnosis' is undefined"]
 
 
 def test_syntax_errors_and_wrong_blocks_are_reported(tmp_path):
-    catalog = write(tmp_path, GOOD | {"test.kind/sms.en.v1.j2": "{% block text %}Hi {{ recipient_name }{% endblock %}",
-                                      "test.kind/webhook.en.v1.j2": "{% block text %}x{% endblock %}"
-                                                                    "{% block html %}y{% endblock %}"})
+    catalog = write(
+        tmp_path,
+        GOOD
+        | {
+            "test.kind/sms.en.v1.j2": "{% block text %}Hi {{ recipient_name }{% endblock %}",
+            "test.kind/webhook.en.v1.j2": "{% block text %}x{% endblock %}{% block html %}y{% endblock %}",
+        },
+    )
     errors = catalog.check()
     assert any(e.startswith("test.kind/sms.en.v1.j2:1:") for e in errors)
     assert "test.kind/webhook.en.v1.j2: missing block(s) title" in errors
@@ -245,7 +308,8 @@ def test_a_released_version_may_not_change_or_disappear(tmp_path):
     (tmp_path / "test.kind/sms.en.v1.j2").write_text("{% block text %}Changed {{ recipient_name }}{% endblock %}")
     kinds = {"test.kind": kind_with(recipient_name=Sensitivity.PLAIN, diagnosis=Sensitivity.CLINICAL)}
     assert Catalog.load(tmp_path, kinds).check() == [
-        "test.kind/sms.en.v1.j2: changed after release; add the change as a new version instead"]
+        "test.kind/sms.en.v1.j2: changed after release; add the change as a new version instead"
+    ]
     (tmp_path / "test.kind/sms.en.v1.j2").unlink()
     errors = Catalog.load(tmp_path, kinds).check()
     assert "test.kind/sms.en.v1.j2: released, so it may not be removed (messages name its version)" in errors
@@ -256,8 +320,9 @@ def test_a_new_version_is_used_once_locked_and_older_ones_stay_renderable(tmp_pa
     (tmp_path / "test.kind/sms.en.v2.j2").write_text("{% block text %}Hello {{ recipient_name }}!{% endblock %}")
     kinds = {"test.kind": kind_with(recipient_name=Sensitivity.PLAIN, diagnosis=Sensitivity.CLINICAL)}
     unlocked = Catalog.load(tmp_path, kinds)
-    assert unlocked.check() == ["test.kind/sms.en.v2.j2: not in versions.lock; a new version is recorded with "
-                                "`caremesh-templates lock`"]
+    assert unlocked.check() == [
+        "test.kind/sms.en.v2.j2: not in versions.lock; a new version is recorded with `caremesh-templates lock`"
+    ]
     (tmp_path / LOCK).write_text(json.dumps(unlocked.locked()))
     catalog = Catalog.load(tmp_path, kinds)
     assert catalog.check() == []

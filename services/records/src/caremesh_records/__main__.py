@@ -1,5 +1,4 @@
 from caremesh_kit.runtime import main as run
-
 from caremesh_records.app import SERVICE, build
 from caremesh_records.settings import RecordsSettings
 

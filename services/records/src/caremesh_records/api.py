@@ -3,11 +3,11 @@
 from datetime import datetime
 from typing import Annotated
 
-from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
-from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
+from caremesh_kit.http import Resource, use_cases
 from caremesh_records.domain import (
     Demographics,
     DuplicateCandidate,
@@ -32,8 +32,15 @@ class PatientOut(Resource, Demographics):
 
     @classmethod
     def of(cls, p: Patient) -> "PatientOut":
-        return cls(id=p.id, version=p.version, mrn=p.mrn, status=p.status, merged_into=p.merged_into,
-                   registered_at=p.registered_at, **p.demographics.model_dump())
+        return cls(
+            id=p.id,
+            version=p.version,
+            mrn=p.mrn,
+            status=p.status,
+            merged_into=p.merged_into,
+            registered_at=p.registered_at,
+            **p.demographics.model_dump(),
+        )
 
 
 class RegistrationWarning(BaseModel):
@@ -50,14 +57,21 @@ class MergeRequest(BaseModel):
     into: str = Field(min_length=1, description="the patient that stays")
 
 
-
 @router.post("/patients", status_code=201, response_model=RegisteredPatient)
 async def register_patient(body: Demographics, uc: Uc, access: CareTeamAccess) -> RegisteredPatient:
     patient, candidates = await uc.register_patient(body)
     await access.wrote(Action.CREATE, "Patient", patient.id, patient.id)
-    warnings = [RegistrationWarning(code="possible-duplicate", candidates=candidates,
-                        detail="existing patients may be the same person; review them, and merge if so")
-                ] if candidates else []
+    warnings = (
+        [
+            RegistrationWarning(
+                code="possible-duplicate",
+                candidates=candidates,
+                detail="existing patients may be the same person; review them, and merge if so",
+            )
+        ]
+        if candidates
+        else []
+    )
     return RegisteredPatient(**PatientOut.of(patient).model_dump(), warnings=warnings)
 
 
@@ -76,17 +90,25 @@ async def get_patient(patient_id: str, uc: Uc, access: PatientAccess) -> Patient
 
 
 @router.get("/patients/{patient_id}/timeline", response_model=list[TimelineEntry])
-async def timeline(patient_id: str, uc: Uc, access: PatientAccess,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> list[TimelineEntry]:
+async def timeline(
+    patient_id: str,
+    uc: Uc,
+    access: PatientAccess,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TimelineEntry]:
     await access.read("Timeline", patient_id, patient_id)
     return await uc.timeline_of(patient_id, limit, offset)
 
 
 @router.get("/patients/{patient_id}/encounters", response_model=list[Encounter])
-async def encounters(patient_id: str, uc: Uc, access: PatientAccess,
-                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> list[Encounter]:
+async def encounters(
+    patient_id: str,
+    uc: Uc,
+    access: PatientAccess,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[Encounter]:
     """Visits that took place, oldest first."""
     await access.read("Encounter", "*", patient_id)
     return await uc.encounters_of(patient_id, limit, offset)

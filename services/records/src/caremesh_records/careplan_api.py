@@ -8,11 +8,11 @@ to that version (else 409 with ``current_version``); without it, it applies to t
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from caremesh_kit.audit import Action, CareTeamAccess, CoordinatorAccess, PatientAccess
-from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from caremesh_kit.audit import Action, CareTeamAccess, CoordinatorAccess, PatientAccess
+from caremesh_kit.http import Resource, use_cases
 from caremesh_records.careplan import (
     CarePlan,
     CareTask,
@@ -38,6 +38,7 @@ PLAN = PLANS + "/{plan_id}"
 
 
 # -- representations ------------------------------------------------------------------------------
+
 
 class GoalOut(Goal):
     progress: Progress | None = Field(description="on-track, at-risk or met; null without a target")
@@ -75,8 +76,11 @@ class CarePlanOut(Resource):
     def of(cls, plan: CarePlan, now: datetime | None = None) -> "CarePlanOut":
         now = now or utcnow()
         fields = plan.model_dump(include=set(cls.model_fields) - {"goals", "tasks"})
-        return cls(**fields, goals=[GoalOut.of(plan, g, now) for g in plan.goals],
-                   tasks=[TaskOut.of(plan, t, now) for t in plan.tasks])
+        return cls(
+            **fields,
+            goals=[GoalOut.of(plan, g, now) for g in plan.goals],
+            tasks=[TaskOut.of(plan, t, now) for t in plan.tasks],
+        )
 
 
 class InPlan(BaseModel):
@@ -94,9 +98,15 @@ class TaskResult(TaskOut, InPlan):
 
 # -- bodies ---------------------------------------------------------------------------------------
 
+
 class Versioned(BaseModel):
-    version: int | None = Field(default=None, ge=1, description=(
-        "the care plan's version this change is meant for: a 409 if it changed since. Omitted: the latest"))
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "the care plan's version this change is meant for: a 409 if it changed since. Omitted: the latest"
+        ),
+    )
 
 
 class GoalIn(NewGoal, Versioned):
@@ -123,6 +133,7 @@ class TaskStatusIn(Versioned):
 
 # -- routes ---------------------------------------------------------------------------------------
 
+
 @router.post(PLANS, status_code=201, response_model=CarePlanOut, summary="Start a care plan")
 async def create_plan(patient_id: str, body: NewCarePlan, uc: Uc, access: CareTeamAccess) -> CarePlanOut:
     plan = await uc.care_plans.create(patient_id, body, access.who.subject)
@@ -131,10 +142,14 @@ async def create_plan(patient_id: str, body: NewCarePlan, uc: Uc, access: CareTe
 
 
 @router.get(PLANS, response_model=list[CarePlanOut], summary="A patient's care plans, newest first")
-async def list_plans(patient_id: str, uc: Uc, access: PatientAccess,
-                     status: Annotated[PlanStatus | None, Query()] = None,
-                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                     offset: Annotated[int, Query(ge=0)] = 0) -> list[CarePlanOut]:
+async def list_plans(
+    patient_id: str,
+    uc: Uc,
+    access: PatientAccess,
+    status: Annotated[PlanStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CarePlanOut]:
     await access.read("CarePlan", "*", patient_id)
     now = utcnow()
     return [CarePlanOut.of(p, now) for p in await uc.care_plans.of_patient(patient_id, status, limit, offset)]
@@ -147,11 +162,13 @@ async def get_plan(patient_id: str, plan_id: str, uc: Uc, access: PatientAccess)
 
 
 @router.post(PLAN + "/status", response_model=CarePlanOut, summary="Change a care plan's status")
-async def change_plan_status(patient_id: str, plan_id: str, body: PlanStatusIn, uc: Uc,
-                             access: CareTeamAccess) -> CarePlanOut:
+async def change_plan_status(
+    patient_id: str, plan_id: str, body: PlanStatusIn, uc: Uc, access: CareTeamAccess
+) -> CarePlanOut:
     await access.wrote(Action.UPDATE, "CarePlan", plan_id, patient_id)
-    plan = await uc.care_plans.change_status(patient_id, plan_id, body.status, access.who.subject, body.reason,
-                                             body.version)
+    plan = await uc.care_plans.change_status(
+        patient_id, plan_id, body.status, access.who.subject, body.reason, body.version
+    )
     return CarePlanOut.of(plan)
 
 
@@ -160,49 +177,67 @@ async def add_goal(patient_id: str, plan_id: str, body: GoalIn, uc: Uc, access: 
     await access.wrote(Action.UPDATE, "CarePlan", plan_id, patient_id)
     plan, goal = await uc.care_plans.add_goal(patient_id, plan_id, body, access.who.subject, body.version)
     await access.wrote(Action.CREATE, "Goal", goal.id, patient_id)
-    return GoalResult(**GoalOut.of(plan, goal, utcnow()).model_dump(), care_plan_id=plan.id,
-                      care_plan_version=plan.version)
+    return GoalResult(
+        **GoalOut.of(plan, goal, utcnow()).model_dump(), care_plan_id=plan.id, care_plan_version=plan.version
+    )
 
 
-@router.post(PLAN + "/goals/{goal_id}/observations", status_code=201, response_model=GoalResult,
-             summary="Record an observation against a goal; answers the goal with its progress")
-async def record_observation(patient_id: str, plan_id: str, goal_id: str, body: ObservationIn, uc: Uc,
-                             access: CareTeamAccess) -> GoalResult:
+@router.post(
+    PLAN + "/goals/{goal_id}/observations",
+    status_code=201,
+    response_model=GoalResult,
+    summary="Record an observation against a goal; answers the goal with its progress",
+)
+async def record_observation(
+    patient_id: str, plan_id: str, goal_id: str, body: ObservationIn, uc: Uc, access: CareTeamAccess
+) -> GoalResult:
     await access.wrote(Action.UPDATE, "Goal", goal_id, patient_id)
-    plan, goal = await uc.care_plans.record_observation(patient_id, plan_id, goal_id, body, access.who.subject,
-                                                        body.version)
-    return GoalResult(**GoalOut.of(plan, goal, utcnow()).model_dump(), care_plan_id=plan.id,
-                      care_plan_version=plan.version)
+    plan, goal = await uc.care_plans.record_observation(
+        patient_id, plan_id, goal_id, body, access.who.subject, body.version
+    )
+    return GoalResult(
+        **GoalOut.of(plan, goal, utcnow()).model_dump(), care_plan_id=plan.id, care_plan_version=plan.version
+    )
 
 
-@router.post(PLAN + "/tasks", status_code=201, response_model=TaskResult,
-             summary="Add a task (activity) for a care-team member")
+@router.post(
+    PLAN + "/tasks", status_code=201, response_model=TaskResult, summary="Add a task (activity) for a care-team member"
+)
 async def add_task(patient_id: str, plan_id: str, body: TaskIn, uc: Uc, access: CareTeamAccess) -> TaskResult:
     await access.wrote(Action.UPDATE, "CarePlan", plan_id, patient_id)
     plan, task = await uc.care_plans.add_task(patient_id, plan_id, body, access.who.subject, body.version)
-    return TaskResult(**TaskOut.of(plan, task, utcnow()).model_dump(), care_plan_id=plan.id,
-                      care_plan_version=plan.version)
+    return TaskResult(
+        **TaskOut.of(plan, task, utcnow()).model_dump(), care_plan_id=plan.id, care_plan_version=plan.version
+    )
 
 
 @router.post(PLAN + "/tasks/{task_id}/status", response_model=TaskResult, summary="Change a task's status")
-async def change_task_status(patient_id: str, plan_id: str, task_id: str, body: TaskStatusIn, uc: Uc,
-                             access: CareTeamAccess) -> TaskResult:
+async def change_task_status(
+    patient_id: str, plan_id: str, task_id: str, body: TaskStatusIn, uc: Uc, access: CareTeamAccess
+) -> TaskResult:
     await access.wrote(Action.UPDATE, "CarePlan", plan_id, patient_id)
-    plan, task = await uc.care_plans.change_task_status(patient_id, plan_id, task_id, body.status,
-                                                        access.who.subject, body.reason, body.version)
-    return TaskResult(**TaskOut.of(plan, task, utcnow()).model_dump(), care_plan_id=plan.id,
-                      care_plan_version=plan.version)
+    plan, task = await uc.care_plans.change_task_status(
+        patient_id, plan_id, task_id, body.status, access.who.subject, body.reason, body.version
+    )
+    return TaskResult(
+        **TaskOut.of(plan, task, utcnow()).model_dump(), care_plan_id=plan.id, care_plan_version=plan.version
+    )
 
 
-@router.get("/worklists/care-plans", response_model=list[WorklistItem],
-            summary="Overdue tasks and goals at risk across active care plans, longest waiting first")
-async def worklist(uc: Uc, access: CoordinatorAccess,
-                   assignee: Annotated[str | None, Query(description="a care-team member's tasks and the goals "
-                                                                     "they serve")] = None,
-                   patient_id: Annotated[str | None, Query()] = None,
-                   kind: Annotated[Literal["task", "goal"] | None, Query()] = None,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> list[WorklistItem]:
+@router.get(
+    "/worklists/care-plans",
+    response_model=list[WorklistItem],
+    summary="Overdue tasks and goals at risk across active care plans, longest waiting first",
+)
+async def worklist(
+    uc: Uc,
+    access: CoordinatorAccess,
+    assignee: Annotated[str | None, Query(description="a care-team member's tasks and the goals they serve")] = None,
+    patient_id: Annotated[str | None, Query()] = None,
+    kind: Annotated[Literal["task", "goal"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[WorklistItem]:
     items = await uc.care_plans.worklist(assignee, patient_id, kind, limit, offset)
     # One read per patient shown: the trail is kept by patient.
     for pid in dict.fromkeys(i.patient_id for i in items):

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
 from caremesh_kit import context, logs
 from caremesh_kit.envelope import Envelope
@@ -13,8 +15,6 @@ from caremesh_kit.errors import Conflict, NotFound, VersionConflict
 from caremesh_kit.periodic import every
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
-from pymongo import ASCENDING, DESCENDING, IndexModel
-
 from caremesh_records.careplan import (
     CarePlan,
     CareTask,
@@ -42,12 +42,16 @@ SWEEP_BATCH = 200  # plans per sweep; the rest are found by the next one
 
 
 def care_plans(runtime: Runtime) -> Repository[CarePlan]:
-    return runtime.repository("care_plans", CarePlan, [
-        IndexModel([("patient_id", ASCENDING), ("created_at", DESCENDING)]),
-        IndexModel([("status", ASCENDING), ("next_overdue_at", ASCENDING)]),
-        IndexModel([("status", ASCENDING), ("attention_from", ASCENDING)]),
-        IndexModel([("goal_ids", ASCENDING)]),
-    ])
+    return runtime.repository(
+        "care_plans",
+        CarePlan,
+        [
+            IndexModel([("patient_id", ASCENDING), ("created_at", DESCENDING)]),
+            IndexModel([("status", ASCENDING), ("next_overdue_at", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("attention_from", ASCENDING)]),
+            IndexModel([("goal_ids", ASCENDING)]),
+        ],
+    )
 
 
 @dataclass
@@ -63,9 +67,17 @@ class CarePlans:
         patient = await self.patients.get(patient_id)
         return await self.plans.add(CarePlan.create(context.new_id(), patient, new, by, utcnow()))
 
-    async def import_plan(self, plan_id: str, patient_id: str, plan: NewCarePlan,
-                          goals: Sequence[ImportedGoal] = (), tasks: Sequence[ImportedTask] = (), *,
-                          by: str, reference: str | None = None) -> tuple[CarePlan, bool]:
+    async def import_plan(
+        self,
+        plan_id: str,
+        patient_id: str,
+        plan: NewCarePlan,
+        goals: Sequence[ImportedGoal] = (),
+        tasks: Sequence[ImportedTask] = (),
+        *,
+        by: str,
+        reference: str | None = None,
+    ) -> tuple[CarePlan, bool]:
         """Create a plan with its goals (and their observations) and tasks from already-parsed
         data, once. ``plan_id`` and every goal's and task's ``id`` must be deterministic (e.g.
         the importer's ``derived_id`` of the source's resource ids), so a re-import finds the plan and changes
@@ -87,60 +99,87 @@ class CarePlans:
             raise NotFound(f"care plan {plan_id} not found")
         return plan
 
-    async def of_patient(self, patient_id: str, status: PlanStatus | None = None, limit: int = 100,
-                         offset: int = 0) -> list[CarePlan]:
+    async def of_patient(
+        self, patient_id: str, status: PlanStatus | None = None, limit: int = 100, offset: int = 0
+    ) -> list[CarePlan]:
         """Newest first."""
         await self.patients.get(patient_id)
         query = {"patient_id": patient_id} | ({"status": status.value} if status else {})
-        cursor = (self.plans.collection.find(query).sort([("created_at", DESCENDING), ("_id", ASCENDING)])
-                  .skip(offset).limit(limit))
+        cursor = (
+            self.plans.collection.find(query)
+            .sort([("created_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
         return [CarePlan.from_document(d) async for d in cursor]  # type: ignore[misc]
 
     async def with_goal(self, goal_id: str) -> CarePlan | None:
         doc = await self.plans.collection.find_one({"goal_ids": goal_id}, {"_id": 1})
         return await self.plans.find(doc["_id"]) if doc else None
 
-    async def change_status(self, patient_id: str, plan_id: str, status: PlanStatus, by: str,
-                            reason: str | None = None, version: int | None = None) -> CarePlan:
+    async def change_status(
+        self,
+        patient_id: str,
+        plan_id: str,
+        status: PlanStatus,
+        by: str,
+        reason: str | None = None,
+        version: int | None = None,
+    ) -> CarePlan:
         now = utcnow()
         plan, _ = await self._change(patient_id, plan_id, version, lambda p: p.change_status(status, by, now, reason))
         return plan
 
     # -- goals, tasks, observations --------------------------------------------------------------
 
-    async def add_goal(self, patient_id: str, plan_id: str, new: NewGoal, by: str,
-                       version: int | None = None) -> tuple[CarePlan, Goal]:
+    async def add_goal(
+        self, patient_id: str, plan_id: str, new: NewGoal, by: str, version: int | None = None
+    ) -> tuple[CarePlan, Goal]:
         goal_id, now = context.new_id(), utcnow()
         return await self._change(patient_id, plan_id, version, lambda p: p.add_goal(goal_id, new, by, now))
 
-    async def add_task(self, patient_id: str, plan_id: str, new: NewTask, by: str,
-                       version: int | None = None) -> tuple[CarePlan, CareTask]:
+    async def add_task(
+        self, patient_id: str, plan_id: str, new: NewTask, by: str, version: int | None = None
+    ) -> tuple[CarePlan, CareTask]:
         task_id, now = context.new_id(), utcnow()
         return await self._change(patient_id, plan_id, version, lambda p: p.add_task(task_id, new, by, now))
 
-    async def change_task_status(self, patient_id: str, plan_id: str, task_id: str, status: TaskStatus, by: str,
-                                 reason: str | None = None, version: int | None = None) -> tuple[CarePlan, CareTask]:
+    async def change_task_status(
+        self,
+        patient_id: str,
+        plan_id: str,
+        task_id: str,
+        status: TaskStatus,
+        by: str,
+        reason: str | None = None,
+        version: int | None = None,
+    ) -> tuple[CarePlan, CareTask]:
         now = utcnow()
-        plan, _ = await self._change(patient_id, plan_id, version,
-                                     lambda p: p.change_task_status(task_id, status, by, now, reason))
+        plan, _ = await self._change(
+            patient_id, plan_id, version, lambda p: p.change_task_status(task_id, status, by, now, reason)
+        )
         return plan, plan.task(task_id)
 
-    async def record_observation(self, patient_id: str, plan_id: str, goal_id: str, new: NewObservation, by: str,
-                                 version: int | None = None) -> tuple[CarePlan, Goal]:
+    async def record_observation(
+        self, patient_id: str, plan_id: str, goal_id: str, new: NewObservation, by: str, version: int | None = None
+    ) -> tuple[CarePlan, Goal]:
         observation_id, now = context.new_id(), utcnow()
-        plan, _ = await self._change(patient_id, plan_id, version,
-                                     lambda p: p.record_observation(goal_id, observation_id, new, by, now))
+        plan, _ = await self._change(
+            patient_id, plan_id, version, lambda p: p.record_observation(goal_id, observation_id, new, by, now)
+        )
         return plan, plan.goal(goal_id)
 
-    async def _change(self, patient_id: str, plan_id: str, version: int | None,
-                      change: Callable[[CarePlan], T]) -> tuple[CarePlan, T]:
+    async def _change(
+        self, patient_id: str, plan_id: str, version: int | None, change: Callable[[CarePlan], T]
+    ) -> tuple[CarePlan, T]:
         """Compare-and-set: against ``version`` if given, else retried on the latest version.
         Nothing is written when ``change`` returns False (a repeat)."""
         for attempt in range(ATTEMPTS):
             plan = await self.get(patient_id, plan_id)
             if version is not None and version != plan.version:
-                raise VersionConflict(f"care plan {plan_id} is at version {plan.version}, not {version}",
-                                      current_version=plan.version)
+                raise VersionConflict(
+                    f"care plan {plan_id} is at version {plan.version}, not {version}", current_version=plan.version
+                )
             result = change(plan)
             if result is False:
                 return plan, result
@@ -154,9 +193,15 @@ class CarePlans:
 
     # -- the coordinator's worklist --------------------------------------------------------------
 
-    async def worklist(self, assignee: str | None = None, patient_id: str | None = None,
-                       kind: Literal["task", "goal"] | None = None, limit: int = 100, offset: int = 0,
-                       now: datetime | None = None) -> list[WorklistItem]:
+    async def worklist(
+        self,
+        assignee: str | None = None,
+        patient_id: str | None = None,
+        kind: Literal["task", "goal"] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        now: datetime | None = None,
+    ) -> list[WorklistItem]:
         """Overdue tasks and goals at risk in active plans, longest waiting first. The store keeps
         when each plan first needs attention, so only those plans are read."""
         now = now or utcnow()
@@ -170,7 +215,7 @@ class CarePlans:
             plan: CarePlan = CarePlan.from_document(doc)  # type: ignore[assignment]
             items += [i for i in plan.worklist(now, assignee) if kind is None or i.kind == kind]
         items.sort(key=lambda i: (i.since, i.kind, i.patient_id, i.item_id))
-        return items[offset:offset + limit]
+        return items[offset : offset + limit]
 
     # -- overdue tasks ---------------------------------------------------------------------------
 
@@ -179,8 +224,9 @@ class CarePlans:
         many were marked. Safe with any number of replicas sweeping at once: of two writers of one
         plan only one commit succeeds, and the other's retry finds the tasks already marked."""
         now = now or utcnow()
-        cursor = self.plans.collection.find({"status": PlanStatus.ACTIVE.value, "next_overdue_at": {"$lte": now}},
-                                            {"_id": 1}).limit(SWEEP_BATCH)
+        cursor = self.plans.collection.find(
+            {"status": PlanStatus.ACTIVE.value, "next_overdue_at": {"$lte": now}}, {"_id": 1}
+        ).limit(SWEEP_BATCH)
         marked = 0
         for plan_id in [d["_id"] async for d in cursor]:
             counted = 0
@@ -193,7 +239,7 @@ class CarePlans:
             try:
                 with context.bound(correlation=context.new_id()):  # one per plan: its logs and events
                     await self.plans.mutate(plan_id, flag)
-            except Exception:  # noqa: BLE001 - one plan's failure must not stop the others
+            except Exception:
                 log.exception("marking a care plan's overdue tasks failed")
                 continue
             marked += counted

@@ -5,6 +5,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, EmailStr, Field
+
 from caremesh_contracts import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -20,7 +22,6 @@ from caremesh_contracts import (
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_kit.types import TimeZoneName
-from pydantic import BaseModel, EmailStr, Field
 
 MRN_SYSTEM = "urn:caremesh:mrn"
 
@@ -43,13 +44,15 @@ class Demographics(BaseModel):
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")
     time_zone: TimeZoneName = "UTC"
-    language: str | None = Field(default=None, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$",
-                                 description="BCP 47, e.g. en or es-MX")
+    language: str | None = Field(
+        default=None, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$", description="BCP 47, e.g. en or es-MX"
+    )
     identifiers: list[Identifier] = Field(default_factory=list, max_length=20)
 
 
 def match_key(d: Demographics) -> str:
     """Name and birth date folded for comparison: case, accents and spacing do not matter."""
+
     def fold(text: str) -> str:
         plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
         return " ".join(plain.casefold().split())
@@ -95,7 +98,9 @@ class Patient(Aggregate):
                 continue
             shared = sorted(set(self.identifier_keys) & set(other.identifier_keys))
             if shared:
-                out.append(DuplicateCandidate(patient_id=other.id, mrn=other.mrn, reason=f"same identifier {shared[0]}"))
+                out.append(
+                    DuplicateCandidate(patient_id=other.id, mrn=other.mrn, reason=f"same identifier {shared[0]}")
+                )
             elif other.match_key == self.match_key:
                 out.append(DuplicateCandidate(patient_id=other.id, mrn=other.mrn, reason="same name and birth date"))
         return out
@@ -121,13 +126,24 @@ class Patient(Aggregate):
             raise Invalid("birth_date is in the future", field="birth_date")
         if not (demographics.email or demographics.phone):
             raise Invalid("a patient needs an email or a phone number to be kept informed", field="email")
-        patient = cls(id=patient_id, demographics=demographics, registered_at=now, mrn=mrn,
-                      match_key=match_key(demographics),
-                      identifier_keys=sorted({i.key for i in demographics.identifiers} | {f"{MRN_SYSTEM}|{mrn}"}))
+        patient = cls(
+            id=patient_id,
+            demographics=demographics,
+            registered_at=now,
+            mrn=mrn,
+            match_key=match_key(demographics),
+            identifier_keys=sorted({i.key for i in demographics.identifiers} | {f"{MRN_SYSTEM}|{mrn}"}),
+        )
         d = demographics
-        patient.raise_event(PatientRegistered(
-            patient_id=patient_id, given_name=d.given_name, email=d.email, phone=d.phone, time_zone=d.time_zone,
-        ))
+        patient.raise_event(
+            PatientRegistered(
+                patient_id=patient_id,
+                given_name=d.given_name,
+                email=d.email,
+                phone=d.phone,
+                time_zone=d.time_zone,
+            )
+        )
         return patient
 
     def today(self, now: datetime) -> date:
@@ -166,49 +182,84 @@ class TimelineEntry(BaseModel):
 
 
 def entry_for_booking(event_id: str, e: AppointmentBooked) -> TimelineEntry:
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_BOOKED,
-                         occurred_at=e.start, appointment_id=e.appointment_id,
-                         summary=f"Appointment booked with {e.practitioner_name} ({e.service_code})")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.APPOINTMENT_BOOKED,
+        occurred_at=e.start,
+        appointment_id=e.appointment_id,
+        summary=f"Appointment booked with {e.practitioner_name} ({e.service_code})",
+    )
 
 
 def entry_for_decline(event_id: str, e: AppointmentDeclined) -> TimelineEntry:
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_DECLINED,
-                         occurred_at=e.start, appointment_id=e.appointment_id,
-                         summary=f"Appointment request declined ({e.reason_code})")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.APPOINTMENT_DECLINED,
+        occurred_at=e.start,
+        appointment_id=e.appointment_id,
+        summary=f"Appointment request declined ({e.reason_code})",
+    )
 
 
 def entry_for_cancellation(event_id: str, cancelled_at: datetime, e: AppointmentCancelled) -> TimelineEntry:
     late = ", late" if e.late else ""
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_CANCELLED,
-                         occurred_at=cancelled_at, appointment_id=e.appointment_id,
-                         summary=f"Appointment cancelled by {e.cancelled_by_role} ({e.reason_code}{late})")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.APPOINTMENT_CANCELLED,
+        occurred_at=cancelled_at,
+        appointment_id=e.appointment_id,
+        summary=f"Appointment cancelled by {e.cancelled_by_role} ({e.reason_code}{late})",
+    )
 
 
 def entry_for_no_show(event_id: str, e: AppointmentNoShowRecorded) -> TimelineEntry:
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.APPOINTMENT_NO_SHOW,
-                         occurred_at=e.start, appointment_id=e.appointment_id,
-                         summary="Did not attend the appointment; follow up to rebook")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.APPOINTMENT_NO_SHOW,
+        occurred_at=e.start,
+        appointment_id=e.appointment_id,
+        summary="Did not attend the appointment; follow up to rebook",
+    )
 
 
 # Coverage decisions, learned from insurance's events: dated when insurance decided.
 
+
 def entry_for_coverage(event_id: str, decided_at: datetime, e: CoverageRegistered) -> TimelineEntry:
     until = f" to {e.period_end.isoformat()}" if e.period_end else ""
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.COVERAGE_REGISTERED,
-                         occurred_at=decided_at,
-                         summary=f"Coverage with {e.payer} registered, from {e.period_start.isoformat()}{until}")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.COVERAGE_REGISTERED,
+        occurred_at=decided_at,
+        summary=f"Coverage with {e.payer} registered, from {e.period_start.isoformat()}{until}",
+    )
 
 
 def entry_for_eligibility(event_id: str, decided_at: datetime, e: EligibilityConfirmed) -> TimelineEntry:
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.ELIGIBILITY_CONFIRMED,
-                         occurred_at=decided_at, appointment_id=e.appointment_id,
-                         summary="Insurance confirmed coverage for the appointment")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.ELIGIBILITY_CONFIRMED,
+        occurred_at=decided_at,
+        appointment_id=e.appointment_id,
+        summary="Insurance confirmed coverage for the appointment",
+    )
 
 
 def entry_for_ineligibility(event_id: str, decided_at: datetime, e: EligibilityDenied) -> TimelineEntry:
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.ELIGIBILITY_DENIED,
-                         occurred_at=decided_at, appointment_id=e.appointment_id,
-                         summary=f"Insurance denied coverage for the appointment: {e.reason}")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.ELIGIBILITY_DENIED,
+        occurred_at=decided_at,
+        appointment_id=e.appointment_id,
+        summary=f"Insurance denied coverage for the appointment: {e.reason}",
+    )
 
 
 class Encounter(BaseModel):
@@ -230,12 +281,24 @@ class Encounter(BaseModel):
 
 
 def encounter_from(e: AppointmentFulfilled) -> Encounter:
-    return Encounter(id=e.appointment_id, patient_id=e.patient_id, practitioner_id=e.practitioner_id,
-                     practitioner_name=e.practitioner_name, service_code=e.service_code, start=e.start, end=e.end,
-                     completed_at=e.completed_at)
+    return Encounter(
+        id=e.appointment_id,
+        patient_id=e.patient_id,
+        practitioner_id=e.practitioner_id,
+        practitioner_name=e.practitioner_name,
+        service_code=e.service_code,
+        start=e.start,
+        end=e.end,
+        completed_at=e.completed_at,
+    )
 
 
 def entry_for_encounter(event_id: str, encounter: Encounter) -> TimelineEntry:
-    return TimelineEntry(id=event_id, patient_id=encounter.patient_id, kind=TimelineKind.ENCOUNTER,
-                         occurred_at=encounter.start, appointment_id=encounter.id,
-                         summary=f"Visit with {encounter.practitioner_name} ({encounter.service_code})")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=encounter.patient_id,
+        kind=TimelineKind.ENCOUNTER,
+        occurred_at=encounter.start,
+        appointment_id=encounter.id,
+        summary=f"Visit with {encounter.practitioner_name} ({encounter.service_code})",
+    )

@@ -7,10 +7,11 @@ whom. Every change is kept, and each raises an event that notifications acts on.
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import BaseModel, EmailStr, Field
+
 from caremesh_contracts import ConsentChanged, RelatedPersonAdded
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.types import TimeZoneName
-from pydantic import BaseModel, EmailStr, Field
 
 
 class Relationship(StrEnum):
@@ -66,10 +67,17 @@ class RelatedPerson(Aggregate):
     def add(cls, person_id: str, patient_id: str, details: RelatedPersonDetails) -> "RelatedPerson":
         """Added with no consent: nobody is told anything until the patient says so."""
         person = cls(id=person_id, patient_id=patient_id, details=details)
-        person.raise_event(RelatedPersonAdded(
-            related_person_id=person_id, patient_id=patient_id, given_name=details.given_name,
-            relationship=details.relationship.value, email=details.email, phone=details.phone,
-            time_zone=details.time_zone))
+        person.raise_event(
+            RelatedPersonAdded(
+                related_person_id=person_id,
+                patient_id=patient_id,
+                given_name=details.given_name,
+                relationship=details.relationship.value,
+                email=details.email,
+                phone=details.phone,
+                time_zone=details.time_zone,
+            )
+        )
         return person
 
     @property
@@ -84,8 +92,16 @@ class RelatedPerson(Aggregate):
         if frozenset(categories) == self.consented and self.consents:
             return False
         ordered = sorted(categories)
-        self.consents = [*self.consents, ConsentRecord(categories=ordered, given_at=now, given_by=by,
-                                                         given_by_role=by_role)]
-        self.raise_event(ConsentChanged(related_person_id=self.id, patient_id=self.patient_id,
-                                        categories=[c.value for c in ordered], changed_at=now))
+        self.consents = [
+            *self.consents,
+            ConsentRecord(categories=ordered, given_at=now, given_by=by, given_by_role=by_role),
+        ]
+        self.raise_event(
+            ConsentChanged(
+                related_person_id=self.id,
+                patient_id=self.patient_id,
+                categories=[c.value for c in ordered],
+                changed_at=now,
+            )
+        )
         return True

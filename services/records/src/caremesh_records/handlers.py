@@ -13,7 +13,6 @@ from caremesh_contracts import (
     EligibilityDenied,
 )
 from caremesh_kit.bus import Subscription
-
 from caremesh_records.usecases import Records
 
 

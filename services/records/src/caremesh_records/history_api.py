@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query
 
+from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
+from caremesh_kit.http import use_cases
 from caremesh_records.history import (
     Allergy,
     AllergyStatusUpdate,
@@ -44,20 +44,33 @@ def _routes(path: str, entry: type[HistoryEntry], new: type[NewEntry], update: t
     name = kind.value.replace("-", "_")
 
     # Annotations are evaluated here, per kind, so each route gets its own body and status types.
-    @router.post(collection, status_code=201, response_model=entry, name=f"record_{name}",
-                 summary=f"Record a {entry.NOUN}")
-    async def record(patient_id: str, body: new, uc: Uc,  # type: ignore[valid-type]
-                     access: CareTeamAccess) -> HistoryEntry:
+    @router.post(
+        collection, status_code=201, response_model=entry, name=f"record_{name}", summary=f"Record a {entry.NOUN}"
+    )
+    async def record(
+        patient_id: str,
+        body: new,
+        uc: Uc,  # type: ignore[valid-type]
+        access: CareTeamAccess,
+    ) -> HistoryEntry:
         created = await uc.history.record(kind, patient_id, body, access.who.subject)
         await access.wrote(Action.CREATE, resource, created.id, patient_id)
         return created
 
-    @router.get(collection, response_model=list[entry], name=f"list_{name}",  # type: ignore[valid-type]
-                summary=f"A patient's {path.replace('-', ' ')}, newest recorded first")
-    async def entries(patient_id: str, uc: Uc, access: PatientAccess,
-                      status: Annotated[status_type | None, Query()] = None,  # type: ignore[name-defined]
-                      limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> list[HistoryEntry]:
+    @router.get(
+        collection,
+        response_model=list[entry],
+        name=f"list_{name}",  # type: ignore[valid-type]
+        summary=f"A patient's {path.replace('-', ' ')}, newest recorded first",
+    )
+    async def entries(
+        patient_id: str,
+        uc: Uc,
+        access: PatientAccess,
+        status: Annotated[status_type | None, Query()] = None,  # type: ignore[name-defined]
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[HistoryEntry]:
         await access.read(resource, "*", patient_id)
         return await uc.history.entries_of(kind, patient_id, status, limit, offset)
 
@@ -66,10 +79,16 @@ def _routes(path: str, entry: type[HistoryEntry], new: type[NewEntry], update: t
         await access.read(resource, entry_id, patient_id)
         return await uc.history.get(kind, patient_id, entry_id)
 
-    @router.post(f"{one}/status", response_model=entry, name=f"change_{name}_status",
-                 summary=f"Change a {entry.NOUN}'s status")
-    async def change_status(patient_id: str, entry_id: str, body: update, uc: Uc,  # type: ignore[valid-type]
-                            access: CareTeamAccess) -> HistoryEntry:
+    @router.post(
+        f"{one}/status", response_model=entry, name=f"change_{name}_status", summary=f"Change a {entry.NOUN}'s status"
+    )
+    async def change_status(
+        patient_id: str,
+        entry_id: str,
+        body: update,
+        uc: Uc,  # type: ignore[valid-type]
+        access: CareTeamAccess,
+    ) -> HistoryEntry:
         changed = await uc.history.change_status(kind, patient_id, entry_id, body, access.who.subject)
         await access.wrote(Action.UPDATE, resource, entry_id, patient_id)
         return changed

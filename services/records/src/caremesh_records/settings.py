@@ -1,6 +1,7 @@
-from caremesh_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from caremesh_kit.settings import ServiceSettings
 
 
 class RecordsSettings(ServiceSettings):

@@ -3,13 +3,13 @@
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from caremesh_kit.errors import Conflict
-from caremesh_kit.runtime import Runtime
-from caremesh_kit.store import Repository
 from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
+from caremesh_kit.errors import Conflict
+from caremesh_kit.runtime import Runtime
+from caremesh_kit.store import Repository
 from caremesh_records.domain import Encounter, Patient, TimelineEntry
 from caremesh_records.family import RelatedPerson
 from caremesh_records.history import HistoryEntry, Kind
@@ -47,8 +47,9 @@ def encounters(runtime: Runtime) -> PatientLog[Encounter]:
 
 
 def patients(runtime: Runtime) -> Repository[Patient]:
-    return runtime.repository("patients", Patient, [IndexModel([("match_key", ASCENDING)]),
-                                                    IndexModel([("identifier_keys", ASCENDING)])])
+    return runtime.repository(
+        "patients", Patient, [IndexModel([("match_key", ASCENDING)]), IndexModel([("identifier_keys", ASCENDING)])]
+    )
 
 
 class PatientIndex:
@@ -76,15 +77,22 @@ class History:
 
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[HistoryEntry] = runtime.repository(
-            "health_history", HistoryEntry,
-            [IndexModel([("patient_id", ASCENDING), ("kind", ASCENDING), ("status", ASCENDING)])])
+            "health_history",
+            HistoryEntry,
+            [IndexModel([("patient_id", ASCENDING), ("kind", ASCENDING), ("status", ASCENDING)])],
+        )
 
-    async def of_patient(self, patient_id: str, kind: Kind, status: str | None, limit: int,
-                         offset: int) -> list[HistoryEntry]:
+    async def of_patient(
+        self, patient_id: str, kind: Kind, status: str | None, limit: int, offset: int
+    ) -> list[HistoryEntry]:
         """Newest recorded first."""
         query = {"patient_id": patient_id, "kind": kind.value} | ({"status": status} if status else {})
-        cursor = (self.repo.collection.find(query)
-                  .sort([("provenance.recorded_at", DESCENDING), ("_id", ASCENDING)]).skip(offset).limit(limit))
+        cursor = (
+            self.repo.collection.find(query)
+            .sort([("provenance.recorded_at", DESCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
         return [HistoryEntry.from_document(d) async for d in cursor]
 
 
@@ -105,8 +113,9 @@ class CurrentCodes:
         _id = f"{patient_id}/{key}"
         for _ in range(3):
             try:
-                await self.collection.insert_one({"_id": _id, "entry_id": entry_id, "version": version,
-                                                  "claimed_at": now})
+                await self.collection.insert_one(
+                    {"_id": _id, "entry_id": entry_id, "version": version, "claimed_at": now}
+                )
                 return None
             except DuplicateKeyError:
                 if holder := await self.collection.find_one({"_id": _id}):
@@ -117,8 +126,9 @@ class CurrentCodes:
     async def release(self, patient_id: str, key: str, entry_id: str, below: int) -> None:
         """Drop the entry's claim if it was taken for a version below ``below``. A claim taken
         since (the entry made current again) stays, and so does anyone else's."""
-        await self.collection.delete_one({"_id": f"{patient_id}/{key}", "entry_id": entry_id,
-                                          "version": {"$lt": below}})
+        await self.collection.delete_one(
+            {"_id": f"{patient_id}/{key}", "entry_id": entry_id, "version": {"$lt": below}}
+        )
 
 
 def family(runtime: Runtime) -> Repository[RelatedPerson]:

@@ -19,7 +19,6 @@ from caremesh_kit import context
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, NotFound, VersionConflict
 from caremesh_kit.store import Repository
-
 from caremesh_records.domain import (
     Demographics,
     DuplicateCandidate,
@@ -61,8 +60,9 @@ class HealthHistory:
     entries: History
     codes: CurrentCodes
 
-    async def record(self, kind: Kind, patient_id: str, new: NewEntry, by: str,
-                     entry_id: str | None = None) -> HistoryEntry:
+    async def record(
+        self, kind: Kind, patient_id: str, new: NewEntry, by: str, entry_id: str | None = None
+    ) -> HistoryEntry:
         """Record a new entry. ``entry_id`` is given by callers that derive it from a source
         (an import, an intake form), so that recording the same source twice is a 409, not a copy."""
         patient = await self.patients.get(patient_id)
@@ -86,20 +86,24 @@ class HealthHistory:
             raise NotFound(f"{KINDS[kind].NOUN} {entry_id} not found")
         return entry
 
-    async def entries_of(self, kind: Kind, patient_id: str, status: str | None, limit: int,
-                         offset: int) -> list[HistoryEntry]:
+    async def entries_of(
+        self, kind: Kind, patient_id: str, status: str | None, limit: int, offset: int
+    ) -> list[HistoryEntry]:
         await self.patients.get(patient_id)
         return await self.entries.of_patient(patient_id, kind, status, limit, offset)
 
-    async def change_status(self, kind: Kind, patient_id: str, entry_id: str, update: StatusUpdate,
-                            by: str, attempts: int = 5) -> HistoryEntry:
+    async def change_status(
+        self, kind: Kind, patient_id: str, entry_id: str, update: StatusUpdate, by: str, attempts: int = 5
+    ) -> HistoryEntry:
         """Compare-and-set: against ``update.version`` if given, else retried on the latest version."""
         patient = await self.patients.get(patient_id)
         for attempt in range(attempts):
             entry = await self.get(kind, patient_id, entry_id)
             if update.version is not None and update.version != entry.version:
-                raise VersionConflict(f"{entry.NOUN} {entry_id} is at version {entry.version}, not {update.version}",
-                                      current_version=entry.version)
+                raise VersionConflict(
+                    f"{entry.NOUN} {entry_id} is at version {entry.version}, not {update.version}",
+                    current_version=entry.version,
+                )
             before = entry.claim_key
             now = utcnow()
             if not entry.change_status(update, by, now, patient.today(now)):
@@ -136,9 +140,12 @@ class HealthHistory:
             if existing is not None and existing.claim_key == key:
                 raise existing.duplicate()
             if existing is None and now - holder["claimed_at"] < CLAIM_IN_FLIGHT:
-                raise Conflict(f"this {entry.NOUN} is being recorded for the patient by another request: "
-                               f"entry {holder['entry_id']}", field=next(iter(entry.CODED)),
-                               existing_id=holder["entry_id"])
+                raise Conflict(
+                    f"this {entry.NOUN} is being recorded for the patient by another request: "
+                    f"entry {holder['entry_id']}",
+                    field=next(iter(entry.CODED)),
+                    existing_id=holder["entry_id"],
+                )
             # Left behind: its entry has left the current statuses, or was never saved (a crash).
             await self.codes.release(patient_id, key, holder["entry_id"], below=holder["version"] + 1)
         raise Conflict("this code is being changed by another request: try again")
@@ -158,8 +165,9 @@ class Records:
         """Register, and name any existing patients this one may duplicate (for the caller to
         review and merge); registration itself goes ahead."""
         patient_id = context.new_id()
-        while not await self.index.reserve_mrn(mrn := mrn_with_check_digit(f"{secrets.randbelow(10**9):09d}"),
-                                               patient_id):
+        while not await self.index.reserve_mrn(
+            mrn := mrn_with_check_digit(f"{secrets.randbelow(10**9):09d}"), patient_id
+        ):
             pass  # taken: draw again
         patient = Patient.register(patient_id, demographics, datetime.now(UTC), mrn)
         candidates = patient.candidates_among(await self.index.possible_duplicates(patient))
@@ -169,8 +177,9 @@ class Records:
         cursor = self.family.collection.find({"patient_id": patient_id})
         return [RelatedPerson.from_document(d) async for d in cursor]  # type: ignore[misc]
 
-    async def set_consent(self, patient_id: str, person_id: str, categories: set[Category], by: str,
-                          by_role: str, now: datetime) -> RelatedPerson:
+    async def set_consent(
+        self, patient_id: str, person_id: str, categories: set[Category], by: str, by_role: str, now: datetime
+    ) -> RelatedPerson:
         person = await self.family.get(person_id)
         if person.patient_id != patient_id:
             raise NotFound(f"RelatedPerson {person_id} not found")

@@ -1,6 +1,7 @@
 """Helpers for records' integration tests: what a handler asks of the store."""
 
 import pytest
+
 from caremesh_kit.testing import STORE_COMMANDS, StoreCommands, envelope_for, unindexed  # noqa: F401 - for the tests
 
 

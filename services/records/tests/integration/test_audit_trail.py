@@ -1,12 +1,18 @@
 """Every read and write of patient data leaves an entry that can be queried and not changed."""
 
 import pytest
+
 from caremesh_kit.testing import bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
 
-PATIENT = {"given_name": "Ada", "family_name": "Audit", "birth_date": "1984-03-09",
-           "email": "ada.audit@example.org", "time_zone": "Europe/London"}
+PATIENT = {
+    "given_name": "Ada",
+    "family_name": "Audit",
+    "birth_date": "1984-03-09",
+    "email": "ada.audit@example.org",
+    "time_zone": "Europe/London",
+}
 ADMIN = bearer("admin", subject="privacy-officer")
 
 
@@ -42,8 +48,11 @@ async def test_a_denied_read_is_recorded_and_the_patient_sees_their_access_repor
 
     report = (await records.get(f"/audit/patients/{pid}", headers=own)).json()
     got = [(e["actor"], e["action"], e["purpose"], e["allowed"]) for e in reversed(report)]
-    assert got == [("test-user", "create", "TREAT", True), ("mallory", "read", "PATRQT", False),
-                   ("ada", "read", "PATRQT", True)]
+    assert got == [
+        ("test-user", "create", "TREAT", True),
+        ("mallory", "read", "PATRQT", False),
+        ("ada", "read", "PATRQT", True),
+    ]
     assert (await records.get(f"/audit/patients/{pid}", headers=other)).status_code == 403
 
 

@@ -19,9 +19,15 @@ async def test_a_booked_appointment_is_one_insert_on_the_timeline(namespace, sto
     app = build(service_settings(RecordsSettings, namespace))
     async with running(app):
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-        event = AppointmentBooked(appointment_id="appt-trips", patient_id="p-trips", practitioner_id="pr-1",
-                                  practitioner_name="Dr. Who", service_code="99213", start=start,
-                                  end=start + timedelta(minutes=30))
+        event = AppointmentBooked(
+            appointment_id="appt-trips",
+            patient_id="p-trips",
+            practitioner_id="pr-1",
+            practitioner_name="Dr. Who",
+            service_code="99213",
+            start=start,
+            end=start + timedelta(minutes=30),
+        )
         env = envelope_for(event, event.appointment_id)
         for delivery in ("first", "again"):
             with counting_round_trips() as trips, store_commands.capture() as commands:
@@ -31,4 +37,5 @@ async def test_a_booked_appointment_is_one_insert_on_the_timeline(namespace, sto
             assert unindexed(commands, app.state.runtime.indexes) == []
         entries = [d async for d in app.state.runtime.store.db["timeline"].find({"patient_id": "p-trips"})]
         assert [(e["_id"], e["kind"], e["summary"]) for e in entries] == [
-            (env.id, "appointment.booked", "Appointment booked with Dr. Who (99213)")]
+            (env.id, "appointment.booked", "Appointment booked with Dr. Who (99213)")
+        ]

@@ -3,13 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.patient import Patient
+
 from caremesh_contracts import AppointmentFulfilled
 from caremesh_kit.testing import bearer, eventually, publish_event, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.fhir.api import router as fhir_router
 from caremesh_records.settings import RecordsSettings
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.patient import Patient
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
@@ -18,24 +19,58 @@ CPT = "http://www.ama-assn.org/go/cpt"
 CVX = "http://hl7.org/fhir/sid/cvx"
 ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
-PATIENT = {"given_name": "Ada", "family_name": "Fhir", "birth_date": "1970-03-09",
-           "email": "ada.fhir@example.org", "phone": "+442071234567", "time_zone": "Europe/London"}
+PATIENT = {
+    "given_name": "Ada",
+    "family_name": "Fhir",
+    "birth_date": "1970-03-09",
+    "email": "ada.fhir@example.org",
+    "phone": "+442071234567",
+    "time_zone": "Europe/London",
+}
 PENICILLIN = {"system": RXNORM, "code": "7980", "display": "penicillin G"}
 # path of the REST collection -> (body, FHIR type, the element that carries the code)
 HISTORY = {
-    "allergies": ({"substance": PENICILLIN, "reaction": "hives", "severity": "moderate"},
-                  "AllergyIntolerance", "code"),
-    "medications": ({"medication": {"system": RXNORM, "code": "6809", "display": "metformin"},
-                     "dose": "500 mg", "start_date": "2024-01-10"}, "MedicationStatement", "medicationCodeableConcept"),
-    "conditions": ({"condition": {"system": SNOMED, "code": "44054006", "display": "Diabetes mellitus type 2"},
-                    "onset_date": "2023-06-01"}, "Condition", "code"),
-    "procedures": ({"procedure": {"system": CPT, "code": "44950", "display": "Appendectomy"},
-                    "performed_date": "2010-05-04"}, "Procedure", "code"),
-    "family-history": ({"relationship": {"system": ROLE, "code": "MTH", "display": "mother"},
-                        "condition": {"system": ICD10CM, "code": "C50.911", "display": "Breast cancer, right"},
-                        "onset_age": 52}, "FamilyMemberHistory", "relationship"),
-    "immunizations": ({"vaccine": {"system": CVX, "code": "140", "display": "Influenza"},
-                       "date_given": "2024-10-01", "lot_number": "AB1234"}, "Immunization", "vaccineCode"),
+    "allergies": ({"substance": PENICILLIN, "reaction": "hives", "severity": "moderate"}, "AllergyIntolerance", "code"),
+    "medications": (
+        {
+            "medication": {"system": RXNORM, "code": "6809", "display": "metformin"},
+            "dose": "500 mg",
+            "start_date": "2024-01-10",
+        },
+        "MedicationStatement",
+        "medicationCodeableConcept",
+    ),
+    "conditions": (
+        {
+            "condition": {"system": SNOMED, "code": "44054006", "display": "Diabetes mellitus type 2"},
+            "onset_date": "2023-06-01",
+        },
+        "Condition",
+        "code",
+    ),
+    "procedures": (
+        {"procedure": {"system": CPT, "code": "44950", "display": "Appendectomy"}, "performed_date": "2010-05-04"},
+        "Procedure",
+        "code",
+    ),
+    "family-history": (
+        {
+            "relationship": {"system": ROLE, "code": "MTH", "display": "mother"},
+            "condition": {"system": ICD10CM, "code": "C50.911", "display": "Breast cancer, right"},
+            "onset_age": 52,
+        },
+        "FamilyMemberHistory",
+        "relationship",
+    ),
+    "immunizations": (
+        {
+            "vaccine": {"system": CVX, "code": "140", "display": "Influenza"},
+            "date_given": "2024-10-01",
+            "lot_number": "AB1234",
+        },
+        "Immunization",
+        "vaccineCode",
+    ),
 }
 TYPES = [t for _, t, _ in HISTORY.values()] + ["Encounter"]
 CLINICIAN = bearer("clinician", subject="dr-house")
@@ -63,10 +98,20 @@ async def chart(records, namespace, amqp_url):
         assert r.status_code == 201, r.text
         ids[resource_type] = r.json()["id"]
     start = datetime(2024, 5, 1, 9, tzinfo=UTC)
-    await publish_event(amqp_url, namespace, AppointmentFulfilled(
-        appointment_id=f"visit-{pid}", patient_id=pid, practitioner_id="pr-1", practitioner_name="Dr. Who",
-        service_code="99213", start=start, end=start + timedelta(minutes=30),
-        completed_at=start + timedelta(minutes=40)))
+    await publish_event(
+        amqp_url,
+        namespace,
+        AppointmentFulfilled(
+            appointment_id=f"visit-{pid}",
+            patient_id=pid,
+            practitioner_id="pr-1",
+            practitioner_name="Dr. Who",
+            service_code="99213",
+            start=start,
+            end=start + timedelta(minutes=30),
+            completed_at=start + timedelta(minutes=40),
+        ),
+    )
 
     async def encounter():
         return (await records.get(f"/patients/{pid}/encounters")).json()
@@ -90,8 +135,11 @@ def problem(r, status: int) -> dict:
 
 def validated(resource: dict):
     """The resource parsed by the R4B model of its type."""
-    return Bundle.model_validate({"resourceType": "Bundle", "type": "collection",
-                                  "entry": [{"resource": resource}]}).entry[0].resource
+    return (
+        Bundle.model_validate({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": resource}]})
+        .entry[0]
+        .resource
+    )
 
 
 async def test_read_the_patient(records, chart):
@@ -100,8 +148,7 @@ async def test_read_the_patient(records, chart):
     p = Patient.model_validate(body)
     assert p.id == pid and p.name[0].family == "Fhir" and p.name[0].given == ["Ada"]
     assert str(p.birthDate) == "1970-03-09"
-    assert [(t.system, t.value) for t in p.telecom] == [("email", "ada.fhir@example.org"),
-                                                       ("phone", "+442071234567")]
+    assert [(t.system, t.value) for t in p.telecom] == [("email", "ada.fhir@example.org"), ("phone", "+442071234567")]
     assert body["extension"][0]["valueCode"] == "Europe/London"
     assert problem(await records.get("/fhir/Patient/nobody"), 404)["detail"] == "Patient nobody not found"
     found = fhir(await records.get("/fhir/Patient", params={"_id": pid}))
@@ -154,12 +201,16 @@ async def test_search_of_another_patient_is_an_empty_bundle_and_pages_link_on(re
     await records.post(f"/patients/{pid}/medications", json={"medication": lisinopril})
     first = fhir(await records.get("/fhir/MedicationStatement", params={"patient": pid, "_count": 1}))
     assert len(first["entry"]) == 1 and first["entry"][0]["resource"]["medicationCodeableConcept"]["text"] == (
-        "lisinopril")  # newest recorded first
+        "lisinopril"
+    )  # newest recorded first
     [after] = [link["url"] for link in first["link"] if link["relation"] == "next"]
     second = fhir(await records.get(after.removeprefix("http://service")))
     assert second["entry"][0]["resource"]["id"] == chart["MedicationStatement"]
-    third = fhir(await records.get(next(link["url"] for link in second["link"] if link["relation"] == "next")
-                                   .removeprefix("http://service")))
+    third = fhir(
+        await records.get(
+            next(link["url"] for link in second["link"] if link["relation"] == "next").removeprefix("http://service")
+        )
+    )
     assert "entry" not in third and [link["relation"] for link in third["link"]] == ["self"]
 
 
@@ -198,8 +249,11 @@ async def test_patients_see_only_their_own_and_every_read_is_audited(records, ch
     assert (await records.get(f"/fhir/Patient/{pid}/$everything", headers=CLINICIAN)).status_code == 200
 
     trail = (await records.get("/audit", params={"patient_id": pid, "limit": 1000}, headers=ADMIN)).json()
-    reads = [(e["actor"], e["resource_type"], e["resource_id"], e["allowed"], e["route"])
-             for e in reversed(trail) if e["route"].startswith("GET /fhir/")]
+    reads = [
+        (e["actor"], e["resource_type"], e["resource_id"], e["allowed"], e["route"])
+        for e in reversed(trail)
+        if e["route"].startswith("GET /fhir/")
+    ]
     everything = "GET /fhir/Patient/{patient_id}/$everything"
     assert reads == [
         ("ada", "Patient", pid, True, "GET /fhir/Patient/{patient_id}"),
@@ -208,15 +262,18 @@ async def test_patients_see_only_their_own_and_every_read_is_audited(records, ch
         ("eve", "Immunization", "*", False, "GET /fhir/{resource_type}"),
         ("eve", "Patient", pid, False, everything),
         ("dr-house", "Patient", pid, True, everything),
-        *[("dr-house", t, "*", True, everything)
-          for t in [*TYPES, "RelatedPerson", "Consent", "CarePlan", "Goal"]],
+        *[("dr-house", t, "*", True, everything) for t in [*TYPES, "RelatedPerson", "Consent", "CarePlan", "Goal"]],
     ]
 
 
 async def test_related_persons_and_consent_are_served_as_fhir(records, chart):
     pid = chart["Patient"]
-    rp = (await records.post(f"/patients/{pid}/related-persons", json={
-        "given_name": "Ruth", "relationship": "DAU", "email": "ruth@example.org"})).json()
+    rp = (
+        await records.post(
+            f"/patients/{pid}/related-persons",
+            json={"given_name": "Ruth", "relationship": "DAU", "email": "ruth@example.org"},
+        )
+    ).json()
     assert fhir(await records.get("/fhir/Consent", params={"patient": pid})).get("entry") is None  # none given yet
     await records.put(f"/patients/{pid}/related-persons/{rp['id']}/consent", json={"categories": ["appointments"]})
     person = fhir(await records.get(f"/fhir/RelatedPerson/{rp['id']}"))

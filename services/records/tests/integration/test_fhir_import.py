@@ -8,6 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+
 from caremesh_kit.audit import Access, Purpose
 from caremesh_kit.auth import Principal, Role
 from caremesh_kit.fixtures import fixtures_dir
@@ -15,8 +18,6 @@ from caremesh_kit.testing import bearer, delete_namespace, eventually, running, 
 from caremesh_records.app import build
 from caremesh_records.fhir.importer.jobs import Jobs
 from caremesh_records.settings import RecordsSettings
-from fhir.resources.R4B import get_fhir_model_class
-from fhir.resources.R4B.bundle import Bundle
 
 REPO = Path(__file__).resolve().parents[4]
 SYNTHEA = fixtures_dir() / "fhir" / "synthea"
@@ -24,19 +25,32 @@ NAMES = [f"patient-0{i}.json" for i in range(1, 7)]
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 ADMIN = bearer("admin", subject="privacy-officer")
 # Source type -> the type records serves it as.
-SERVED_AS = {"AllergyIntolerance": "AllergyIntolerance", "MedicationRequest": "MedicationStatement",
-             "MedicationStatement": "MedicationStatement", "Condition": "Condition", "Procedure": "Procedure",
-             "Immunization": "Immunization", "FamilyMemberHistory": "FamilyMemberHistory"}
-CODE_ELEMENT = {"AllergyIntolerance": "code", "MedicationStatement": "medicationCodeableConcept",
-                "Condition": "code", "Procedure": "code", "Immunization": "vaccineCode"}
+SERVED_AS = {
+    "AllergyIntolerance": "AllergyIntolerance",
+    "MedicationRequest": "MedicationStatement",
+    "MedicationStatement": "MedicationStatement",
+    "Condition": "Condition",
+    "Procedure": "Procedure",
+    "Immunization": "Immunization",
+    "FamilyMemberHistory": "FamilyMemberHistory",
+}
+CODE_ELEMENT = {
+    "AllergyIntolerance": "code",
+    "MedicationStatement": "medicationCodeableConcept",
+    "Condition": "code",
+    "Procedure": "code",
+    "Immunization": "vaccineCode",
+}
 COLLECTIONS = ("patients", "health_history", "encounters", "history_codes", "mrns")
 
 
 def load(name: str) -> bytes:
     path = SYNTHEA / name
     if not path.is_file():
-        pytest.fail(f"Synthea fixture {path} is missing (see shared/fixtures/README.md; the fixtures live next to "
-                    "the repository, in ../shared)")
+        pytest.fail(
+            f"Synthea fixture {path} is missing (see shared/fixtures/README.md; the fixtures live next to "
+            "the repository, in ../shared)"
+        )
     return path.read_bytes()
 
 
@@ -73,7 +87,8 @@ async def test_all_six_import_with_a_report(imported):
         raw = json.loads(load(name))
         assert len(report["resources"]) == len(raw["entry"])  # every resource reported
         assert sum(c["imported"] + c["skipped"] + c["rejected"] for c in report["summary"].values()) == len(
-            raw["entry"])
+            raw["entry"]
+        )
         for o in report["resources"]:
             assert o["outcome"] == "imported" or o["reason"], o
         skipped = {o["resource_type"] for o in report["resources"] if o["outcome"] == "skipped"}
@@ -147,13 +162,17 @@ async def test_everything_has_the_imported_clinical_content_and_validates(import
                 got = by_id[o["id"]]
                 assert got["resourceType"] == "CarePlan" and got["status"] == source["status"]
                 assert [a["detail"]["code"]["coding"][0]["code"] for a in got.get("activity", [])] == [
-                    a["detail"]["code"]["coding"][0]["code"] for a in source.get("activity", [])]
+                    a["detail"]["code"]["coding"][0]["code"] for a in source.get("activity", [])
+                ]
                 assert len(got.get("goal", [])) == len(source.get("goal", []))
-        imported_codes = sum(1 for o in report["resources"] if o["resource_type"] in SERVED_AS
-                             and o["outcome"] == "imported")
+        imported_codes = sum(
+            1 for o in report["resources"] if o["resource_type"] in SERVED_AS and o["outcome"] == "imported"
+        )
         assert sum(served.values()) >= imported_codes
-        assert sum(1 for e in body["entry"] if e["resource"]["resourceType"] == "Encounter") == (
-            report["summary"]["Encounter"]["imported"])
+        assert (
+            sum(1 for e in body["entry"] if e["resource"]["resourceType"] == "Encounter")
+            == (report["summary"]["Encounter"]["imported"])
+        )
 
 
 def _utc(text: str) -> str:
@@ -168,14 +187,34 @@ async def test_records_rules_apply_a_duplicate_is_skipped_and_a_bad_date_rejecte
     diabetes = {"coding": [{"system": "http://snomed.info/sct", "code": "44054006", "display": "Diabetes"}]}
 
     def condition(onset: str) -> dict:
-        return {"resource": {"resourceType": "Condition", "subject": {"reference": patient_url}, "code": diabetes,
-                             "clinicalStatus": {"coding": [{"code": "active"}]}, "onsetDateTime": onset}}
+        return {
+            "resource": {
+                "resourceType": "Condition",
+                "subject": {"reference": patient_url},
+                "code": diabetes,
+                "clinicalStatus": {"coding": [{"code": "active"}]},
+                "onsetDateTime": onset,
+            }
+        }
 
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"fullUrl": patient_url, "resource": {
-            "resourceType": "Patient", "name": [{"family": "Rules", "given": ["Rita"]}], "birthDate": "1990-01-01",
-            "telecom": [{"system": "email", "value": "rita@example.org"}]}},
-        condition("2020-01-01"), condition("2021-01-01"), condition("1980-01-01")]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": patient_url,
+                "resource": {
+                    "resourceType": "Patient",
+                    "name": [{"family": "Rules", "given": ["Rita"]}],
+                    "birthDate": "1990-01-01",
+                    "telecom": [{"system": "email", "value": "rita@example.org"}],
+                },
+            },
+            condition("2020-01-01"),
+            condition("2021-01-01"),
+            condition("1980-01-01"),
+        ],
+    }
     r = await client.post("/fhir", json=bundle)
     assert r.status_code == 200, r.text
     first, duplicate, early = r.json()["resources"][1:]
@@ -197,13 +236,31 @@ async def test_every_patient_written_is_audited(imported):
 
 async def test_unknown_types_are_skipped_and_malformed_bundles_are_problems(imported):
     _, client, _ = imported
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"fullUrl": "urn:uuid:7b7c59f0-0000-4000-8000-000000000001", "resource": {
-            "resourceType": "Patient", "id": "u1", "name": [{"family": "Odd", "given": ["Una"]}],
-            "birthDate": "1990-01-01", "telecom": [{"system": "email", "value": "una@example.org"}]}},
-        {"resource": {"resourceType": "Flag", "status": "active", "code": {"text": "x"},
-                      "subject": {"reference": "urn:uuid:7b7c59f0-0000-4000-8000-000000000001"}}},
-        {"resource": {"resourceType": "Invented"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:7b7c59f0-0000-4000-8000-000000000001",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "u1",
+                    "name": [{"family": "Odd", "given": ["Una"]}],
+                    "birthDate": "1990-01-01",
+                    "telecom": [{"system": "email", "value": "una@example.org"}],
+                },
+            },
+            {
+                "resource": {
+                    "resourceType": "Flag",
+                    "status": "active",
+                    "code": {"text": "x"},
+                    "subject": {"reference": "urn:uuid:7b7c59f0-0000-4000-8000-000000000001"},
+                }
+            },
+            {"resource": {"resourceType": "Invented"}},
+        ],
+    }
     r = await client.post("/fhir", json=bundle)
     assert r.status_code == 200, r.text
     out = {o["resource_type"]: o for o in r.json()["resources"]}
@@ -216,19 +273,26 @@ async def test_unknown_types_are_skipped_and_malformed_bundles_are_problems(impo
         assert resp.json()["field"] == field
 
     problem(await client.post("/fhir", json={"resourceType": "Bundle", "type": "batch"}), 422, "type")
-    problem(await client.post("/fhir", json={"resourceType": "Bundle", "type": "transaction",
-                                             "entry": [{"resource": {"resourceType": "Basic"}}]}), 422,
-            "entry.0.request")
+    problem(
+        await client.post(
+            "/fhir",
+            json={"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": {"resourceType": "Basic"}}]},
+        ),
+        422,
+        "entry.0.request",
+    )
     problem(await client.post("/fhir", content=b"{nope", headers=FHIR_JSON), 422, "body")
     problem(await client.post("/imports", json=[bundle, {"resourceType": "Bundle"}]), 422, "1.type")
-    assert (await client.post("/fhir", content=b"<Bundle/>", headers={"Content-Type": "application/xml"})
-            ).status_code == 415
+    assert (
+        await client.post("/fhir", content=b"<Bundle/>", headers={"Content-Type": "application/xml"})
+    ).status_code == 415
     for role in ("clinician", "patient"):
         assert (await client.post("/fhir", json=bundle, headers=bearer(role))).status_code == 403
     assert (await client.get("/imports/nope")).status_code == 404
 
 
 # -- bulk -----------------------------------------------------------------------------------------
+
 
 async def test_bulk_import_of_all_six_shows_progress_to_completion(namespace, imported):
     _, _, sync_reports = imported

@@ -4,6 +4,7 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from caremesh_kit.testing import bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
@@ -15,29 +16,63 @@ CPT = "http://www.ama-assn.org/go/cpt"
 CVX = "http://hl7.org/fhir/sid/cvx"
 ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 
-PATIENT = {"given_name": "Ada", "family_name": "History", "birth_date": "1970-03-09",
-           "email": "ada.history@example.org", "time_zone": "Europe/London"}
+PATIENT = {
+    "given_name": "Ada",
+    "family_name": "History",
+    "birth_date": "1970-03-09",
+    "email": "ada.history@example.org",
+    "time_zone": "Europe/London",
+}
 METFORMIN = {"system": RXNORM, "code": "6809", "display": "metformin"}
 DIABETES = {"system": SNOMED, "code": "44054006", "display": "Diabetes mellitus type 2"}
 PENICILLIN = {"system": RXNORM, "code": "7980", "display": "penicillin G"}
 
 # One valid body per kind, with the field that carries its code.
 BODIES = {
-    "allergies": ({"substance": PENICILLIN, "reaction": "hives", "severity": "moderate",
-                   "verification": "confirmed"}, "active"),
-    "medications": ({"medication": METFORMIN, "dose": "500 mg", "route": "oral", "frequency": "twice daily",
-                     "start_date": "2024-01-10"}, "active"),
+    "allergies": (
+        {"substance": PENICILLIN, "reaction": "hives", "severity": "moderate", "verification": "confirmed"},
+        "active",
+    ),
+    "medications": (
+        {
+            "medication": METFORMIN,
+            "dose": "500 mg",
+            "route": "oral",
+            "frequency": "twice daily",
+            "start_date": "2024-01-10",
+        },
+        "active",
+    ),
     "conditions": ({"condition": DIABETES, "onset_date": "2023-06-01"}, "active"),
-    "procedures": ({"procedure": {"system": CPT, "code": "44950", "display": "Appendectomy"},
-                    "performed_date": "2010-05-04"}, "completed"),
-    "family-history": ({"relationship": {"system": ROLE, "code": "MTH", "display": "mother"},
-                        "condition": {"system": ICD10CM, "code": "C50.911", "display": "Breast cancer, right"},
-                        "onset_age": 52}, "completed"),
-    "immunizations": ({"vaccine": {"system": CVX, "code": "140", "display": "Influenza, injectable, preservative free"},
-                       "date_given": "2024-10-01", "lot_number": "AB1234"}, "completed"),
+    "procedures": (
+        {"procedure": {"system": CPT, "code": "44950", "display": "Appendectomy"}, "performed_date": "2010-05-04"},
+        "completed",
+    ),
+    "family-history": (
+        {
+            "relationship": {"system": ROLE, "code": "MTH", "display": "mother"},
+            "condition": {"system": ICD10CM, "code": "C50.911", "display": "Breast cancer, right"},
+            "onset_age": 52,
+        },
+        "completed",
+    ),
+    "immunizations": (
+        {
+            "vaccine": {"system": CVX, "code": "140", "display": "Influenza, injectable, preservative free"},
+            "date_given": "2024-10-01",
+            "lot_number": "AB1234",
+        },
+        "completed",
+    ),
 }
-RESOURCES = {"allergies": "AllergyIntolerance", "medications": "MedicationStatement", "conditions": "Condition",
-             "procedures": "Procedure", "family-history": "FamilyMemberHistory", "immunizations": "Immunization"}
+RESOURCES = {
+    "allergies": "AllergyIntolerance",
+    "medications": "MedicationStatement",
+    "conditions": "Condition",
+    "procedures": "Procedure",
+    "family-history": "FamilyMemberHistory",
+    "immunizations": "Immunization",
+}
 CLINICIAN = bearer("clinician", subject="dr-house")
 ADMIN = bearer("admin", subject="privacy-officer")
 
@@ -69,6 +104,7 @@ def problem(r, status: int) -> dict:
 
 # -- create, read, list ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", list(BODIES))
 async def test_each_kind_is_recorded_with_provenance_and_read_back(records, pid, path):
     body, status = BODIES[path]
@@ -98,8 +134,9 @@ async def test_source_defaults_to_entered_and_import_keeps_its_reference(records
     imported = {"type": "imported", "reference": "CCD from St. Elsewhere, 2024-03-01"}
     r = await records.post(f"/patients/{pid}/medications", json={"medication": METFORMIN, "source": imported})
     assert r.json()["provenance"]["source"] == imported
-    r = await records.post(f"/patients/{pid}/allergies",
-                           json={"substance": PENICILLIN, "source": {"type": "encounter"}})
+    r = await records.post(
+        f"/patients/{pid}/allergies", json={"substance": PENICILLIN, "source": {"type": "encounter"}}
+    )
     assert [e["field"] for e in problem(r, 422)["errors"]] == ["source.encounter.encounter_id"]
 
 
@@ -118,18 +155,25 @@ async def test_lists_filter_by_status(records, pid):
     assert await ids("stopped") == [b["id"]]
     assert await ids("on-hold") == []
     assert await ids() == [b["id"], a["id"]]  # newest recorded first
-    assert problem(await records.get(f"/patients/{pid}/medications", params={"status": "resolved"}),
-                   422)["errors"][0]["field"] == "status"
+    assert (
+        problem(await records.get(f"/patients/{pid}/medications", params={"status": "resolved"}), 422)["errors"][0][
+            "field"
+        ]
+        == "status"
+    )
 
 
 # -- status changes ------------------------------------------------------------------------------
 
+
 async def test_stopping_a_medication_keeps_who_and_when_and_checks_the_version(records, pid):
-    med = (await records.post(f"/patients/{pid}/medications",
-                              json={"medication": METFORMIN, "start_date": "2024-01-10"})).json()
+    med = (
+        await records.post(f"/patients/{pid}/medications", json={"medication": METFORMIN, "start_date": "2024-01-10"})
+    ).json()
     url = f"/patients/{pid}/medications/{med['id']}/status"
-    r = await records.post(url, json={"status": "stopped", "end_date": "2025-02-01", "reason": "GI upset",
-                                      "version": 1}, headers=CLINICIAN)
+    r = await records.post(
+        url, json={"status": "stopped", "end_date": "2025-02-01", "reason": "GI upset", "version": 1}, headers=CLINICIAN
+    )
     assert r.status_code == 200, r.text
     stopped = r.json()
     assert (stopped["status"], stopped["end_date"], stopped["version"]) == ("stopped", "2025-02-01", 2)
@@ -148,25 +192,33 @@ async def test_stopping_a_medication_keeps_who_and_when_and_checks_the_version(r
 
 
 async def test_rules_of_a_status_change_are_422_naming_the_field(records, pid):
-    med = (await records.post(f"/patients/{pid}/medications",
-                              json={"medication": METFORMIN, "start_date": "2024-01-10"})).json()
+    med = (
+        await records.post(f"/patients/{pid}/medications", json={"medication": METFORMIN, "start_date": "2024-01-10"})
+    ).json()
     url = f"/patients/{pid}/medications/{med['id']}/status"
-    assert problem(await records.post(url, json={"status": "on-hold", "end_date": "2025-01-01"}),
-                   422)["field"] == "end_date"
-    assert problem(await records.post(url, json={"status": "stopped", "end_date": "2023-01-01"}),
-                   422)["field"] == "end_date"
+    assert (
+        problem(await records.post(url, json={"status": "on-hold", "end_date": "2025-01-01"}), 422)["field"]
+        == "end_date"
+    )
+    assert (
+        problem(await records.post(url, json={"status": "stopped", "end_date": "2023-01-01"}), 422)["field"]
+        == "end_date"
+    )
     tomorrow = str(date.today() + timedelta(days=2))
-    assert problem(await records.post(url, json={"status": "completed", "end_date": tomorrow}),
-                   422)["field"] == "end_date"
+    assert (
+        problem(await records.post(url, json={"status": "completed", "end_date": tomorrow}), 422)["field"] == "end_date"
+    )
     assert (await records.get(f"/patients/{pid}/medications/{med['id']}")).json()["version"] == 1
 
 
 # -- duplicates ----------------------------------------------------------------------------------
 
+
 async def test_the_same_active_code_is_a_409_naming_the_existing_entry(records, pid):
     first = (await records.post(f"/patients/{pid}/conditions", json={"condition": DIABETES})).json()
-    body = problem(await records.post(f"/patients/{pid}/conditions",
-                                      json={"condition": DIABETES | {"display": "T2DM"}}), 409)
+    body = problem(
+        await records.post(f"/patients/{pid}/conditions", json={"condition": DIABETES | {"display": "T2DM"}}), 409
+    )
     assert body["existing_id"] == first["id"] and first["id"] in body["detail"]
     assert body["field"] == "condition"
     # Another patient, or another kind with the same code system, is not a duplicate.
@@ -181,7 +233,7 @@ async def test_a_resolved_condition_frees_its_code_and_cannot_come_back_as_a_dup
     url = f"/patients/{pid}/conditions"
     first = (await records.post(url, json={"condition": DIABETES})).json()
     assert (await records.post(f"{url}/{first['id']}/status", json={"status": "resolved"})).status_code == 200
-    second = (await records.post(url, json={"condition": DIABETES}))
+    second = await records.post(url, json={"condition": DIABETES})
     assert second.status_code == 201, second.text
     second = second.json()
     # The old entry cannot recur while the new one is active...
@@ -228,8 +280,9 @@ async def test_a_late_release_does_not_free_a_code_taken_again_since(service, pi
     assert (await records.post(f"{url}/{condition['id']}/status", json={"status": "resolved"})).status_code == 200
     assert await claims.find_one({"_id": f"{pid}/{key}"}) is None
     # As if the release after resolving (version 2) had not run yet when the condition recurs...
-    await claims.insert_one({"_id": f"{pid}/{key}", "entry_id": condition["id"], "version": 1,
-                             "claimed_at": datetime.now(UTC)})
+    await claims.insert_one(
+        {"_id": f"{pid}/{key}", "entry_id": condition["id"], "version": 1, "claimed_at": datetime.now(UTC)}
+    )
     r = await records.post(f"{url}/{condition['id']}/status", json={"status": "recurrence"})
     assert r.status_code == 200 and r.json()["version"] == 3
     # ...and runs now: the claim of version 3 stays, so the code is still guarded.
@@ -240,24 +293,53 @@ async def test_a_late_release_does_not_free_a_code_taken_again_since(service, pi
 
 # -- bad input -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("path", "body", "field", "says"), [
-    ("conditions", {"condition": DIABETES | {"code": "44054007"}}, "condition.code", "check digit"),
-    ("conditions", {"condition": DIABETES | {"code": "195967011"}}, "condition.code", "partition"),
-    ("conditions", {"condition": {"system": ICD10CM, "code": "E119", "display": "T2DM"}}, "condition.code",
-     "ICD-10-CM"),
-    ("medications", {"medication": DIABETES | {"code": "372687004"}}, "medication.system", "RxNorm"),
-    ("medications", {"medication": METFORMIN | {"code": "12345678"}}, "medication.code", "RxNorm"),
-    ("allergies", {"substance": {"system": "http://loinc.org", "code": "1-8", "display": "x"}},
-     "substance.system", "SNOMED CT"),
-    ("procedures", {"procedure": {"system": CPT, "code": "4495", "display": "x"}}, "procedure.code", "CPT"),
-    ("immunizations", {"vaccine": {"system": CVX, "code": "1400", "display": "x"}, "date_given": "2024-01-01"},
-     "vaccine.code", "CVX"),
-    ("family-history", {"relationship": {"system": ROLE, "code": "MOM", "display": "mum"}, "condition": DIABETES},
-     "relationship.code", "RoleCode"),
-    ("conditions", {"condition": DIABETES, "onset_date": "1960-01-01"}, "onset_date", "birth date"),
-    ("immunizations", {"vaccine": {"system": CVX, "code": "140", "display": "flu"}, "date_given": "2024-01-01",
-                       "status": "not-done", "lot_number": "AB1"}, "lot_number", "not given"),
-])
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "says"),
+    [
+        ("conditions", {"condition": DIABETES | {"code": "44054007"}}, "condition.code", "check digit"),
+        ("conditions", {"condition": DIABETES | {"code": "195967011"}}, "condition.code", "partition"),
+        (
+            "conditions",
+            {"condition": {"system": ICD10CM, "code": "E119", "display": "T2DM"}},
+            "condition.code",
+            "ICD-10-CM",
+        ),
+        ("medications", {"medication": DIABETES | {"code": "372687004"}}, "medication.system", "RxNorm"),
+        ("medications", {"medication": METFORMIN | {"code": "12345678"}}, "medication.code", "RxNorm"),
+        (
+            "allergies",
+            {"substance": {"system": "http://loinc.org", "code": "1-8", "display": "x"}},
+            "substance.system",
+            "SNOMED CT",
+        ),
+        ("procedures", {"procedure": {"system": CPT, "code": "4495", "display": "x"}}, "procedure.code", "CPT"),
+        (
+            "immunizations",
+            {"vaccine": {"system": CVX, "code": "1400", "display": "x"}, "date_given": "2024-01-01"},
+            "vaccine.code",
+            "CVX",
+        ),
+        (
+            "family-history",
+            {"relationship": {"system": ROLE, "code": "MOM", "display": "mum"}, "condition": DIABETES},
+            "relationship.code",
+            "RoleCode",
+        ),
+        ("conditions", {"condition": DIABETES, "onset_date": "1960-01-01"}, "onset_date", "birth date"),
+        (
+            "immunizations",
+            {
+                "vaccine": {"system": CVX, "code": "140", "display": "flu"},
+                "date_given": "2024-01-01",
+                "status": "not-done",
+                "lot_number": "AB1",
+            },
+            "lot_number",
+            "not given",
+        ),
+    ],
+)
 async def test_a_bad_code_or_date_is_422_naming_the_field(records, pid, path, body, field, says):
     r = await records.post(f"/patients/{pid}/{path}", json=body)
     got = problem(r, 422)
@@ -271,6 +353,7 @@ async def test_a_coded_value_needs_its_display_text(records, pid):
 
 
 # -- patients and access -------------------------------------------------------------------------
+
 
 async def test_an_unknown_patient_is_404(records, pid):
     url = "/patients/nobody/medications"
@@ -290,8 +373,9 @@ async def test_patients_read_only_their_own_history_and_cannot_write_it(records,
     assert (await records.get(one, headers=own)).json() == med
     assert (await records.get(f"/patients/{pid}/medications", headers=other)).status_code == 403
     assert (await records.get(one, headers=other)).status_code == 403
-    assert (await records.post(f"/patients/{pid}/medications", json={"medication": METFORMIN},
-                               headers=own)).status_code == 403
+    assert (
+        await records.post(f"/patients/{pid}/medications", json={"medication": METFORMIN}, headers=own)
+    ).status_code == 403
     assert (await records.post(f"{one}/status", json={"status": "stopped"}, headers=own)).status_code == 403
     assert (await records.get(one, headers={"Authorization": ""})).status_code == 401
     # Another patient's path does not reach this entry, even for staff.
@@ -304,14 +388,21 @@ async def test_reads_and_writes_are_audited(records, pid):
     body, _ = BODIES["allergies"]
     entry = (await records.post(f"/patients/{pid}/allergies", json=body, headers=CLINICIAN)).json()
     await records.get(f"/patients/{pid}/allergies", headers=bearer("patient", subject="ada", patient_id=pid))
-    await records.get(f"/patients/{pid}/allergies/{entry['id']}", headers=bearer("patient", subject="eve",
-                                                                                    patient_id="x"))
-    await records.post(f"/patients/{pid}/allergies/{entry['id']}/status", json={"status": "resolved"},
-                       headers=CLINICIAN | {"X-Purpose-Of-Use": "CAREMGT"})
+    await records.get(
+        f"/patients/{pid}/allergies/{entry['id']}", headers=bearer("patient", subject="eve", patient_id="x")
+    )
+    await records.post(
+        f"/patients/{pid}/allergies/{entry['id']}/status",
+        json={"status": "resolved"},
+        headers=CLINICIAN | {"X-Purpose-Of-Use": "CAREMGT"},
+    )
 
     trail = (await records.get("/audit", params={"patient_id": pid}, headers=ADMIN)).json()
-    got = [(e["actor"], e["action"], e["resource_type"], e["resource_id"], e["purpose"], e["allowed"])
-           for e in reversed(trail) if e["resource_type"] != "Patient"]
+    got = [
+        (e["actor"], e["action"], e["resource_type"], e["resource_id"], e["purpose"], e["allowed"])
+        for e in reversed(trail)
+        if e["resource_type"] != "Patient"
+    ]
     assert got == [
         ("dr-house", "create", "AllergyIntolerance", entry["id"], "TREAT", True),
         ("ada", "read", "AllergyIntolerance", "*", "PATRQT", True),
@@ -326,5 +417,7 @@ async def test_every_kind_reads_and_writes_under_its_fhir_resource_type(records,
     entry = (await records.post(f"/patients/{pid}/{path}", json=BODIES[path][0])).json()
     await records.get(f"/patients/{pid}/{path}/{entry['id']}")
     trail = (await records.get("/audit", params={"patient_id": pid}, headers=ADMIN)).json()
-    assert [(e["action"], e["resource_type"]) for e in trail[:2]] == [("read", RESOURCES[path]),
-                                                                      ("create", RESOURCES[path])]
+    assert [(e["action"], e["resource_type"]) for e in trail[:2]] == [
+        ("read", RESOURCES[path]),
+        ("create", RESOURCES[path]),
+    ]

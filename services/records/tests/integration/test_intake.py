@@ -1,17 +1,23 @@
 """The intake questionnaire over HTTP, against records' real store."""
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaire import Questionnaire
+
 from caremesh_kit.testing import bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.intake import CANONICAL
 from caremesh_records.settings import RecordsSettings
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.questionnaire import Questionnaire
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
-PATIENT = {"given_name": "Ida", "family_name": "Intake", "birth_date": "1961-02-03",
-           "email": "ida.intake@example.org", "time_zone": "America/Chicago"}
+PATIENT = {
+    "given_name": "Ida",
+    "family_name": "Intake",
+    "birth_date": "1961-02-03",
+    "email": "ida.intake@example.org",
+    "time_zone": "America/Chicago",
+}
 ADMIN = bearer("admin", subject="privacy-officer")
 
 
@@ -24,13 +30,23 @@ def group(link_id, **answers):
 
 
 def form(pid, *groups, rid="intake-1"):
-    return {"resourceType": "QuestionnaireResponse", "id": rid, "questionnaire": CANONICAL, "status": "completed",
-            "subject": {"reference": f"Patient/{pid}"}, "item": list(groups)}
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": rid,
+        "questionnaire": CANONICAL,
+        "status": "completed",
+        "subject": {"reference": f"Patient/{pid}"},
+        "item": list(groups),
+    }
 
 
 PENICILLIN = group("allergies", substance=coding(RXNORM, "7980", "penicillin G"), reaction={"valueString": "hives"})
-METFORMIN = group("medications", medication=coding(RXNORM, "6809", "metformin"), dose={"valueString": "500 mg"},
-                  start_date={"valueDate": "2022-04-01"})
+METFORMIN = group(
+    "medications",
+    medication=coding(RXNORM, "6809", "metformin"),
+    dose={"valueString": "500 mg"},
+    start_date={"valueDate": "2022-04-01"},
+)
 DIABETES = group("conditions", condition=coding(SNOMED, "44054006", "Diabetes mellitus type 2"))
 
 
@@ -66,8 +82,9 @@ async def test_a_response_lands_in_the_history_once(records, pid):
     [med] = (await records.get(f"/patients/{pid}/medications")).json()
     assert med["dose"] == "500 mg" and med["start_date"] == "2022-04-01"
 
-    again = await records.post("/fhir/QuestionnaireResponse", json=form(pid, PENICILLIN, METFORMIN, DIABETES),
-                               headers=me)
+    again = await records.post(
+        "/fhir/QuestionnaireResponse", json=form(pid, PENICILLIN, METFORMIN, DIABETES), headers=me
+    )
     assert again.status_code == 200, again.text
     assert {o["outcome"] for o in again.json()} == {"already recorded"}
     for path in ("allergies", "medications", "conditions"):
@@ -92,8 +109,9 @@ async def test_a_response_with_a_bad_code_records_nothing_and_names_the_item(rec
 
 
 async def test_only_the_patient_or_the_care_team_submits(records, pid):
-    r = await records.post("/fhir/QuestionnaireResponse", json=form(pid, PENICILLIN),
-                           headers=bearer("patient", patient_id="someone-else"))
+    r = await records.post(
+        "/fhir/QuestionnaireResponse", json=form(pid, PENICILLIN), headers=bearer("patient", patient_id="someone-else")
+    )
     assert r.status_code == 403
     assert (await records.get(f"/patients/{pid}/allergies")).json() == []
     trail = (await records.get(f"/audit/patients/{pid}", headers=ADMIN)).json()
@@ -103,5 +121,6 @@ async def test_only_the_patient_or_the_care_team_submits(records, pid):
 async def test_writes_are_audited(records, pid):
     await records.post("/fhir/QuestionnaireResponse", json=form(pid, PENICILLIN), headers=bearer("clinician"))
     trail = (await records.get(f"/audit/patients/{pid}", headers=ADMIN)).json()
-    assert {("create", "QuestionnaireResponse"), ("create", "AllergyIntolerance")} <= \
-        {(e["action"], e["resource_type"]) for e in trail}
+    assert {("create", "QuestionnaireResponse"), ("create", "AllergyIntolerance")} <= {
+        (e["action"], e["resource_type"]) for e in trail
+    }

@@ -1,14 +1,21 @@
 """Medical record numbers, duplicate warnings on registration, and merging duplicates."""
 
 import pytest
+
 from caremesh_contracts import PatientMerged
 from caremesh_kit.testing import EventCapture, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.domain import mrn_with_check_digit
 from caremesh_records.settings import RecordsSettings
 
-ADA = {"given_name": "Ada", "family_name": "Lovelace", "birth_date": "1985-12-10",
-       "email": "ada@example.org", "time_zone": "Europe/London", "language": "en-GB"}
+ADA = {
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "birth_date": "1985-12-10",
+    "email": "ada@example.org",
+    "time_zone": "Europe/London",
+    "language": "en-GB",
+}
 
 
 @pytest.fixture
@@ -30,8 +37,9 @@ async def test_same_name_and_birth_date_is_flagged_with_the_candidate(records):
     again = (await records.post("/patients", json=ADA | {"given_name": "  ADA ", "family_name": "Lovelacé"})).json()
     [warning] = again["warnings"]
     assert warning["code"] == "possible-duplicate"
-    assert warning["candidates"] == [{"patient_id": first["id"], "mrn": first["mrn"],
-                                      "reason": "same name and birth date"}]
+    assert warning["candidates"] == [
+        {"patient_id": first["id"], "mrn": first["mrn"], "reason": "same name and birth date"}
+    ]
 
 
 async def test_a_shared_identifier_is_flagged_even_with_another_name(records):

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import (
     AppointmentBooked,
     CoverageRegistered,
@@ -26,8 +27,13 @@ from caremesh_kit.testing import (
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
 
-PATIENT = {"given_name": "Ada", "family_name": "Test", "birth_date": "1984-03-09",
-           "email": "ada@example.org", "time_zone": "Europe/London"}
+PATIENT = {
+    "given_name": "Ada",
+    "family_name": "Test",
+    "birth_date": "1984-03-09",
+    "email": "ada@example.org",
+    "time_zone": "Europe/London",
+}
 
 
 @pytest.fixture
@@ -38,9 +44,15 @@ async def records(namespace):
 
 def booked(patient_id: str) -> AppointmentBooked:
     start = datetime.now(UTC) + timedelta(days=1)
-    return AppointmentBooked(appointment_id="appt-1", patient_id=patient_id, practitioner_id="pr-1",
-                             practitioner_name="Dr. Who", service_code="99213", start=start,
-                             end=start + timedelta(minutes=30))
+    return AppointmentBooked(
+        appointment_id="appt-1",
+        patient_id=patient_id,
+        practitioner_id="pr-1",
+        practitioner_name="Dr. Who",
+        service_code="99213",
+        start=start,
+        end=start + timedelta(minutes=30),
+    )
 
 
 async def test_registering_a_patient_emits_only_contact_details(records, namespace, amqp_url):
@@ -93,13 +105,26 @@ async def test_booked_appointment_lands_on_the_timeline_once(records, namespace,
 async def test_coverage_decisions_land_on_the_timeline_in_time_order(records, namespace, amqp_url):
     pid = (await records.post("/patients", json=PATIENT)).json()["id"]
     t0 = datetime.now(UTC) - timedelta(hours=3)
-    await publish_event(amqp_url, namespace, CoverageRegistered(
-        coverage_id="cov-1", patient_id=pid, payer="Acme Health", period_start=t0.date()), time=t0)
-    await publish_event(amqp_url, namespace, EligibilityDenied(
-        appointment_id="appt-2", patient_id=pid, reason_code="not-covered", reason="The plan does not cover this"),
-        time=t0 + timedelta(hours=2))
-    await publish_event(amqp_url, namespace, EligibilityConfirmed(
-        appointment_id="appt-1", patient_id=pid, coverage_id="cov-1"), time=t0 + timedelta(hours=1))
+    await publish_event(
+        amqp_url,
+        namespace,
+        CoverageRegistered(coverage_id="cov-1", patient_id=pid, payer="Acme Health", period_start=t0.date()),
+        time=t0,
+    )
+    await publish_event(
+        amqp_url,
+        namespace,
+        EligibilityDenied(
+            appointment_id="appt-2", patient_id=pid, reason_code="not-covered", reason="The plan does not cover this"
+        ),
+        time=t0 + timedelta(hours=2),
+    )
+    await publish_event(
+        amqp_url,
+        namespace,
+        EligibilityConfirmed(appointment_id="appt-1", patient_id=pid, coverage_id="cov-1"),
+        time=t0 + timedelta(hours=1),
+    )
 
     async def three():
         entries = (await records.get(f"/patients/{pid}/timeline")).json()
@@ -114,15 +139,19 @@ async def test_coverage_decisions_land_on_the_timeline_in_time_order(records, na
 
 async def _consumed(client) -> bool:
     text = (await client.get("/metrics", headers=bearer("service"))).text
-    line = [x for x in text.splitlines() if x.startswith("caremesh_messages_handled_total")
-            and "appointment.booked" in x and 'outcome="ack"' in x]
+    line = [
+        x
+        for x in text.splitlines()
+        if x.startswith("caremesh_messages_handled_total") and "appointment.booked" in x and 'outcome="ack"' in x
+    ]
     return bool(line) and float(line[0].rsplit(" ", 1)[1]) >= 3
 
 
 async def test_malformed_event_is_dead_lettered_with_reason_and_service_keeps_going(records, namespace, amqp_url):
     queue = f"{namespace}.records.scheduling.appointment.booked"
-    await publish_raw(amqp_url, namespace, "scheduling.appointment.booked", b'{"patient_id": 42}',
-                      event_headers(AppointmentBooked))
+    await publish_raw(
+        amqp_url, namespace, "scheduling.appointment.booked", b'{"patient_id": 42}', event_headers(AppointmentBooked)
+    )
     await publish_raw(amqp_url, namespace, "scheduling.appointment.booked", b"not json at all", {"x": "y"})
     dead = []
 
@@ -149,16 +178,38 @@ async def test_a_fulfilled_appointment_becomes_one_encounter_and_misses_are_note
 
     pid = (await records.post("/patients", json=PATIENT)).json()["id"]
     start = datetime(2030, 5, 1, 9, tzinfo=UTC)
-    fulfilled = AppointmentFulfilled(appointment_id="visit-1", patient_id=pid, practitioner_id="pr-1",
-                                     practitioner_name="Dr. Who", service_code="99213", start=start,
-                                     end=start + timedelta(minutes=30), completed_at=start + timedelta(minutes=40))
+    fulfilled = AppointmentFulfilled(
+        appointment_id="visit-1",
+        patient_id=pid,
+        practitioner_id="pr-1",
+        practitioner_name="Dr. Who",
+        service_code="99213",
+        start=start,
+        end=start + timedelta(minutes=30),
+        completed_at=start + timedelta(minutes=40),
+    )
     eid = await publish_event(amqp_url, namespace, fulfilled)
     await publish_event(amqp_url, namespace, fulfilled, event_id=eid)  # redelivered
-    await publish_event(amqp_url, namespace, AppointmentNoShowRecorded(
-        appointment_id="visit-2", patient_id=pid, service_code="99213", start=start + timedelta(days=7)))
-    await publish_event(amqp_url, namespace, AppointmentCancelled(
-        appointment_id="visit-3", patient_id=pid, service_code="99213", start=start + timedelta(days=14),
-        reason_code="pat", cancelled_by_role="patient", late=True))
+    await publish_event(
+        amqp_url,
+        namespace,
+        AppointmentNoShowRecorded(
+            appointment_id="visit-2", patient_id=pid, service_code="99213", start=start + timedelta(days=7)
+        ),
+    )
+    await publish_event(
+        amqp_url,
+        namespace,
+        AppointmentCancelled(
+            appointment_id="visit-3",
+            patient_id=pid,
+            service_code="99213",
+            start=start + timedelta(days=14),
+            reason_code="pat",
+            cancelled_by_role="patient",
+            late=True,
+        ),
+    )
 
     async def three_entries():
         entries = (await records.get(f"/patients/{pid}/timeline")).json()
@@ -168,7 +219,10 @@ async def test_a_fulfilled_appointment_becomes_one_encounter_and_misses_are_note
     await wait_settled(namespace)
     entries = (await records.get(f"/patients/{pid}/timeline")).json()
     assert sorted((e["appointment_id"], e["kind"]) for e in entries) == [
-        ("visit-1", "encounter"), ("visit-2", "appointment.no_show"), ("visit-3", "appointment.cancelled")]
+        ("visit-1", "encounter"),
+        ("visit-2", "appointment.no_show"),
+        ("visit-3", "appointment.cancelled"),
+    ]
     [encounter] = (await records.get(f"/patients/{pid}/encounters")).json()
     assert encounter["id"] == "visit-1" and encounter["status"] == "finished"
     assert encounter["practitioner_name"] == "Dr. Who" and encounter["service_code"] == "99213"

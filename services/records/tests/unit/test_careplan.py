@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
 from caremesh_kit.errors import Conflict, Invalid, NotFound
 from caremesh_records.careplan import (
@@ -42,8 +43,9 @@ def target(comparator: str | None = "<", value: float | None = 7, **kw) -> Targe
 
 def readings(*points: tuple[float, int]) -> list[Reading]:
     """(value, days before NOW) pairs, oldest first."""
-    return [Reading(value=v, effective_at=NOW - timedelta(days=d), recorded_at=NOW - timedelta(days=d))
-            for v, d in points]
+    return [
+        Reading(value=v, effective_at=NOW - timedelta(days=d), recorded_at=NOW - timedelta(days=d)) for v, d in points
+    ]
 
 
 def state(t: Target | None, rs: list[Reading], set_at: datetime = NOW - timedelta(days=30), now: datetime = NOW):
@@ -52,8 +54,14 @@ def state(t: Target | None, rs: list[Reading], set_at: datetime = NOW - timedelt
 
 
 def patient() -> Patient:
-    return Patient.register("pat-1", Demographics(given_name="Ada", family_name="Plan", birth_date=date(1960, 1, 1),
-                                                  email="ada@example.org", time_zone=TZ), NOW, "123")
+    return Patient.register(
+        "pat-1",
+        Demographics(
+            given_name="Ada", family_name="Plan", birth_date=date(1960, 1, 1), email="ada@example.org", time_zone=TZ
+        ),
+        NOW,
+        "123",
+    )
 
 
 def plan(status: str = "active") -> CarePlan:
@@ -63,6 +71,7 @@ def plan(status: str = "active") -> CarePlan:
 
 
 # -- progress ---------------------------------------------------------------------------------------
+
 
 def test_without_a_target_progress_is_not_computed():
     assert state(None, readings((8, 1))) is None
@@ -75,10 +84,19 @@ def test_no_observation_is_on_track_until_it_has_been_too_long():
     assert state(target(), [], set_at=set_at + timedelta(seconds=1)) == (ProgressState.ON_TRACK, "awaiting-observation")
 
 
-@pytest.mark.parametrize(("comparator", "value", "met"), [
-    ("<", 6.9, True), ("<", 7.0, False), ("<=", 7.0, True), ("<=", 7.01, False),
-    (">", 7.0, False), (">", 7.01, True), (">=", 7.0, True), (">=", 6.99, False),
-])
+@pytest.mark.parametrize(
+    ("comparator", "value", "met"),
+    [
+        ("<", 6.9, True),
+        ("<", 7.0, False),
+        ("<=", 7.0, True),
+        ("<=", 7.01, False),
+        (">", 7.0, False),
+        (">", 7.01, True),
+        (">=", 7.0, True),
+        (">=", 6.99, False),
+    ],
+)
 def test_met_follows_the_comparator_at_its_boundary(comparator, value, met):
     got = state(target(comparator), readings((value, 1)))
     assert (got == (ProgressState.MET, "target-met")) is met
@@ -128,8 +146,12 @@ def test_a_stale_observation_is_at_risk():
 
 
 def test_at_risk_from_is_where_assess_turns_at_risk():
-    cases = [(target(due_date=date(2026, 8, 1)), readings((7.4, 10))), (target(), readings((7.4, 10))),
-             (target(), []), (target(), readings((7.5, 20), (7.9, 1)))]
+    cases = [
+        (target(due_date=date(2026, 8, 1)), readings((7.4, 10))),
+        (target(), readings((7.4, 10))),
+        (target(), []),
+        (target(), readings((7.5, 20), (7.9, 1))),
+    ]
     for t, rs in cases:
         at = at_risk_from(t, rs, NOW - timedelta(days=30), TZ)
         assert assess(t, rs, NOW - timedelta(days=30), TZ, at).state is ProgressState.AT_RISK
@@ -141,15 +163,22 @@ def test_at_risk_from_is_where_assess_turns_at_risk():
 
 # -- targets ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"comparator": "<"}, "target.value"),
-    ({"value": 7}, "target.comparator"),
-    ({"low": 5}, "target.high"),
-    ({"low": 9, "high": 5}, "target.low"),
-    ({"comparator": "<", "value": 7, "low": 1, "high": 2}, "target.low"),
-    ({"comparator": "<", "value": 7, "measure": {**HBA1C, "code": "4548-5"}}, "target.measure.code"),
-    ({"comparator": "<", "value": 7, "measure": {**HBA1C, "system": "http://example.org"}}, "target.measure.system"),
-])
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"comparator": "<"}, "target.value"),
+        ({"value": 7}, "target.comparator"),
+        ({"low": 5}, "target.high"),
+        ({"low": 9, "high": 5}, "target.low"),
+        ({"comparator": "<", "value": 7, "low": 1, "high": 2}, "target.low"),
+        ({"comparator": "<", "value": 7, "measure": {**HBA1C, "code": "4548-5"}}, "target.measure.code"),
+        (
+            {"comparator": "<", "value": 7, "measure": {**HBA1C, "system": "http://example.org"}},
+            "target.measure.system",
+        ),
+    ],
+)
 def test_a_target_must_be_one_clear_shape_with_a_valid_measure(fields, field):
     t = Target(**({"measure": HBA1C, "unit": "%"} | fields))
     with pytest.raises(Invalid) as exc:
@@ -165,12 +194,14 @@ def test_loinc_codes_carry_a_mod_10_check_digit():
 
 # -- plans and tasks --------------------------------------------------------------------------------
 
+
 def test_a_new_plan_is_draft_or_active_and_says_so_in_its_event():
     p = CarePlan.create("cp-1", patient(), NewCarePlan(title="Diabetes"), "dr-1", NOW)
     assert p.status is PlanStatus.DRAFT and p.time_zone == TZ
     [e] = p.take_events()
-    assert e == CarePlanChanged(care_plan_id="cp-1", patient_id="pat-1", change="created", status="draft",
-                                changed_at=NOW)
+    assert e == CarePlanChanged(
+        care_plan_id="cp-1", patient_id="pat-1", change="created", status="draft", changed_at=NOW
+    )
     with pytest.raises(Invalid) as exc:
         CarePlan.create("cp-2", patient(), NewCarePlan(title="x", status="completed"), "dr-1", NOW)
     assert exc.value.extra["field"] == "status"
@@ -192,8 +223,11 @@ def test_plan_moves_follow_the_lifecycle_and_closing_cancels_open_tasks():
     assert p.change_status(PlanStatus.COMPLETED, "dr-1", NOW + timedelta(days=1), "goals met")
     assert [t.status for t in p.tasks] == [TaskStatus.CANCELLED, TaskStatus.COMPLETED]
     assert p.tasks[0].status_history[-1].reason == "care plan completed"
-    assert [(s.status, s.by) for s in p.status_history] == [("draft", "dr-1"), ("active", "dr-1"),
-                                                            ("completed", "dr-1")]
+    assert [(s.status, s.by) for s in p.status_history] == [
+        ("draft", "dr-1"),
+        ("active", "dr-1"),
+        ("completed", "dr-1"),
+    ]
     with pytest.raises(Conflict) as exc:
         p.change_status(PlanStatus.ACTIVE, "dr-1", NOW)
     assert exc.value.extra == {"current": "completed", "requested": "active"}
@@ -211,13 +245,18 @@ def test_task_moves_follow_the_task_lifecycle_with_who_and_when():
     assert p.change_task_status("t-1", TaskStatus.IN_PROGRESS, "nurse-1", later) is False
     assert p.change_task_status("t-1", TaskStatus.COMPLETED, "nurse-1", later, "done") is True
     assert [(s.status, s.by) for s in p.tasks[0].status_history] == [
-        ("requested", "dr-1"), ("in-progress", "nurse-1"), ("completed", "nurse-1")]
+        ("requested", "dr-1"),
+        ("in-progress", "nurse-1"),
+        ("completed", "nurse-1"),
+    ]
     for target_status in (TaskStatus.IN_PROGRESS, TaskStatus.CANCELLED, TaskStatus.REQUESTED):
         with pytest.raises(Conflict) as exc:
             p.change_task_status("t-1", target_status, "nurse-1", later)
         assert exc.value.extra == {"current": "completed", "requested": target_status.value}
-    assert [(e.change, e.status) for e in p.take_events()] == [("task_status_changed", "in-progress"),
-                                                               ("task_status_changed", "completed")]
+    assert [(e.change, e.status) for e in p.take_events()] == [
+        ("task_status_changed", "in-progress"),
+        ("task_status_changed", "completed"),
+    ]
     with pytest.raises(NotFound):
         p.change_task_status("nope", TaskStatus.COMPLETED, "nurse-1", later)
     with pytest.raises(Invalid) as exc:
@@ -235,8 +274,16 @@ def test_an_open_task_is_marked_overdue_once_when_its_due_date_ends_where_the_pa
     assert p.next_overdue_at == end_of_day
     assert p.flag_overdue(end_of_day - timedelta(seconds=1)) == 0
     assert p.flag_overdue(end_of_day) == 1
-    assert p.take_events() == [CareTaskOverdue(care_plan_id="cp-1", task_id="t-1", patient_id="pat-1",
-                                               due_date=date(2026, 5, 1), assignee_id="nurse-1", assignee_role="nurse")]
+    assert p.take_events() == [
+        CareTaskOverdue(
+            care_plan_id="cp-1",
+            task_id="t-1",
+            patient_id="pat-1",
+            due_date=date(2026, 5, 1),
+            assignee_id="nurse-1",
+            assignee_role="nurse",
+        )
+    ]
     assert p.tasks[0].overdue_at == end_of_day and p.next_overdue_at is None
     assert p.flag_overdue(end_of_day + timedelta(days=3)) == 0 and p.take_events() == []
 
@@ -258,12 +305,14 @@ def test_observations_use_the_targets_unit_are_not_in_the_future_and_are_kept_in
         p.record_observation("g-1", "o-1", NewObservation(value=53, unit="mmol/mol", effective_at=NOW), "dr-1", NOW)
     assert exc.value.extra["field"] == "unit"
     with pytest.raises(Invalid) as exc:
-        p.record_observation("g-1", "o-1", NewObservation(value=7, unit="%", effective_at=NOW + timedelta(hours=1)),
-                             "dr-1", NOW)
+        p.record_observation(
+            "g-1", "o-1", NewObservation(value=7, unit="%", effective_at=NOW + timedelta(hours=1)), "dr-1", NOW
+        )
     assert exc.value.extra["field"] == "effective_at"
     p.record_observation("g-1", "o-new", NewObservation(value=6.8, unit="%", effective_at=NOW), "nurse-1", NOW)
-    p.record_observation("g-1", "o-old", NewObservation(value=8.1, unit="%", effective_at=NOW - timedelta(days=60)),
-                         "nurse-1", NOW)
+    p.record_observation(
+        "g-1", "o-old", NewObservation(value=8.1, unit="%", effective_at=NOW - timedelta(days=60)), "nurse-1", NOW
+    )
     g = p.goal("g-1")
     assert [o.id for o in g.observations] == ["o-old", "o-new"]
     assert p.progress(g, NOW).state is ProgressState.MET  # the latest measured, not the latest recorded
@@ -274,12 +323,22 @@ def test_the_worklist_shows_overdue_tasks_and_goals_at_risk_by_assignee():
     p.add_goal("g-1", NewGoal(description="HbA1c under 7%", target=target()), "dr-1", NOW - timedelta(days=40))
     p.add_goal("g-2", NewGoal(description="Weight", target=None), "dr-1", NOW)
     for value, days in ((7.4, 30), (7.9, 2)):
-        p.record_observation("g-1", f"o-{days}", NewObservation(value=value, unit="%",
-                                                                effective_at=NOW - timedelta(days=days)), "dr-1", NOW)
-    p.add_task("t-1", NewTask(description="Call", assignee=NURSE, due_date=date(2026, 4, 20), goal_id="g-1"),
-               "dr-1", NOW)
-    p.add_task("t-2", NewTask(description="Later", assignee={"id": "dietitian-1", "role": "dietitian"},
-                              due_date=date(2026, 6, 1)), "dr-1", NOW)
+        p.record_observation(
+            "g-1",
+            f"o-{days}",
+            NewObservation(value=value, unit="%", effective_at=NOW - timedelta(days=days)),
+            "dr-1",
+            NOW,
+        )
+    p.add_task(
+        "t-1", NewTask(description="Call", assignee=NURSE, due_date=date(2026, 4, 20), goal_id="g-1"), "dr-1", NOW
+    )
+    p.add_task(
+        "t-2",
+        NewTask(description="Later", assignee={"id": "dietitian-1", "role": "dietitian"}, due_date=date(2026, 6, 1)),
+        "dr-1",
+        NOW,
+    )
     assert [(i.kind, i.item_id) for i in p.worklist(NOW)] == [("task", "t-1"), ("goal", "g-1")]
     assert [(i.kind, i.item_id) for i in p.worklist(NOW, "nurse-1")] == [("task", "t-1"), ("goal", "g-1")]
     assert p.worklist(NOW, "dietitian-1") == []
@@ -287,13 +346,33 @@ def test_the_worklist_shows_overdue_tasks_and_goals_at_risk_by_assignee():
 
 
 def test_an_import_keeps_the_given_ids_and_statuses_and_validates_like_the_api():
-    goals = [ImportedGoal(id="g-a", description="HbA1c under 7%", target=target(),
-                          observations=[NewObservation(value=7.2, unit="%", effective_at=NOW - timedelta(days=3))]),
-             ImportedGoal(id="g-b", description="improved systolic function")]
-    tasks = [ImportedTask(id="t-a", description="Diet education", status=TaskStatus.COMPLETED,
-                          code={"system": "http://snomed.info/sct", "code": "409002", "display": "Food allergy diet"})]
-    p = CarePlan.imported("plan-from-src-1", patient(),
-                          NewCarePlan(title="Self care", status="completed"), goals, tasks, "importer", NOW, "bundle-1")
+    goals = [
+        ImportedGoal(
+            id="g-a",
+            description="HbA1c under 7%",
+            target=target(),
+            observations=[NewObservation(value=7.2, unit="%", effective_at=NOW - timedelta(days=3))],
+        ),
+        ImportedGoal(id="g-b", description="improved systolic function"),
+    ]
+    tasks = [
+        ImportedTask(
+            id="t-a",
+            description="Diet education",
+            status=TaskStatus.COMPLETED,
+            code={"system": "http://snomed.info/sct", "code": "409002", "display": "Food allergy diet"},
+        )
+    ]
+    p = CarePlan.imported(
+        "plan-from-src-1",
+        patient(),
+        NewCarePlan(title="Self care", status="completed"),
+        goals,
+        tasks,
+        "importer",
+        NOW,
+        "bundle-1",
+    )
     assert p.id == "plan-from-src-1" and p.status is PlanStatus.COMPLETED
     assert p.goal_ids == ["g-a", "g-b"] and p.tasks[0].assignee is None and p.tasks[0].status is TaskStatus.COMPLETED
     assert p.source.reference == "bundle-1" and len(p.goal("g-a").observations) == 1

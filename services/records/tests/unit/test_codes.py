@@ -1,20 +1,32 @@
 """Unit tests of the code systems' format rules and the SNOMED CT check digit."""
 
 import pytest
+from pydantic import ValidationError
+
 from caremesh_kit.errors import Invalid
 from caremesh_records import codes
 from caremesh_records.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED, Coding, problem, verhoeff_valid
-from pydantic import ValidationError
 
 # Real concepts: type 2 diabetes, asthma, diabetes mellitus, hypertension, myocardial infarction,
 # COVID-19, amoxicillin, paracetamol, appendectomy, allergy to penicillin.
-REAL_SNOMED = ["44054006", "195967001", "73211009", "38341003", "22298006", "840539006", "372687004",
-               "387517004", "80146002", "91936005"]
+REAL_SNOMED = [
+    "44054006",
+    "195967001",
+    "73211009",
+    "38341003",
+    "22298006",
+    "840539006",
+    "372687004",
+    "387517004",
+    "80146002",
+    "91936005",
+]
 # From the SNOMED CT specification's examples: the lowest concept id, short and long format ids.
 SPEC_SNOMED = ["100005", "1290023401004", "11000001102", "10989121108", "1290989121103", "999999990989121104"]
 
 
 # -- SNOMED CT -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("code", REAL_SNOMED + SPEC_SNOMED)
 def test_valid_snomed_concept_ids(code):
@@ -34,7 +46,7 @@ def test_swapped_neighbouring_digits_are_caught(code):
     item = code[:-3]
     for i in range(len(item) - 1):
         if item[i] != item[i + 1]:
-            swapped = item[:i] + item[i + 1] + item[i] + item[i + 2:] + code[-3:]
+            swapped = item[:i] + item[i + 1] + item[i] + item[i + 2 :] + code[-3:]
             assert problem(SNOMED, swapped) is not None, swapped
 
 
@@ -43,23 +55,26 @@ def test_a_mistyped_digit_is_caught(code):
     for i in range(len(code) - 3):
         for digit in "0123456789":
             if digit != code[i]:
-                assert problem(SNOMED, code[:i] + digit + code[i + 1:]) is not None
+                assert problem(SNOMED, code[:i] + digit + code[i + 1 :]) is not None
 
 
-@pytest.mark.parametrize(("code", "says"), [
-    ("44054007", "check digit"),
-    ("195967002", "check digit"),
-    ("73211008", "check digit"),
-    ("1290023401015", "partition"),  # a description id (01)
-    ("9940000001029", "partition"),  # a relationship id (02)
-    ("1290000001117", "partition"),  # a long-format description id (11)
-    ("12345", "6 to 18 digits"),
-    ("1234567890123456789", "6 to 18 digits"),
-    ("4405400X", "6 to 18 digits"),
-    ("４４０５４００６", "6 to 18 digits"),  # full-width digits
-    ("044054006", "does not start with 0"),
-    ("", "6 to 18 digits"),
-])
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("44054007", "check digit"),
+        ("195967002", "check digit"),
+        ("73211008", "check digit"),
+        ("1290023401015", "partition"),  # a description id (01)
+        ("9940000001029", "partition"),  # a relationship id (02)
+        ("1290000001117", "partition"),  # a long-format description id (11)
+        ("12345", "6 to 18 digits"),
+        ("1234567890123456789", "6 to 18 digits"),
+        ("4405400X", "6 to 18 digits"),
+        ("４４０５４００６", "6 to 18 digits"),  # full-width digits
+        ("044054006", "does not start with 0"),
+        ("", "6 to 18 digits"),
+    ],
+)
 def test_invalid_snomed_ids_say_why(code, says):
     assert says in problem(SNOMED, code)
 
@@ -102,6 +117,7 @@ def test_an_unknown_system_is_a_problem():
 
 
 # -- check: the error names the field ------------------------------------------------------------
+
 
 def coding(system: str, code: str) -> Coding:
     return Coding(system=system, code=code, display="something")

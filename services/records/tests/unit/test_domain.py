@@ -3,6 +3,8 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
+
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, PatientRegistered
 from caremesh_kit.errors import Invalid
 from caremesh_records.domain import (
@@ -12,19 +14,25 @@ from caremesh_records.domain import (
     entry_for_booking,
     entry_for_decline,
 )
-from pydantic import ValidationError
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def demographics(**over) -> Demographics:
-    values = dict(given_name="Amara", family_name="Nwosu", birth_date=date(1984, 2, 29),
-                  email="amara@example.org", phone="+447700900123", time_zone="Europe/London")
+    values = dict(
+        given_name="Amara",
+        family_name="Nwosu",
+        birth_date=date(1984, 2, 29),
+        email="amara@example.org",
+        phone="+447700900123",
+        time_zone="Europe/London",
+    )
     values.update(over)
     return Demographics(**values)
 
 
 # -- register -----------------------------------------------------------------------------------
+
 
 def test_register_raises_patient_registered_with_contact_details_only():
     patient = Patient.register("pat-1", demographics(), NOW)
@@ -34,8 +42,13 @@ def test_register_raises_patient_registered_with_contact_details_only():
     assert patient.demographics.family_name == "Nwosu"
 
     [event] = patient.take_events()
-    assert event == PatientRegistered(patient_id="pat-1", given_name="Amara", email="amara@example.org",
-                                      phone="+447700900123", time_zone="Europe/London")
+    assert event == PatientRegistered(
+        patient_id="pat-1",
+        given_name="Amara",
+        email="amara@example.org",
+        phone="+447700900123",
+        time_zone="Europe/London",
+    )
     # Minimum necessary: no family name, no birth date.
     assert set(event.model_dump()) == {"patient_id", "given_name", "email", "phone", "time_zone"}
     dumped = event.model_dump_json()
@@ -84,6 +97,7 @@ def test_register_accepts_a_birth_date_of_today_in_the_patients_time_zone():
 
 # -- Demographics validation --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("tz", ["Mars/Olympus_Mons", "Europe/Londres", "", "../etc/passwd"])
 def test_demographics_reject_unknown_time_zones(tz):
     with pytest.raises(ValidationError) as exc:
@@ -96,15 +110,18 @@ def test_demographics_default_time_zone_is_utc():
     assert d.time_zone == "UTC"
 
 
-@pytest.mark.parametrize("phone", [
-    "07700900123",          # national format, no +
-    "+07700900123",         # country code cannot start with 0
-    "+44 7700 900123",      # spaces
-    "+44-7700-900123",      # dashes
-    "+12345",               # too short (under 7 digits)
-    "+1234567890123456",    # too long (over 15 digits)
-    "+447700900123\n",      # trailing newline
-])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "07700900123",  # national format, no +
+        "+07700900123",  # country code cannot start with 0
+        "+44 7700 900123",  # spaces
+        "+44-7700-900123",  # dashes
+        "+12345",  # too short (under 7 digits)
+        "+1234567890123456",  # too long (over 15 digits)
+        "+447700900123\n",  # trailing newline
+    ],
+)
 def test_demographics_reject_phones_that_are_not_e164(phone):
     with pytest.raises(ValidationError) as exc:
         demographics(phone=phone)
@@ -133,14 +150,25 @@ START = datetime(2026, 5, 3, 9, 0, tzinfo=UTC)
 
 
 def booked_event() -> AppointmentBooked:
-    return AppointmentBooked(appointment_id="appt-1", patient_id="pat-1", practitioner_id="prac-1",
-                             practitioner_name="Dr Ada Okafor", service_code="99213", start=START,
-                             end=START + timedelta(minutes=30))
+    return AppointmentBooked(
+        appointment_id="appt-1",
+        patient_id="pat-1",
+        practitioner_id="prac-1",
+        practitioner_name="Dr Ada Okafor",
+        service_code="99213",
+        start=START,
+        end=START + timedelta(minutes=30),
+    )
 
 
 def declined_event() -> AppointmentDeclined:
-    return AppointmentDeclined(appointment_id="appt-1", patient_id="pat-1", service_code="99213", start=START,
-                               reason_code="service_not_covered")
+    return AppointmentDeclined(
+        appointment_id="appt-1",
+        patient_id="pat-1",
+        service_code="99213",
+        start=START,
+        reason_code="service_not_covered",
+    )
 
 
 def test_entry_for_booking():

@@ -9,17 +9,28 @@ NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
 def daughter() -> RelatedPerson:
-    return RelatedPerson.add("rp-1", "pat-1", RelatedPersonDetails(
-        given_name="Ruth", relationship=Relationship.DAUGHTER, email="ruth@example.org", time_zone="Europe/Paris"))
+    return RelatedPerson.add(
+        "rp-1",
+        "pat-1",
+        RelatedPersonDetails(
+            given_name="Ruth", relationship=Relationship.DAUGHTER, email="ruth@example.org", time_zone="Europe/Paris"
+        ),
+    )
 
 
 def test_a_new_related_person_has_no_consent_and_an_event_with_contact_details_only():
     person = daughter()
     assert person.consented == frozenset() and not person.may_receive(Category.APPOINTMENTS)
     [event] = person.take_events()
-    assert event == RelatedPersonAdded(related_person_id="rp-1", patient_id="pat-1", given_name="Ruth",
-                                       relationship="DAU", email="ruth@example.org", phone=None,
-                                       time_zone="Europe/Paris")
+    assert event == RelatedPersonAdded(
+        related_person_id="rp-1",
+        patient_id="pat-1",
+        given_name="Ruth",
+        relationship="DAU",
+        email="ruth@example.org",
+        phone=None,
+        time_zone="Europe/Paris",
+    )
 
 
 def test_consent_is_granted_per_category_and_withdrawn_at_once_with_its_history_kept():

@@ -2,18 +2,27 @@
 
 from datetime import UTC, datetime, timedelta
 
-from caremesh_records.family import Category, RelatedPerson, RelatedPersonDetails, Relationship
-from caremesh_records.fhir import family
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.relatedperson import RelatedPerson as FhirRelatedPerson
+
+from caremesh_records.family import Category, RelatedPerson, RelatedPersonDetails, Relationship
+from caremesh_records.fhir import family
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 
 def person() -> RelatedPerson:
-    return RelatedPerson.add("rp-1", "pat-1", RelatedPersonDetails(
-        given_name="Ruth", family_name="Smith", relationship=Relationship.DAUGHTER, email="ruth@example.org",
-        phone="+441234567890"))
+    return RelatedPerson.add(
+        "rp-1",
+        "pat-1",
+        RelatedPersonDetails(
+            given_name="Ruth",
+            family_name="Smith",
+            relationship=Relationship.DAUGHTER,
+            email="ruth@example.org",
+            phone="+441234567890",
+        ),
+    )
 
 
 def test_related_person_round_trips_with_relationship_and_contacts():
@@ -22,8 +31,7 @@ def test_related_person_round_trips_with_relationship_and_contacts():
     assert parsed == resource
     assert parsed.patient.reference == "Patient/pat-1"
     assert parsed.relationship[0].coding[0].code == "DAU"
-    assert {(t.system, t.value) for t in parsed.telecom} == {("email", "ruth@example.org"),
-                                                             ("phone", "+441234567890")}
+    assert {(t.system, t.value) for t in parsed.telecom} == {("email", "ruth@example.org"), ("phone", "+441234567890")}
 
 
 def test_consent_is_the_latest_record_and_a_withdrawal_permits_nothing():

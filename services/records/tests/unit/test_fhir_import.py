@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from caremesh_kit.errors import Invalid
 from caremesh_kit.fixtures import fixtures_dir
 from caremesh_records.codes import CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED
@@ -28,8 +29,10 @@ PATIENT_URL = "urn:uuid:11111111-2222-3333-4444-555555555555"
 def synthea() -> dict[str, dict]:
     missing = [n for n in NAMES if not (SYNTHEA / n).is_file()]
     if missing:
-        pytest.fail(f"Synthea fixtures missing from {SYNTHEA}: {', '.join(missing)} "
-                    "(see shared/fixtures/README.md; they live next to the repository, in ../shared)")
+        pytest.fail(
+            f"Synthea fixtures missing from {SYNTHEA}: {', '.join(missing)} "
+            "(see shared/fixtures/README.md; they live next to the repository, in ../shared)"
+        )
     return {n: json.loads((SYNTHEA / n).read_text()) for n in NAMES}
 
 
@@ -38,11 +41,17 @@ def types_of(raw: dict) -> Counter:
 
 
 def bundle(*resources: dict, kind: str = "collection") -> dict:
-    patient = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Lovelace", "given": ["Ada"]}],
-               "birthDate": "1984-03-09", "telecom": [{"system": "email", "value": "ada@example.org"}]}
+    patient = {
+        "resourceType": "Patient",
+        "id": "p1",
+        "name": [{"family": "Lovelace", "given": ["Ada"]}],
+        "birthDate": "1984-03-09",
+        "telecom": [{"system": "email", "value": "ada@example.org"}],
+    }
     entries = [{"fullUrl": PATIENT_URL, "resource": patient}]
-    entries += [{"fullUrl": f"urn:uuid:00000000-0000-0000-0000-{i:012d}", "resource": r}
-                for i, r in enumerate(resources)]
+    entries += [
+        {"fullUrl": f"urn:uuid:00000000-0000-0000-0000-{i:012d}", "resource": r} for i, r in enumerate(resources)
+    ]
     if kind == "transaction":
         for e in entries:
             e["request"] = {"method": "POST", "url": e["resource"]["resourceType"]}
@@ -62,6 +71,7 @@ def decided(raw: dict, resource_type: str):
 
 
 # -- the Synthea fixtures ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_resource_of_a_fixture_is_planned_or_reported(synthea, name):
@@ -143,20 +153,34 @@ def test_in_bundle_references_resolve_by_full_url(synthea):
 
 # -- envelopes: a malformed bundle is Invalid naming the field ------------------------------------
 
-@pytest.mark.parametrize(("raw", "field"), [
-    ([], "resourceType"),
-    ({"resourceType": "Patient"}, "resourceType"),
-    ({"resourceType": "Bundle", "type": "batch"}, "type"),
-    ({"resourceType": "Bundle"}, "type"),
-    ({"resourceType": "Bundle", "type": "collection", "entry": {}}, "entry"),
-    ({"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": "x"}]}, "entry.0.resource"),
-    ({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"id": "x"}}]},
-     "entry.0.resource.resourceType"),
-    ({"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": 5, "resource": {"resourceType": "Basic"}}]},
-     "entry.0.fullUrl"),
-    ({"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": {"resourceType": "Basic"}}]},
-     "entry.0.request"),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ([], "resourceType"),
+        ({"resourceType": "Patient"}, "resourceType"),
+        ({"resourceType": "Bundle", "type": "batch"}, "type"),
+        ({"resourceType": "Bundle"}, "type"),
+        ({"resourceType": "Bundle", "type": "collection", "entry": {}}, "entry"),
+        ({"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": "x"}]}, "entry.0.resource"),
+        (
+            {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"id": "x"}}]},
+            "entry.0.resource.resourceType",
+        ),
+        (
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{"fullUrl": 5, "resource": {"resourceType": "Basic"}}],
+            },
+            "entry.0.fullUrl",
+        ),
+        (
+            {"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": {"resourceType": "Basic"}}]},
+            "entry.0.request",
+        ),
+    ],
+)
 def test_a_malformed_bundle_names_the_field(raw, field):
     with pytest.raises(Invalid) as err:
         plan_of(raw)
@@ -171,10 +195,13 @@ def test_a_body_that_is_not_json_names_the_body():
 
 # -- types not imported, and resources that fail ---------------------------------------------------
 
+
 def test_types_not_handled_are_skipped_with_a_reason():
-    raw = bundle({"resourceType": "Flag", "status": "active", "code": {"text": "x"}, "subject": subject()},
-                 {"resourceType": "CarePlan", "status": "active", "intent": "plan", "subject": subject()},
-                 {"resourceType": "Invented", "id": "z"})
+    raw = bundle(
+        {"resourceType": "Flag", "status": "active", "code": {"text": "x"}, "subject": subject()},
+        {"resourceType": "CarePlan", "status": "active", "intent": "plan", "subject": subject()},
+        {"resourceType": "Invented", "id": "z"},
+    )
     out = {d.resource_type: d for d in plan_of(raw).decided}
     assert out["Flag"].outcome is Outcome.SKIPPED
     assert out["Flag"].reason == "resource type Flag is not imported by records"
@@ -183,18 +210,30 @@ def test_types_not_handled_are_skipped_with_a_reason():
 
 
 def test_a_resource_its_model_refuses_is_rejected_alone_naming_the_field():
-    raw = bundle({"resourceType": "Condition", "subject": subject(), "clinicalStatus": {"coding": [{"code": "active"}]},
-                  "code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "Diabetes"}]},
-                  "onsetDateTime": "yesterday"})
+    raw = bundle(
+        {
+            "resourceType": "Condition",
+            "subject": subject(),
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "Diabetes"}]},
+            "onsetDateTime": "yesterday",
+        }
+    )
     [d] = plan_of(raw).decided
     assert d.outcome is Outcome.REJECTED and "onsetDateTime" in d.reason
     assert [i.resource_type for i in plan_of(raw).items] == ["Patient"]
 
 
 def test_a_clinical_resource_needs_its_patient_in_the_bundle():
-    raw = bundle({"resourceType": "Immunization", "status": "completed", "patient": {"reference": "Patient/elsewhere"},
-                  "vaccineCode": {"coding": [{"system": CVX, "code": "140", "display": "Flu"}]},
-                  "occurrenceDateTime": "2020-01-01"})
+    raw = bundle(
+        {
+            "resourceType": "Immunization",
+            "status": "completed",
+            "patient": {"reference": "Patient/elsewhere"},
+            "vaccineCode": {"coding": [{"system": CVX, "code": "140", "display": "Flu"}]},
+            "occurrenceDateTime": "2020-01-01",
+        }
+    )
     [d] = plan_of(raw).decided
     assert d.reason == "Immunization.patient must reference a Patient in the bundle"
 
@@ -206,24 +245,41 @@ def test_a_patient_without_a_way_to_reach_them_is_rejected():
     assert d.outcome is Outcome.REJECTED and "no email or phone" in d.reason
 
 
-@pytest.mark.parametrize(("written", "countries", "expected"), [
-    ("555-860-3652", {"US"}, "+15558603652"), ("(617) 555-0100", set(), "+16175550100"),
-    ("+44 20 7123 4567", {"GB"}, "+442071234567"), ("020 7123 4567", {"GB"}, None), ("12", {"US"}, None),
-])
+@pytest.mark.parametrize(
+    ("written", "countries", "expected"),
+    [
+        ("555-860-3652", {"US"}, "+15558603652"),
+        ("(617) 555-0100", set(), "+16175550100"),
+        ("+44 20 7123 4567", {"GB"}, "+442071234567"),
+        ("020 7123 4567", {"GB"}, None),
+        ("12", {"US"}, None),
+    ],
+)
 def test_phone_numbers_become_e164_only_when_unambiguous(written, countries, expected):
     assert e164(written, countries) == expected
 
 
 # -- mappers on hand-made resources ----------------------------------------------------------------
 
+
 def test_family_member_history_makes_one_entry_per_condition():
-    raw = bundle({"resourceType": "FamilyMemberHistory", "id": "f1", "status": "completed", "patient": subject(),
-                  "relationship": {"coding": [{"system": ROLE_CODE, "code": "MTH", "display": "mother"}]},
-                  "condition": [
-                      {"code": {"coding": [{"system": ICD10CM, "code": "C50.911", "display": "Breast cancer"}]},
-                       "onsetAge": {"value": 52, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"}},
-                      {"code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "Diabetes"}]}},
-                      {"code": {"coding": [{"system": SNOMED, "code": "123", "display": "Bad"}]}}]})
+    raw = bundle(
+        {
+            "resourceType": "FamilyMemberHistory",
+            "id": "f1",
+            "status": "completed",
+            "patient": subject(),
+            "relationship": {"coding": [{"system": ROLE_CODE, "code": "MTH", "display": "mother"}]},
+            "condition": [
+                {
+                    "code": {"coding": [{"system": ICD10CM, "code": "C50.911", "display": "Breast cancer"}]},
+                    "onsetAge": {"value": 52, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"},
+                },
+                {"code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "Diabetes"}]}},
+                {"code": {"coding": [{"system": SNOMED, "code": "123", "display": "Bad"}]}},
+            ],
+        }
+    )
     items = only(raw, "FamilyMemberHistory")
     assert [i.source_id for i in items] == ["f1#condition.0", "f1#condition.1"]
     assert items[0].data.new.onset_age == 52 and items[0].data.new.relationship.code == "MTH"
@@ -232,43 +288,95 @@ def test_family_member_history_makes_one_entry_per_condition():
 
 
 def test_medication_statement_and_a_medication_reference():
-    medication = {"resourceType": "Medication", "id": "m1",
-                  "code": {"coding": [{"system": RXNORM, "code": "6809", "display": "metformin"}]}}
-    raw = bundle(medication, {
-        "resourceType": "MedicationStatement", "status": "completed", "subject": subject(),
-        "medicationReference": {"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"},
-        "effectivePeriod": {"start": "2020-01-01", "end": "2020-06-30"},
-        "dosage": [{"route": {"text": "oral"}, "doseAndRate": [{"doseQuantity": {"value": 500, "unit": "mg"}}],
-                    "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}}]})
+    medication = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "code": {"coding": [{"system": RXNORM, "code": "6809", "display": "metformin"}]},
+    }
+    raw = bundle(
+        medication,
+        {
+            "resourceType": "MedicationStatement",
+            "status": "completed",
+            "subject": subject(),
+            "medicationReference": {"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"},
+            "effectivePeriod": {"start": "2020-01-01", "end": "2020-06-30"},
+            "dosage": [
+                {
+                    "route": {"text": "oral"},
+                    "doseAndRate": [{"doseQuantity": {"value": 500, "unit": "mg"}}],
+                    "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+                }
+            ],
+        },
+    )
     [item] = only(raw, "MedicationStatement")
     new = item.data.new
     assert (new.medication.code, new.status, str(new.start_date), str(new.end_date)) == (
-        "6809", "completed", "2020-01-01", "2020-06-30")
+        "6809",
+        "completed",
+        "2020-01-01",
+        "2020-06-30",
+    )
     assert (new.dose, new.route, new.frequency) == ("500 mg", "oral", "2 times per day")
     assert decided(raw, "Medication")[0].reason == NOT_IMPORTED["Medication"]
 
 
 def test_the_first_acceptable_coding_is_taken():
-    raw = bundle({"resourceType": "Condition", "subject": subject(), "clinicalStatus": {"coding": [{"code": "active"}]},
-                  "code": {"text": "Type 2 diabetes", "coding": [
-                      {"system": "http://example.org/local", "code": "DM2"},
-                      {"system": SNOMED, "code": "44054007"},  # check digit wrong
-                      {"system": ICD10CM, "code": "E11.9"}]}})
+    raw = bundle(
+        {
+            "resourceType": "Condition",
+            "subject": subject(),
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {
+                "text": "Type 2 diabetes",
+                "coding": [
+                    {"system": "http://example.org/local", "code": "DM2"},
+                    {"system": SNOMED, "code": "44054007"},  # check digit wrong
+                    {"system": ICD10CM, "code": "E11.9"},
+                ],
+            },
+        }
+    )
     [item] = only(raw, "Condition")
     assert (item.data.new.condition.code, item.data.new.condition.display) == ("E11.9", "Type 2 diabetes")
 
 
-@pytest.mark.parametrize(("resource", "reason"), [
-    ({"resourceType": "Condition", "verificationStatus": {"coding": [{"code": "refuted"}]},
-      "code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "x"}]}}, "verificationStatus is refuted"),
-    ({"resourceType": "Immunization", "status": "entered-in-error", "occurrenceDateTime": "2020-01-01",
-      "vaccineCode": {"coding": [{"system": CVX, "code": "140", "display": "x"}]}}, "status is entered-in-error"),
-    ({"resourceType": "MedicationRequest", "status": "draft", "intent": "order",
-      "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "6809", "display": "x"}]}},
-     "a draft MedicationRequest is not a medication the patient takes or took"),
-    ({"resourceType": "Encounter", "status": "planned", "class": {"code": "AMB"}},
-     "a planned encounter is not a visit that took place"),
-])
+@pytest.mark.parametrize(
+    ("resource", "reason"),
+    [
+        (
+            {
+                "resourceType": "Condition",
+                "verificationStatus": {"coding": [{"code": "refuted"}]},
+                "code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "x"}]},
+            },
+            "verificationStatus is refuted",
+        ),
+        (
+            {
+                "resourceType": "Immunization",
+                "status": "entered-in-error",
+                "occurrenceDateTime": "2020-01-01",
+                "vaccineCode": {"coding": [{"system": CVX, "code": "140", "display": "x"}]},
+            },
+            "status is entered-in-error",
+        ),
+        (
+            {
+                "resourceType": "MedicationRequest",
+                "status": "draft",
+                "intent": "order",
+                "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "6809", "display": "x"}]},
+            },
+            "a draft MedicationRequest is not a medication the patient takes or took",
+        ),
+        (
+            {"resourceType": "Encounter", "status": "planned", "class": {"code": "AMB"}},
+            "a planned encounter is not a visit that took place",
+        ),
+    ],
+)
 def test_resources_that_are_not_facts_about_the_patient_are_skipped(resource, reason):
     key = "patient" if resource["resourceType"] == "Immunization" else "subject"
     [d] = plan_of(bundle({**resource, key: subject()})).decided
@@ -276,9 +384,16 @@ def test_resources_that_are_not_facts_about_the_patient_are_skipped(resource, re
 
 
 def test_a_not_done_immunization_keeps_no_lot_number():
-    raw = bundle({"resourceType": "Immunization", "status": "not-done", "patient": subject(), "lotNumber": "L1",
-                  "vaccineCode": {"coding": [{"system": CVX, "code": "140", "display": "Flu"}]},
-                  "occurrenceDateTime": "2020-10-01T10:00:00+02:00"})
+    raw = bundle(
+        {
+            "resourceType": "Immunization",
+            "status": "not-done",
+            "patient": subject(),
+            "lotNumber": "L1",
+            "vaccineCode": {"coding": [{"system": CVX, "code": "140", "display": "Flu"}]},
+            "occurrenceDateTime": "2020-10-01T10:00:00+02:00",
+        }
+    )
     [item] = only(raw, "Immunization")
     assert item.data.new.lot_number is None and str(item.data.new.date_given) == "2020-10-01"
 
@@ -291,28 +406,58 @@ def test_delete_requests_in_a_transaction_are_skipped():
 
 
 def test_the_handler_table_is_the_extension_point():
-    assert set(HANDLERS) == {"Patient", "AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Condition",
-                             "Procedure", "Immunization", "FamilyMemberHistory", "Encounter", "CarePlan", "Goal"}
+    assert set(HANDLERS) == {
+        "Patient",
+        "AllergyIntolerance",
+        "MedicationRequest",
+        "MedicationStatement",
+        "Condition",
+        "Procedure",
+        "Immunization",
+        "FamilyMemberHistory",
+        "Encounter",
+        "CarePlan",
+        "Goal",
+    }
     assert not set(HANDLERS) & set(NOT_IMPORTED)
 
     def care_plan(entry, b):
         if entry.resource.status == "revoked":
             raise Reject("revoked")
-        return [Item(entry=entry.index, resource_type="CarePlan", source_id=entry.source_id,
-                     key=f"CarePlan/{entry.source_id}", patient=0, data=entry.resource.title)]
+        return [
+            Item(
+                entry=entry.index,
+                resource_type="CarePlan",
+                source_id=entry.source_id,
+                key=f"CarePlan/{entry.source_id}",
+                patient=0,
+                data=entry.resource.title,
+            )
+        ]
 
     async def write(sink, item):  # pragma: no cover - not called by the pure plan
         raise AssertionError
 
     table = {**HANDLERS, "CarePlan": Handler(care_plan, write)}
-    raw = bundle({"resourceType": "CarePlan", "status": "active", "intent": "plan", "title": "Diabetes",
-                  "subject": subject()})
+    raw = bundle(
+        {"resourceType": "CarePlan", "status": "active", "intent": "plan", "title": "Diabetes", "subject": subject()}
+    )
     p = plan(raw, table, NOT_IMPORTED)
     assert [(i.resource_type, i.data) for i in p.items] == [("Patient", p.items[0].data), ("CarePlan", "Diabetes")]
-    assert isinstance(only(bundle({"resourceType": "Condition", "subject": subject(),
-                                   "clinicalStatus": {"coding": [{"code": "active"}]},
-                                   "code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "x"}]}}),
-                           "Condition")[0].data, HistoryData)
+    assert isinstance(
+        only(
+            bundle(
+                {
+                    "resourceType": "Condition",
+                    "subject": subject(),
+                    "clinicalStatus": {"coding": [{"code": "active"}]},
+                    "code": {"coding": [{"system": SNOMED, "code": "44054006", "display": "x"}]},
+                }
+            ),
+            "Condition",
+        )[0].data,
+        HistoryData,
+    )
 
 
 def test_synthea_care_plans_come_with_their_goals_and_activities(synthea):
@@ -331,7 +476,13 @@ def test_synthea_care_plans_come_with_their_goals_and_activities(synthea):
 
 
 def test_a_goal_no_plan_names_is_reported():
-    raw = bundle({"resourceType": "Goal", "lifecycleStatus": "active", "description": {"text": "Walk daily"},
-                  "subject": {"reference": PATIENT_URL}})
+    raw = bundle(
+        {
+            "resourceType": "Goal",
+            "lifecycleStatus": "active",
+            "description": {"text": "Walk daily"},
+            "subject": {"reference": PATIENT_URL},
+        }
+    )
     [d] = [d for d in plan_of(raw).decided if d.resource_type == "Goal"]
     assert d.outcome is Outcome.SKIPPED and "no CarePlan in the bundle names this goal" in d.reason

@@ -3,6 +3,8 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
+
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_records.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED
 from caremesh_records.domain import Demographics, Patient
@@ -28,14 +30,21 @@ from caremesh_records.history import (
     ProcedureStatus,
     ProcedureStatusUpdate,
 )
-from pydantic import ValidationError
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)
 TODAY = date(2026, 5, 1)
-PATIENT = Patient(id="pat-1", registered_at=NOW, demographics=Demographics(
-    given_name="Amara", family_name="Nwosu", birth_date=date(1984, 2, 29), email="amara@example.org",
-    time_zone="Europe/London"))
+PATIENT = Patient(
+    id="pat-1",
+    registered_at=NOW,
+    demographics=Demographics(
+        given_name="Amara",
+        family_name="Nwosu",
+        birth_date=date(1984, 2, 29),
+        email="amara@example.org",
+        time_zone="Europe/London",
+    ),
+)
 
 METFORMIN = {"system": RXNORM, "code": "6809", "display": "metformin"}
 DIABETES = {"system": SNOMED, "code": "44054006", "display": "Diabetes mellitus type 2"}
@@ -62,6 +71,7 @@ def medication(**over) -> Medication:
 
 
 # -- recording and provenance --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", list(Kind))
 def test_recording_keeps_who_when_and_the_source(kind):
@@ -108,33 +118,46 @@ def test_defaults_of_each_kind():
 
 # -- codes and dates at recording ----------------------------------------------------------------
 
-@pytest.mark.parametrize(("kind", "new", "field"), [
-    (Kind.MEDICATION, NewMedication(medication=DIABETES), "medication.system"),
-    (Kind.MEDICATION, NewMedication(medication=METFORMIN | {"code": "06809"}), "medication.code"),
-    (Kind.ALLERGY, NewAllergy(substance=ASTHMA_ICD), "substance.system"),
-    (Kind.CONDITION, NewCondition(condition=DIABETES | {"code": "44054060"}), "condition.code"),
-    (Kind.CONDITION, NewCondition(condition=METFORMIN), "condition.system"),
-    (Kind.PROCEDURE, NewProcedure(procedure=DIABETES | {"code": "80146003"}), "procedure.code"),
-    (Kind.PROCEDURE, NewProcedure(procedure=ASTHMA_ICD), "procedure.system"),
-    (Kind.FAMILY_HISTORY, NewFamilyHistory(relationship=MOTHER | {"code": "MUM"}, condition=DIABETES),
-     "relationship.code"),
-    (Kind.FAMILY_HISTORY, NewFamilyHistory(relationship=DIABETES, condition=DIABETES), "relationship.system"),
-    (Kind.IMMUNIZATION, NewImmunization(vaccine=METFORMIN, date_given=date(2025, 1, 1)), "vaccine.system"),
-])
+
+@pytest.mark.parametrize(
+    ("kind", "new", "field"),
+    [
+        (Kind.MEDICATION, NewMedication(medication=DIABETES), "medication.system"),
+        (Kind.MEDICATION, NewMedication(medication=METFORMIN | {"code": "06809"}), "medication.code"),
+        (Kind.ALLERGY, NewAllergy(substance=ASTHMA_ICD), "substance.system"),
+        (Kind.CONDITION, NewCondition(condition=DIABETES | {"code": "44054060"}), "condition.code"),
+        (Kind.CONDITION, NewCondition(condition=METFORMIN), "condition.system"),
+        (Kind.PROCEDURE, NewProcedure(procedure=DIABETES | {"code": "80146003"}), "procedure.code"),
+        (Kind.PROCEDURE, NewProcedure(procedure=ASTHMA_ICD), "procedure.system"),
+        (
+            Kind.FAMILY_HISTORY,
+            NewFamilyHistory(relationship=MOTHER | {"code": "MUM"}, condition=DIABETES),
+            "relationship.code",
+        ),
+        (Kind.FAMILY_HISTORY, NewFamilyHistory(relationship=DIABETES, condition=DIABETES), "relationship.system"),
+        (Kind.IMMUNIZATION, NewImmunization(vaccine=METFORMIN, date_given=date(2025, 1, 1)), "vaccine.system"),
+    ],
+)
 def test_codes_are_checked_against_the_systems_of_their_field(kind, new, field):
     with pytest.raises(Invalid) as exc:
         record(kind, new)
     assert exc.value.extra == {"field": field}
 
 
-@pytest.mark.parametrize(("kind", "new", "field"), [
-    (Kind.CONDITION, NewCondition(condition=DIABETES, onset_date=date(2026, 5, 2)), "onset_date"),
-    (Kind.CONDITION, NewCondition(condition=DIABETES, onset_date=date(1984, 2, 28)), "onset_date"),
-    (Kind.MEDICATION, NewMedication(medication=METFORMIN, start_date=date(2026, 6, 1)), "start_date"),
-    (Kind.PROCEDURE, NewProcedure(procedure=NEW[Kind.PROCEDURE].procedure, performed_date=date(1900, 1, 1)),
-     "performed_date"),
-    (Kind.IMMUNIZATION, NewImmunization(vaccine=FLU, date_given=date(2027, 1, 1)), "date_given"),
-])
+@pytest.mark.parametrize(
+    ("kind", "new", "field"),
+    [
+        (Kind.CONDITION, NewCondition(condition=DIABETES, onset_date=date(2026, 5, 2)), "onset_date"),
+        (Kind.CONDITION, NewCondition(condition=DIABETES, onset_date=date(1984, 2, 28)), "onset_date"),
+        (Kind.MEDICATION, NewMedication(medication=METFORMIN, start_date=date(2026, 6, 1)), "start_date"),
+        (
+            Kind.PROCEDURE,
+            NewProcedure(procedure=NEW[Kind.PROCEDURE].procedure, performed_date=date(1900, 1, 1)),
+            "performed_date",
+        ),
+        (Kind.IMMUNIZATION, NewImmunization(vaccine=FLU, date_given=date(2027, 1, 1)), "date_given"),
+    ],
+)
 def test_clinical_dates_lie_between_birth_and_today(kind, new, field):
     with pytest.raises(Invalid) as exc:
         record(kind, new)
@@ -143,8 +166,9 @@ def test_clinical_dates_lie_between_birth_and_today(kind, new, field):
 
 def test_today_is_the_patients_today():
     # 12:00 UTC on 1 May is already 2 May in Kiritimati (UTC+14).
-    far_east = PATIENT.model_copy(update={"demographics": PATIENT.demographics.model_copy(
-        update={"time_zone": "Pacific/Kiritimati"})})
+    far_east = PATIENT.model_copy(
+        update={"demographics": PATIENT.demographics.model_copy(update={"time_zone": "Pacific/Kiritimati"})}
+    )
     new = NewCondition(condition=DIABETES, onset_date=date(2026, 5, 2))
     assert record(Kind.CONDITION, new, patient=far_east).onset_date == date(2026, 5, 2)
     with pytest.raises(Invalid):
@@ -152,15 +176,24 @@ def test_today_is_the_patients_today():
     assert record(Kind.CONDITION, NewCondition(condition=DIABETES, onset_date=PATIENT.demographics.birth_date))
 
 
-@pytest.mark.parametrize(("new", "field"), [
-    (NewMedication(medication=METFORMIN, start_date=date(2024, 1, 10), end_date=date(2024, 1, 9)), "end_date"),
-    (NewMedication(medication=METFORMIN, status="completed", end_date=date(2026, 5, 2)), "end_date"),
-    (NewProcedure(procedure=NEW[Kind.PROCEDURE].procedure, status="not-done", performed_date=date(2020, 1, 1)),
-     "performed_date"),
-    (NewProcedure(procedure=NEW[Kind.PROCEDURE].procedure, status="preparation", performed_date=date(2020, 1, 1)),
-     "performed_date"),
-    (NewImmunization(vaccine=FLU, date_given=date(2025, 1, 1), status="not-done", lot_number="AB1"), "lot_number"),
-])
+@pytest.mark.parametrize(
+    ("new", "field"),
+    [
+        (NewMedication(medication=METFORMIN, start_date=date(2024, 1, 10), end_date=date(2024, 1, 9)), "end_date"),
+        (NewMedication(medication=METFORMIN, status="completed", end_date=date(2026, 5, 2)), "end_date"),
+        (
+            NewProcedure(procedure=NEW[Kind.PROCEDURE].procedure, status="not-done", performed_date=date(2020, 1, 1)),
+            "performed_date",
+        ),
+        (
+            NewProcedure(
+                procedure=NEW[Kind.PROCEDURE].procedure, status="preparation", performed_date=date(2020, 1, 1)
+            ),
+            "performed_date",
+        ),
+        (NewImmunization(vaccine=FLU, date_given=date(2025, 1, 1), status="not-done", lot_number="AB1"), "lot_number"),
+    ],
+)
 def test_rules_of_each_kind_at_recording(new, field):
     kind = {NewMedication: Kind.MEDICATION, NewProcedure: Kind.PROCEDURE, NewImmunization: Kind.IMMUNIZATION}
     with pytest.raises(Invalid) as exc:
@@ -181,10 +214,18 @@ def test_family_history_onset_age_is_in_years():
 
 # -- status changes ------------------------------------------------------------------------------
 
+
 def test_a_status_change_keeps_who_when_and_why():
     med = medication()
-    assert med.change_status(MedicationStatusUpdate(status="stopped", reason="GI upset", end_date=date(2026, 4, 30)),
-                             "dr-b", LATER, TODAY) is True
+    assert (
+        med.change_status(
+            MedicationStatusUpdate(status="stopped", reason="GI upset", end_date=date(2026, 4, 30)),
+            "dr-b",
+            LATER,
+            TODAY,
+        )
+        is True
+    )
     assert med.status is MedicationStatus.STOPPED and med.end_date == date(2026, 4, 30)
     change = med.status_history[-1]
     assert (change.status, change.by, change.at, change.reason) == ("stopped", "dr-b", LATER, "GI upset")
@@ -199,31 +240,60 @@ def test_the_same_status_again_is_a_repeat_that_changes_nothing():
 
 
 MEDICATION_MOVES = [
-    ("active", "on-hold", True), ("active", "completed", True), ("active", "stopped", True),
-    ("on-hold", "active", True), ("on-hold", "stopped", True), ("on-hold", "completed", True),
-    ("stopped", "active", False), ("stopped", "on-hold", False), ("stopped", "completed", False),
-    ("completed", "active", False), ("completed", "stopped", False),
+    ("active", "on-hold", True),
+    ("active", "completed", True),
+    ("active", "stopped", True),
+    ("on-hold", "active", True),
+    ("on-hold", "stopped", True),
+    ("on-hold", "completed", True),
+    ("stopped", "active", False),
+    ("stopped", "on-hold", False),
+    ("stopped", "completed", False),
+    ("completed", "active", False),
+    ("completed", "stopped", False),
 ]
 CONDITION_MOVES = [
-    ("active", "resolved", True), ("active", "remission", True), ("active", "inactive", True),
-    ("active", "relapse", False), ("active", "recurrence", False),
-    ("resolved", "recurrence", True), ("resolved", "active", False), ("resolved", "relapse", False),
+    ("active", "resolved", True),
+    ("active", "remission", True),
+    ("active", "inactive", True),
+    ("active", "relapse", False),
+    ("active", "recurrence", False),
+    ("resolved", "recurrence", True),
+    ("resolved", "active", False),
+    ("resolved", "relapse", False),
     ("resolved", "inactive", False),
-    ("remission", "relapse", True), ("remission", "resolved", True), ("remission", "active", False),
+    ("remission", "relapse", True),
+    ("remission", "resolved", True),
+    ("remission", "active", False),
     ("remission", "recurrence", False),
-    ("inactive", "recurrence", True), ("inactive", "relapse", True), ("inactive", "active", False),
-    ("relapse", "remission", True), ("recurrence", "resolved", True), ("recurrence", "relapse", False),
+    ("inactive", "recurrence", True),
+    ("inactive", "relapse", True),
+    ("inactive", "active", False),
+    ("relapse", "remission", True),
+    ("recurrence", "resolved", True),
+    ("recurrence", "relapse", False),
 ]
 PROCEDURE_MOVES = [
-    ("preparation", "in-progress", True), ("preparation", "not-done", True), ("preparation", "completed", True),
-    ("in-progress", "on-hold", True), ("in-progress", "completed", True), ("in-progress", "stopped", True),
-    ("on-hold", "in-progress", True), ("in-progress", "not-done", False), ("in-progress", "preparation", False),
-    ("completed", "stopped", False), ("completed", "in-progress", False), ("not-done", "completed", False),
+    ("preparation", "in-progress", True),
+    ("preparation", "not-done", True),
+    ("preparation", "completed", True),
+    ("in-progress", "on-hold", True),
+    ("in-progress", "completed", True),
+    ("in-progress", "stopped", True),
+    ("on-hold", "in-progress", True),
+    ("in-progress", "not-done", False),
+    ("in-progress", "preparation", False),
+    ("completed", "stopped", False),
+    ("completed", "in-progress", False),
+    ("not-done", "completed", False),
     ("stopped", "in-progress", False),
 ]
 FAMILY_MOVES = [
-    ("completed", "partial", True), ("partial", "completed", True), ("completed", "entered-in-error", True),
-    ("entered-in-error", "completed", False), ("entered-in-error", "partial", False),
+    ("completed", "partial", True),
+    ("partial", "completed", True),
+    ("completed", "entered-in-error", True),
+    ("entered-in-error", "completed", False),
+    ("entered-in-error", "partial", False),
 ]
 ALLERGY_MOVES = [(a, b, True) for a in AllergyStatus for b in AllergyStatus if a != b]
 IMMUNIZATION_MOVES = [("completed", "not-done", True), ("not-done", "completed", True)]
@@ -235,16 +305,27 @@ def _entry_in(kind: Kind, status: str) -> HistoryEntry:
     return entry
 
 
-UPDATES = {Kind.MEDICATION: MedicationStatusUpdate, Kind.CONDITION: ConditionStatusUpdate,
-           Kind.PROCEDURE: ProcedureStatusUpdate, Kind.FAMILY_HISTORY: FamilyHistoryStatusUpdate,
-           Kind.ALLERGY: AllergyStatusUpdate, Kind.IMMUNIZATION: ImmunizationStatusUpdate}
+UPDATES = {
+    Kind.MEDICATION: MedicationStatusUpdate,
+    Kind.CONDITION: ConditionStatusUpdate,
+    Kind.PROCEDURE: ProcedureStatusUpdate,
+    Kind.FAMILY_HISTORY: FamilyHistoryStatusUpdate,
+    Kind.ALLERGY: AllergyStatusUpdate,
+    Kind.IMMUNIZATION: ImmunizationStatusUpdate,
+}
 
 
-@pytest.mark.parametrize(("kind", "current", "target", "allowed"), [
-    *[(Kind.MEDICATION, *m) for m in MEDICATION_MOVES], *[(Kind.CONDITION, *m) for m in CONDITION_MOVES],
-    *[(Kind.PROCEDURE, *m) for m in PROCEDURE_MOVES], *[(Kind.FAMILY_HISTORY, *m) for m in FAMILY_MOVES],
-    *[(Kind.ALLERGY, *m) for m in ALLERGY_MOVES], *[(Kind.IMMUNIZATION, *m) for m in IMMUNIZATION_MOVES],
-])
+@pytest.mark.parametrize(
+    ("kind", "current", "target", "allowed"),
+    [
+        *[(Kind.MEDICATION, *m) for m in MEDICATION_MOVES],
+        *[(Kind.CONDITION, *m) for m in CONDITION_MOVES],
+        *[(Kind.PROCEDURE, *m) for m in PROCEDURE_MOVES],
+        *[(Kind.FAMILY_HISTORY, *m) for m in FAMILY_MOVES],
+        *[(Kind.ALLERGY, *m) for m in ALLERGY_MOVES],
+        *[(Kind.IMMUNIZATION, *m) for m in IMMUNIZATION_MOVES],
+    ],
+)
 def test_status_lifecycles(kind, current, target, allowed):
     entry = _entry_in(kind, current)
     update = UPDATES[kind](status=target)
@@ -264,14 +345,17 @@ def test_every_status_of_every_kind_has_a_lifecycle_entry():
         statuses = set(cls.model_fields["status"].annotation)
         assert set(cls.TRANSITIONS) == statuses, cls.__name__
         assert all(targets <= statuses for targets in cls.TRANSITIONS.values())
-        assert cls.CURRENT <= statuses
+        assert statuses >= cls.CURRENT
 
 
-@pytest.mark.parametrize(("update", "says"), [
-    (MedicationStatusUpdate(status="on-hold", end_date=date(2026, 4, 1)), "goes with completing or stopping"),
-    (MedicationStatusUpdate(status="stopped", end_date=date(2024, 1, 9)), "before start_date"),
-    (MedicationStatusUpdate(status="completed", end_date=date(2026, 5, 2)), "after today"),
-])
+@pytest.mark.parametrize(
+    ("update", "says"),
+    [
+        (MedicationStatusUpdate(status="on-hold", end_date=date(2026, 4, 1)), "goes with completing or stopping"),
+        (MedicationStatusUpdate(status="stopped", end_date=date(2024, 1, 9)), "before start_date"),
+        (MedicationStatusUpdate(status="completed", end_date=date(2026, 5, 2)), "after today"),
+    ],
+)
 def test_a_refused_medication_change_leaves_it_as_it_was(update, says):
     med = medication()
     before = med.model_dump()
@@ -299,6 +383,7 @@ def test_a_vaccine_with_a_lot_number_cannot_become_not_done():
 
 # -- duplicates ----------------------------------------------------------------------------------
 
+
 def test_a_current_entry_holds_its_code_and_releases_it_when_no_longer_current():
     condition = record(Kind.CONDITION)
     assert condition.claim_key == f"condition/{SNOMED}|44054006"
@@ -308,14 +393,17 @@ def test_a_current_entry_holds_its_code_and_releases_it_when_no_longer_current()
     assert condition.claim_key == f"condition/{SNOMED}|44054006"
 
 
-@pytest.mark.parametrize(("kind", "current", "not_current"), [
-    (Kind.ALLERGY, ["active"], ["inactive", "resolved"]),
-    (Kind.MEDICATION, ["active", "on-hold"], ["completed", "stopped"]),
-    (Kind.CONDITION, ["active", "recurrence", "relapse"], ["inactive", "remission", "resolved"]),
-    (Kind.PROCEDURE, ["preparation", "in-progress", "on-hold"], ["completed", "stopped", "not-done"]),
-    (Kind.FAMILY_HISTORY, ["completed", "partial"], ["entered-in-error"]),
-    (Kind.IMMUNIZATION, ["completed"], ["not-done"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "current", "not_current"),
+    [
+        (Kind.ALLERGY, ["active"], ["inactive", "resolved"]),
+        (Kind.MEDICATION, ["active", "on-hold"], ["completed", "stopped"]),
+        (Kind.CONDITION, ["active", "recurrence", "relapse"], ["inactive", "remission", "resolved"]),
+        (Kind.PROCEDURE, ["preparation", "in-progress", "on-hold"], ["completed", "stopped", "not-done"]),
+        (Kind.FAMILY_HISTORY, ["completed", "partial"], ["entered-in-error"]),
+        (Kind.IMMUNIZATION, ["completed"], ["not-done"]),
+    ],
+)
 def test_which_statuses_block_a_duplicate(kind, current, not_current):
     for status in current:
         assert _entry_in(kind, status).claim_key is not None, status
@@ -333,8 +421,10 @@ def test_what_makes_two_entries_the_same():
     assert record(Kind.IMMUNIZATION).claim_key == f"immunization/{CVX}|140@2025-10-01"
     assert record(Kind.IMMUNIZATION, booster).claim_key == f"immunization/{CVX}|140@2025-10-02"
     # The display text is not part of it, and neither are a CVX code's leading zeros.
-    assert record(Kind.MEDICATION, NewMedication(medication=METFORMIN | {"display": "Glucophage"})).claim_key == \
-        record(Kind.MEDICATION).claim_key
+    assert (
+        record(Kind.MEDICATION, NewMedication(medication=METFORMIN | {"display": "Glucophage"})).claim_key
+        == record(Kind.MEDICATION).claim_key
+    )
     mmr = NewImmunization(vaccine={"system": CVX, "code": "03", "display": "MMR"}, date_given=date(2025, 1, 1))
     mmr_short = NewImmunization(vaccine={"system": CVX, "code": "3", "display": "MMR"}, date_given=date(2025, 1, 1))
     assert record(Kind.IMMUNIZATION, mmr).claim_key == record(Kind.IMMUNIZATION, mmr_short).claim_key

@@ -1,5 +1,4 @@
 from caremesh_kit.runtime import main as run
-
 from caremesh_scheduling.app import SERVICE, build
 from caremesh_scheduling.settings import SchedulingSettings
 

@@ -26,11 +26,11 @@ from enum import Enum
 from itertools import groupby
 from typing import TypeVar
 
-from caremesh_kit.runtime import Runtime
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, OperationFailure
 
+from caremesh_kit.runtime import Runtime
 from caremesh_scheduling.domain import Claim, utcnow
 
 PREFIX = "claims."
@@ -106,8 +106,9 @@ class Claims:
         for c in claims:
             by_day.setdefault(f"{c.bucket:%Y%m%d}", []).append(c.id)
         with contextlib.suppress(DuplicateKeyError):  # a retried insert that had gone through
-            await transient(lambda: self.attempts.insert_one({"_id": appointment_id, "claimed_at": now,
-                                                              "claims": by_day}))
+            await transient(
+                lambda: self.attempts.insert_one({"_id": appointment_id, "claimed_at": now, "claims": by_day})
+            )
         try:
             taken = await self._insert(appointment_id, claims, holds, now)
         except BaseException:
@@ -126,7 +127,8 @@ class Claims:
             await self._create(day)
             try:
                 await self.collection(day).insert_many(
-                    [{"_id": c.id, "appointment_id": appointment_id, "claimed_at": now} for c in group], ordered=True)
+                    [{"_id": c.id, "appointment_id": appointment_id, "claimed_at": now} for c in group], ordered=True
+                )
                 i += len(group)
                 continue
             except BulkWriteError as exc:

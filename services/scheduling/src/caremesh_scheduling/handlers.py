@@ -19,7 +19,6 @@ from caremesh_contracts import (
 from caremesh_contracts.waitlist import WaitlistOfferLapsed
 from caremesh_kit.bus import Subscription
 from caremesh_kit.envelope import Envelope
-
 from caremesh_scheduling.usecases import Scheduling
 from caremesh_scheduling.usecases.referrals import Referrals
 from caremesh_scheduling.usecases.waitlist import Waitlist

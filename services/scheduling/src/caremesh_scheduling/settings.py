@@ -1,7 +1,8 @@
-from caremesh_kit.links import DEV_OFFER_LINK_SECRET
-from caremesh_kit.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from caremesh_kit.links import DEV_OFFER_LINK_SECRET
+from caremesh_kit.settings import ServiceSettings
 
 
 class SchedulingSettings(ServiceSettings):

@@ -5,11 +5,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
-from pymongo import ASCENDING, DESCENDING, IndexModel
-
 from caremesh_scheduling.domain import (
     HOLDS_SLOT,
     ON_HOLD,
@@ -36,11 +36,16 @@ async def all_of(repo: Repository[A], query: dict | None = None, skip: int = 0, 
 class Appointments:
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[Appointment] = runtime.repository(
-            "appointments", Appointment, [IndexModel([("patient_id", ASCENDING), ("start", ASCENDING)]),
-                                          IndexModel([("status", ASCENDING), ("end", ASCENDING)]),
-                                          IndexModel([("status", ASCENDING), ("hold_expires_at", ASCENDING)]),
-                                          IndexModel([("practitioner_id", ASCENDING), ("start", ASCENDING)]),
-                                          IndexModel([("location_id", ASCENDING), ("start", ASCENDING)])])
+            "appointments",
+            Appointment,
+            [
+                IndexModel([("patient_id", ASCENDING), ("start", ASCENDING)]),
+                IndexModel([("status", ASCENDING), ("end", ASCENDING)]),
+                IndexModel([("status", ASCENDING), ("hold_expires_at", ASCENDING)]),
+                IndexModel([("practitioner_id", ASCENDING), ("start", ASCENDING)]),
+                IndexModel([("location_id", ASCENDING), ("start", ASCENDING)]),
+            ],
+        )
         # Other holders of time, such as open waitlist offers (see ``holds``).
         self.other_holders: list[Callable[[str], Awaitable[bool]]] = []
 
@@ -49,28 +54,37 @@ class Appointments:
         return [Appointment.from_document(d) async for d in cursor]  # type: ignore[misc]
 
     async def holds_due(self, now: datetime, limit: int) -> list[Appointment]:
-        return await self._find({"status": {"$in": ON_HOLD_VALUES}, "hold_expires_at": {"$lte": now}},
-                                [("hold_expires_at", ASCENDING)], limit=limit)
+        return await self._find(
+            {"status": {"$in": ON_HOLD_VALUES}, "hold_expires_at": {"$lte": now}},
+            [("hold_expires_at", ASCENDING)],
+            limit=limit,
+        )
 
     async def ended_before(self, cutoff: datetime, limit: int) -> list[Appointment]:
-        return await self._find({"status": Status.BOOKED.value, "end": {"$lte": cutoff}}, [("end", ASCENDING)],
-                                limit=limit)
+        return await self._find(
+            {"status": Status.BOOKED.value, "end": {"$lte": cutoff}}, [("end", ASCENDING)], limit=limit
+        )
 
-    async def waiting_on_insurance(self, practitioner_id: str | None, location_id: str | None,
-                                   skip: int, limit: int) -> list[Appointment]:
+    async def waiting_on_insurance(
+        self, practitioner_id: str | None, location_id: str | None, skip: int, limit: int
+    ) -> list[Appointment]:
         """On hold for insurance, or flagged for a coordinator, the soonest first."""
-        query: dict = {"$or": [{"status": {"$in": ON_HOLD_VALUES}},
-                               {"status": Status.BOOKED.value, "needs_action": {"$ne": None}}]}
-        return await self._find(query | _by(practitioner_id, location_id), [("start", ASCENDING), ("_id", ASCENDING)],
-                                skip, limit)
+        query: dict = {
+            "$or": [{"status": {"$in": ON_HOLD_VALUES}}, {"status": Status.BOOKED.value, "needs_action": {"$ne": None}}]
+        }
+        return await self._find(
+            query | _by(practitioner_id, location_id), [("start", ASCENDING), ("_id", ASCENDING)], skip, limit
+        )
 
-    async def between(self, start: datetime, end: datetime, practitioner_id: str | None, location_id: str | None,
-                      statuses: list[str]) -> list[Appointment]:
+    async def between(
+        self, start: datetime, end: datetime, practitioner_id: str | None, location_id: str | None, statuses: list[str]
+    ) -> list[Appointment]:
         query = {"start": {"$gte": start, "$lt": end}, "status": {"$in": statuses}} | _by(practitioner_id, location_id)
         return await self._find(query, [("start", ASCENDING), ("_id", ASCENDING)])
 
-    async def no_shows(self, since: datetime, practitioner_id: str | None, location_id: str | None,
-                       skip: int, limit: int) -> list[Appointment]:
+    async def no_shows(
+        self, since: datetime, practitioner_id: str | None, location_id: str | None, skip: int, limit: int
+    ) -> list[Appointment]:
         query = {"status": Status.NO_SHOW.value, "start": {"$gte": since}} | _by(practitioner_id, location_id)
         return await self._find(query, [("start", DESCENDING), ("_id", ASCENDING)], skip, limit)
 
@@ -78,8 +92,9 @@ class Appointments:
         cursor = self.repo.collection.find({"patient_id": patient_id}, {"outbox": 0}).sort("start", ASCENDING)
         return [Appointment.from_document(d) async for d in cursor.limit(limit)]  # type: ignore[misc]
 
-    async def holding_after(self, after: datetime, practitioner_id: str | None = None,
-                            location_id: str | None = None) -> list[Appointment]:
+    async def holding_after(
+        self, after: datetime, practitioner_id: str | None = None, location_id: str | None = None
+    ) -> list[Appointment]:
         """Appointments holding time that ends after ``after`` (buffers included)."""
         query: dict = {"status": {"$in": HELD}, "end": {"$gt": after - timedelta(hours=4)}}  # buffers <= 4 h
         if practitioner_id:
@@ -103,21 +118,41 @@ class Appointments:
         return appt.holds_slot
 
 
-BUSY_FIELDS = {f: 1 for f in ("practitioner_id", "location_id", "room", "patient_id", "start", "end",
-                              "buffer_before_minutes", "buffer_after_minutes")}
+BUSY_FIELDS = {
+    f: 1
+    for f in (
+        "practitioner_id",
+        "location_id",
+        "room",
+        "patient_id",
+        "start",
+        "end",
+        "buffer_before_minutes",
+        "buffer_after_minutes",
+    )
+}
 
 
 def _busy(doc: dict) -> Busy:
     """``Busy.of`` an appointment, from its document (the defaults are the model's)."""
     start, end = doc["start"], doc["end"]
-    return Busy(doc["_id"], doc["practitioner_id"], doc.get("location_id", ""), doc.get("room"), doc["patient_id"],
-                start, end, start - timedelta(minutes=doc.get("buffer_before_minutes", 0)),
-                end + timedelta(minutes=doc.get("buffer_after_minutes", 0)))
+    return Busy(
+        doc["_id"],
+        doc["practitioner_id"],
+        doc.get("location_id", ""),
+        doc.get("room"),
+        doc["patient_id"],
+        start,
+        end,
+        start - timedelta(minutes=doc.get("buffer_before_minutes", 0)),
+        end + timedelta(minutes=doc.get("buffer_after_minutes", 0)),
+    )
 
 
 def _by(practitioner_id: str | None, location_id: str | None) -> dict:
     return ({"practitioner_id": practitioner_id} if practitioner_id else {}) | (
-        {"location_id": location_id} if location_id else {})
+        {"location_id": location_id} if location_id else {}
+    )
 
 
 def practitioners(runtime: Runtime) -> Repository[Practitioner]:

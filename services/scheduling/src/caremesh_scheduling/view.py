@@ -18,11 +18,11 @@ from datetime import date, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from pymongo import ASCENDING
+
 from caremesh_kit import logs
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.store import Repository
-from pymongo import ASCENDING
-
 from caremesh_scheduling.domain import (
     Appointment,
     Busy,
@@ -42,8 +42,14 @@ WARM_DAYS = range(-1, 93)  # days from today: local dates of a search's longest 
 
 
 class CalendarView:
-    def __init__(self, templates: Repository[Template], locations: Repository[Location],
-                 service_types: Repository[ServiceType], appointments: Appointments, refresh_seconds: float) -> None:
+    def __init__(
+        self,
+        templates: Repository[Template],
+        locations: Repository[Location],
+        service_types: Repository[ServiceType],
+        appointments: Appointments,
+        refresh_seconds: float,
+    ) -> None:
         self._repos = templates, locations, service_types
         self._appointments = appointments
         self.refresh_seconds = refresh_seconds
@@ -70,8 +76,9 @@ class CalendarView:
     async def reload(self) -> None:
         started = time.monotonic()
         templates, locations, service_types = [
-            await _all_of(repo, held) for repo, held in zip(self._repos, (self.templates, self.locations,
-                                                                         self.service_types), strict=True)]
+            await _all_of(repo, held)
+            for repo, held in zip(self._repos, (self.templates, self.locations, self.service_types), strict=True)
+        ]
         busy = await self._appointments.busy_after(utcnow() - timedelta(minutes=5))
         self.templates = {t.id: t for t in templates}
         self.locations = {loc.id: loc for loc in locations}
@@ -91,7 +98,7 @@ class CalendarView:
             try:
                 await self.reload()
                 await self.warm()
-            except Exception:  # noqa: BLE001 - keep serving the last copy; try again next round
+            except Exception:
                 log.exception("calendar reload failed")
             await asyncio.sleep(self.refresh_seconds)
 
@@ -103,8 +110,9 @@ class CalendarView:
         plans = []
         for t in list(self.templates.values()):
             location = self.locations.get(t.location_id)
-            durations = sorted({self.service_types[s].duration_minutes for s in t.spec.service_type_ids
-                                if s in self.service_types})
+            durations = sorted(
+                {self.service_types[s].duration_minutes for s in t.spec.service_type_ids if s in self.service_types}
+            )
             if location is not None and durations:
                 plans.append((t, ZoneInfo(location.time_zone), durations))
         if sum(len(d) for _, _, d in plans) * len(WARM_DAYS) > CACHE_LIMIT // 2:
@@ -126,8 +134,13 @@ class CalendarView:
         self._local[(kind, key)] = (time.monotonic(), apply)
 
     def put(self, item: Template | Location | ServiceType) -> None:
-        name = ("templates" if isinstance(item, Template)
-                else "locations" if isinstance(item, Location) else "service_types")
+        name = (
+            "templates"
+            if isinstance(item, Template)
+            else "locations"
+            if isinstance(item, Location)
+            else "service_types"
+        )
         self._apply(name, item.id, lambda: getattr(self, name).__setitem__(item.id, item))
 
     def appointment(self, appt: Appointment) -> None:
@@ -148,8 +161,12 @@ class CalendarView:
             self._index = BusyIndex(self._busy.values())
             self._calendar = None
         if self._calendar is None:
-            self._calendar = Calendar(templates=list(self.templates.values()), locations=self.locations,
-                                      service_types=self.service_types, busy=self._index)
+            self._calendar = Calendar(
+                templates=list(self.templates.values()),
+                locations=self.locations,
+                service_types=self.service_types,
+                busy=self._index,
+            )
         return self._calendar
 
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+
 from caremesh_kit.testing import (  # noqa: F401 - for the tests
     STORE_COMMANDS,
     StoreCommands,
@@ -40,8 +41,11 @@ class Clinic:
     template: dict
 
     async def slots(self, **params) -> list[dict]:
-        params = {"practitioner_id": self.practitioner["id"], "service_type_id": self.service["id"],
-                  "limit": 200} | params
+        params = {
+            "practitioner_id": self.practitioner["id"],
+            "service_type_id": self.service["id"],
+            "limit": 200,
+        } | params
         r = await self.client.get("/availability", params=params)
         assert r.status_code == 200, r.text
         return r.json()["items"]
@@ -60,20 +64,33 @@ class Clinic:
         return await self.client.post("/appointments", json={"patient_id": patient, "slot_id": slot_id})
 
 
-async def make_clinic(client: httpx.AsyncClient, tz: str = "America/Chicago", rooms=("R1",), start: str = "00:00",
-                      end: str = "23:55", days=EVERY_DAY, duration: int = 30, code: str = "99213",
-                      name: str = "Dr. Ruth", location: dict | None = None, **template) -> Clinic:
+async def make_clinic(
+    client: httpx.AsyncClient,
+    tz: str = "America/Chicago",
+    rooms=("R1",),
+    start: str = "00:00",
+    end: str = "23:55",
+    days=EVERY_DAY,
+    duration: int = 30,
+    code: str = "99213",
+    name: str = "Dr. Ruth",
+    location: dict | None = None,
+    **template,
+) -> Clinic:
     if location is None:
-        r = await client.post("/locations", json={"name": "Main St clinic", "time_zone": tz,
-                                                  "rooms": [{"id": room} for room in rooms]})
+        r = await client.post(
+            "/locations", json={"name": "Main St clinic", "time_zone": tz, "rooms": [{"id": room} for room in rooms]}
+        )
         assert r.status_code == 201, r.text
         location = r.json()
     r = await client.post("/service-types", json={"code": code, "name": "Office visit", "duration_minutes": duration})
     assert r.status_code == 201, r.text
     service = r.json()
     practitioner = (await client.post("/practitioners", json={"name": name, "time_zone": tz})).json()
-    body = {"service_type_ids": [service["id"]],
-            "weekly": [{"day": d, "start": start, "end": end, "room": rooms[0]} for d in days]} | template
+    body = {
+        "service_type_ids": [service["id"]],
+        "weekly": [{"day": d, "start": start, "end": end, "room": rooms[0]} for d in days],
+    } | template
     r = await client.put(f"/practitioners/{practitioner['id']}/templates/{location['id']}", json=body)
     assert r.status_code == 201, r.text
     return Clinic(client, location, service, practitioner, r.json())

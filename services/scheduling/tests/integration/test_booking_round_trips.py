@@ -24,8 +24,9 @@ async def test_a_booking_on_confirmation_takes_three_round_trips_and_a_redeliver
         r = await clinic.book(slot["slot_id"])
         assert r.status_code == 201, r.text
         appointment = r.json()
-        event = EligibilityConfirmed(appointment_id=appointment["id"], patient_id="p1", coverage_id="c1",
-                                     trigger="appointment_requested")
+        event = EligibilityConfirmed(
+            appointment_id=appointment["id"], patient_id="p1", coverage_id="c1", trigger="appointment_requested"
+        )
 
         with counting_round_trips() as trips, store_commands.capture() as commands:
             await scheduling.on_eligibility_confirmed(event, envelope_for(event, appointment["id"]))

@@ -19,9 +19,13 @@ async def test_templates_are_created_replaced_and_checked(scheduling, clinic):
     path = f"/practitioners/{c.practitioner['id']}/templates/{c.location['id']}"
     got = (await scheduling.get(path)).json()
     assert got["version"] == 1 and got["time_zone"] == "America/Chicago" and got["weekly"][0]["start"] == "00:00"
-    body = {"service_type_ids": [c.service["id"]], "buffer_after_minutes": 10, "version": 1,
-            "weekly": [{"day": "mon", "start": "09:00", "end": "12:00", "room": "R2"}],
-            "exceptions": [{"start_date": "2030-12-24", "end_date": "2030-12-26", "reason": "holiday"}]}
+    body = {
+        "service_type_ids": [c.service["id"]],
+        "buffer_after_minutes": 10,
+        "version": 1,
+        "weekly": [{"day": "mon", "start": "09:00", "end": "12:00", "room": "R2"}],
+        "exceptions": [{"start_date": "2030-12-24", "end_date": "2030-12-26", "reason": "holiday"}],
+    }
     r = await scheduling.put(path, json=body)
     assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["conflicts"] == [], r.text
     assert r.json()["exceptions"][0]["end_date"] == "2030-12-26"
@@ -36,9 +40,12 @@ async def test_templates_are_created_replaced_and_checked(scheduling, clinic):
         return r.json()
 
     assert (await problem({"weekly": [{"day": "mon", "start": "09:00", "end": "10:00", "room": "R9"}]}))[
-        "field"] == "weekly.0.room"
-    overlap = [{"day": "tue", "start": "09:00", "end": "12:00", "room": "R1"},
-               {"day": "tue", "start": "11:00", "end": "13:00", "room": "R2"}]
+        "field"
+    ] == "weekly.0.room"
+    overlap = [
+        {"day": "tue", "start": "09:00", "end": "12:00", "room": "R1"},
+        {"day": "tue", "start": "11:00", "end": "13:00", "room": "R2"},
+    ]
     assert (await problem({"weekly": overlap}))["field"] == "weekly.1.start"
     assert (await problem({"service_type_ids": ["nope"]}, 404))["field"] == "service_type_ids.0"
     off_step = await problem({"weekly": [{"day": "mon", "start": "09:07", "end": "10:00", "room": "R1"}]})
@@ -57,9 +64,14 @@ async def test_locations_and_service_types_are_checked_and_listed(scheduling):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "time_zone"
     r = await scheduling.post("/service-types", json={"code": "9921", "name": "X", "duration_minutes": 30})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "code"
-    loc = (await scheduling.post("/locations", json={"name": "Y", "time_zone": "Asia/Tokyo",
-                                                     "rooms": [{"id": "R1", "name": "Room one"}]})).json()
-    svc = (await scheduling.post("/service-types", json={"code": "G0438", "name": "AWV", "duration_minutes": 45})).json()
+    loc = (
+        await scheduling.post(
+            "/locations", json={"name": "Y", "time_zone": "Asia/Tokyo", "rooms": [{"id": "R1", "name": "Room one"}]}
+        )
+    ).json()
+    svc = (
+        await scheduling.post("/service-types", json={"code": "G0438", "name": "AWV", "duration_minutes": 45})
+    ).json()
     assert loc in (await scheduling.get("/locations", headers=bearer("patient", patient_id="p"))).json()
     assert svc in (await scheduling.get("/service-types")).json()
     assert (await scheduling.get(f"/locations/{loc['id']}")).json() == loc
@@ -72,12 +84,21 @@ async def test_availability_pages_with_a_cursor_and_filters_local_time_across_ds
     week = {"from": "2027-03-11", "to": "2027-03-17"}
     whole = await c.slots(**week)
     assert len(whole) == 5 * 6 and {local(s).strftime("%H:%M") for s in whole} == {
-        "09:00", "09:30", "10:00", "10:30", "11:00", "11:30"}
+        "09:00",
+        "09:30",
+        "10:00",
+        "10:30",
+        "11:00",
+        "11:30",
+    }
     assert {datetime.fromisoformat(s["start"]).hour for s in whole if local(s).hour == 9} == {14, 13}  # EST, EDT
     pages, cursor = [], None
     while True:
-        r = await scheduling.get("/availability", params={"practitioner_id": c.practitioner["id"], "limit": 7, **week}
-                                 | ({"cursor": cursor} if cursor else {}))
+        r = await scheduling.get(
+            "/availability",
+            params={"practitioner_id": c.practitioner["id"], "limit": 7, **week}
+            | ({"cursor": cursor} if cursor else {}),
+        )
         assert r.status_code == 200, r.text
         pages += r.json()["items"]
         if (cursor := r.json()["next_cursor"]) is None:
@@ -113,17 +134,22 @@ async def test_a_template_change_keeps_bookings_and_reports_those_it_no_longer_c
     a1 = (await c.book(morning["slot_id"], "p1")).json()
     a2 = (await c.book(afternoon["slot_id"], "p2")).json()
     path = f"/practitioners/{c.practitioner['id']}/templates/{c.location['id']}"
-    mornings = {"service_type_ids": [c.service["id"]],
-                "weekly": [{"day": d, "start": "08:00", "end": "12:00", "room": "R1"}
-                           for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]}
+    mornings = {
+        "service_type_ids": [c.service["id"]],
+        "weekly": [
+            {"day": d, "start": "08:00", "end": "12:00", "room": "R1"}
+            for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        ],
+    }
     r = await scheduling.put(path, json=mornings)
     assert r.status_code == 200, r.text
     assert [(x["appointment_id"], x["reason"]) for x in r.json()["conflicts"]] == [(a2["id"], "outside_availability")]
     off = mornings | {"exceptions": [{"start_date": str(day), "reason": "leave"}]}
     conflicts = (await scheduling.put(path, json=off)).json()["conflicts"]
     assert [x["appointment_id"] for x in conflicts] == [a1["id"], a2["id"]]
-    other = (await scheduling.post("/service-types", json={"code": "99214", "name": "Visit",
-                                                           "duration_minutes": 30})).json()
+    other = (
+        await scheduling.post("/service-types", json={"code": "99214", "name": "Visit", "duration_minutes": 30})
+    ).json()
     conflicts = (await scheduling.put(path, json=mornings | {"service_type_ids": [other["id"]]})).json()["conflicts"]
     assert {x["reason"] for x in conflicts} == {"service_not_offered"}
     # Nothing moved: both appointments are as they were booked.
@@ -137,8 +163,13 @@ async def test_the_search_for_a_patient_follows_their_coverage_from_events(sched
     today = datetime.now(UTC).date()
     week = {"from": str(today + timedelta(days=1)), "to": str(today + timedelta(days=7))}
     assert (await c.slots(**week, patient_id="p-cov")) == []  # nothing known of their coverage yet
-    await publish_event(amqp_url, namespace, CoverageRegistered(
-        coverage_id="cov-1", patient_id="p-cov", payer="Acme", period_start=today + timedelta(days=4)))
+    await publish_event(
+        amqp_url,
+        namespace,
+        CoverageRegistered(
+            coverage_id="cov-1", patient_id="p-cov", payer="Acme", period_start=today + timedelta(days=4)
+        ),
+    )
 
     async def from_day_four():
         days = {s["start"][:10] for s in await c.slots(**week, patient_id="p-cov")}
@@ -148,9 +179,20 @@ async def test_the_search_for_a_patient_follows_their_coverage_from_events(sched
     r = await scheduling.get("/availability", params={**week, "patient_id": "p-cov"})
     assert r.json()["coverage"]["coverages"][0]["payer"] == "Acme"
     # A later snapshot says the plan covers 99214 only: this clinic's 99213 is not offered.
-    await publish_event(amqp_url, namespace, CoverageChanged(
-        coverage_id="cov-1", patient_id="p-cov", coverage_version=2, plan_id="plan", status="active",
-        period_start=today, service_codes=["99214"], prior_authorization_codes=[]))
+    await publish_event(
+        amqp_url,
+        namespace,
+        CoverageChanged(
+            coverage_id="cov-1",
+            patient_id="p-cov",
+            coverage_version=2,
+            plan_id="plan",
+            status="active",
+            period_start=today,
+            service_codes=["99214"],
+            prior_authorization_codes=[],
+        ),
+    )
 
     async def none_left():
         return await c.slots(**week, patient_id="p-cov") == []
@@ -159,13 +201,17 @@ async def test_the_search_for_a_patient_follows_their_coverage_from_events(sched
     assert len(await c.slots(**week)) == 7 * 4  # without a patient, everything
     # Patients search only for themselves, and staff reads are audited.
     own = bearer("patient", subject="pc", patient_id="p-cov")
-    assert (await scheduling.get("/availability", params={**week, "patient_id": "p-cov"}, headers=own)).status_code == 200
-    other = await scheduling.get("/availability", params={**week, "patient_id": "p-cov"},
-                                 headers=bearer("patient", patient_id="someone"))
+    assert (
+        await scheduling.get("/availability", params={**week, "patient_id": "p-cov"}, headers=own)
+    ).status_code == 200
+    other = await scheduling.get(
+        "/availability", params={**week, "patient_id": "p-cov"}, headers=bearer("patient", patient_id="someone")
+    )
     assert other.status_code == 403
     trail = (await scheduling.get("/audit", params={"patient_id": "p-cov"}, headers=bearer("admin"))).json()
-    assert {("read", "Slot", True), ("read", "Slot", False)} <= {(e["action"], e["resource_type"], e["allowed"])
-                                                                 for e in trail}
+    assert {("read", "Slot", True), ("read", "Slot", False)} <= {
+        (e["action"], e["resource_type"], e["allowed"]) for e in trail
+    }
 
 
 async def test_a_shared_room_and_the_patients_own_time_cannot_be_double_booked(scheduling, clinic):

@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from caremesh_kit.testing import running, service_settings
 from caremesh_scheduling.app import build
 from caremesh_scheduling.domain import HOLDS_SLOT
@@ -24,12 +25,12 @@ async def test_200_parallel_attempts_on_20_slots_book_exactly_20_and_no_patient_
     # Four practitioners, each in their own room, at the same five times: 20 slots, and the slots at
     # one time overlap across practitioners.
     first = await clinic(scheduling, tz="Europe/Berlin", rooms=("R0", "R1", "R2", "R3"), name="Dr. 0")
-    clinics = [first] + [await clinic(scheduling, rooms=(f"R{i}",), name=f"Dr. {i}", location=first.location)
-                         for i in range(1, 4)]
+    clinics = [first] + [
+        await clinic(scheduling, rooms=(f"R{i}",), name=f"Dr. {i}", location=first.location) for i in range(1, 4)
+    ]
     when = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=3)
     times = [(await first.first_slot(when + timedelta(minutes=30 * k)))["start"] for k in range(5)]
-    slots = {(i, t): (await c.slots(**{"from": t[:10], "to": t[:10]}))
-             for i, c in enumerate(clinics) for t in times}
+    slots = {(i, t): (await c.slots(**{"from": t[:10], "to": t[:10]})) for i, c in enumerate(clinics) for t in times}
     slot_ids = {key: next(s["slot_id"] for s in found if s["start"] == key[1]) for key, found in slots.items()}
     assert len(set(slot_ids.values())) == 20
 
@@ -47,7 +48,9 @@ async def test_200_parallel_attempts_on_20_slots_book_exactly_20_and_no_patient_
 
     # Exactly one appointment per slot in the store, and no patient holds two overlapping ones.
     uc = scheduling._transport.app.state.usecases
-    holding = [d async for d in uc.appointments.repo.collection.find({"status": {"$in": [s.value for s in HOLDS_SLOT]}})]
+    holding = [
+        d async for d in uc.appointments.repo.collection.find({"status": {"$in": [s.value for s in HOLDS_SLOT]}})
+    ]
     assert sorted(d["slot_id"] for d in holding) == sorted(slot_ids.values())
     by_patient = defaultdict(list)
     for d in holding:

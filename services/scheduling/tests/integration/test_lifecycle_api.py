@@ -15,8 +15,9 @@ async def booked(client, clinic, namespace, amqp_url, starts_in: timedelta, pati
     c = await clinic(client, name="Dr. Kim")
     slot = await c.first_slot(datetime.now(UTC) + starts_in)
     appt = (await c.book(slot["slot_id"], patient)).json()
-    await publish_event(amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id=patient,
-                                                                  coverage_id="c1"))
+    await publish_event(
+        amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id=patient, coverage_id="c1")
+    )
 
     async def is_booked():
         return (await client.get(f"/appointments/{appt['id']}")).json()["status"] == "booked"
@@ -63,8 +64,13 @@ async def test_patients_cancel_only_their_own(scheduling, clinic, namespace, amq
     own = bearer("patient", subject="pat-9-user", patient_id="pat-9")
     r = await scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"}, headers=own)
     assert r.status_code == 200 and r.json()["cancellation"] == {
-        "reason_code": "pat", "by": "pat-9-user", "by_role": "patient", "at": r.json()["cancellation"]["at"],
-        "late": False, "note": None}
+        "reason_code": "pat",
+        "by": "pat-9-user",
+        "by_role": "patient",
+        "at": r.json()["cancellation"]["at"],
+        "late": False,
+        "note": None,
+    }
     # Patients may not check in or complete.
     assert (await scheduling.post(f"/appointments/{appt['id']}/check-in", headers=own)).status_code == 403
 

@@ -18,14 +18,22 @@ IDS = {"authorization_id": "au-1", "patient_id": "p1", "service_code": "99213"}
 
 
 def approved(appointment_id: str, covers: bool = True) -> AuthorizationApproved:
-    return AuthorizationApproved(appointment_id=appointment_id, partial=False, covers_appointment=covers,
-                                 authorization_number="A-1", approved_units=4, valid_from=date.today(),
-                                 valid_to=date.today() + timedelta(days=90), **IDS)
+    return AuthorizationApproved(
+        appointment_id=appointment_id,
+        partial=False,
+        covers_appointment=covers,
+        authorization_number="A-1",
+        approved_units=4,
+        valid_from=date.today(),
+        valid_to=date.today() + timedelta(days=90),
+        **IDS,
+    )
 
 
 def denied(appointment_id: str) -> AuthorizationDenied:
-    return AuthorizationDenied(appointment_id=appointment_id, reason_code="A3", reason="not necessary",
-                               appealable=True, **IDS)
+    return AuthorizationDenied(
+        appointment_id=appointment_id, reason_code="A3", reason="not necessary", appealable=True, **IDS
+    )
 
 
 async def requested(scheduling, clinic, days: int = 3) -> tuple[object, dict]:
@@ -96,21 +104,34 @@ async def test_denial_needs_action_then_self_pay_books(scheduling, clinic, names
     body = r.json()
     assert (body["status"], body["payment"], body["needs_action"]) == ("booked", "self_pay", None)
     # Insurance's later word no longer matters for a self-pay visit.
-    await publish_event(amqp_url, namespace, EligibilityDenied(appointment_id=appt["id"], patient_id="p1",
-                                                               reason_code="no_coverage", reason="none"))
+    await publish_event(
+        amqp_url,
+        namespace,
+        EligibilityDenied(appointment_id=appt["id"], patient_id="p1", reason_code="no_coverage", reason="none"),
+    )
     await wait_settled(namespace)
     assert (await scheduling.get(f"/appointments/{appt['id']}")).json()["needs_action"] is None
 
 
-async def test_eligibility_denied_for_a_booked_visit_needs_action_and_cancel_frees_it(scheduling, clinic, namespace,
-                                                                                      amqp_url):
+async def test_eligibility_denied_for_a_booked_visit_needs_action_and_cancel_frees_it(
+    scheduling, clinic, namespace, amqp_url
+):
     c, appt = await requested(scheduling, clinic)
-    await publish_event(amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id="p1",
-                                                                  coverage_id="c1"))
+    await publish_event(
+        amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id="p1", coverage_id="c1")
+    )
     await until(scheduling, appt["id"], lambda b: b["status"] == "booked")
-    await publish_event(amqp_url, namespace, EligibilityDenied(
-        appointment_id=appt["id"], patient_id="p1", reason_code="coverage_inactive", reason="ended",
-        trigger="coverage_changed"))
+    await publish_event(
+        amqp_url,
+        namespace,
+        EligibilityDenied(
+            appointment_id=appt["id"],
+            patient_id="p1",
+            reason_code="coverage_inactive",
+            reason="ended",
+            trigger="coverage_changed",
+        ),
+    )
     body = await until(scheduling, appt["id"], lambda b: b["needs_action"] is not None)
     assert body["status"] == "booked" and body["needs_action"]["reason"] == "eligibility_denied"
     assert appt["id"] in [x["id"] for x in (await scheduling.get("/worklists/appointments/insurance")).json()]
@@ -138,5 +159,8 @@ async def test_a_denial_before_the_requirement_still_waits_and_flags(scheduling,
     await publish_event(amqp_url, namespace, AuthorizationRequired(appointment_id=appt["id"], coverage_id="c", **IDS))
     await wait_settled(namespace)
     after = (await scheduling.get(f"/appointments/{appt['id']}")).json()
-    assert (after["status"], after["needs_action"], after["version"]) == (body["status"], body["needs_action"],
-                                                                          body["version"])
+    assert (after["status"], after["needs_action"], after["version"]) == (
+        body["status"],
+        body["needs_action"],
+        body["version"],
+    )

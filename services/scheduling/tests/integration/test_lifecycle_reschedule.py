@@ -11,8 +11,9 @@ async def booked_at(client, c, namespace, amqp_url, slot: dict, patient: str = "
     r = await c.book(slot["slot_id"], patient)
     assert r.status_code == 201, r.text
     appt = r.json()
-    await publish_event(amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id=patient,
-                                                                  coverage_id="c1"))
+    await publish_event(
+        amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id=patient, coverage_id="c1")
+    )
 
     async def is_booked():
         return (await client.get(f"/appointments/{appt['id']}")).json()["status"] == "booked"
@@ -26,8 +27,7 @@ async def held_claims(scheduling, appointment_id: str, day) -> set[str]:
     return {d["_id"] async for d in uc.claims.collection(day).find({"appointment_id": appointment_id})}
 
 
-async def test_reschedule_frees_the_old_time_holds_the_new_and_emits_one_event(scheduling, clinic, namespace,
-                                                                                amqp_url):
+async def test_reschedule_frees_the_old_time_holds_the_new_and_emits_one_event(scheduling, clinic, namespace, amqp_url):
     c = await clinic(scheduling, name="Dr. Move")
     old = await c.first_slot(datetime.now(UTC) + timedelta(days=3))
     new = await c.first_slot(datetime.now(UTC) + timedelta(days=4))
@@ -75,8 +75,11 @@ async def test_a_failed_reschedule_leaves_the_old_booking_intact(scheduling, cli
 async def test_an_overlapping_move_keeps_exactly_the_new_claims(scheduling, clinic, namespace, amqp_url):
     c = await clinic(scheduling, slot_interval_minutes=15, start="09:00", end="17:00")
     first = await c.first_slot(datetime.now(UTC) + timedelta(days=3))
-    later = next(s for s in await c.slots(**{"from": first["start"][:10], "to": first["start"][:10]})
-                 if datetime.fromisoformat(s["start"]) == datetime.fromisoformat(first["start"]) + timedelta(minutes=15))
+    later = next(
+        s
+        for s in await c.slots(**{"from": first["start"][:10], "to": first["start"][:10]})
+        if datetime.fromisoformat(s["start"]) == datetime.fromisoformat(first["start"]) + timedelta(minutes=15)
+    )
     appt = await booked_at(scheduling, c, namespace, amqp_url, first)
     r = await scheduling.post(f"/appointments/{appt['id']}/reschedule", json={"slot_id": later["slot_id"]})
     assert r.status_code == 200, r.text
@@ -87,8 +90,9 @@ async def test_an_overlapping_move_keeps_exactly_the_new_claims(scheduling, clin
     assert await uc.claims.attempts.count_documents({}) == 0
 
 
-async def test_a_crash_on_either_side_of_the_move_leaves_only_the_appointments_claims(scheduling, clinic, namespace,
-                                                                                      amqp_url):
+async def test_a_crash_on_either_side_of_the_move_leaves_only_the_appointments_claims(
+    scheduling, clinic, namespace, amqp_url
+):
     c = await clinic(scheduling)
     old = await c.first_slot(datetime.now(UTC) + timedelta(days=3))
     new = await c.first_slot(datetime.now(UTC) + timedelta(days=4))
@@ -119,7 +123,8 @@ async def test_a_crash_on_either_side_of_the_move_leaves_only_the_appointments_c
     assert r.status_code == 200, r.text
     for x in before.claims():
         await uc.claims.collection(x.bucket.date()).insert_one(
-            {"_id": x.id, "appointment_id": appt["id"], "claimed_at": stale})
+            {"_id": x.id, "appointment_id": appt["id"], "claimed_at": stale}
+        )
     after = await uc.appointments.repo.get(appt["id"])
     await uc.claims.attempts.replace_one({"_id": appt["id"]}, entry(after.claims() + before.claims()), upsert=True)
     await uc.free_orphan_claims()
@@ -127,8 +132,7 @@ async def test_a_crash_on_either_side_of_the_move_leaves_only_the_appointments_c
     assert (await c.book(other["slot_id"], "p4")).status_code == 409
 
 
-async def test_a_reschedule_racing_bookings_for_the_same_time_gives_one_holder(scheduling, clinic, namespace,
-                                                                                amqp_url):
+async def test_a_reschedule_racing_bookings_for_the_same_time_gives_one_holder(scheduling, clinic, namespace, amqp_url):
     c = await clinic(scheduling)
     old = await c.first_slot(datetime.now(UTC) + timedelta(days=3))
     new = await c.first_slot(datetime.now(UTC) + timedelta(days=4))

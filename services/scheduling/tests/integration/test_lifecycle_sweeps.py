@@ -5,6 +5,7 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import AppointmentHoldExpired, AppointmentNoShowRecorded, EligibilityConfirmed
 from caremesh_kit.testing import EventCapture, eventually, publish_event, running, service_settings, wait_settled
 from caremesh_scheduling.app import build
@@ -15,8 +16,9 @@ from caremesh_scheduling.settings import SchedulingSettings
 def replicas(namespace):
     @contextlib.asynccontextmanager
     async def two(**overrides):
-        settings = service_settings(SchedulingSettings, namespace, calendar_refresh_seconds=1,
-                                    lifecycle_sweep_seconds=0.2, **overrides)
+        settings = service_settings(
+            SchedulingSettings, namespace, calendar_refresh_seconds=1, lifecycle_sweep_seconds=0.2, **overrides
+        )
         async with running(build(settings)) as a, running(build(settings)) as b:
             yield a, b
 
@@ -33,15 +35,18 @@ async def test_an_expired_hold_frees_the_slot_once_across_replicas(replicas, cli
             appt = r.json()
             held_until = datetime.fromisoformat(appt["hold_expires_at"])
             assert held_until - datetime.fromisoformat(appt["requested_at"]) == timedelta(seconds=1.5)
-            assert (await b.post("/appointments", json={"patient_id": "p2", "slot_id": slot["slot_id"]})).status_code == 409
+            assert (
+                await b.post("/appointments", json={"patient_id": "p2", "slot_id": slot["slot_id"]})
+            ).status_code == 409
             [event] = await cap.wait_for(AppointmentHoldExpired)
             await wait_settled(namespace)
             assert len(cap.ids_of(AppointmentHoldExpired)) == 1
         assert event.appointment_id == appt["id"] and event.held_as == "pending"
         assert (await b.get(f"/appointments/{appt['id']}")).json()["status"] == "expired"
         # Insurance's answer, late: nothing changes.
-        await publish_event(amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id="p1",
-                                                                      coverage_id="c1"))
+        await publish_event(
+            amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id="p1", coverage_id="c1")
+        )
         r = await b.post("/appointments", json={"patient_id": "p2", "slot_id": slot["slot_id"]})
         assert r.status_code == 201, r.text
         await wait_settled(namespace)
@@ -55,8 +60,9 @@ async def test_a_booked_visit_nobody_arrived_for_becomes_a_no_show_once(replicas
         ids = []
         for slot in slots:
             appt = (await c.book(slot["slot_id"])).json()
-            await publish_event(amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id="p1",
-                                                                          coverage_id="c1"))
+            await publish_event(
+                amqp_url, namespace, EligibilityConfirmed(appointment_id=appt["id"], patient_id="p1", coverage_id="c1")
+            )
             ids.append(appt["id"])
 
         async def booked():

@@ -13,8 +13,9 @@ async def test_waiting_on_insurance_lists_holds_and_flags_in_start_order(schedul
     c = await clinic(scheduling)
     slots = [await c.first_slot(datetime.now(UTC) + timedelta(days=d)) for d in (2, 3, 4)]
     ids = [(await c.book(s["slot_id"], f"wp{i}")).json()["id"] for i, s in enumerate(slots)]
-    await publish_event(amqp_url, namespace, EligibilityConfirmed(appointment_id=ids[1], patient_id="wp1",
-                                                                  coverage_id="c1"))
+    await publish_event(
+        amqp_url, namespace, EligibilityConfirmed(appointment_id=ids[1], patient_id="wp1", coverage_id="c1")
+    )
 
     async def booked():
         return (await scheduling.get(f"/appointments/{ids[1]}")).json()["status"] == "booked"
@@ -45,8 +46,9 @@ async def test_the_day_schedule_is_the_locations_day(scheduling, clinic):
     r = await scheduling.get("/worklists/appointments/day", params={"location_id": c.location["id"]})
     assert r.json()["date"] == str(today)
     await scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})
-    r = await scheduling.get("/worklists/appointments/day", params={"location_id": c.location["id"],
-                                                                    "date": str(local_day)})
+    r = await scheduling.get(
+        "/worklists/appointments/day", params={"location_id": c.location["id"], "date": str(local_day)}
+    )
     assert r.json()["items"] == []
     r = await scheduling.get("/worklists/appointments/day")
     assert r.status_code == 422 and r.json()["field"] == "practitioner_id"

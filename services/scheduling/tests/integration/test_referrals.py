@@ -12,15 +12,21 @@ from caremesh_scheduling.settings import SchedulingSettings
 
 
 def referral(patient: str = "p1", **kw) -> dict:
-    return {"patient_id": patient, "service_code": "99213",
-            "referring": {"name": "Dr. Refer", "npi": "1234567893", "reference": "REF-77"},
-            "reasons": [{"system": ICD10CM, "code": "M54.5", "display": "Low back pain"}],
-            "attachments": [{"url": "https://clinic.example.org/docs/42"}]} | kw
+    return {
+        "patient_id": patient,
+        "service_code": "99213",
+        "referring": {"name": "Dr. Refer", "npi": "1234567893", "reference": "REF-77"},
+        "reasons": [{"system": ICD10CM, "code": "M54.5", "display": "Low back pain"}],
+        "attachments": [{"url": "https://clinic.example.org/docs/42"}],
+    } | kw
 
 
 async def confirm(client, namespace, amqp_url, appt: dict) -> None:
-    await publish_event(amqp_url, namespace, EligibilityConfirmed(
-        appointment_id=appt["id"], patient_id=appt["patient_id"], coverage_id="c1"))
+    await publish_event(
+        amqp_url,
+        namespace,
+        EligibilityConfirmed(appointment_id=appt["id"], patient_id=appt["patient_id"], coverage_id="c1"),
+    )
 
     async def booked():
         return (await client.get(f"/appointments/{appt['id']}")).json()["status"] == "booked"
@@ -80,7 +86,9 @@ async def test_a_cancelled_visit_unlinks_and_the_referral_waits_again(scheduling
 
 
 async def test_overdue_is_reported_once_with_two_replicas(namespace, amqp_url, clinic):
-    settings = service_settings(SchedulingSettings, namespace, referral_overdue_seconds=1, referral_waitlist_sweep_seconds=0.1)
+    settings = service_settings(
+        SchedulingSettings, namespace, referral_overdue_seconds=1, referral_waitlist_sweep_seconds=0.1
+    )
     async with running(build(settings)) as one, running(build(settings.model_copy())) as two:
         async with EventCapture(amqp_url, namespace, "scheduling.referral.overdue") as cap:
             ids = [(await one.post("/referrals", json=referral(f"p{i}"))).json()["id"] for i in range(3)]
@@ -100,16 +108,18 @@ async def test_overdue_is_reported_once_with_two_replicas(namespace, amqp_url, c
 async def test_who_may_send_read_and_withdraw_referrals(scheduling):
     patient = bearer("patient", subject="p9-user", patient_id="p9")
     assert (await scheduling.post("/referrals", json=referral("p9"), headers=patient)).status_code == 403
-    r = await scheduling.post("/referrals", json=referral("p9", reasons=[
-        {"system": ICD10CM, "code": "not-a-code", "display": "x"}]))
+    r = await scheduling.post(
+        "/referrals", json=referral("p9", reasons=[{"system": ICD10CM, "code": "not-a-code", "display": "x"}])
+    )
     assert r.status_code == 422 and r.json()["field"] == "reasons[0].code"
     ref = (await scheduling.post("/referrals", json=referral("p9"), headers=bearer("service"))).json()
     assert (await scheduling.get(f"/referrals/{ref['id']}", headers=patient)).status_code == 200
     other = bearer("patient", subject="eve", patient_id="p10")
     assert (await scheduling.get(f"/referrals/{ref['id']}", headers=other)).status_code == 403
     assert (await scheduling.get("/referrals", params={"patient_id": "p9"}, headers=patient)).json()["total"] == 1
-    r = await scheduling.post(f"/referrals/{ref['id']}/withdraw", json={"note": "seen elsewhere"},
-                              headers=bearer("service"))
+    r = await scheduling.post(
+        f"/referrals/{ref['id']}/withdraw", json={"note": "seen elsewhere"}, headers=bearer("service")
+    )
     assert r.json()["status"] == "closed" and r.json()["history"][-1]["note"] == "seen elsewhere"
     r = await scheduling.post(f"/referrals/{ref['id']}/accept")
     assert r.status_code == 409 and (r.json()["current"], r.json()["requested"]) == ("closed", "accepted")

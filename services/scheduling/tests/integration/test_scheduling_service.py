@@ -31,14 +31,25 @@ async def test_request_emits_requested_with_the_local_service_date(scheduling, c
     assert event.appointment_id == body["id"] and event.start == start and event.slot_id == slot["slot_id"]
     assert event.service_date == start.astimezone(ZoneInfo("Pacific/Kiritimati")).date()
     assert (body["location_id"], body["room"], body["service_type_id"], body["service_code"]) == (
-        c.location["id"], "R1", c.service["id"], "99213")
+        c.location["id"],
+        "R1",
+        c.service["id"],
+        "99213",
+    )
 
 
 async def test_booking_by_parts_is_the_same_as_by_slot_id(scheduling, clinic):
     c, slot = await a_slot(clinic, scheduling)
-    r = await scheduling.post("/appointments", json={
-        "patient_id": "p1", "practitioner_id": c.practitioner["id"], "location_id": c.location["id"],
-        "service_type_id": c.service["id"], "start": slot["start"]})
+    r = await scheduling.post(
+        "/appointments",
+        json={
+            "patient_id": "p1",
+            "practitioner_id": c.practitioner["id"],
+            "location_id": c.location["id"],
+            "service_type_id": c.service["id"],
+            "start": slot["start"],
+        },
+    )
     assert r.status_code == 201, r.text
     assert r.json()["slot_id"] == slot["slot_id"]
     assert (await c.book(slot["slot_id"], "p2")).status_code == 409
@@ -64,8 +75,11 @@ async def test_denied_declines_and_frees_the_time(scheduling, clinic, namespace,
     assert (await c.book(slot["slot_id"], "p2")).status_code == 409
     assert slot["slot_id"] not in {s["slot_id"] for s in await c.slots(**{"from": slot["start"][:10]})}
     async with EventCapture(amqp_url, namespace, "scheduling.appointment.*") as cap:
-        await publish_event(amqp_url, namespace, EligibilityDenied(
-            appointment_id=appt["id"], patient_id="p1", reason_code="no_coverage", reason="none"))
+        await publish_event(
+            amqp_url,
+            namespace,
+            EligibilityDenied(appointment_id=appt["id"], patient_id="p1", reason_code="no_coverage", reason="none"),
+        )
         [declined] = await cap.wait_for(AppointmentDeclined)
     assert declined.reason_code == "no_coverage"
 
@@ -89,14 +103,22 @@ async def test_unknown_and_underived_slots_are_clear_errors(scheduling, clinic):
     assert r.status_code == 422 and r.json()["field"] == "slot_id"
     c, slot = await a_slot(clinic, scheduling)
     off_grid = (datetime.fromisoformat(slot["start"]) + timedelta(minutes=5)).isoformat()
-    r = await scheduling.post("/appointments", json={
-        "patient_id": "p", "practitioner_id": c.practitioner["id"], "location_id": c.location["id"],
-        "service_type_id": c.service["id"], "start": off_grid})
+    r = await scheduling.post(
+        "/appointments",
+        json={
+            "patient_id": "p",
+            "practitioner_id": c.practitioner["id"],
+            "location_id": c.location["id"],
+            "service_type_id": c.service["id"],
+            "start": off_grid,
+        },
+    )
     assert r.status_code == 422 and r.json()["field"] == "start", r.text
     r = await scheduling.post("/appointments", json={"patient_id": "p", "practitioner_id": c.practitioner["id"]})
     assert r.status_code == 422 and r.json()["field"] == "location_id"
-    r = await scheduling.post("/appointments", json={"patient_id": "p", "slot_id": slot["slot_id"],
-                                                     "start": slot["start"]})
+    r = await scheduling.post(
+        "/appointments", json={"patient_id": "p", "slot_id": slot["slot_id"], "start": slot["start"]}
+    )
     assert r.status_code == 422 and r.json()["field"] == "start"
     r = await scheduling.post("/appointments", json={"patient_id": "p"})
     assert r.status_code == 422 and r.json()["field"] == "slot_id"
@@ -110,10 +132,19 @@ async def test_an_attempt_left_by_a_crash_is_freed_or_settled(scheduling, clinic
     uc = scheduling._transport.app.state.usecases
     # Claims whose appointment was never saved, as a crash between the two writes leaves them.
     from caremesh_scheduling.domain import Appointment, Slot
-    s = Slot(practitioner_id=c.practitioner["id"], location_id=c.location["id"], service_type_id=c.service["id"],
-             service_code="99213", room="R1", start=datetime.fromisoformat(slot["start"]),
-             end=datetime.fromisoformat(slot["end"]), buffer_before=timedelta(), buffer_after=timedelta(),
-             time_zone="America/Chicago")
+
+    s = Slot(
+        practitioner_id=c.practitioner["id"],
+        location_id=c.location["id"],
+        service_type_id=c.service["id"],
+        service_code="99213",
+        room="R1",
+        start=datetime.fromisoformat(slot["start"]),
+        end=datetime.fromisoformat(slot["end"]),
+        buffer_before=timedelta(),
+        buffer_after=timedelta(),
+        time_zone="America/Chicago",
+    )
     ghost = Appointment.request("never-saved", "p9", s, datetime.now(UTC))
     old = datetime.now(UTC) - timedelta(seconds=5)
     assert await uc.claims.acquire(ghost.id, ghost.claims(), uc.appointments.holds, old) is None
@@ -137,7 +168,8 @@ async def test_claims_left_by_a_cancelled_appointment_are_taken_over(scheduling,
     cancelled = await uc.appointments.repo.get(appt["id"])
     for claim in cancelled.claims():
         await uc.claims.collection(claim.bucket.date()).insert_one(
-            {"_id": claim.id, "appointment_id": appt["id"], "claimed_at": datetime.now(UTC)})
+            {"_id": claim.id, "appointment_id": appt["id"], "claimed_at": datetime.now(UTC)}
+        )
     r = await c.book(slot["slot_id"], "p2")
     assert r.status_code == 201, r.text
     claim = next(c for c in cancelled.claims() if c.kind == "practitioner")

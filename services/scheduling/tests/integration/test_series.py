@@ -4,8 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 
 async def weekly(client, c, first: dict, count: int) -> dict:
-    r = await client.post("/series", json={"patient_id": "p-s", "slot_id": first["slot_id"],
-                                           "recurrence": {"frequency": "weekly", "count": count}})
+    r = await client.post(
+        "/series",
+        json={"patient_id": "p-s", "slot_id": first["slot_id"], "recurrence": {"frequency": "weekly", "count": count}},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -16,7 +18,9 @@ async def test_a_weekly_series_reports_a_conflict_per_occurrence(scheduling, cli
     # Someone already holds the third week's time (same local time: occurrences keep the wall clock).
     local = datetime.fromisoformat(first["local_start"]) + timedelta(weeks=2)
     near = await c.slots(**{"from": str(local.date()), "to": str(local.date())})
-    taken = [s for s in near if datetime.fromisoformat(s["local_start"]).replace(tzinfo=None) == local.replace(tzinfo=None)]
+    taken = [
+        s for s in near if datetime.fromisoformat(s["local_start"]).replace(tzinfo=None) == local.replace(tzinfo=None)
+    ]
     assert (await c.book(taken[0]["slot_id"], "p-other")).status_code == 201
     series = await weekly(scheduling, c, first, 4)
     occ = series["occurrences"]
@@ -34,8 +38,10 @@ async def test_a_weekly_series_reports_a_conflict_per_occurrence(scheduling, cli
 async def test_cancel_one_following_and_all(scheduling, clinic):
     c = await clinic(scheduling, name="Dr. Daily")
     first = await c.first_slot(datetime.now(UTC) + timedelta(days=1))
-    r = await scheduling.post("/series", json={"patient_id": "p-s", "slot_id": first["slot_id"],
-                                               "recurrence": {"frequency": "daily", "count": 5}})
+    r = await scheduling.post(
+        "/series",
+        json={"patient_id": "p-s", "slot_id": first["slot_id"], "recurrence": {"frequency": "daily", "count": 5}},
+    )
     series = r.json()
     ids = [o["appointment_id"] for o in series["occurrences"]]
     assert all(ids)
@@ -43,11 +49,13 @@ async def test_cancel_one_following_and_all(scheduling, clinic):
     async def statuses():
         return [(await scheduling.get(f"/appointments/{i}")).json()["status"] for i in ids]
 
-    r = await scheduling.post(f"/series/{series['id']}/cancel",
-                              json={"scope": "one", "appointment_id": ids[1], "reason_code": "pat"})
+    r = await scheduling.post(
+        f"/series/{series['id']}/cancel", json={"scope": "one", "appointment_id": ids[1], "reason_code": "pat"}
+    )
     assert r.status_code == 200 and r.json()["outcomes"] == {ids[1]: "cancelled"}
-    r = await scheduling.post(f"/series/{series['id']}/cancel",
-                              json={"scope": "following", "appointment_id": ids[3], "reason_code": "pat"})
+    r = await scheduling.post(
+        f"/series/{series['id']}/cancel", json={"scope": "following", "appointment_id": ids[3], "reason_code": "pat"}
+    )
     assert set(r.json()["outcomes"]) == {ids[3], ids[4]}
     assert await statuses() == ["pending", "cancelled", "pending", "cancelled", "cancelled"]
     r = await scheduling.post(f"/series/{series['id']}/cancel", json={"scope": "all", "reason_code": "prov"})

@@ -17,9 +17,16 @@ async def freed_slot(client, clinic, patients: list[tuple[str, int]], **extra) -
     appt = (await c.book(slot["slot_id"], "p-first")).json()
     entries = []
     for patient, priority in patients:
-        r = await client.post("/waitlist", json={"patient_id": patient, "service_code": "99213",
-                                                 "practitioner_id": c.practitioner["id"], "priority": priority}
-                              | extra.get(patient, {}))
+        r = await client.post(
+            "/waitlist",
+            json={
+                "patient_id": patient,
+                "service_code": "99213",
+                "practitioner_id": c.practitioner["id"],
+                "priority": priority,
+            }
+            | extra.get(patient, {}),
+        )
         assert r.status_code == 201, r.text
         entries.append(r.json())
     return c, appt, entries
@@ -30,14 +37,22 @@ def link(offer: WaitlistEntryOffered, action: OfferAction) -> str:
     return f"/waitlist/offers/{offer.offer_id}/{action.value}?token={token}"
 
 
-async def test_a_cancellation_is_offered_to_the_best_match_and_accepting_books_it(scheduling, clinic, namespace,
-                                                                                  amqp_url):
-    r = await scheduling.post("/referrals", json={
-        "patient_id": "p-high", "service_code": "99213", "referring": {"name": "Dr. Refer"},
-        "reasons": [{"system": ICD10CM, "code": "M54.5", "display": "Low back pain"}]})
+async def test_a_cancellation_is_offered_to_the_best_match_and_accepting_books_it(
+    scheduling, clinic, namespace, amqp_url
+):
+    r = await scheduling.post(
+        "/referrals",
+        json={
+            "patient_id": "p-high",
+            "service_code": "99213",
+            "referring": {"name": "Dr. Refer"},
+            "reasons": [{"system": ICD10CM, "code": "M54.5", "display": "Low back pain"}],
+        },
+    )
     referral = r.json()
-    c, appt, [low, high] = await freed_slot(scheduling, clinic, [("p-low", 1), ("p-high", 3)],
-                                            **{"p-high": {"referral_id": referral["id"]}})
+    c, appt, [low, high] = await freed_slot(
+        scheduling, clinic, [("p-low", 1), ("p-high", 3)], **{"p-high": {"referral_id": referral["id"]}}
+    )
     async with EventCapture(amqp_url, namespace, "scheduling.waitlist_entry.*") as cap:
         await scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})
         [offer] = await cap.wait_for(WaitlistEntryOffered)
@@ -98,7 +113,9 @@ async def test_declining_passes_the_slot_to_the_next_match(scheduling, clinic, n
 
 
 async def test_an_unanswered_offer_expires_and_passes_on(namespace, amqp_url, clinic):
-    settings = service_settings(SchedulingSettings, namespace, offer_hold_seconds=1, referral_waitlist_sweep_seconds=0.2)
+    settings = service_settings(
+        SchedulingSettings, namespace, offer_hold_seconds=1, referral_waitlist_sweep_seconds=0.2
+    )
     async with running(build(settings)) as client:
         c, appt, [first, second] = await freed_slot(client, clinic, [("p-x", 1), ("p-y", 1)])
         async with EventCapture(amqp_url, namespace, "scheduling.waitlist_entry.*") as cap:

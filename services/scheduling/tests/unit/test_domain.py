@@ -3,6 +3,8 @@
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
+from pydantic import ValidationError
+
 from caremesh_contracts import AppointmentBooked, AppointmentDeclined, AppointmentRequested
 from caremesh_kit.errors import Conflict, Invalid, NotFound
 from caremesh_scheduling.domain import (
@@ -22,16 +24,24 @@ from caremesh_scheduling.domain import (
     parse_slot_id,
     slot_id,
 )
-from pydantic import ValidationError
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
 
 
 def slot(start: datetime, minutes: int = 30, time_zone: str = "UTC") -> Slot:
-    return Slot(practitioner_id="prac-1", location_id="loc-1", service_type_id="svc-1", service_code="99213",
-                room="R1", start=start, end=start + timedelta(minutes=minutes), buffer_before=timedelta(minutes=5),
-                buffer_after=timedelta(minutes=10), time_zone=time_zone)
+    return Slot(
+        practitioner_id="prac-1",
+        location_id="loc-1",
+        service_type_id="svc-1",
+        service_code="99213",
+        room="R1",
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        buffer_before=timedelta(minutes=5),
+        buffer_after=timedelta(minutes=10),
+        time_zone=time_zone,
+    )
 
 
 def requested(time_zone: str = "UTC", start: datetime = datetime(2026, 5, 3, 9, 0, tzinfo=UTC)) -> Appointment:
@@ -42,6 +52,7 @@ def requested(time_zone: str = "UTC", start: datetime = datetime(2026, 5, 3, 9, 
 
 # -- request ------------------------------------------------------------------------------------
 
+
 def test_request_creates_a_pending_appointment_and_raises_appointment_requested():
     start = datetime(2026, 5, 3, 9, 0, tzinfo=UTC)
     appt = Appointment.request("appt-1", "pat-1", slot(start), NOW)
@@ -50,22 +61,37 @@ def test_request_creates_a_pending_appointment_and_raises_appointment_requested(
     assert appt.status is Status.PENDING
     assert appt.slot_id == slot(start).id == "prac-1.loc-1.svc-1.20260503T0900Z"
     assert (appt.practitioner_id, appt.location_id, appt.room, appt.service_type_id) == (
-        "prac-1", "loc-1", "R1", "svc-1")
+        "prac-1",
+        "loc-1",
+        "R1",
+        "svc-1",
+    )
     assert (appt.start, appt.end) == (start, start + timedelta(minutes=30))
     assert appt.footprint == (start - timedelta(minutes=5), start + timedelta(minutes=40))
     assert appt.requested_at == NOW and appt.updated_at == NOW
     assert appt.decline_reason is None
 
     events = appt.take_events()
-    assert events == [AppointmentRequested(
-        appointment_id="appt-1", patient_id="pat-1", practitioner_id="prac-1", slot_id=appt.slot_id,
-        service_code="99213", start=start, end=start + timedelta(minutes=30), service_date=date(2026, 5, 3),
-    )]
+    assert events == [
+        AppointmentRequested(
+            appointment_id="appt-1",
+            patient_id="pat-1",
+            practitioner_id="prac-1",
+            slot_id=appt.slot_id,
+            service_code="99213",
+            start=start,
+            end=start + timedelta(minutes=30),
+            service_date=date(2026, 5, 3),
+        )
+    ]
     assert appt.take_events() == []  # taking events empties the list
 
 
-@pytest.mark.parametrize("start", [NOW, NOW - timedelta(minutes=1), NOW - timedelta(days=3)],
-                         ids=["starts-now", "started-a-minute-ago", "days-ago"])
+@pytest.mark.parametrize(
+    "start",
+    [NOW, NOW - timedelta(minutes=1), NOW - timedelta(days=3)],
+    ids=["starts-now", "started-a-minute-ago", "days-ago"],
+)
 def test_request_rejects_a_slot_that_has_already_started(start):
     with pytest.raises(Invalid) as exc:
         Appointment.request("appt-1", "pat-1", slot(start), NOW)
@@ -79,12 +105,15 @@ def test_request_accepts_a_slot_starting_just_after_now():
     assert appt.status is Status.PENDING
 
 
-@pytest.mark.parametrize(("time_zone", "expected"), [
-    ("Asia/Tokyo", date(2026, 5, 4)),        # 23:30 UTC is 08:30 the next morning in Tokyo
-    ("America/New_York", date(2026, 5, 3)),  # and 19:30 the same evening in New York
-    ("UTC", date(2026, 5, 3)),
-    ("Pacific/Kiritimati", date(2026, 5, 4)),
-])
+@pytest.mark.parametrize(
+    ("time_zone", "expected"),
+    [
+        ("Asia/Tokyo", date(2026, 5, 4)),  # 23:30 UTC is 08:30 the next morning in Tokyo
+        ("America/New_York", date(2026, 5, 3)),  # and 19:30 the same evening in New York
+        ("UTC", date(2026, 5, 3)),
+        ("Pacific/Kiritimati", date(2026, 5, 4)),
+    ],
+)
 def test_service_date_is_the_local_date_where_the_visit_takes_place(time_zone, expected):
     start = datetime(2026, 5, 3, 23, 30, tzinfo=UTC)
     appt = Appointment.request("appt-1", "pat-1", slot(start, time_zone=time_zone), NOW)
@@ -122,6 +151,7 @@ def test_slot_ids_round_trip_and_bad_ones_name_the_field():
 
 # -- book ---------------------------------------------------------------------------------------
 
+
 def test_book_moves_pending_to_booked_and_raises_appointment_booked_with_practitioner_name():
     appt = requested()
     assert appt.book("Dr Ada Okafor", LATER) is True
@@ -129,10 +159,17 @@ def test_book_moves_pending_to_booked_and_raises_appointment_booked_with_practit
     assert appt.status is Status.BOOKED
     assert appt.updated_at == LATER
     assert appt.requested_at == NOW
-    assert appt.take_events() == [AppointmentBooked(
-        appointment_id="appt-1", patient_id="pat-1", practitioner_id="prac-1", practitioner_name="Dr Ada Okafor",
-        service_code="99213", start=appt.start, end=appt.end,
-    )]
+    assert appt.take_events() == [
+        AppointmentBooked(
+            appointment_id="appt-1",
+            patient_id="pat-1",
+            practitioner_id="prac-1",
+            practitioner_name="Dr Ada Okafor",
+            service_code="99213",
+            start=appt.start,
+            end=appt.end,
+        )
+    ]
 
 
 def test_booking_twice_returns_false_and_raises_nothing():
@@ -172,6 +209,7 @@ def test_a_reloaded_booked_appointment_still_treats_book_as_a_redelivery():
 
 # -- decline ------------------------------------------------------------------------------------
 
+
 def test_decline_moves_pending_to_declined_and_raises_appointment_declined():
     appt = requested()
     assert appt.decline("coverage_inactive", LATER) is True
@@ -179,10 +217,15 @@ def test_decline_moves_pending_to_declined_and_raises_appointment_declined():
     assert appt.status is Status.DECLINED
     assert appt.decline_reason == "coverage_inactive"
     assert appt.updated_at == LATER
-    assert appt.take_events() == [AppointmentDeclined(
-        appointment_id="appt-1", patient_id="pat-1", service_code="99213", start=appt.start,
-        reason_code="coverage_inactive",
-    )]
+    assert appt.take_events() == [
+        AppointmentDeclined(
+            appointment_id="appt-1",
+            patient_id="pat-1",
+            service_code="99213",
+            start=appt.start,
+            reason_code="coverage_inactive",
+        )
+    ]
 
 
 def test_declining_twice_returns_false_and_raises_nothing():
@@ -227,6 +270,7 @@ def test_a_refused_decline_leaves_the_appointment_unchanged():
 
 # -- holds_slot ---------------------------------------------------------------------------------
 
+
 def test_holds_slot_while_pending_and_booked_but_not_once_declined():
     pending = requested()
     assert pending.holds_slot is True
@@ -242,6 +286,7 @@ def test_holds_slot_while_pending_and_booked_but_not_once_declined():
 
 # -- calendar models ----------------------------------------------------------------------------
 
+
 def test_practitioner_details_reject_an_unknown_time_zone():
     with pytest.raises(ValidationError, match="unknown IANA time zone"):
         PractitionerDetails(name="Dr X", time_zone="Mars/Olympus_Mons")
@@ -256,8 +301,9 @@ def test_a_location_needs_a_zone_and_unique_rooms():
         LocationDetails(name="Clinic", time_zone="UTC", rooms=[])
 
 
-@pytest.mark.parametrize("code,ok", [("99213", True), ("0001F", True), ("G0438", True), ("9921", False),
-                                     ("ABCDE", False)])
+@pytest.mark.parametrize(
+    "code,ok", [("99213", True), ("0001F", True), ("G0438", True), ("9921", False), ("ABCDE", False)]
+)
 def test_service_codes_are_cpt_or_hcpcs(code, ok):
     if ok:
         assert ServiceTypeDetails(code=code, name="Visit", duration_minutes=30).code == code
@@ -266,11 +312,16 @@ def test_service_codes_are_cpt_or_hcpcs(code, ok):
             ServiceTypeDetails(code=code, name="Visit", duration_minutes=30)
 
 
-@pytest.mark.parametrize("value", [{"day": "mon", "start": "09:02", "end": "12:00", "room": "R1"},
-                                   {"day": "mon", "start": "09:00", "end": "09:00", "room": "R1"},
-                                   {"day": "funday", "start": "09:00", "end": "10:00", "room": "R1"},
-                                   {"day": "mon", "start": "09:00:30", "end": "10:00", "room": "R1"}],
-                         ids=["off-step", "empty", "bad-day", "seconds"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"day": "mon", "start": "09:02", "end": "12:00", "room": "R1"},
+        {"day": "mon", "start": "09:00", "end": "09:00", "room": "R1"},
+        {"day": "funday", "start": "09:00", "end": "10:00", "room": "R1"},
+        {"day": "mon", "start": "09:00:30", "end": "10:00", "room": "R1"},
+    ],
+    ids=["off-step", "empty", "bad-day", "seconds"],
+)
 def test_windows_are_ordered_five_minute_local_times(value):
     with pytest.raises(ValidationError):
         Window.model_validate(value)
@@ -294,14 +345,19 @@ def test_template_buffers_and_intervals_are_multiples_of_five_minutes():
 def test_check_template_names_the_field_at_fault():
     location = Location(id="loc", details=LocationDetails(name="C", time_zone="UTC", rooms=[Room(id="R1")]))
     services = {"s": ServiceType(id="s", details=ServiceTypeDetails(code="99213", name="V", duration_minutes=30))}
-    windows = [Window(day="mon", start=time(9), end=time(12), room="R1"),
-               Window(day="mon", start=time(11), end=time(13), room="R1")]
+    windows = [
+        Window(day="mon", start=time(9), end=time(12), room="R1"),
+        Window(day="mon", start=time(11), end=time(13), room="R1"),
+    ]
     with pytest.raises(Invalid) as exc:
         check_template(TemplateSpec(service_type_ids=["s"], weekly=windows), location, services)
     assert exc.value.extra == {"field": "weekly.1.start"}
     with pytest.raises(Invalid) as exc:
-        check_template(TemplateSpec(service_type_ids=["s"], weekly=[Window(day="tue", start=time(9), end=time(12),
-                                                                           room="R9")]), location, services)
+        check_template(
+            TemplateSpec(service_type_ids=["s"], weekly=[Window(day="tue", start=time(9), end=time(12), room="R9")]),
+            location,
+            services,
+        )
     assert exc.value.extra == {"field": "weekly.0.room"}
     with pytest.raises(NotFound) as exc:
         check_template(TemplateSpec(service_type_ids=["s", "x"]), location, services)

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts import (
     AppointmentArrived,
     AppointmentAwaitingAuthorization,
@@ -22,17 +23,29 @@ AT_START = START + timedelta(minutes=5)
 
 
 def appointment(status: Status) -> Appointment:
-    return Appointment(id="a1", patient_id="p1", practitioner_id="pr1", slot_id="s1", service_code="99213",
-                       start=START, end=START + timedelta(minutes=30), status=status,
-                       requested_at=START - timedelta(days=3), updated_at=START - timedelta(days=3),
-                       hold_expires_at=START - timedelta(hours=1), service_type_id="st1")
+    return Appointment(
+        id="a1",
+        patient_id="p1",
+        practitioner_id="pr1",
+        slot_id="s1",
+        service_code="99213",
+        start=START,
+        end=START + timedelta(minutes=30),
+        status=status,
+        requested_at=START - timedelta(days=3),
+        updated_at=START - timedelta(days=3),
+        hold_expires_at=START - timedelta(hours=1),
+        service_type_id="st1",
+    )
 
 
 MOVES = {
     Status.BOOKED: (lambda a: a.book("Dr. X", AT_START), AppointmentBooked),
     Status.DECLINED: (lambda a: a.decline("no_coverage", AT_START), AppointmentDeclined),
-    Status.WAITING_ON_AUTHORIZATION: (lambda a: a.wait_on_authorization("au1", AT_START, timedelta(days=3)),
-                                      AppointmentAwaitingAuthorization),
+    Status.WAITING_ON_AUTHORIZATION: (
+        lambda a: a.wait_on_authorization("au1", AT_START, timedelta(days=3)),
+        AppointmentAwaitingAuthorization,
+    ),
     Status.EXPIRED: (lambda a: a.expire_hold(AT_START), AppointmentHoldExpired),
     Status.CANCELLED: (lambda a: a.cancel(CancelReason.PATIENT, "u1", "patient", AT_START), AppointmentCancelled),
     Status.ARRIVED: (lambda a: a.check_in(AT_START), AppointmentArrived),
@@ -103,9 +116,18 @@ def test_no_show_only_after_the_start_and_check_in_only_close_to_it():
 
 
 def slot(start: datetime, practitioner: str = "pr2", service_type: str = "st1") -> Slot:
-    return Slot(practitioner_id=practitioner, location_id="l1", service_type_id=service_type, service_code="99213",
-                room="R2", start=start, end=start + timedelta(minutes=30), buffer_before=timedelta(minutes=5),
-                buffer_after=timedelta(), time_zone="America/Chicago")
+    return Slot(
+        practitioner_id=practitioner,
+        location_id="l1",
+        service_type_id=service_type,
+        service_code="99213",
+        room="R2",
+        start=start,
+        end=start + timedelta(minutes=30),
+        buffer_before=timedelta(minutes=5),
+        buffer_after=timedelta(),
+        time_zone="America/Chicago",
+    )
 
 
 def test_a_request_is_held_for_a_while_and_the_hold_runs_out():
@@ -165,8 +187,9 @@ def test_reschedule_moves_time_place_and_claims_keeping_the_status():
     assert appt.reschedule(slot(later), "Dr. Y", START) is False  # already there
 
 
-@pytest.mark.parametrize("status", [Status.ARRIVED, Status.FULFILLED, Status.NO_SHOW, Status.CANCELLED,
-                                    Status.DECLINED, Status.EXPIRED])
+@pytest.mark.parametrize(
+    "status", [Status.ARRIVED, Status.FULFILLED, Status.NO_SHOW, Status.CANCELLED, Status.DECLINED, Status.EXPIRED]
+)
 def test_only_appointments_still_to_come_are_rescheduled(status):
     with pytest.raises(Conflict) as exc:
         appointment(status).reschedule(slot(START + timedelta(days=1)), "Dr. Y", START - timedelta(days=1))

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from caremesh_contracts.referrals import (
     ReferralClosed,
     ReferralOverdue,
@@ -19,11 +20,16 @@ DAY = timedelta(days=1)
 
 
 def request(**kw) -> ReferralRequest:
-    return ReferralRequest.model_validate({
-        "patient_id": "p-1", "service_code": "99243",
-        "referring": {"name": "Dr. Refer", "npi": "1234567893", "reference": "REF-77"},
-        "reasons": [{"system": ICD10CM, "code": "M54.5", "display": "Low back pain"}],
-        "attachments": [{"url": "https://clinic.example.org/docs/42", "title": "Referral letter"}]} | kw)
+    return ReferralRequest.model_validate(
+        {
+            "patient_id": "p-1",
+            "service_code": "99243",
+            "referring": {"name": "Dr. Refer", "npi": "1234567893", "reference": "REF-77"},
+            "reasons": [{"system": ICD10CM, "code": "M54.5", "display": "Low back pain"}],
+            "attachments": [{"url": "https://clinic.example.org/docs/42", "title": "Referral letter"}],
+        }
+        | kw
+    )
 
 
 def received(**kw) -> Referral:
@@ -39,10 +45,13 @@ def test_receiving_checks_the_reason_codes_and_says_so():
     assert "reasons" not in event.model_dump()  # no diagnoses on the bus
 
 
-@pytest.mark.parametrize(("reasons", "field"), [
-    ([{"system": ICD10CM, "code": "M545", "display": "x"}], "reasons[0].code"),
-    ([{"system": SNOMED, "code": "279039007", "display": "Low back pain"}], "reasons[0].system"),
-])
+@pytest.mark.parametrize(
+    ("reasons", "field"),
+    [
+        ([{"system": ICD10CM, "code": "M545", "display": "x"}], "reasons[0].code"),
+        ([{"system": SNOMED, "code": "279039007", "display": "Low back pain"}], "reasons[0].system"),
+    ],
+)
 def test_a_bad_reason_code_names_it(reasons, field):
     with pytest.raises(Invalid) as err:
         Referral.receive("ref-1", request(reasons=reasons), "coord", T0)
@@ -64,8 +73,12 @@ def test_scheduled_then_fulfilled_closes_the_loop_for_the_referring_provider():
     assert r.appointment_fulfilled("appt-1", date(2026, 11, 5), T0 + 3 * DAY)
     [closed] = r.take_events()
     assert isinstance(closed, ReferralClosed)
-    assert (closed.outcome, closed.referring_reference, closed.appointment_id, closed.seen_on) == \
-        ("completed", "REF-77", "appt-1", date(2026, 11, 5))
+    assert (closed.outcome, closed.referring_reference, closed.appointment_id, closed.seen_on) == (
+        "completed",
+        "REF-77",
+        "appt-1",
+        date(2026, 11, 5),
+    )
     assert r.status is Status.CLOSED
     assert [t.status for t in r.history] == ["received", "accepted", "scheduled", "completed", "closed"]
     assert not r.appointment_fulfilled("appt-1", date(2026, 11, 5), T0 + 4 * DAY)  # redelivered
@@ -121,8 +134,9 @@ def test_overdue_by_its_own_due_date_before_the_age():
     assert r.report_if_overdue(timedelta(days=30), datetime(2026, 11, 5, 0, 1, tzinfo=UTC))
 
 
-@pytest.mark.parametrize(("current", "target"), [(c, t) for c in Status for t in Status
-                                                 if t != c and t not in TRANSITIONS[c]])
+@pytest.mark.parametrize(
+    ("current", "target"), [(c, t) for c in Status for t in Status if t != c and t not in TRANSITIONS[c]]
+)
 def test_every_illegal_move_is_a_409_naming_both(current, target):
     r = received()
     r.status = current

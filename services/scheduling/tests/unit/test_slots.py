@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from caremesh_scheduling.domain import TemplateSpec, TimeOff, Window
 from caremesh_scheduling.domain.slots import buckets, day_slots, fits, slot_at, spans
 
@@ -29,16 +30,28 @@ def local(instants: list[datetime], zone: str) -> list[str]:
 
 # -- the same local hours on both sides of each DST change ---------------------------------------
 
-@pytest.mark.parametrize(("zone", "before", "after", "utc_before", "utc_after"), [
-    ("America/New_York", date(2026, 3, 7), date(2026, 3, 8), 14, 13),   # EST -> EDT
-    ("America/New_York", date(2026, 10, 31), date(2026, 11, 1), 13, 14),  # EDT -> EST
-    ("Europe/Berlin", date(2026, 3, 28), date(2026, 3, 29), 8, 7),      # CET -> CEST
-    ("Europe/Berlin", date(2026, 10, 24), date(2026, 10, 25), 7, 8),    # CEST -> CET
-    ("Australia/Sydney", date(2026, 4, 4), date(2026, 4, 5), 22, 23),   # AEDT -> AEST (previous UTC day)
-    ("America/Phoenix", date(2026, 3, 7), date(2026, 3, 8), 16, 16),    # no DST
-    ("America/Phoenix", date(2026, 10, 31), date(2026, 11, 1), 16, 16),
-], ids=["new-york-spring", "new-york-fall", "berlin-spring", "berlin-fall", "sydney-fall", "phoenix-march",
-        "phoenix-november"])
+
+@pytest.mark.parametrize(
+    ("zone", "before", "after", "utc_before", "utc_after"),
+    [
+        ("America/New_York", date(2026, 3, 7), date(2026, 3, 8), 14, 13),  # EST -> EDT
+        ("America/New_York", date(2026, 10, 31), date(2026, 11, 1), 13, 14),  # EDT -> EST
+        ("Europe/Berlin", date(2026, 3, 28), date(2026, 3, 29), 8, 7),  # CET -> CEST
+        ("Europe/Berlin", date(2026, 10, 24), date(2026, 10, 25), 7, 8),  # CEST -> CET
+        ("Australia/Sydney", date(2026, 4, 4), date(2026, 4, 5), 22, 23),  # AEDT -> AEST (previous UTC day)
+        ("America/Phoenix", date(2026, 3, 7), date(2026, 3, 8), 16, 16),  # no DST
+        ("America/Phoenix", date(2026, 10, 31), date(2026, 11, 1), 16, 16),
+    ],
+    ids=[
+        "new-york-spring",
+        "new-york-fall",
+        "berlin-spring",
+        "berlin-fall",
+        "sydney-fall",
+        "phoenix-march",
+        "phoenix-november",
+    ],
+)
 def test_a_morning_window_stays_at_nine_local_across_the_change(zone, before, after, utc_before, utc_after):
     template = spec()
     for day, hour in ((before, utc_before), (after, utc_after)):
@@ -49,18 +62,50 @@ def test_a_morning_window_stays_at_nine_local_across_the_change(zone, before, af
 
 # -- windows across the change itself last the real time between their ends -----------------------
 
-@pytest.mark.parametrize(("zone", "day", "expected"), [
-    # Spring forward: 02:00-03:00 does not exist, so 01:00-04:00 is two real hours.
-    ("America/New_York", date(2026, 3, 8), ["01:00-0500", "01:30-0500", "03:00-0400", "03:30-0400"]),
-    ("Europe/Berlin", date(2026, 3, 29), ["01:00+0100", "01:30+0100", "03:00+0200", "03:30+0200"]),
-    # Fall back: 01:00-02:00 (New York) and 02:00-03:00 (Berlin) happen twice, so four real hours.
-    ("America/New_York", date(2026, 11, 1), ["01:00-0400", "01:30-0400", "01:00-0500", "01:30-0500",
-                                             "02:00-0500", "02:30-0500", "03:00-0500", "03:30-0500"]),
-    ("Europe/Berlin", date(2026, 10, 25), ["01:00+0200", "01:30+0200", "02:00+0200", "02:30+0200",
-                                           "02:00+0100", "02:30+0100", "03:00+0100", "03:30+0100"]),
-    ("Asia/Kolkata", date(2026, 3, 8), ["01:00+0530", "01:30+0530", "02:00+0530", "02:30+0530", "03:00+0530",
-                                        "03:30+0530"]),
-], ids=["new-york-spring", "berlin-spring", "new-york-fall", "berlin-fall", "kolkata-no-dst"])
+
+@pytest.mark.parametrize(
+    ("zone", "day", "expected"),
+    [
+        # Spring forward: 02:00-03:00 does not exist, so 01:00-04:00 is two real hours.
+        ("America/New_York", date(2026, 3, 8), ["01:00-0500", "01:30-0500", "03:00-0400", "03:30-0400"]),
+        ("Europe/Berlin", date(2026, 3, 29), ["01:00+0100", "01:30+0100", "03:00+0200", "03:30+0200"]),
+        # Fall back: 01:00-02:00 (New York) and 02:00-03:00 (Berlin) happen twice, so four real hours.
+        (
+            "America/New_York",
+            date(2026, 11, 1),
+            [
+                "01:00-0400",
+                "01:30-0400",
+                "01:00-0500",
+                "01:30-0500",
+                "02:00-0500",
+                "02:30-0500",
+                "03:00-0500",
+                "03:30-0500",
+            ],
+        ),
+        (
+            "Europe/Berlin",
+            date(2026, 10, 25),
+            [
+                "01:00+0200",
+                "01:30+0200",
+                "02:00+0200",
+                "02:30+0200",
+                "02:00+0100",
+                "02:30+0100",
+                "03:00+0100",
+                "03:30+0100",
+            ],
+        ),
+        (
+            "Asia/Kolkata",
+            date(2026, 3, 8),
+            ["01:00+0530", "01:30+0530", "02:00+0530", "02:30+0530", "03:00+0530", "03:30+0530"],
+        ),
+    ],
+    ids=["new-york-spring", "berlin-spring", "new-york-fall", "berlin-fall", "kolkata-no-dst"],
+)
 def test_a_night_window_over_the_change_has_the_real_number_of_slots(zone, day, expected):
     got = starts(spec("01:00", "04:00"), zone, day)
     assert local(got, zone) == expected
@@ -85,17 +130,27 @@ def test_slot_at_accepts_only_derived_starts_across_the_change():
 
 # -- time off, buffers, intervals, validity -------------------------------------------------------
 
+
 def test_whole_day_and_date_range_time_off_remove_those_days():
-    template = spec(exceptions=[TimeOff(start_date=date(2026, 12, 25), reason="holiday"),
-                                TimeOff(start_date=date(2026, 12, 28), end_date=date(2026, 12, 30), reason="leave")])
+    template = spec(
+        exceptions=[
+            TimeOff(start_date=date(2026, 12, 25), reason="holiday"),
+            TimeOff(start_date=date(2026, 12, 28), end_date=date(2026, 12, 30), reason="leave"),
+        ]
+    )
     days = [date(2026, 12, d) for d in range(24, 32)]
     open_days = [d.day for d in days if starts(template, "Europe/Berlin", d)]
     assert open_days == [24, 26, 27, 31]
 
 
 def test_part_of_a_day_off_cuts_the_window_on_each_day_of_its_range():
-    template = spec("09:00", "12:00", exceptions=[TimeOff(start_date=date(2026, 6, 1), end_date=date(2026, 6, 2),
-                                                          start_time=time(10), end_time=time(11))])
+    template = spec(
+        "09:00",
+        "12:00",
+        exceptions=[
+            TimeOff(start_date=date(2026, 6, 1), end_date=date(2026, 6, 2), start_time=time(10), end_time=time(11))
+        ],
+    )
     for day in (date(2026, 6, 1), date(2026, 6, 2)):
         assert local(starts(template, "UTC", day), "UTC") == ["09:00+0000", "09:30+0000", "11:00+0000", "11:30+0000"]
     assert len(starts(template, "UTC", date(2026, 6, 3))) == 6
@@ -104,11 +159,20 @@ def test_part_of_a_day_off_cuts_the_window_on_each_day_of_its_range():
 def test_buffers_fit_inside_the_bookable_time_and_space_slots_apart():
     # 5 before, 10 after: each slot takes 45 minutes; back to back by default.
     template = spec("09:00", "12:00", buffer_before_minutes=5, buffer_after_minutes=10)
-    assert local(starts(template, "UTC", date(2026, 6, 1)), "UTC") == ["09:05+0000", "09:50+0000", "10:35+0000",
-                                                                        "11:20+0000"]
+    assert local(starts(template, "UTC", date(2026, 6, 1)), "UTC") == [
+        "09:05+0000",
+        "09:50+0000",
+        "10:35+0000",
+        "11:20+0000",
+    ]
     # After a part-day cut the next span starts over, with its own buffer.
-    cut = spec("09:00", "12:00", buffer_before_minutes=5, buffer_after_minutes=10,
-               exceptions=[TimeOff(start_date=date(2026, 6, 1), start_time=time(10), end_time=time(11))])
+    cut = spec(
+        "09:00",
+        "12:00",
+        buffer_before_minutes=5,
+        buffer_after_minutes=10,
+        exceptions=[TimeOff(start_date=date(2026, 6, 1), start_time=time(10), end_time=time(11))],
+    )
     assert local(starts(cut, "UTC", date(2026, 6, 1)), "UTC") == ["09:05+0000", "11:05+0000"]
 
 
@@ -124,9 +188,13 @@ def test_only_the_weekdays_and_validity_period_of_the_template():
 
 
 def test_spans_give_the_room_of_each_window():
-    template = TemplateSpec(service_type_ids=["s"], weekly=[
-        Window(day="mon", start=time(9), end=time(10), room="A"), Window(day="mon", start=time(14), end=time(15),
-                                                                         room="B")])
+    template = TemplateSpec(
+        service_type_ids=["s"],
+        weekly=[
+            Window(day="mon", start=time(9), end=time(10), room="A"),
+            Window(day="mon", start=time(14), end=time(15), room="B"),
+        ],
+    )
     assert [s.room for s in spans(template, ZoneInfo("UTC"), date(2026, 6, 1))] == ["A", "B"]
 
 

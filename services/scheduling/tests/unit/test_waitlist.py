@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+
 from caremesh_contracts.waitlist import (
     WaitlistEntryAccepted,
     WaitlistEntryOffered,
@@ -16,15 +17,21 @@ T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday
 HOLD = timedelta(minutes=30)
 
 
-def slot(start=datetime(2026, 11, 4, 15, 0, tzinfo=UTC), practitioner="pr-1", code="99213",
-         zone="America/New_York") -> FreedSlot:
-    return FreedSlot(practitioner_id=practitioner, practitioner_name="Dr. Who", service_code=code, start=start,
-                     end=start + timedelta(minutes=30), time_zone=zone)
+def slot(
+    start=datetime(2026, 11, 4, 15, 0, tzinfo=UTC), practitioner="pr-1", code="99213", zone="America/New_York"
+) -> FreedSlot:
+    return FreedSlot(
+        practitioner_id=practitioner,
+        practitioner_name="Dr. Who",
+        service_code=code,
+        start=start,
+        end=start + timedelta(minutes=30),
+        time_zone=zone,
+    )
 
 
 def entry(eid="w-1", added=T0, **wish) -> WaitlistEntry:
-    e = WaitlistEntry.add(eid, Wish.model_validate({"patient_id": f"p-{eid}", "service_code": "99213"} | wish),
-                          added)
+    e = WaitlistEntry.add(eid, Wish.model_validate({"patient_id": f"p-{eid}", "service_code": "99213"} | wish), added)
     e.take_events()
     return e
 

@@ -23,6 +23,24 @@ from caremesh_insurance.authorization.parts import (
     decision_due,
 )
 
-__all__ = ["AWAITING_PAYER", "DECIDED", "DECISION_WINDOW", "EXPIRY_NOTICE", "IN_FORCE", "LOW_UNITS_SHARE", "OPEN",
-           "TRANSITIONS", "AppointmentLink", "Approval", "Cycle", "Denial", "LinkState", "PriorAuthorization",
-           "Priority", "Status", "Submission", "Transition", "decision_due"]
+__all__ = [
+    "AWAITING_PAYER",
+    "DECIDED",
+    "DECISION_WINDOW",
+    "EXPIRY_NOTICE",
+    "IN_FORCE",
+    "LOW_UNITS_SHARE",
+    "OPEN",
+    "TRANSITIONS",
+    "AppointmentLink",
+    "Approval",
+    "Cycle",
+    "Denial",
+    "LinkState",
+    "PriorAuthorization",
+    "Priority",
+    "Status",
+    "Submission",
+    "Transition",
+    "decision_due",
+]

@@ -9,6 +9,8 @@ acts on each; the others name the appointment that first required the authorizat
 
 from datetime import date, datetime, timedelta
 
+from pydantic import Field, computed_field
+
 from caremesh_contracts.authorizations import (
     AuthorizationAppealed,
     AuthorizationApproved,
@@ -21,11 +23,6 @@ from caremesh_contracts.authorizations import (
     AuthorizationSubmitted,
     AuthorizationThresholdReached,
 )
-from caremesh_kit.aggregate import Aggregate
-from caremesh_kit.errors import Conflict, Invalid
-from caremesh_kit.lifecycle import guard
-from pydantic import Field, computed_field
-
 from caremesh_insurance.authorization.parts import (
     AWAITING_PAYER,
     EXPIRY_NOTICE,
@@ -47,6 +44,9 @@ from caremesh_insurance.authorization.parts import (
     midnight,
     payer_time,
 )
+from caremesh_kit.aggregate import Aggregate
+from caremesh_kit.errors import Conflict, Invalid
+from caremesh_kit.lifecycle import guard
 
 
 class PriorAuthorization(Aggregate):
@@ -73,14 +73,46 @@ class PriorAuthorization(Aggregate):
     diagnosis_codes: list[str] = Field(default_factory=list)
 
     @classmethod
-    def require(cls, auth_id: str, patient_id: str, coverage_id: str, payer: str, service_code: str,
-                appointment_id: str | None, by: str, now: datetime, *, service_date: date | None = None,
-                provider_id: str | None = None) -> "PriorAuthorization":
-        links = [AppointmentLink(appointment_id=appointment_id, service_code=service_code, service_date=service_date,
-                                 provider_id=provider_id, state=LinkState.WAITING, since=now)] if appointment_id else []
-        auth = cls(id=auth_id, patient_id=patient_id, coverage_id=coverage_id, payer=payer, service_code=service_code,
-                   appointment_id=appointment_id, status=Status.REQUIRED, created_at=now, links=links,
-                   history=[Transition(status=Status.REQUIRED, by=by, at=now)])
+    def require(
+        cls,
+        auth_id: str,
+        patient_id: str,
+        coverage_id: str,
+        payer: str,
+        service_code: str,
+        appointment_id: str | None,
+        by: str,
+        now: datetime,
+        *,
+        service_date: date | None = None,
+        provider_id: str | None = None,
+    ) -> "PriorAuthorization":
+        links = (
+            [
+                AppointmentLink(
+                    appointment_id=appointment_id,
+                    service_code=service_code,
+                    service_date=service_date,
+                    provider_id=provider_id,
+                    state=LinkState.WAITING,
+                    since=now,
+                )
+            ]
+            if appointment_id
+            else []
+        )
+        auth = cls(
+            id=auth_id,
+            patient_id=patient_id,
+            coverage_id=coverage_id,
+            payer=payer,
+            service_code=service_code,
+            appointment_id=appointment_id,
+            status=Status.REQUIRED,
+            created_at=now,
+            links=links,
+            history=[Transition(status=Status.REQUIRED, by=by, at=now)],
+        )
         auth.raise_event(AuthorizationRequired(coverage_id=coverage_id, **auth._ids()))
         return auth
 
@@ -133,20 +165,30 @@ class PriorAuthorization(Aggregate):
     def covers(self, service_code: str, day: date | None, provider_id: str | None = None) -> bool:
         """Whether one more visit of ``service_code`` on ``day`` (with ``provider_id``) fits now:
         the approval's service, period and provider, and a unit not held for another visit."""
-        return self.in_force and self.matches(service_code, day, provider_id) \
+        return (
+            self.in_force
+            and self.matches(service_code, day, provider_id)
             and self.units_remaining - self.units_held >= 1
+        )
 
     def matches(self, service_code: str, day: date | None, provider_id: str | None) -> bool:
         a = self.approval
-        return (a is not None and (a.service_code or self.service_code) == service_code
-                and (day is None or a.valid_from <= day <= a.valid_to)
-                and (a.provider_id is None or provider_id is None or a.provider_id == provider_id))
+        return (
+            a is not None
+            and (a.service_code or self.service_code) == service_code
+            and (day is None or a.valid_from <= day <= a.valid_to)
+            and (a.provider_id is None or provider_id is None or a.provider_id == provider_id)
+        )
 
     # -- moves --------------------------------------------------------------------------------------
 
     def _ids(self) -> dict:
-        return {"authorization_id": self.id, "patient_id": self.patient_id, "appointment_id": self.appointment_id,
-                "service_code": self.service_code}
+        return {
+            "authorization_id": self.id,
+            "patient_id": self.patient_id,
+            "appointment_id": self.appointment_id,
+            "service_code": self.service_code,
+        }
 
     def _for(self, appointment_id: str | None) -> dict:
         return self._ids() | {"appointment_id": appointment_id}
@@ -166,8 +208,9 @@ class PriorAuthorization(Aggregate):
         return True
 
     def _set_links(self, ids: set[str], state: LinkState, now: datetime) -> None:
-        self.links = [x.model_copy(update={"state": state, "since": now}) if x.appointment_id in ids else x
-                      for x in self.links]
+        self.links = [
+            x.model_copy(update={"state": state, "since": now}) if x.appointment_id in ids else x for x in self.links
+        ]
 
     def _each(self, links: list[AppointmentLink]) -> list[str | None]:
         """The appointments an event concerns; None (one event naming none) when there are none."""
@@ -179,15 +222,25 @@ class PriorAuthorization(Aggregate):
 
     def _decided_at(self, decided_at: datetime | None, now: datetime) -> datetime:
         cycle = self.current_cycle
-        return payer_time(decided_at, now, "decided_at", cycle.submitted_at if cycle and cycle.outcome is None
-                          else None)
+        return payer_time(
+            decided_at, now, "decided_at", cycle.submitted_at if cycle and cycle.outcome is None else None
+        )
 
     def draft(self, by: str, now: datetime, note: str | None = None) -> bool:
         return self._move(Status.DRAFT, by, now, note)  # no event: nothing outside insurance acts on it
 
-    def submit(self, priority: Priority, units: int, by: str, now: datetime, note: str | None = None, *,
-               received_at: datetime | None = None, submission: Submission | None = None,
-               diagnosis_codes: list[str] | None = None) -> bool:
+    def submit(
+        self,
+        priority: Priority,
+        units: int,
+        by: str,
+        now: datetime,
+        note: str | None = None,
+        *,
+        received_at: datetime | None = None,
+        submission: Submission | None = None,
+        diagnosis_codes: list[str] | None = None,
+    ) -> bool:
         """Sent to the payer; the clock runs from ``received_at`` (when the payer got it; default now)."""
         if units < 1:
             raise Invalid("at least one unit is requested", field="units_requested")
@@ -201,15 +254,25 @@ class PriorAuthorization(Aggregate):
         if submission is not None:
             self.submissions = [*self.submissions, submission]
         self._start_clock("initial", received)
-        self.raise_event(AuthorizationSubmitted(priority=priority.value, submitted_at=received,
-                                                decision_due=self.decision_due, **self._ids()))
+        self.raise_event(
+            AuthorizationSubmitted(
+                priority=priority.value, submitted_at=received, decision_due=self.decision_due, **self._ids()
+            )
+        )
         return True
 
     def _start_clock(self, kind: str, received: datetime) -> None:
         due = decision_due(self.priority, received)
         self.submitted_at, self.decision_due, self.overdue_reported = received, due, False
-        self.cycles = [*self.cycles, Cycle(kind=kind, priority=self.priority, submitted_at=received,  # type: ignore[arg-type]
-                                           decision_due=due)]
+        self.cycles = [
+            *self.cycles,
+            Cycle(
+                kind=kind,
+                priority=self.priority,
+                submitted_at=received,  # type: ignore[arg-type]
+                decision_due=due,
+            ),
+        ]
 
     def _close_cycle(self, outcome: str, at: datetime) -> None:
         cycle = self.current_cycle
@@ -222,27 +285,45 @@ class PriorAuthorization(Aggregate):
         self.raise_event(AuthorizationPended(**self._ids()))
         return True
 
-    def approve(self, approval: Approval, by: str, now: datetime, note: str | None = None, *,
-                partial: bool | None = None, decided_at: datetime | None = None) -> bool:
+    def approve(
+        self,
+        approval: Approval,
+        by: str,
+        now: datetime,
+        note: str | None = None,
+        *,
+        partial: bool | None = None,
+        decided_at: datetime | None = None,
+    ) -> bool:
         """Approved in full, or partly: fewer units than requested, another service, or as the payer
         says (``partial``, e.g. a shorter period). Each waiting appointment is covered or not."""
-        partial = bool(partial) or approval.approved_units < self.units_requested or (
-            approval.service_code is not None and approval.service_code != self.service_code)
+        partial = (
+            bool(partial)
+            or approval.approved_units < self.units_requested
+            or (approval.service_code is not None and approval.service_code != self.service_code)
+        )
         target = Status.PARTIALLY_APPROVED if partial else Status.APPROVED
         if self.status is target and self.approval is not None:
             if self.approval == approval:
                 return False  # the same response recorded again
-            raise Conflict(f"already {target.value} as {self.approval.authorization_number}: record a new one "
-                           f"after an appeal", current=self.status.value, requested=target.value)
+            raise Conflict(
+                f"already {target.value} as {self.approval.authorization_number}: record a new one after an appeal",
+                current=self.status.value,
+                requested=target.value,
+            )
         if not self.allowed(target):
             return False
         decided = self._decided_at(decided_at, now)
         self._apply(target, by, now, note)
         self.approval, self.denial, self.thresholds_reported = approval, None, []
         self._close_cycle(target.value, decided)
-        terms = {"partial": partial, "authorization_number": approval.authorization_number,
-                 "approved_units": approval.approved_units, "valid_from": approval.valid_from,
-                 "valid_to": approval.valid_to}
+        terms = {
+            "partial": partial,
+            "authorization_number": approval.authorization_number,
+            "approved_units": approval.approved_units,
+            "valid_from": approval.valid_from,
+            "valid_to": approval.valid_to,
+        }
         waiting = [x for x in self.links if x.state is LinkState.WAITING]
         if not waiting:
             self.raise_event(AuthorizationApproved(covers_appointment=False, **terms, **self._for(None)))
@@ -260,16 +341,26 @@ class PriorAuthorization(Aggregate):
         self._apply(Status.DENIED, by, now, denial.reason)
         # A denied appeal of a partial approval ends that approval too.
         self.denial, self.approval = denial, None
-        self._set_links({x.appointment_id for x in self.links if x.state is LinkState.COVERED}, LinkState.WAITING,
-                        now)
+        self._set_links({x.appointment_id for x in self.links if x.state is LinkState.COVERED}, LinkState.WAITING, now)
         self._close_cycle("denied", decided)
         for appointment_id in self._each([x for x in self.links if x.state is LinkState.WAITING]):
-            self.raise_event(AuthorizationDenied(reason_code=denial.reason_code, reason=denial.reason,
-                                                 appealable=True, **self._for(appointment_id)))
+            self.raise_event(
+                AuthorizationDenied(
+                    reason_code=denial.reason_code, reason=denial.reason, appealable=True, **self._for(appointment_id)
+                )
+            )
         return True
 
-    def appeal(self, by: str, now: datetime, note: str | None = None, *, received_at: datetime | None = None,
-               priority: Priority | None = None, submission: Submission | None = None) -> bool:
+    def appeal(
+        self,
+        by: str,
+        now: datetime,
+        note: str | None = None,
+        *,
+        received_at: datetime | None = None,
+        priority: Priority | None = None,
+        submission: Submission | None = None,
+    ) -> bool:
         """A new request to the payer with its own clock; a partial approval stays in force meanwhile."""
         if not self.allowed(Status.APPEALED):
             return False
@@ -297,25 +388,41 @@ class PriorAuthorization(Aggregate):
 
     # -- appointments: waiting, covered, released ----------------------------------------------------
 
-    def attach(self, appointment_id: str, service_date: date | None, provider_id: str | None,
-               now: datetime) -> bool:
+    def attach(self, appointment_id: str, service_date: date | None, provider_id: str | None, now: datetime) -> bool:
         """Another appointment for this service waits on this open authorization."""
         if self.status not in OPEN or self.link(appointment_id) is not None:
             return False
-        self.links = [*self.links, AppointmentLink(
-            appointment_id=appointment_id, service_code=self.service_code, service_date=service_date,
-            provider_id=provider_id, state=LinkState.WAITING, since=now)]
+        self.links = [
+            *self.links,
+            AppointmentLink(
+                appointment_id=appointment_id,
+                service_code=self.service_code,
+                service_date=service_date,
+                provider_id=provider_id,
+                state=LinkState.WAITING,
+                since=now,
+            ),
+        ]
         self.raise_event(AuthorizationRequired(coverage_id=self.coverage_id, **self._for(appointment_id)))
         return True
 
-    def reserve(self, appointment_id: str, service_code: str, day: date | None, provider_id: str | None,
-                now: datetime) -> bool:
+    def reserve(
+        self, appointment_id: str, service_code: str, day: date | None, provider_id: str | None, now: datetime
+    ) -> bool:
         """Hold a unit for an appointment the approval covers; True if that changed anything."""
         if self.link(appointment_id) is not None or not self.covers(service_code, day, provider_id):
             return False
-        self.links = [*self.links, AppointmentLink(
-            appointment_id=appointment_id, service_code=service_code, service_date=day, provider_id=provider_id,
-            state=LinkState.COVERED, since=now)]
+        self.links = [
+            *self.links,
+            AppointmentLink(
+                appointment_id=appointment_id,
+                service_code=service_code,
+                service_date=day,
+                provider_id=provider_id,
+                state=LinkState.COVERED,
+                since=now,
+            ),
+        ]
         return True
 
     def release(self, appointment_id: str, now: datetime) -> bool:
@@ -338,12 +445,20 @@ class PriorAuthorization(Aggregate):
         cycle = self.current_cycle
         if cycle is not None:
             self.cycles = [*self.cycles[:-1], cycle.model_copy(update={"overdue_reported": True})]
-        self.raise_event(AuthorizationOverdue(priority=self.priority.value, decision_due=self.decision_due,
-                                              **self._ids()))
+        self.raise_event(
+            AuthorizationOverdue(priority=self.priority.value, decision_due=self.decision_due, **self._ids())
+        )
         return True
 
-    def count_visit(self, appointment_id: str, now: datetime, *, service_code: str | None = None,
-                    day: date | None = None, provider_id: str | None = None) -> bool:
+    def count_visit(
+        self,
+        appointment_id: str,
+        now: datetime,
+        *,
+        service_code: str | None = None,
+        day: date | None = None,
+        provider_id: str | None = None,
+    ) -> bool:
         """A fulfilled visit uses one unit; each appointment counts once. A visit not linked here
         counts when it matches the approval (given ``service_code``). Units running out expire
         the authorization; running low asks for a renewal."""
@@ -355,9 +470,17 @@ class PriorAuthorization(Aggregate):
         if link is None and service_code is not None and not self.matches(service_code, day, provider_id):
             return False
         if link is None:
-            self.links = [*self.links, AppointmentLink(
-                appointment_id=appointment_id, service_code=service_code or self.service_code, service_date=day,
-                provider_id=provider_id, state=LinkState.FULFILLED, since=now)]
+            self.links = [
+                *self.links,
+                AppointmentLink(
+                    appointment_id=appointment_id,
+                    service_code=service_code or self.service_code,
+                    service_date=day,
+                    provider_id=provider_id,
+                    state=LinkState.FULFILLED,
+                    since=now,
+                ),
+            ]
         else:
             self._set_links({appointment_id}, LinkState.FULFILLED, now)
         self.units_used += 1
@@ -391,13 +514,17 @@ class PriorAuthorization(Aggregate):
         if not self.in_force or self.approval is None:
             return False
         a, raised = self.approval, False
-        due = {"units": self.units_remaining <= max(1, int(a.approved_units * LOW_UNITS_SHARE))
-               and self.units_used > 0,
-               "expiry": now.date() >= a.valid_to - EXPIRY_NOTICE}
+        due = {
+            "units": self.units_remaining <= max(1, int(a.approved_units * LOW_UNITS_SHARE)) and self.units_used > 0,
+            "expiry": now.date() >= a.valid_to - EXPIRY_NOTICE,
+        }
         for threshold, reached in due.items():
             if reached and threshold not in self.thresholds_reported:
                 self.thresholds_reported = [*self.thresholds_reported, threshold]
-                self.raise_event(AuthorizationThresholdReached(
-                    threshold=threshold, units_remaining=self.units_remaining, valid_to=a.valid_to, **self._ids()))
+                self.raise_event(
+                    AuthorizationThresholdReached(
+                        threshold=threshold, units_remaining=self.units_remaining, valid_to=a.valid_to, **self._ids()
+                    )
+                )
                 raised = True
         return raised

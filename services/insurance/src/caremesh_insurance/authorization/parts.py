@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from caremesh_kit.errors import Invalid
 from pydantic import BaseModel, Field, model_validator
+
+from caremesh_kit.errors import Invalid
 
 
 class Priority(StrEnum):

@@ -78,16 +78,25 @@ def figures(cycles: Iterable[Cycle], now: datetime) -> Figures:
     denied = sum(1 for c in decided if c.outcome == "denied")
     overdue = sum(1 for c in cycles if c.late(now))
     return Figures(
-        requests=len(cycles), decided=len(decided), approved=approved,
-        partially_approved=sum(1 for c in decided if c.outcome == "partially_approved"), denied=denied,
-        pending=sum(1 for c in cycles if c.outcome is None), cancelled=sum(1 for c in cycles if c.outcome == "cancelled"),
-        overdue=overdue, median_decision_hours=_hours(percentile(hours, 50)),
-        p90_decision_hours=_hours(percentile(hours, 90)), approval_rate=_rate(approved, len(decided)),
-        denial_rate=_rate(denied, len(decided)), overdue_rate=_rate(overdue, len(cycles)))
+        requests=len(cycles),
+        decided=len(decided),
+        approved=approved,
+        partially_approved=sum(1 for c in decided if c.outcome == "partially_approved"),
+        denied=denied,
+        pending=sum(1 for c in cycles if c.outcome is None),
+        cancelled=sum(1 for c in cycles if c.outcome == "cancelled"),
+        overdue=overdue,
+        median_decision_hours=_hours(percentile(hours, 50)),
+        p90_decision_hours=_hours(percentile(hours, 90)),
+        approval_rate=_rate(approved, len(decided)),
+        denial_rate=_rate(denied, len(decided)),
+        overdue_rate=_rate(overdue, len(cycles)),
+    )
 
 
-def turnaround(authorizations: Iterable[PriorAuthorization], start: datetime, end: datetime,
-               now: datetime) -> TurnaroundReport:
+def turnaround(
+    authorizations: Iterable[PriorAuthorization], start: datetime, end: datetime, now: datetime
+) -> TurnaroundReport:
     """The figures overall, by payer and by (requested) service, for requests received in [start, end)."""
     rows = [(a.payer, a.service_code, c) for a in authorizations for c in a.cycles if start <= c.submitted_at < end]
 
@@ -95,5 +104,11 @@ def turnaround(authorizations: Iterable[PriorAuthorization], start: datetime, en
         keys = sorted({r[index] for r in rows})
         return [Group(key=k, **figures((r[2] for r in rows if r[index] == k), now).model_dump()) for k in keys]
 
-    return TurnaroundReport(start=start, end=end, generated_at=now, overall=figures((r[2] for r in rows), now),
-                            by_payer=grouped(0), by_service=grouped(1))
+    return TurnaroundReport(
+        start=start,
+        end=end,
+        generated_at=now,
+        overall=figures((r[2] for r in rows), now),
+        by_payer=grouped(0),
+        by_service=grouped(1),
+    )

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
 
-from caremesh_kit.errors import DomainError, Invalid
-
 from caremesh_insurance.authorization.model import PriorAuthorization
 from caremesh_insurance.authorization.parts import Priority
 from caremesh_insurance.coverage import Coverage, Relationship
@@ -27,11 +25,16 @@ from caremesh_insurance.x12 import PayerUnavailable, X12Transport
 from caremesh_insurance.x12.request import Person270
 from caremesh_insurance.x12.review import Review278, build_278
 from caremesh_insurance.x12.review_check import read_278
+from caremesh_kit.errors import DomainError, Invalid
 
 X12_278 = "x12-278"
 # UM02 by what is asked and how fast (an appeal of an urgent request is an immediate appeal).
-CERTIFICATION = {("initial", Priority.URGENT): "I", ("initial", Priority.STANDARD): "I",
-                 ("appeal", Priority.URGENT): "1", ("appeal", Priority.STANDARD): "2"}
+CERTIFICATION = {
+    ("initial", Priority.URGENT): "I",
+    ("initial", Priority.STANDARD): "I",
+    ("appeal", Priority.URGENT): "1",
+    ("appeal", Priority.STANDARD): "2",
+}
 LEVEL_OF_SERVICE = {Priority.URGENT: "U", Priority.STANDARD: "E"}
 
 
@@ -78,7 +81,7 @@ class ManualSubmission:
         return Sent()
 
 
-def _person(p) -> Person270:  # noqa: ANN001 - coverage.Person
+def _person(p) -> Person270:
     return Person270(p.family_name, p.given_name, p.birth_date)
 
 
@@ -97,18 +100,33 @@ class X12ReviewAdapter:
         dependent = None
         if t.relationship is not Relationship.SELF:
             if t.dependent is None:
-                raise Invalid("the coverage lacks the patient's name as a dependent, which a 278 needs",
-                              field="coverage")
+                raise Invalid(
+                    "the coverage lacks the patient's name as a dependent, which a 278 needs", field="coverage"
+                )
             dependent = _person(t.dependent)
         return Review278(
-            umo_name=p.name, umo_id=p.payer_identifier, requester_name=self.identity.provider_name,
-            requester_npi=self.identity.provider_npi, member_id=t.member_id, subscriber=_person(t.subscriber),
-            dependent=dependent, procedure_code=r.authorization.service_code, units=r.units,
-            certification=CERTIFICATION[(r.kind, r.priority)], level_of_service=LEVEL_OF_SERVICE[r.priority],
-            trace=uuid.uuid4().hex, trace_originator=self.identity.trace_originator,
-            sender_id=self.identity.sender_id, receiver_id=p.x12_receiver_id or p.payer_identifier,
-            control_number=control_number, created=r.now, service_from=r.service_from, service_to=r.service_to,
-            diagnosis_codes=r.diagnosis_codes, usage=self.identity.usage)
+            umo_name=p.name,
+            umo_id=p.payer_identifier,
+            requester_name=self.identity.provider_name,
+            requester_npi=self.identity.provider_npi,
+            member_id=t.member_id,
+            subscriber=_person(t.subscriber),
+            dependent=dependent,
+            procedure_code=r.authorization.service_code,
+            units=r.units,
+            certification=CERTIFICATION[(r.kind, r.priority)],
+            level_of_service=LEVEL_OF_SERVICE[r.priority],
+            trace=uuid.uuid4().hex,
+            trace_originator=self.identity.trace_originator,
+            sender_id=self.identity.sender_id,
+            receiver_id=p.x12_receiver_id or p.payer_identifier,
+            control_number=control_number,
+            created=r.now,
+            service_from=r.service_from,
+            service_to=r.service_to,
+            diagnosis_codes=r.diagnosis_codes,
+            usage=self.identity.usage,
+        )
 
     async def submit(self, request: ReviewRequest) -> Sent:
         control = secrets.randbelow(999_999_999) + 1
@@ -124,5 +142,10 @@ class X12ReviewAdapter:
                 response = await self.transport.exchange(str(endpoint), text)
             except PayerUnavailable as exc:
                 raise PayerUnreachable(f"the payer did not take the 278: {exc}") from None
-        return Sent(format=X12_278, control_number=f"{control:09d}", document=text, sent=endpoint is not None,
-                    response=response[:20_000] if response else None)
+        return Sent(
+            format=X12_278,
+            control_number=f"{control:09d}",
+            document=text,
+            sent=endpoint is not None,
+            response=response[:20_000] if response else None,
+        )

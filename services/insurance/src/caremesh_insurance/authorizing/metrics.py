@@ -15,17 +15,27 @@ HOUR = 3600.0
 # Up to the 7-day standard window and beyond it, where overdue decisions land.
 BUCKETS = tuple(h * HOUR for h in (1, 4, 12, 24, 48, 72, 96, 120, 168, 240, 336, 720))
 
-DECISION_TIME = Histogram("caremesh_authorization_decision_seconds",
-                          "Time from the payer's receipt of a prior-authorization request to its decision",
-                          ["service", "payer", "service_code"], buckets=BUCKETS)
-DECISIONS = Counter("caremesh_authorization_decisions_total", "Payer decisions on prior-authorization requests",
-                    ["service", "payer", "service_code", "outcome"])
-REQUESTS = Counter("caremesh_authorization_requests_total",
-                   "Prior-authorization requests (submissions and appeals) sent to payers",
-                   ["service", "payer", "service_code", "kind", "priority"])
-OVERDUE = Counter("caremesh_authorization_overdue_total",
-                  "Payer decisions not made by their CMS-0057-F deadline (counted once each)",
-                  ["service", "payer", "service_code", "priority"])
+DECISION_TIME = Histogram(
+    "caremesh_authorization_decision_seconds",
+    "Time from the payer's receipt of a prior-authorization request to its decision",
+    ["service", "payer", "service_code"],
+    buckets=BUCKETS,
+)
+DECISIONS = Counter(
+    "caremesh_authorization_decisions_total",
+    "Payer decisions on prior-authorization requests",
+    ["service", "payer", "service_code", "outcome"],
+)
+REQUESTS = Counter(
+    "caremesh_authorization_requests_total",
+    "Prior-authorization requests (submissions and appeals) sent to payers",
+    ["service", "payer", "service_code", "kind", "priority"],
+)
+OVERDUE = Counter(
+    "caremesh_authorization_overdue_total",
+    "Payer decisions not made by their CMS-0057-F deadline (counted once each)",
+    ["service", "payer", "service_code", "priority"],
+)
 
 
 def requested(auth: PriorAuthorization) -> None:
@@ -40,7 +50,8 @@ def decided(auth: PriorAuthorization) -> None:
         return
     DECISIONS.labels(SERVICE, auth.payer, auth.service_code, cycle.outcome).inc()
     DECISION_TIME.labels(SERVICE, auth.payer, auth.service_code).observe(
-        max(0.0, (cycle.decided_at - cycle.submitted_at).total_seconds()))
+        max(0.0, (cycle.decided_at - cycle.submitted_at).total_seconds())
+    )
 
 
 def overdue(auth: PriorAuthorization) -> None:

@@ -5,12 +5,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from caremesh_kit.errors import Invalid
-
 from caremesh_insurance import store
 from caremesh_insurance.authorization import AWAITING_PAYER, PriorAuthorization, Status
 from caremesh_insurance.authorization.report import TurnaroundReport, turnaround
 from caremesh_insurance.domain import EligibilityCheck
+from caremesh_kit.errors import Invalid
 
 MAX_PERIOD = timedelta(days=366)
 
@@ -28,26 +27,47 @@ class Reports:
             raise Invalid("the period may span at most 366 days", field="to")
         return turnaround(await self.authorizations.received_between(start, end), start, end, self.clock())
 
-    async def to_submit(self, payer: str | None, service_code: str | None, limit: int,
-                        offset: int) -> list[PriorAuthorization]:
+    async def to_submit(
+        self, payer: str | None, service_code: str | None, limit: int, offset: int
+    ) -> list[PriorAuthorization]:
         """Required or drafted, oldest first."""
-        return await self.authorizations.worklist([Status.REQUIRED.value, Status.DRAFT.value], sort="created_at",
-                                                  payer=payer, service_code=service_code, limit=limit, offset=offset)
+        return await self.authorizations.worklist(
+            [Status.REQUIRED.value, Status.DRAFT.value],
+            sort="created_at",
+            payer=payer,
+            service_code=service_code,
+            limit=limit,
+            offset=offset,
+        )
 
-    async def waiting_on_payer(self, payer: str | None, service_code: str | None, overdue: bool | None, limit: int,
-                               offset: int) -> list[PriorAuthorization]:
+    async def waiting_on_payer(
+        self, payer: str | None, service_code: str | None, overdue: bool | None, limit: int, offset: int
+    ) -> list[PriorAuthorization]:
         """Submitted, pended or appealed, the longest waiting first; ``overdue`` keeps those past (or
         not past) their deadline."""
         extra = None if overdue is None else {"decision_due": {"$lt" if overdue else "$gte": self.clock()}}
-        return await self.authorizations.worklist([s.value for s in AWAITING_PAYER], sort="submitted_at",
-                                                  payer=payer, service_code=service_code, extra=extra, limit=limit,
-                                                  offset=offset)
+        return await self.authorizations.worklist(
+            [s.value for s in AWAITING_PAYER],
+            sort="submitted_at",
+            payer=payer,
+            service_code=service_code,
+            extra=extra,
+            limit=limit,
+            offset=offset,
+        )
 
-    async def denials(self, payer: str | None, service_code: str | None, limit: int,
-                      offset: int) -> list[PriorAuthorization]:
+    async def denials(
+        self, payer: str | None, service_code: str | None, limit: int, offset: int
+    ) -> list[PriorAuthorization]:
         """Denied and not appealed yet, the earliest submitted first."""
-        return await self.authorizations.worklist([Status.DENIED.value], sort="submitted_at", payer=payer,
-                                                  service_code=service_code, limit=limit, offset=offset)
+        return await self.authorizations.worklist(
+            [Status.DENIED.value],
+            sort="submitted_at",
+            payer=payer,
+            service_code=service_code,
+            limit=limit,
+            offset=offset,
+        )
 
     async def failing_eligibility(self, days: int, limit: int, offset: int) -> list[EligibilityCheck]:
         """Scheduled visits in the next ``days`` days whose coverage failed eligibility, soonest first."""

@@ -14,11 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from caremesh_contracts import AppointmentFulfilled, AppointmentRequested
-from caremesh_kit import context, logs
-from caremesh_kit.errors import Conflict, Invalid, NotFound, VersionConflict
-from caremesh_kit.periodic import every
-from caremesh_kit.store import Repository
-
 from caremesh_insurance import store
 from caremesh_insurance.authorization import (
     IN_FORCE,
@@ -35,6 +30,10 @@ from caremesh_insurance.authorization.submission import ManualSubmission, Review
 from caremesh_insurance.authorizing import metrics
 from caremesh_insurance.checking import Gate
 from caremesh_insurance.domain import Coverage, CoverageStatus, EligibilityResult, Payer, Plan
+from caremesh_kit import context, logs
+from caremesh_kit.errors import Conflict, Invalid, NotFound, VersionConflict
+from caremesh_kit.periodic import every
+from caremesh_kit.store import Repository
 
 log = logs.get("caremesh.insurance.authorizations")
 # Authorizations required by an appointment get a stable id from it.
@@ -67,8 +66,13 @@ class Authorizations:
 
     # -- the gate on requested appointments ----------------------------------------------------------
 
-    async def gate(self, event: AppointmentRequested, result: EligibilityResult, coverage: Coverage | None = None,
-                   plan: Plan | None = None) -> Gate | None:
+    async def gate(
+        self,
+        event: AppointmentRequested,
+        result: EligibilityResult,
+        coverage: Coverage | None = None,
+        plan: Plan | None = None,
+    ) -> Gate | None:
         """For a visit the coverage confirmed: None when its plan needs no prior authorization. The
         coverage and its plan as the decision read them, if given; else they are read."""
         if coverage is None or coverage.id != result.decision.coverage_id:
@@ -97,9 +101,18 @@ class Authorizations:
             auth = await self.repo.mutate(auth.id, lambda a: a.attach(appt, day, provider, now))
             if (link := auth.link(appt)) is not None and link.state is LinkState.WAITING:
                 return Gate(auth.id, covered=False)
-        auth = PriorAuthorization.require(str(uuid.uuid5(REQUIRED_BY, appt)), event.patient_id, coverage.id,
-                                          coverage.payer, code, appt, SYSTEM, now, service_date=day,
-                                          provider_id=provider)
+        auth = PriorAuthorization.require(
+            str(uuid.uuid5(REQUIRED_BY, appt)),
+            event.patient_id,
+            coverage.id,
+            coverage.payer,
+            code,
+            appt,
+            SYSTEM,
+            now,
+            service_date=day,
+            provider_id=provider,
+        )
         await self.repo.add_once(auth)  # a concurrent delivery may have made it first: the same id
         return Gate(auth.id, covered=False)
 
@@ -108,15 +121,16 @@ class Authorizations:
     async def get(self, auth_id: str) -> PriorAuthorization:
         return await self.repo.get(auth_id)
 
-    async def of_patient(self, patient_id: str, status: Status | None, limit: int,
-                         offset: int) -> list[PriorAuthorization]:
-        return await self.store.of_patient(patient_id, [status.value] if status else None, limit=limit,
-                                           offset=offset)
+    async def of_patient(
+        self, patient_id: str, status: Status | None, limit: int, offset: int
+    ) -> list[PriorAuthorization]:
+        return await self.store.of_patient(patient_id, [status.value] if status else None, limit=limit, offset=offset)
 
     # -- coordinators record what happens ------------------------------------------------------------
 
-    async def _change(self, auth_id: str, version: int | None,
-                      change: Callable[[PriorAuthorization], bool]) -> tuple[PriorAuthorization, bool]:
+    async def _change(
+        self, auth_id: str, version: int | None, change: Callable[[PriorAuthorization], bool]
+    ) -> tuple[PriorAuthorization, bool]:
         changed = False
 
         def apply(a: PriorAuthorization) -> bool:
@@ -134,33 +148,70 @@ class Authorizations:
             raise Invalid(f"coverage {coverage_id} not found for this patient", field="coverage_id")
         if coverage.status is CoverageStatus.CANCELLED:
             raise Invalid(f"coverage {coverage_id} is cancelled", field="coverage_id")
-        auth = PriorAuthorization.require(context.new_id(), patient_id, coverage_id, coverage.payer, service_code,
-                                          None, by, self.clock())
+        auth = PriorAuthorization.require(
+            context.new_id(), patient_id, coverage_id, coverage.payer, service_code, None, by, self.clock()
+        )
         return await self.repo.add(auth)
 
     async def draft(self, auth_id: str, by: str, version: int | None, note: str | None) -> PriorAuthorization:
         now = self.clock()
         return (await self._change(auth_id, version, lambda a: a.draft(by, now, note)))[0]
 
-    async def _send(self, auth: PriorAuthorization, kind: str, priority: Priority, units: int, now: datetime,
-                    diagnosis_codes: list[str], period: tuple[date, date] | None) -> Submission:
+    async def _send(
+        self,
+        auth: PriorAuthorization,
+        kind: str,
+        priority: Priority,
+        units: int,
+        now: datetime,
+        diagnosis_codes: list[str],
+        period: tuple[date, date] | None,
+    ) -> Submission:
         coverage: Coverage = await self.coverages.repo.get(auth.coverage_id)
         payer = await self.payers.find((await self.plans.repo.get(coverage.terms.plan_id)).terms.payer_id)
         adapter = self.adapters.get(payer.terms.authorization_adapter.value if payer else "", ManualSubmission())
         if period is None:
             days = sorted(x.service_date for x in auth.links if x.state is LinkState.WAITING and x.service_date)
             period = (days[0], days[-1]) if days else None
-        sent = await adapter.submit(ReviewRequest(
-            authorization=auth, coverage=coverage, payer=payer, kind=kind, priority=priority,  # type: ignore[arg-type]
-            units=units, now=now, diagnosis_codes=diagnosis_codes, service_from=period[0] if period else None,
-            service_to=period[1] if period else None))
-        return Submission(number=len(auth.submissions) + 1, kind=kind, adapter=adapter.name, at=now,  # type: ignore[arg-type]
-                          format=sent.format, control_number=sent.control_number, document=sent.document,
-                          sent=sent.sent, response=sent.response)
+        sent = await adapter.submit(
+            ReviewRequest(
+                authorization=auth,
+                coverage=coverage,
+                payer=payer,
+                kind=kind,
+                priority=priority,  # type: ignore[arg-type]
+                units=units,
+                now=now,
+                diagnosis_codes=diagnosis_codes,
+                service_from=period[0] if period else None,
+                service_to=period[1] if period else None,
+            )
+        )
+        return Submission(
+            number=len(auth.submissions) + 1,
+            kind=kind,
+            adapter=adapter.name,
+            at=now,  # type: ignore[arg-type]
+            format=sent.format,
+            control_number=sent.control_number,
+            document=sent.document,
+            sent=sent.sent,
+            response=sent.response,
+        )
 
-    async def submit(self, auth_id: str, *, priority: Priority, units: int, by: str, version: int | None = None,
-                     received_at: datetime | None = None, diagnosis_codes: list[str] | None = None,
-                     period: tuple[date, date] | None = None, note: str | None = None) -> PriorAuthorization:
+    async def submit(
+        self,
+        auth_id: str,
+        *,
+        priority: Priority,
+        units: int,
+        by: str,
+        version: int | None = None,
+        received_at: datetime | None = None,
+        diagnosis_codes: list[str] | None = None,
+        period: tuple[date, date] | None = None,
+        note: str | None = None,
+    ) -> PriorAuthorization:
         """Through the payer's submission adapter (a 278 for x12_278), then recorded with its clock."""
         auth = await self.repo.get(auth_id)
         _expect(version, auth.version)
@@ -170,9 +221,20 @@ class Authorizations:
         PriorAuthorization.received_time(received_at, now)  # refused before anything is sent
         codes = diagnosis_codes if diagnosis_codes is not None else auth.diagnosis_codes
         submission = await self._send(auth, "initial", priority, units, now, codes, period)
-        auth, changed = await self._change(auth_id, version, lambda a: a.submit(
-            priority, units, by, now, note, received_at=received_at, diagnosis_codes=codes,
-            submission=submission.model_copy(update={"number": len(a.submissions) + 1})))
+        auth, changed = await self._change(
+            auth_id,
+            version,
+            lambda a: a.submit(
+                priority,
+                units,
+                by,
+                now,
+                note,
+                received_at=received_at,
+                diagnosis_codes=codes,
+                submission=submission.model_copy(update={"number": len(a.submissions) + 1}),
+            ),
+        )
         if changed:
             metrics.requested(auth)
         return auth
@@ -181,12 +243,21 @@ class Authorizations:
         now = self.clock()
         return (await self._change(auth_id, version, lambda a: a.pend(by, now, note)))[0]
 
-    async def approve(self, auth_id: str, approval: Approval, by: str, *, version: int | None = None,
-                      partial: bool | None = None, decided_at: datetime | None = None,
-                      note: str | None = None) -> PriorAuthorization:
+    async def approve(
+        self,
+        auth_id: str,
+        approval: Approval,
+        by: str,
+        *,
+        version: int | None = None,
+        partial: bool | None = None,
+        decided_at: datetime | None = None,
+        note: str | None = None,
+    ) -> PriorAuthorization:
         now = self.clock()
-        auth, changed = await self._change(auth_id, version, lambda a: a.approve(
-            approval, by, now, note, partial=partial, decided_at=decided_at))
+        auth, changed = await self._change(
+            auth_id, version, lambda a: a.approve(approval, by, now, note, partial=partial, decided_at=decided_at)
+        )
         if changed:
             metrics.decided(auth)
             await self._settle([x.appointment_id for x in auth.links if x.state is LinkState.COVERED])
@@ -200,28 +271,46 @@ class Authorizations:
             except NotFound:
                 pass
 
-    async def deny(self, auth_id: str, denial: Denial, by: str, *, version: int | None = None,
-                   decided_at: datetime | None = None) -> PriorAuthorization:
+    async def deny(
+        self, auth_id: str, denial: Denial, by: str, *, version: int | None = None, decided_at: datetime | None = None
+    ) -> PriorAuthorization:
         now = self.clock()
-        auth, changed = await self._change(auth_id, version, lambda a: a.deny(denial, by, now,
-                                                                                decided_at=decided_at))
+        auth, changed = await self._change(auth_id, version, lambda a: a.deny(denial, by, now, decided_at=decided_at))
         if changed:
             metrics.decided(auth)
         return auth
 
-    async def appeal(self, auth_id: str, by: str, *, version: int | None = None, received_at: datetime | None = None,
-                     priority: Priority | None = None, note: str | None = None) -> PriorAuthorization:
+    async def appeal(
+        self,
+        auth_id: str,
+        by: str,
+        *,
+        version: int | None = None,
+        received_at: datetime | None = None,
+        priority: Priority | None = None,
+        note: str | None = None,
+    ) -> PriorAuthorization:
         auth = await self.repo.get(auth_id)
         _expect(version, auth.version)
         now = self.clock()
         if not auth.allowed(Status.APPEALED):
             return auth
         PriorAuthorization.received_time(received_at, now)
-        submission = await self._send(auth, "appeal", priority or auth.priority, auth.units_requested, now,
-                                      auth.diagnosis_codes, None)
-        auth, changed = await self._change(auth_id, version, lambda a: a.appeal(
-            by, now, note, received_at=received_at, priority=priority,
-            submission=submission.model_copy(update={"number": len(a.submissions) + 1})))
+        submission = await self._send(
+            auth, "appeal", priority or auth.priority, auth.units_requested, now, auth.diagnosis_codes, None
+        )
+        auth, changed = await self._change(
+            auth_id,
+            version,
+            lambda a: a.appeal(
+                by,
+                now,
+                note,
+                received_at=received_at,
+                priority=priority,
+                submission=submission.model_copy(update={"number": len(a.submissions) + 1}),
+            ),
+        )
         if changed:
             metrics.requested(auth)
         return auth
@@ -239,15 +328,18 @@ class Authorizations:
         check = await self.checks.repo.find(appt)
         day = check.service_date if check else event.start.date()
         holders = await self.store.holding(appt)
-        candidates = holders or sorted((a for a in await self.store.of_patient(event.patient_id, LIVE) if a.in_force),
-                                       key=lambda a: (a.approval.valid_to, a.id))  # type: ignore[union-attr]
+        candidates = holders or sorted(
+            (a for a in await self.store.of_patient(event.patient_id, LIVE) if a.in_force),
+            key=lambda a: (a.approval.valid_to, a.id),
+        )  # type: ignore[union-attr]
         for auth in candidates:
             counted = False
 
             def count(a: PriorAuthorization) -> bool:
                 nonlocal counted
-                counted = a.count_visit(appt, now, service_code=event.service_code, day=day,
-                                        provider_id=event.practitioner_id)
+                counted = a.count_visit(
+                    appt, now, service_code=event.service_code, day=day, provider_id=event.practitioner_id
+                )
                 return counted
 
             await self.repo.mutate(auth.id, count)
@@ -269,7 +361,7 @@ class Authorizations:
             try:
                 with context.bound(correlation=context.new_id()):  # one per authorization: its logs and events
                     changed += await self._review(auth_id, now)
-            except Exception:  # noqa: BLE001 - one authorization's failure must not stop the others
+            except Exception:
                 log.exception("reviewing a prior authorization failed")
         return changed
 

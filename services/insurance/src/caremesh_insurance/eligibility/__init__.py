@@ -17,6 +17,22 @@ from caremesh_insurance.eligibility.decision import (
     in_order,
 )
 
-__all__ = ["PLAIN_REASONS", "AppointmentStatus", "BenefitDetail", "CheckRun", "Decision", "DenialReason",
-           "EligibilityCheck", "EligibilityResult", "Outcome", "Rejection", "Trigger", "Visit", "choose",
-           "counts_visits", "decide", "evaluate", "in_order"]
+__all__ = [
+    "PLAIN_REASONS",
+    "AppointmentStatus",
+    "BenefitDetail",
+    "CheckRun",
+    "Decision",
+    "DenialReason",
+    "EligibilityCheck",
+    "EligibilityResult",
+    "Outcome",
+    "Rejection",
+    "Trigger",
+    "Visit",
+    "choose",
+    "counts_visits",
+    "decide",
+    "evaluate",
+    "in_order",
+]

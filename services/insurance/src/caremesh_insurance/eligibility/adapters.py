@@ -68,22 +68,34 @@ class X12Adapter:
         request = response = None
         trace = uuid.uuid4().hex
         try:
-            request = build_270(x12_mapping.inquiry_for(
-                q.coverage, q.payer, provider_name=self.identity.provider_name,
-                provider_npi=self.identity.provider_npi, sender_id=self.identity.sender_id, trace=trace,
-                trace_originator=self.identity.trace_originator, control_number=secrets.randbelow(999_999_999) + 1,
-                day=q.day, now=self.clock(), usage=self.identity.usage))
+            request = build_270(
+                x12_mapping.inquiry_for(
+                    q.coverage,
+                    q.payer,
+                    provider_name=self.identity.provider_name,
+                    provider_npi=self.identity.provider_npi,
+                    sender_id=self.identity.sender_id,
+                    trace=trace,
+                    trace_originator=self.identity.trace_originator,
+                    control_number=secrets.randbelow(999_999_999) + 1,
+                    day=q.day,
+                    now=self.clock(),
+                    usage=self.identity.usage,
+                )
+            )
             response = await self.transport.exchange(str(q.payer.terms.x12_endpoint), request)
-            result = x12_mapping.interpret(parse_271(response), trace, q.coverage, q.plan, q.day, q.service_code,
-                                           q.visits)
+            result = x12_mapping.interpret(
+                parse_271(response), trace, q.coverage, q.plan, q.day, q.service_code, q.visits
+            )
         except (PayerUnavailable, X12Error, ValueError) as exc:
             what = "the payer's 271 is not valid: " if isinstance(exc, X12Error) else ""
             result = (await self.rules.check(q)).model_copy(update={"payer_error": f"{what}{exc}"})
         return result.model_copy(update={"x12_request": request, "x12_response": response})
 
 
-def interpret_response(text: str, *, strict: bool, coverage: Coverage, plan: Plan, day: date, service_code: str,
-                       visits: list[Visit]) -> EligibilityResult:
+def interpret_response(
+    text: str, *, strict: bool, coverage: Coverage, plan: Plan, day: date, service_code: str, visits: list[Visit]
+) -> EligibilityResult:
     """A 271 received out of band (posted to the API); X12Error or PayerUnavailable when unusable."""
     result = x12_mapping.interpret(parse_271(text, strict=strict), None, coverage, plan, day, service_code, visits)
     return result.model_copy(update={"x12_response": text})

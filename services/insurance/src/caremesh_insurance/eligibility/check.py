@@ -9,11 +9,11 @@ the decision changes, so consumers hear about changes, not about every look.
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from caremesh_contracts import EligibilityConfirmed, EligibilityDenied
-from caremesh_kit.aggregate import Aggregate
 from pydantic import BaseModel
 
+from caremesh_contracts import EligibilityConfirmed, EligibilityDenied
 from caremesh_insurance.eligibility.decision import PLAIN_REASONS, Decision, DenialReason, EligibilityResult, Outcome
+from caremesh_kit.aggregate import Aggregate
 
 
 class Trigger(StrEnum):
@@ -60,24 +60,58 @@ class EligibilityCheck(Aggregate):
     awaiting_authorization: bool = False
 
     @classmethod
-    def for_appointment(cls, appointment_id: str, patient_id: str, service_code: str, service_date: date,
-                        start: datetime | None, result: EligibilityResult, now: datetime,
-                        coverage_versions: dict[str, int] | None = None, *, authorization_id: str | None = None,
-                        awaiting_authorization: bool = False) -> "EligibilityCheck":
-        check = cls(id=appointment_id, appointment_id=appointment_id, appointment_status=AppointmentStatus.SCHEDULED,
-                    patient_id=patient_id, service_code=service_code, service_date=service_date, start=start,
-                    decision=result.decision, checked_at=now, coverage_versions=coverage_versions or {},
-                    authorization_id=authorization_id, awaiting_authorization=awaiting_authorization)
+    def for_appointment(
+        cls,
+        appointment_id: str,
+        patient_id: str,
+        service_code: str,
+        service_date: date,
+        start: datetime | None,
+        result: EligibilityResult,
+        now: datetime,
+        coverage_versions: dict[str, int] | None = None,
+        *,
+        authorization_id: str | None = None,
+        awaiting_authorization: bool = False,
+    ) -> "EligibilityCheck":
+        check = cls(
+            id=appointment_id,
+            appointment_id=appointment_id,
+            appointment_status=AppointmentStatus.SCHEDULED,
+            patient_id=patient_id,
+            service_code=service_code,
+            service_date=service_date,
+            start=start,
+            decision=result.decision,
+            checked_at=now,
+            coverage_versions=coverage_versions or {},
+            authorization_id=authorization_id,
+            awaiting_authorization=awaiting_authorization,
+        )
         check._append(Trigger.APPOINTMENT_REQUESTED, result, now)
         check._announce(Trigger.APPOINTMENT_REQUESTED)
         return check
 
     @classmethod
-    def on_demand(cls, check_id: str, patient_id: str, service_code: str, service_date: date,
-                  result: EligibilityResult, now: datetime,
-                  coverage_versions: dict[str, int] | None = None) -> "EligibilityCheck":
-        check = cls(id=check_id, patient_id=patient_id, service_code=service_code, service_date=service_date,
-                    decision=result.decision, checked_at=now, coverage_versions=coverage_versions or {})
+    def on_demand(
+        cls,
+        check_id: str,
+        patient_id: str,
+        service_code: str,
+        service_date: date,
+        result: EligibilityResult,
+        now: datetime,
+        coverage_versions: dict[str, int] | None = None,
+    ) -> "EligibilityCheck":
+        check = cls(
+            id=check_id,
+            patient_id=patient_id,
+            service_code=service_code,
+            service_date=service_date,
+            decision=result.decision,
+            checked_at=now,
+            coverage_versions=coverage_versions or {},
+        )
         check._append(Trigger.ON_DEMAND, result, now)
         return check
 
@@ -93,8 +127,13 @@ class EligibilityCheck(Aggregate):
         return next((r for r in self.runs if r.number == number), None)
 
     # -- re-checks ---------------------------------------------------------------------------
-    def recheck(self, trigger: Trigger, result: EligibilityResult, now: datetime,
-                coverage_versions: dict[str, int] | None = None) -> bool:
+    def recheck(
+        self,
+        trigger: Trigger,
+        result: EligibilityResult,
+        now: datetime,
+        coverage_versions: dict[str, int] | None = None,
+    ) -> bool:
         """Record a new run; False (nothing to write) for an appointment that no longer takes place."""
         if self.appointment_id and not self.scheduled:
             return False
@@ -111,19 +150,33 @@ class EligibilityCheck(Aggregate):
         """Whether a run already took this coverage version (or a later one) into account."""
         return self.coverage_versions.get(coverage_id, 0) >= version
 
-    def recheck_for_coverage(self, coverage_id: str, version: int, result: EligibilityResult, now: datetime,
-                             coverage_versions: dict[str, int]) -> bool:
+    def recheck_for_coverage(
+        self,
+        coverage_id: str,
+        version: int,
+        result: EligibilityResult,
+        now: datetime,
+        coverage_versions: dict[str, int],
+    ) -> bool:
         if self.saw(coverage_id, version):
             return False
-        return self.recheck(Trigger.COVERAGE_CHANGED, result, now,
-                            coverage_versions | {coverage_id: max(version, coverage_versions.get(coverage_id, 0))})
+        return self.recheck(
+            Trigger.COVERAGE_CHANGED,
+            result,
+            now,
+            coverage_versions | {coverage_id: max(version, coverage_versions.get(coverage_id, 0))},
+        )
 
     # -- the check N days before the visit -------------------------------------------------------
     def pre_visit_due(self, today: date, days_before: int) -> bool:
         """Due once the window opens, unless a run already took place inside it."""
         opens = self.service_date - timedelta(days=days_before)
-        return (self.scheduled and not self.pre_visit_done and opens <= today <= self.service_date
-                and self.checked_at.date() < opens)
+        return (
+            self.scheduled
+            and not self.pre_visit_done
+            and opens <= today <= self.service_date
+            and self.checked_at.date() < opens
+        )
 
     def claim_pre_visit(self, now: datetime, lease: timedelta) -> bool:
         """Take the pre-visit check for one replica; another may take it over once the lease lapses."""
@@ -167,10 +220,22 @@ class EligibilityCheck(Aggregate):
         if d.outcome is Outcome.CONFIRMED:
             if self.awaiting_authorization:
                 return  # insurance.authorization.required went out instead; its decision books the visit
-            self.raise_event(EligibilityConfirmed(appointment_id=self.appointment_id, patient_id=self.patient_id,
-                                                  coverage_id=d.coverage_id or "", trigger=trigger.value))
+            self.raise_event(
+                EligibilityConfirmed(
+                    appointment_id=self.appointment_id,
+                    patient_id=self.patient_id,
+                    coverage_id=d.coverage_id or "",
+                    trigger=trigger.value,
+                )
+            )
         else:
             reason = d.reason or DenialReason.NO_COVERAGE
-            self.raise_event(EligibilityDenied(appointment_id=self.appointment_id, patient_id=self.patient_id,
-                                               reason_code=reason.value, reason=PLAIN_REASONS[reason],
-                                               trigger=trigger.value))
+            self.raise_event(
+                EligibilityDenied(
+                    appointment_id=self.appointment_id,
+                    patient_id=self.patient_id,
+                    reason_code=reason.value,
+                    reason=PLAIN_REASONS[reason],
+                    trigger=trigger.value,
+                )
+            )

@@ -37,8 +37,13 @@ PLAIN_REASONS = {
 }
 
 # Which denial says most when no coverage confirms: an active plan that says no beats a lapsed one.
-_RANK = {DenialReason.VISIT_LIMIT_REACHED: 4, DenialReason.SERVICE_NOT_COVERED: 3, DenialReason.PAYER_REJECTED: 2,
-         DenialReason.COVERAGE_INACTIVE: 1, DenialReason.NO_COVERAGE: 0}
+_RANK = {
+    DenialReason.VISIT_LIMIT_REACHED: 4,
+    DenialReason.SERVICE_NOT_COVERED: 3,
+    DenialReason.PAYER_REJECTED: 2,
+    DenialReason.COVERAGE_INACTIVE: 1,
+    DenialReason.NO_COVERAGE: 0,
+}
 
 
 class Decision(BaseModel):
@@ -102,8 +107,7 @@ class Visit(BaseModel):
 
 
 def denied(reason: DenialReason, adapter: str = "rules", **extra: object) -> EligibilityResult:
-    return EligibilityResult(decision=Decision(outcome=Outcome.DENIED, reason=reason), adapter=adapter,
-                             **extra)  # type: ignore[arg-type]
+    return EligibilityResult(decision=Decision(outcome=Outcome.DENIED, reason=reason), adapter=adapter, **extra)  # type: ignore[arg-type]
 
 
 def in_order(coverages: Iterable[Coverage]) -> list[Coverage]:
@@ -118,8 +122,14 @@ def counts_visits(plan: Plan, service_code: str) -> bool:
     return benefit is not None and (benefit.visits_per_year is not None or plan.terms.visits_per_year is not None)
 
 
-def evaluate(coverage: Coverage, plan: Plan, day: date, service_code: str, visits: Iterable[Visit] = (),
-             check_period: bool = True) -> EligibilityResult:
+def evaluate(
+    coverage: Coverage,
+    plan: Plan,
+    day: date,
+    service_code: str,
+    visits: Iterable[Visit] = (),
+    check_period: bool = True,
+) -> EligibilityResult:
     """The rules adapter: one coverage, from its period and its plan's benefits (``check_period``
     False when a payer has already said the coverage is active)."""
     payer = coverage.payer
@@ -127,25 +137,46 @@ def evaluate(coverage: Coverage, plan: Plan, day: date, service_code: str, visit
         return denied(DenialReason.COVERAGE_INACTIVE, coverage_active=False, payer=payer)
     benefit = plan.terms.benefit_for(service_code)
     if benefit is None:
-        return denied(DenialReason.SERVICE_NOT_COVERED, coverage_active=True, payer=payer,
-                      benefits=[BenefitDetail(service_code=service_code, covered=False)])
+        return denied(
+            DenialReason.SERVICE_NOT_COVERED,
+            coverage_active=True,
+            payer=payer,
+            benefits=[BenefitDetail(service_code=service_code, covered=False)],
+        )
     same_year = [v for v in visits if v.coverage_id == coverage.id and v.service_date.year == day.year]
     used_service = sum(1 for v in same_year if v.service_code == service_code)
     share = plan.terms.cost_share_for(service_code)
-    limit, used = (benefit.visits_per_year, used_service) if benefit.visits_per_year else (
-        plan.terms.visits_per_year, len(same_year))
+    limit, used = (
+        (benefit.visits_per_year, used_service)
+        if benefit.visits_per_year
+        else (plan.terms.visits_per_year, len(same_year))
+    )
     detail = BenefitDetail(
-        service_code=service_code, covered=True, copay=share.copay if share else None,
-        coinsurance_percent=share.coinsurance_percent if share else None, deductible=plan.terms.deductible,
-        visits_per_year=limit, visits_used=used if limit else None,
-        prior_authorization_required=benefit.prior_authorization)
+        service_code=service_code,
+        covered=True,
+        copay=share.copay if share else None,
+        coinsurance_percent=share.coinsurance_percent if share else None,
+        deductible=plan.terms.deductible,
+        visits_per_year=limit,
+        visits_used=used if limit else None,
+        prior_authorization_required=benefit.prior_authorization,
+    )
     over_service = benefit.visits_per_year is not None and used_service >= benefit.visits_per_year
     over_plan = plan.terms.visits_per_year is not None and len(same_year) >= plan.terms.visits_per_year
     if over_service or over_plan:
-        return denied(DenialReason.VISIT_LIMIT_REACHED, coverage_active=True, payer=payer,
-                      benefits=[detail.model_copy(update={"covered": False})])
-    return EligibilityResult(decision=Decision(outcome=Outcome.CONFIRMED, coverage_id=coverage.id), adapter="rules",
-                             coverage_active=True, payer=payer, benefits=[detail])
+        return denied(
+            DenialReason.VISIT_LIMIT_REACHED,
+            coverage_active=True,
+            payer=payer,
+            benefits=[detail.model_copy(update={"covered": False})],
+        )
+    return EligibilityResult(
+        decision=Decision(outcome=Outcome.CONFIRMED, coverage_id=coverage.id),
+        adapter="rules",
+        coverage_active=True,
+        payer=payer,
+        benefits=[detail],
+    )
 
 
 def choose(results: list[EligibilityResult]) -> EligibilityResult:
@@ -158,8 +189,9 @@ def choose(results: list[EligibilityResult]) -> EligibilityResult:
     return max(results, key=lambda r: _RANK[r.decision.reason or DenialReason.NO_COVERAGE])  # first on ties
 
 
-def decide(coverages: list[Coverage], plans: dict[str, Plan], day: date, service_code: str,
-           visits: Iterable[Visit] = ()) -> EligibilityResult:
+def decide(
+    coverages: list[Coverage], plans: dict[str, Plan], day: date, service_code: str, visits: Iterable[Visit] = ()
+) -> EligibilityResult:
     """The rules adapter over all of a patient's coverages."""
     visits = list(visits)
     return choose([evaluate(c, plans[c.terms.plan_id], day, service_code, visits) for c in in_order(coverages)])

@@ -47,8 +47,11 @@ def _benefits(d: BenefitDetail) -> list[CoverageEligibilityResponseInsuranceItem
     out = []
 
     def add(code: str, **values: object) -> None:
-        out.append(CoverageEligibilityResponseInsuranceItemBenefit(
-            type=CodeableConcept(coding=[Coding(system=BENEFIT_TYPE, code=code)]), **values))
+        out.append(
+            CoverageEligibilityResponseInsuranceItemBenefit(
+                type=CodeableConcept(coding=[Coding(system=BENEFIT_TYPE, code=code)]), **values
+            )
+        )
 
     if d.copay is not None:
         add("copay", allowedMoney=_money(d.copay))
@@ -81,8 +84,9 @@ def _item(d: BenefitDetail) -> CoverageEligibilityResponseInsuranceItem:
         system = CPT if d.service_code[0].isdigit() else HCPCS
         values["productOrService"] = CodeableConcept(coding=[Coding(system=system, code=d.service_code)])
     if d.service_type:
-        values["category"] = CodeableConcept(coding=[Coding(system=SERVICE_TYPE, code=d.service_type,
-                                                            display=d.service_type_name)])
+        values["category"] = CodeableConcept(
+            coding=[Coding(system=SERVICE_TYPE, code=d.service_type, display=d.service_type_name)]
+        )
     if d.in_network is not None:
         values["network"] = CodeableConcept(coding=[Coding(system=NETWORK, code="in" if d.in_network else "out")])
     if d.deductible is not None or d.visits_per_year is not None:
@@ -106,20 +110,34 @@ def coverage_eligibility_response(check: EligibilityCheck, run: CheckRun | None 
         id=fhir_id(check.id),
         meta=Meta(versionId=str(run.number), lastUpdated=run.checked_at),
         identifier=[Identifier(system=CHECK, value=f"{check.id}/{run.number}")],
-        status="active", purpose=["validation", "benefits"],
+        status="active",
+        purpose=["validation", "benefits"],
         patient=Reference(reference=f"Patient/{check.patient_id}"),
-        servicedDate=check.service_date, created=run.checked_at,
+        servicedDate=check.service_date,
+        created=run.checked_at,
         request=Reference(identifier=Identifier(system=CHECK, value=check.id), display="eligibility check"),
-        outcome=outcome, disposition=disposition,
+        outcome=outcome,
+        disposition=disposition,
         insurer=Reference(display=r.payer or "unknown payer"),
     )
     if d.coverage_id or r.coverage_active is not None:
-        resource.insurance = [CoverageEligibilityResponseInsurance(
-            coverage=Reference(reference=f"Coverage/{d.coverage_id}") if d.coverage_id else Reference(
-                display="coverage on file"),
-            inforce=r.coverage_active, item=[_item(b) for b in r.benefits] or None)]
+        resource.insurance = [
+            CoverageEligibilityResponseInsurance(
+                coverage=Reference(reference=f"Coverage/{d.coverage_id}")
+                if d.coverage_id
+                else Reference(display="coverage on file"),
+                inforce=r.coverage_active,
+                item=[_item(b) for b in r.benefits] or None,
+            )
+        ]
     if r.rejections:
-        resource.error = [CoverageEligibilityResponseError(code=CodeableConcept(
-            coding=[Coding(system=AAA_REASON, code=x.code, display=x.description)],
-            text=f"{x.loop}: {x.description}; {x.follow_up or ''}".rstrip("; "))) for x in r.rejections]
+        resource.error = [
+            CoverageEligibilityResponseError(
+                code=CodeableConcept(
+                    coding=[Coding(system=AAA_REASON, code=x.code, display=x.description)],
+                    text=f"{x.loop}: {x.description}; {x.follow_up or ''}".rstrip("; "),
+                )
+            )
+            for x in r.rejections
+        ]
     return resource

@@ -33,9 +33,20 @@ SERVICE_TYPE_PREFERENCE = ("98", "1", "30")
 GENERIC = "30"
 
 
-def inquiry_for(coverage: Coverage, payer: Payer, *, provider_name: str, provider_npi: str, sender_id: str,
-                trace: str, trace_originator: str, control_number: int, day: date, now: datetime,
-                usage: str) -> Inquiry270:
+def inquiry_for(
+    coverage: Coverage,
+    payer: Payer,
+    *,
+    provider_name: str,
+    provider_npi: str,
+    sender_id: str,
+    trace: str,
+    trace_originator: str,
+    control_number: int,
+    day: date,
+    now: datetime,
+    usage: str,
+) -> Inquiry270:
     t = coverage.terms
     if t.subscriber is None:
         raise ValueError("the coverage lacks the subscriber's name, which an X12 inquiry needs")
@@ -47,28 +58,53 @@ def inquiry_for(coverage: Coverage, payer: Payer, *, provider_name: str, provide
     p = payer.terms
     assert p.payer_identifier is not None
     return Inquiry270(
-        payer_name=p.name, payer_id=p.payer_identifier, provider_name=provider_name, provider_npi=provider_npi,
-        member_id=t.member_id, subscriber=Person270(t.subscriber.family_name, t.subscriber.given_name,
-                                                    t.subscriber.birth_date),
-        dependent=dependent, group_id=t.group_id, service_date=day, trace=trace, trace_originator=trace_originator,
-        sender_id=sender_id, receiver_id=p.x12_receiver_id or p.payer_identifier, control_number=control_number,
-        created=now, usage=usage)
+        payer_name=p.name,
+        payer_id=p.payer_identifier,
+        provider_name=provider_name,
+        provider_npi=provider_npi,
+        member_id=t.member_id,
+        subscriber=Person270(t.subscriber.family_name, t.subscriber.given_name, t.subscriber.birth_date),
+        dependent=dependent,
+        group_id=t.group_id,
+        service_date=day,
+        trace=trace,
+        trace_originator=trace_originator,
+        sender_id=sender_id,
+        receiver_id=p.x12_receiver_id or p.payer_identifier,
+        control_number=control_number,
+        created=now,
+        usage=usage,
+    )
 
 
-def rejection(r) -> Rejection:  # noqa: ANN001 - x12.response.Rejection
-    return Rejection(loop=r.loop, valid_request=r.valid_request, code=r.code, description=r.description,
-                     follow_up_code=r.follow_up_code, follow_up=r.follow_up)
+def rejection(r) -> Rejection:
+    return Rejection(
+        loop=r.loop,
+        valid_request=r.valid_request,
+        code=r.code,
+        description=r.description,
+        follow_up_code=r.follow_up_code,
+        follow_up=r.follow_up,
+    )
 
 
-def interpret(response: Response271, trace: str | None, coverage: Coverage, plan: Plan, day: date,
-              service_code: str, visits: list[Visit]) -> EligibilityResult:
+def interpret(
+    response: Response271,
+    trace: str | None,
+    coverage: Coverage,
+    plan: Plan,
+    day: date,
+    service_code: str,
+    visits: list[Visit],
+) -> EligibilityResult:
     member = response.member_for(trace)
     rejections = response.all_rejections(member)
     common = {"adapter": "x12", "payer": response.payer_name or coverage.payer, "findings": response.findings}
     if rejections:
         if all(r.transient for r in rejections):
-            raise PayerUnavailable("the payer answered " + ", ".join(f"AAA {r.code} ({r.description})"
-                                                                     for r in rejections))
+            raise PayerUnavailable(
+                "the payer answered " + ", ".join(f"AAA {r.code} ({r.description})" for r in rejections)
+            )
         return denied(DenialReason.PAYER_REJECTED, rejections=[rejection(r) for r in rejections], **common)
     if member is None:
         raise X12Error("the 271 does not say which of its members the inquiry was about")
@@ -80,20 +116,32 @@ def interpret(response: Response271, trace: str | None, coverage: Coverage, plan
         return denied(DenialReason.COVERAGE_INACTIVE, coverage_active=False, benefits=details, **common)
     named = [b for b in member.benefits if b.procedure and b.procedure[1] == service_code]
     if any(b.code == codes.NON_COVERED for b in named):
-        return denied(DenialReason.SERVICE_NOT_COVERED, coverage_active=True, benefits=[
-            BenefitDetail(service_code=service_code, covered=False), *details], **common)
+        return denied(
+            DenialReason.SERVICE_NOT_COVERED,
+            coverage_active=True,
+            benefits=[BenefitDetail(service_code=service_code, covered=False), *details],
+            **common,
+        )
     by_plan = evaluate(coverage, plan, day, service_code, visits, check_period=False)  # the payer said active
     payer_covers = any(b.code not in codes.INACTIVE for b in named)
     if by_plan.decision.outcome is Outcome.DENIED and not (
-            payer_covers and by_plan.decision.reason is DenialReason.SERVICE_NOT_COVERED):
-        return by_plan.model_copy(update={"benefits": [*by_plan.benefits, *details], "coverage_active": True,
-                                          **common})
+        payer_covers and by_plan.decision.reason is DenialReason.SERVICE_NOT_COVERED
+    ):
+        return by_plan.model_copy(update={"benefits": [*by_plan.benefits, *details], "coverage_active": True, **common})
     service = _service_detail(member, named, service_code, by_plan)
     if service.visits_remaining is not None and service.visits_remaining <= 0:
-        return denied(DenialReason.VISIT_LIMIT_REACHED, coverage_active=True,
-                      benefits=[service.model_copy(update={"covered": False}), *details], **common)
-    return EligibilityResult(decision=Decision(outcome=Outcome.CONFIRMED, coverage_id=coverage.id),
-                             coverage_active=True, benefits=[service, *details], **common)
+        return denied(
+            DenialReason.VISIT_LIMIT_REACHED,
+            coverage_active=True,
+            benefits=[service.model_copy(update={"covered": False}), *details],
+            **common,
+        )
+    return EligibilityResult(
+        decision=Decision(outcome=Outcome.CONFIRMED, coverage_id=coverage.id),
+        coverage_active=True,
+        benefits=[service, *details],
+        **common,
+    )
 
 
 def _service_detail(member: Member, named: list[Benefit], code: str, by_plan: EligibilityResult) -> BenefitDetail:
@@ -118,7 +166,7 @@ def _figures(benefits: list[Benefit], in_network: bool) -> dict:
     # Stated in-network figures win over ones that do not say.
     chosen.sort(key=lambda b: b.in_network is not True)
 
-    def first(code: str, pick, period=None):  # noqa: ANN001, ANN202
+    def first(code: str, pick, period=None):
         for b in chosen:
             if b.code == code and (period is None or b.time_period in period) and (v := pick(b)) is not None:
                 return v
@@ -129,8 +177,10 @@ def _figures(benefits: list[Benefit], in_network: bool) -> dict:
 
     return {
         "copay": first(codes.COPAY, lambda b: b.amount),
-        "coinsurance_percent": first(codes.COINSURANCE, lambda b: (b.percent * 100).quantize(Decimal("0.01"))
-                                     if b.percent is not None and b.percent <= 1 else None),
+        "coinsurance_percent": first(
+            codes.COINSURANCE,
+            lambda b: (b.percent * 100).quantize(Decimal("0.01")) if b.percent is not None and b.percent <= 1 else None,
+        ),
         "deductible": first(codes.DEDUCTIBLE, lambda b: b.amount, codes.BENEFIT_YEAR),
         "deductible_remaining": first(codes.DEDUCTIBLE, lambda b: b.amount, {codes.REMAINING}),
         "visits_per_year": first(codes.LIMITATIONS, visits, codes.BENEFIT_YEAR),
@@ -159,7 +209,13 @@ def service_type_details(member: Member) -> list[BenefitDetail]:
             if not network and all(v is None for v in figures.values()):
                 continue
             has_network = any(b.in_network is network for b in benefits)
-            out.append(BenefitDetail(service_type=t, service_type_name=codes.SERVICE_TYPES.get(t), covered=covered,
-                                     in_network=network if has_network else None,
-                                     **{k: v for k, v in figures.items() if v is not None}))
+            out.append(
+                BenefitDetail(
+                    service_type=t,
+                    service_type_name=codes.SERVICE_TYPES.get(t),
+                    covered=covered,
+                    in_network=network if has_network else None,
+                    **{k: v for k, v in figures.items() if v is not None},
+                )
+            )
     return out

@@ -6,5 +6,14 @@ from caremesh_insurance.x12.request import Inquiry270, Person270, build_270
 from caremesh_insurance.x12.response import Response271, parse_271
 from caremesh_insurance.x12.transport import HttpX12Transport, PayerUnavailable, X12Transport
 
-__all__ = ["HttpX12Transport", "Inquiry270", "PayerUnavailable", "Person270", "Response271", "X12Error",
-           "X12Transport", "build_270", "parse_271"]
+__all__ = [
+    "HttpX12Transport",
+    "Inquiry270",
+    "PayerUnavailable",
+    "Person270",
+    "Response271",
+    "X12Error",
+    "X12Transport",
+    "build_270",
+    "parse_271",
+]

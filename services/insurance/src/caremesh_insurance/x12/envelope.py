@@ -96,21 +96,26 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
     if not text.startswith("ISA"):
         raise X12Error("not an X12 interchange: it must start with an ISA segment")
     if len(text) < ISA_LENGTH:
-        raise X12Error(f"the ISA segment must be {ISA_LENGTH} characters long; the input has {len(text)}",
-                       segment="ISA")
+        raise X12Error(
+            f"the ISA segment must be {ISA_LENGTH} characters long; the input has {len(text)}", segment="ISA"
+        )
     element = text[3]
-    isa = text[:ISA_LENGTH - 1]
+    isa = text[: ISA_LENGTH - 1]
     parts = isa.split(element)
     if len(parts) != 17:
-        raise X12Error(f"the ISA segment must have 16 elements separated by its 4th character; found {len(parts) - 1}",
-                       segment="ISA")
+        raise X12Error(
+            f"the ISA segment must have 16 elements separated by its 4th character; found {len(parts) - 1}",
+            segment="ISA",
+        )
     for n, (value, width) in enumerate(zip(parts[1:], _ISA_WIDTHS, strict=True), start=1):
         if len(value) != width:
             raise X12Error(f"ISA{n:02d} must be {width} characters long, not {len(value)}", segment="ISA")
     d = Delimiters(element=element, repetition=parts[11], component=parts[16], segment=text[ISA_LENGTH - 1])
     if len(set(d.all())) != 4 or any(c.isalnum() or c.isspace() for c in d.all()):
-        raise X12Error("the ISA delimiters must be four distinct characters that are neither letters, digits "
-                       "nor spaces", segment="ISA")
+        raise X12Error(
+            "the ISA delimiters must be four distinct characters that are neither letters, digits nor spaces",
+            segment="ISA",
+        )
     segments: list[Segment] = []
     for raw in text.split(d.segment):
         raw = raw.strip("\r\n")
@@ -120,8 +125,11 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
         tag = elements[0]
         position = len(segments) + 1
         if not _TAG.match(tag):
-            raise X12Error("a segment must start with a 2 or 3 character upper-case identifier",
-                           position=position, segment=tag[:3] or "empty")
+            raise X12Error(
+                "a segment must start with a 2 or 3 character upper-case identifier",
+                position=position,
+                segment=tag[:3] or "empty",
+            )
         if any(c in value for value in elements for c in "\r\n"):
             raise X12Error("line breaks are only allowed between segments", position=position, segment=tag)
         segments.append(Segment(tag=tag, elements=elements, position=position))
@@ -138,8 +146,7 @@ def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
         raise X12Error("ISA13 (the interchange control number) must be 9 digits", segment="ISA")
     if isa.el(15) not in ("P", "T"):
         raise X12Error("ISA15 (usage) must be P or T", segment="ISA")
-    interchange = Interchange(delimiters=d, isa=isa, control_number=isa.el(13), usage=isa.el(15),
-                              segments=segments)
+    interchange = Interchange(delimiters=d, isa=isa, control_number=isa.el(13), usage=isa.el(15), segments=segments)
 
     def finding(message: str, seg: Segment) -> None:
         if strict:
@@ -150,8 +157,11 @@ def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
     while i < len(segments) and segments[i].tag == "GS":
         gs, groups, i = segments[i], groups + 1, i + 1
         if gs.el(1) != FUNCTIONAL_CODES[expect]:
-            raise X12Error(f"GS01 must be {FUNCTIONAL_CODES[expect]} for a {expect}, not {gs.el(1)}",
-                           position=gs.position, segment="GS")
+            raise X12Error(
+                f"GS01 must be {FUNCTIONAL_CODES[expect]} for a {expect}, not {gs.el(1)}",
+                position=gs.position,
+                segment="GS",
+            )
         version = VERSIONS[expect]
         if gs.el(8) != version:
             raise X12Error(f"GS08 must be {version}, not {gs.el(8)}", position=gs.position, segment="GS")
@@ -163,16 +173,20 @@ def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
             if st.el(3) and st.el(3) != version:
                 raise X12Error(f"ST03 must be {version}, not {st.el(3)}", position=st.position, segment="ST")
             if not 4 <= len(st.el(2)) <= 9:
-                raise X12Error("ST02 (the control number) must be 4 to 9 characters", position=st.position,
-                               segment="ST")
+                raise X12Error(
+                    "ST02 (the control number) must be 4 to 9 characters", position=st.position, segment="ST"
+                )
             end = next((j for j in range(i + 1, len(segments)) if segments[j].tag in ("SE", "ST", "GE", "IEA")), None)
             if end is None or segments[end].tag != "SE":
                 raise X12Error("the transaction set has no SE trailer", position=st.position, segment="ST")
             se = segments[end]
-            body = segments[i:end + 1]
+            body = segments[i : end + 1]
             if se.el(1) != str(len(body)):
-                raise X12Error(f"SE01 says {se.el(1) or 'nothing'} segments but the transaction set has {len(body)}",
-                               position=se.position, segment="SE")
+                raise X12Error(
+                    f"SE01 says {se.el(1) or 'nothing'} segments but the transaction set has {len(body)}",
+                    position=se.position,
+                    segment="SE",
+                )
             if se.el(2) != st.el(2):
                 finding(f"SE02 ({se.el(2)}) does not match ST02 ({st.el(2)})", se)
             interchange.transactions.append(Transaction(code=st.el(1), control_number=st.el(2), segments=body))
@@ -184,8 +198,11 @@ def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
             raise X12Error("the functional group has no GE trailer", position=seg.position, segment=seg.tag)
         ge = segments[i]
         if ge.el(1) != str(count):
-            raise X12Error(f"GE01 says {ge.el(1) or 'nothing'} transaction sets but the group has {count}",
-                           position=ge.position, segment="GE")
+            raise X12Error(
+                f"GE01 says {ge.el(1) or 'nothing'} transaction sets but the group has {count}",
+                position=ge.position,
+                segment="GE",
+            )
         if ge.el(2) != gs.el(6):
             finding(f"GE02 ({ge.el(2)}) does not match GS06 ({gs.el(6)})", ge)
         i += 1
@@ -197,8 +214,11 @@ def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
         raise X12Error("the interchange has no IEA trailer where expected", position=seg.position, segment=seg.tag)
     iea = segments[i]
     if iea.el(1) != str(groups):
-        raise X12Error(f"IEA01 says {iea.el(1) or 'nothing'} functional groups but the interchange has {groups}",
-                       position=iea.position, segment="IEA")
+        raise X12Error(
+            f"IEA01 says {iea.el(1) or 'nothing'} functional groups but the interchange has {groups}",
+            position=iea.position,
+            segment="IEA",
+        )
     if iea.el(2) != isa.el(13):
         finding(f"IEA02 ({iea.el(2)}) does not match ISA13 ({isa.el(13)})", iea)
     if i + 1 < len(segments):

@@ -58,8 +58,10 @@ def benefits(a: Answer) -> list[list[str]]:
     types = "^".join(STANDARD_TYPES)
     if not a.active:
         return [eb("6", "", "30")]
-    out = [eb("1", "", "30", "", a.plan), eb("1", "", types, "", "", "", "", "", "", "", "Y" if
-                                             a.authorization_required else "")]
+    out = [
+        eb("1", "", "30", "", a.plan),
+        eb("1", "", types, "", "", "", "", "", "", "", "Y" if a.authorization_required else ""),
+    ]
     if a.copay is not None:
         out.append(eb("B", "", types, "HM", a.plan, "27", _fmt(a.copay), "", "", "", "", "Y"))
     if a.copay_out_of_network is not None:
@@ -114,9 +116,17 @@ def read_270(text: str) -> Inquiry:
     trn = next(s.elements for s in segs if s.tag == "TRN")
     dtp = next((s.el(3) for s in segs if s.tag == "DTP" and s.el(1) == "291"), "")
     bht = next(s for s in segs if s.tag == "BHT")
-    return Inquiry(sender=interchange.isa.el(6).strip(), receiver=interchange.isa.el(8).strip(), bht03=bht.el(3),
-                   payer=nm1["PR"], provider=nm1["1P"], subscriber=nm1["IL"], dependent=nm1.get("03"),
-                   trace=trn, service_date=dtp)
+    return Inquiry(
+        sender=interchange.isa.el(6).strip(),
+        receiver=interchange.isa.el(8).strip(),
+        bht03=bht.el(3),
+        payer=nm1["PR"],
+        provider=nm1["1P"],
+        subscriber=nm1["IL"],
+        dependent=nm1.get("03"),
+        trace=trn,
+        service_date=dtp,
+    )
 
 
 def build_271(q: Inquiry, a: Answer, control_number: int = 1, now: datetime | None = None) -> str:
@@ -151,12 +161,36 @@ def build_271(q: Inquiry, a: Answer, control_number: int = 1, now: datetime | No
 
 
 def _envelope(q: Inquiry, body: list[list[str]], icn: str, tcn: str, now: datetime) -> str:
-    isa = ["ISA", "00", " " * 10, "00", " " * 10, "ZZ", q.receiver.ljust(15), "ZZ", q.sender.ljust(15),
-           now.strftime("%y%m%d"), now.strftime("%H%M"), "^", "00501", icn, "0", "T", ":"]
+    isa = [
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        "ZZ",
+        q.receiver.ljust(15),
+        "ZZ",
+        q.sender.ljust(15),
+        now.strftime("%y%m%d"),
+        now.strftime("%H%M"),
+        "^",
+        "00501",
+        icn,
+        "0",
+        "T",
+        ":",
+    ]
     st = ["ST", "271", tcn, VERSION]
     se = ["SE", str(len(body) + 2), tcn]
-    segs = [isa, ["GS", "HB", q.receiver, q.sender, now.strftime("%Y%m%d"), now.strftime("%H%M"), str(int(icn)), "X",
-                  VERSION], st, *body, se, ["GE", "1", str(int(icn))], ["IEA", "1", icn]]
+    segs = [
+        isa,
+        ["GS", "HB", q.receiver, q.sender, now.strftime("%Y%m%d"), now.strftime("%H%M"), str(int(icn)), "X", VERSION],
+        st,
+        *body,
+        se,
+        ["GE", "1", str(int(icn))],
+        ["IEA", "1", icn],
+    ]
     return "".join("*".join(_trim(s)) + "~" for s in segs)
 
 
@@ -213,7 +247,7 @@ class FakePayer:
         payer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 status, text = payer.answer(self.rfile.read(length).decode("utf-8", "replace"))
                 data = text.encode()

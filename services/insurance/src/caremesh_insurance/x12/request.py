@@ -91,9 +91,30 @@ def build_270(q: Inquiry270) -> str:
     if not re.fullmatch(r"9[0-9]{9}", q.trace_originator):
         raise ValueError("the trace originator must be 9 followed by 9 digits")
     when = q.created
-    isa = D.element.join(["ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender.ljust(15), "ZZ", receiver.ljust(15),
-                          when.strftime("%y%m%d"), when.strftime("%H%M"), D.repetition, "00501", icn, "0", q.usage,
-                          D.component]) + D.segment
+    isa = (
+        D.element.join(
+            [
+                "ISA",
+                "00",
+                " " * 10,
+                "00",
+                " " * 10,
+                "ZZ",
+                sender.ljust(15),
+                "ZZ",
+                receiver.ljust(15),
+                when.strftime("%y%m%d"),
+                when.strftime("%H%M"),
+                D.repetition,
+                "00501",
+                icn,
+                "0",
+                q.usage,
+                D.component,
+            ]
+        )
+        + D.segment
+    )
     gs = _seg("GS", "HS", sender, receiver, when.strftime("%Y%m%d"), when.strftime("%H%M"), gcn, "X", VERSION)
     dependent = q.dependent is not None
     patient_level = [
@@ -105,8 +126,18 @@ def build_270(q: Inquiry270) -> str:
         _seg("HL", "1", "", "20", "1"),
         _seg("NM1", "PR", "2", text(q.payer_name, 60), "", "", "", "", "PI", identifier(q.payer_id, "the payer id")),
         _seg("HL", "2", "1", "21", "1"),
-        _seg("NM1", "1P", "2", text(q.provider_name, 60), "", "", "", "", "XX",
-             identifier(q.provider_npi, "the provider NPI", 10, 10)),
+        _seg(
+            "NM1",
+            "1P",
+            "2",
+            text(q.provider_name, 60),
+            "",
+            "",
+            "",
+            "",
+            "XX",
+            identifier(q.provider_npi, "the provider NPI", 10, 10),
+        ),
         _seg("HL", "3", "2", "22", "1" if dependent else "0"),
     ]
     subscriber = _person("IL", q.subscriber, identifier(q.member_id, "the member id"))

@@ -23,8 +23,12 @@ from caremesh_insurance.x12.envelope import Delimiters, Segment, X12Error, read
 LEVELS = {"20": "payer", "21": "receiver", "22": "subscriber", "23": "dependent"}
 NAME_LOOPS = {"20": "2100A", "21": "2100B", "22": "2100C", "23": "2100D"}
 # NM101 entity codes each level's name loop allows.
-ENTITIES = {"20": {"2B", "36", "GP", "P5", "PR"}, "21": {"1P", "2B", "36", "80", "FA", "GP", "P5", "PR"},
-            "22": {"IL"}, "23": {"03"}}
+ENTITIES = {
+    "20": {"2B", "36", "GP", "P5", "PR"},
+    "21": {"1P", "2B", "36", "80", "FA", "GP", "P5", "PR"},
+    "22": {"IL"},
+    "23": {"03"},
+}
 BENEFIT_LOOPS = {"22": "2110C", "23": "2110D"}
 # The segments each part of a 271 may hold (LS/LE wrap loop 2120, whose contents are skipped).
 _NAME_SEGMENTS = {"NM1", "REF", "N3", "N4", "AAA", "PRV", "DMG", "INS", "HI", "DTP", "MPI", "PER", "TRN"}
@@ -156,8 +160,7 @@ def _walk(segments: list[Segment], d: Delimiters, control_number: str) -> Respon
             continue
         if tag == "EB":
             if member is None:
-                raise X12Error("EB is only allowed under a subscriber or dependent", position=seg.position,
-                               segment=tag)
+                raise X12Error("EB is only allowed under a subscriber or dependent", position=seg.position, segment=tag)
             benefit = _eb(seg, d)
             member.benefits.append(benefit)
             continue
@@ -177,8 +180,11 @@ def _walk(segments: list[Segment], d: Delimiters, control_number: str) -> Respon
             raise X12Error(f"is not allowed in loop {NAME_LOOPS[level]}", position=seg.position, segment=tag)
         if tag == "NM1" and hl_id not in named:
             if seg.el(1) not in ENTITIES[level]:
-                raise X12Error(f"NM101 must be one of {', '.join(sorted(ENTITIES[level]))} in loop "
-                               f"{NAME_LOOPS[level]}", position=seg.position, segment=tag)
+                raise X12Error(
+                    f"NM101 must be one of {', '.join(sorted(ENTITIES[level]))} in loop {NAME_LOOPS[level]}",
+                    position=seg.position,
+                    segment=tag,
+                )
             named.add(hl_id)
         elif hl_id not in named and not (tag == "TRN" or (tag == "AAA" and level == "20")):
             raise X12Error(f"loop {NAME_LOOPS[level]} must start with NM1", position=seg.position, segment=tag)
@@ -209,8 +215,11 @@ def _hl(seg: Segment, ids: dict[str, str]) -> str:
         raise X12Error("HL01 must be a new hierarchical id", position=seg.position, segment="HL")
     expected_parent = {"20": None, "21": "20", "22": "21", "23": "22"}[code]
     if (expected_parent is None and parent) or (expected_parent and ids.get(parent) != expected_parent):
-        raise X12Error(f"HL02 must name a level {expected_parent or 'nothing'} parent for level {code}",
-                       position=seg.position, segment="HL")
+        raise X12Error(
+            f"HL02 must name a level {expected_parent or 'nothing'} parent for level {code}",
+            position=seg.position,
+            segment="HL",
+        )
     ids[hl_id] = code
     return code
 
@@ -220,11 +229,11 @@ def _aaa(seg: Segment, loop: str) -> Rejection:
     if valid not in ("Y", "N"):
         raise X12Error("AAA01 must be Y or N", position=seg.position, segment="AAA")
     if code not in codes.REJECT_REASONS:
-        raise X12Error(f"AAA03 {code or '(empty)'} is not a reject reason code", position=seg.position,
-                       segment="AAA")
+        raise X12Error(f"AAA03 {code or '(empty)'} is not a reject reason code", position=seg.position, segment="AAA")
     if follow not in codes.FOLLOW_UPS:
-        raise X12Error(f"AAA04 {follow or '(empty)'} is not a follow-up action code", position=seg.position,
-                       segment="AAA")
+        raise X12Error(
+            f"AAA04 {follow or '(empty)'} is not a follow-up action code", position=seg.position, segment="AAA"
+        )
     return Rejection(loop=loop, valid_request=valid == "Y", code=code, follow_up_code=follow)
 
 
@@ -253,8 +262,9 @@ def _flag(seg: Segment, n: int, allowed: dict[str, bool | None]) -> bool | None:
 def _eb(seg: Segment, d: Delimiters) -> Benefit:
     code = seg.el(1)
     if code not in codes.ELIGIBILITY_CODES:
-        raise X12Error(f"EB01 {code or '(empty)'} is not an eligibility or benefit code", position=seg.position,
-                       segment="EB")
+        raise X12Error(
+            f"EB01 {code or '(empty)'} is not an eligibility or benefit code", position=seg.position, segment="EB"
+        )
     service_types = [s for s in seg.el(3).split(d.repetition) if s] if seg.el(3) else []
     unknown = [s for s in service_types if s not in codes.SERVICE_TYPES]
     if unknown:
@@ -270,11 +280,20 @@ def _eb(seg: Segment, d: Delimiters) -> Benefit:
             raise X12Error("EB13 must be a qualifier and a procedure code", position=seg.position, segment="EB")
         procedure = (parts[0], parts[1])
     return Benefit(
-        code=code, coverage_level=seg.el(2), service_types=service_types, insurance_type=seg.el(4),
-        plan_description=seg.el(5), time_period=seg.el(6), amount=_decimal(seg, 7), percent=_decimal(seg, 8),
-        quantity_qualifier=seg.el(9), quantity=_decimal(seg, 10),
+        code=code,
+        coverage_level=seg.el(2),
+        service_types=service_types,
+        insurance_type=seg.el(4),
+        plan_description=seg.el(5),
+        time_period=seg.el(6),
+        amount=_decimal(seg, 7),
+        percent=_decimal(seg, 8),
+        quantity_qualifier=seg.el(9),
+        quantity=_decimal(seg, 10),
         authorization_required=_flag(seg, 11, {"Y": True, "N": False, "U": None}),
-        in_network=_flag(seg, 12, {"Y": True, "N": False, "U": None, "W": None}), procedure=procedure)
+        in_network=_flag(seg, 12, {"Y": True, "N": False, "U": None, "W": None}),
+        procedure=procedure,
+    )
 
 
 def _period(seg: Segment) -> tuple[date, date | None]:

@@ -19,8 +19,14 @@ from caremesh_insurance.x12.envelope import REVIEW_VERSION, Delimiters
 from caremesh_insurance.x12.request import Person270, _seg, identifier, text
 
 D = Delimiters()
-CERTIFICATION_TYPES = {"I": "Initial", "1": "Appeal - immediate", "2": "Appeal - standard", "3": "Cancel",
-                       "4": "Extension", "S": "Revised"}
+CERTIFICATION_TYPES = {
+    "I": "Initial",
+    "1": "Appeal - immediate",
+    "2": "Appeal - standard",
+    "3": "Cancel",
+    "4": "Extension",
+    "S": "Revised",
+}
 LEVELS_OF_SERVICE = {"03": "Emergency", "E": "Elective", "U": "Urgent"}
 REQUEST_CATEGORIES = {"AR": "Admission review", "HS": "Health services review", "SC": "Specialty care review"}
 _ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z]\.?[0-9A-Z]{0,4}$")
@@ -112,17 +118,48 @@ def build_278(r: Review278) -> str:
     trace = identifier(r.trace, "the trace number", 1, 50)
     icn, gcn, tcn = f"{r.control_number:09d}", str(r.control_number), f"{r.control_number:04d}"
     when = r.created
-    isa = D.element.join(["ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender.ljust(15), "ZZ", receiver.ljust(15),
-                          when.strftime("%y%m%d"), when.strftime("%H%M"), D.repetition, "00501", icn, "0", r.usage,
-                          D.component]) + D.segment
+    isa = (
+        D.element.join(
+            [
+                "ISA",
+                "00",
+                " " * 10,
+                "00",
+                " " * 10,
+                "ZZ",
+                sender.ljust(15),
+                "ZZ",
+                receiver.ljust(15),
+                when.strftime("%y%m%d"),
+                when.strftime("%H%M"),
+                D.repetition,
+                "00501",
+                icn,
+                "0",
+                r.usage,
+                D.component,
+            ]
+        )
+        + D.segment
+    )
     gs = _seg("GS", "HI", sender, receiver, when.strftime("%Y%m%d"), when.strftime("%H%M"), gcn, "X", REVIEW_VERSION)
     body = [
         _seg("BHT", "0007", "13", trace, when.strftime("%Y%m%d"), when.strftime("%H%M")),
         _seg("HL", "1", "", "20", "1"),
         _seg("NM1", "X3", "2", text(r.umo_name, 60), "", "", "", "", "PI", identifier(r.umo_id, "the payer id")),
         _seg("HL", "2", "1", "21", "1"),
-        _seg("NM1", "1P", "2", text(r.requester_name, 60), "", "", "", "", "XX",
-             identifier(r.requester_npi, "the requester NPI", 10, 10)),
+        _seg(
+            "NM1",
+            "1P",
+            "2",
+            text(r.requester_name, 60),
+            "",
+            "",
+            "",
+            "",
+            "XX",
+            identifier(r.requester_npi, "the requester NPI", 10, 10),
+        ),
         _seg("HL", "3", "2", "22", "1"),
         *_person("IL", r.subscriber, identifier(r.member_id, "the member id")),
     ]
@@ -138,8 +175,15 @@ def build_278(r: Review278) -> str:
         _seg("UM", r.request_category, r.certification, r.service_type, location, "", r.level_of_service),
     ]
     if r.diagnosis_codes:
-        body.append(_seg("HI", *(D.component.join(["ABK" if n == 0 else "ABF", code.replace(".", "")])
-                                 for n, code in enumerate(r.diagnosis_codes))))
+        body.append(
+            _seg(
+                "HI",
+                *(
+                    D.component.join(["ABK" if n == 0 else "ABF", code.replace(".", "")])
+                    for n, code in enumerate(r.diagnosis_codes)
+                ),
+            )
+        )
     body += [
         _seg("HL", str(int(event_id) + 1), event_id, "SS", "0"),
         _seg("UM", r.request_category, r.certification, r.service_type),

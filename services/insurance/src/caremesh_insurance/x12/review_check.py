@@ -28,13 +28,44 @@ LEVELS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "21": (("20",), ("1P", "FA"), ("REF", "N3", "N4", "PER", "PRV")),
     "22": (("21",), ("IL",), ("REF", "N3", "N4", "DMG", "INS")),
     "23": (("22",), ("QC",), ("REF", "N3", "N4", "DMG", "INS")),
-    "EV": (("22", "23"), (), ("TRN", "UM", "REF", "DTP", "HI", "HSD", "CRC", "CL1", "CR1", "CR2", "CR5", "CR6",
-                              "PWK", "MSG", "NM1", "N3", "N4", "PER", "PRV")),
-    "SS": (("EV",), (), ("TRN", "UM", "REF", "DTP", "SV1", "SV2", "SV3", "TOO", "HSD", "PWK", "MSG", "NM1",
-                         "N3", "N4", "PER", "PRV")),
+    "EV": (
+        ("22", "23"),
+        (),
+        (
+            "TRN",
+            "UM",
+            "REF",
+            "DTP",
+            "HI",
+            "HSD",
+            "CRC",
+            "CL1",
+            "CR1",
+            "CR2",
+            "CR5",
+            "CR6",
+            "PWK",
+            "MSG",
+            "NM1",
+            "N3",
+            "N4",
+            "PER",
+            "PRV",
+        ),
+    ),
+    "SS": (
+        ("EV",),
+        (),
+        ("TRN", "UM", "REF", "DTP", "SV1", "SV2", "SV3", "TOO", "HSD", "PWK", "MSG", "NM1", "N3", "N4", "PER", "PRV"),
+    ),
 }
-NM108 = {"X3": {"24", "46", "FI", "NI", "PI", "XV", "XX"}, "1P": {"24", "34", "46", "PI", "XX"},
-         "FA": {"24", "34", "46", "PI", "XX"}, "IL": {"MI"}, "QC": set()}
+NM108 = {
+    "X3": {"24", "46", "FI", "NI", "PI", "XV", "XX"},
+    "1P": {"24", "34", "46", "PI", "XX"},
+    "FA": {"24", "34", "46", "PI", "XX"},
+    "IL": {"MI"},
+    "QC": set(),
+}
 # Checked by x12sdk's 5010 segment models too (their generic form fits the 278).
 BY_LIBRARY = ("GS", "ST", "NM1", "DMG", "DTP", "TRN", "HI", "SE", "GE", "IEA")
 _DATE = re.compile(r"^[0-9]{8}$")
@@ -162,8 +193,10 @@ def _hierarchy(levels: list[Level]) -> None:
     for lv in levels:
         has_children = any(other.parent == lv.id for other in levels)
         if lv.children != has_children:
-            raise _fail(f"HL04 must be {1 if has_children else 0}: the level has {'' if has_children else 'no '}"
-                        f"children", lv.segments[0])
+            raise _fail(
+                f"HL04 must be {1 if has_children else 0}: the level has {'' if has_children else 'no '}children",
+                lv.segments[0],
+            )
 
 
 def _names(lv: Level) -> None:
@@ -292,5 +325,6 @@ def read_278(text: str) -> Request278:
         assert um is not None
         if (um.el(1), um.el(2)) != (category, certification):
             raise _fail("a service's UM01/UM02 must match the patient event's", um)
-    return Request278(control_number=interchange.control_number, trace=trace, levels=levels,
-                      findings=interchange.findings)
+    return Request278(
+        control_number=interchange.control_number, trace=trace, levels=levels, findings=interchange.findings
+    )

@@ -4,12 +4,12 @@ team's own messages to a patient or their consenting family. Every read and send
 from datetime import datetime
 from typing import Annotated, Literal
 
-from caremesh_kit import context
-from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from caremesh_kit import context
+from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
+from caremesh_kit.http import use_cases
 from caremesh_notifications.domain import Category, Message
 from caremesh_notifications.usecases import Notifications
 
@@ -75,8 +75,13 @@ class OwnMessageOut(BaseModel):
 
 
 @router.get("/messages", response_model=list[MessageOut])
-async def list_messages(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
-                        limit: Limit = 100, offset: Offset = 0) -> list[MessageOut]:
+async def list_messages(
+    uc: Uc,
+    access: PatientAccess,
+    patient_id: Annotated[str, Query(min_length=1)],
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[MessageOut]:
     await access.read("Message", "*", patient_id)
     return [MessageOut.of(m) for m in await uc.messages_of(patient_id, limit, offset)]
 
@@ -89,13 +94,18 @@ async def get_message(message_id: str, uc: Uc, access: PatientAccess) -> Message
 
 
 @router.get("/patients/{patient_id}/messages", response_model=MessagePage)
-async def message_history(patient_id: str, uc: Uc, access: PatientAccess, limit: Limit = 50,
-                          offset: Offset = 0) -> MessagePage:
+async def message_history(
+    patient_id: str, uc: Uc, access: PatientAccess, limit: Limit = 50, offset: Offset = 0
+) -> MessagePage:
     """Everything sent (or held, or cancelled) for this patient and to their family, newest first."""
     await access.read("Message", "*", patient_id)
     found = await uc.messages_of(patient_id, limit + 1, offset)
-    return MessagePage(items=[MessageOut.of(m) for m in found[:limit]], limit=limit, offset=offset,
-                       next_offset=offset + limit if len(found) > limit else None)
+    return MessagePage(
+        items=[MessageOut.of(m) for m in found[:limit]],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(found) > limit else None,
+    )
 
 
 @router.post("/patients/{patient_id}/messages", response_model=OwnMessageOut, status_code=201)
@@ -105,8 +115,19 @@ async def send_message(patient_id: str, body: OwnMessageIn, uc: Uc, access: Coor
     source = f"care-team:{context.new_id()}"  # with recipient and channel, each message's key
     await access.wrote(Action.CREATE, "Communication", source, patient_id)
     sent = await uc.journey.send_own(
-        patient_id, source, category=Category(body.category), subject=body.subject, text=body.text,
-        short_text=body.short_text, to_patient=body.to_patient, to_family=body.to_family,
-        family_ids=body.related_person_ids, by=access.who.subject)
-    return OwnMessageOut(id=sent.id, messages=[MessageOut.of(m) for _, m in sent.results],
-                         left_out={k.value: n for k, n in sent.left_out.items()})
+        patient_id,
+        source,
+        category=Category(body.category),
+        subject=body.subject,
+        text=body.text,
+        short_text=body.short_text,
+        to_patient=body.to_patient,
+        to_family=body.to_family,
+        family_ids=body.related_person_ids,
+        by=access.who.subject,
+    )
+    return OwnMessageOut(
+        id=sent.id,
+        messages=[MessageOut.of(m) for _, m in sent.results],
+        left_out={k.value: n for k, n in sent.left_out.items()},
+    )

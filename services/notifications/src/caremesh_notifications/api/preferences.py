@@ -4,11 +4,11 @@ patient, changed by the patient themself or a coordinator. Every read and change
 from datetime import UTC, datetime
 from typing import Annotated
 
+from fastapi import APIRouter, Depends
+
 from caremesh_kit.audit import Access, Action, PatientAccess, access_for
 from caremesh_kit.auth import Role
 from caremesh_kit.http import Resource, use_cases
-from fastapi import APIRouter, Depends
-
 from caremesh_notifications.domain import Channel, Preferences, PreferencesIn, Recipient, is_patient, routes
 from caremesh_notifications.usecases import Notifications
 
@@ -29,9 +29,12 @@ class PreferencesOut(Resource, PreferencesIn):
 
     @classmethod
     def of(cls, p: Preferences, r: Recipient, available: set[Channel]) -> "PreferencesOut":
-        return cls(**p.model_dump(), recipient="patient" if is_patient(r) else "related_person",
-                   usable_channels=[route.channel for route in routes(r, p, available)],
-                   next_allowed_at=p.next_allowed(datetime.now(UTC), r.time_zone))
+        return cls(
+            **p.model_dump(),
+            recipient="patient" if is_patient(r) else "related_person",
+            usable_channels=[route.channel for route in routes(r, p, available)],
+            next_allowed_at=p.next_allowed(datetime.now(UTC), r.time_zone),
+        )
 
 
 class PreferencesPut(PreferencesIn):
@@ -44,12 +47,18 @@ async def _read(uc: Notifications, access: Access, patient_id: str, person_id: s
     return PreferencesOut.of(await uc.preferences(patient_id, person_id), r, uc.dispatcher.available)
 
 
-async def _write(uc: Notifications, access: Access, patient_id: str, person_id: str | None,
-                 body: PreferencesPut) -> PreferencesOut:
+async def _write(
+    uc: Notifications, access: Access, patient_id: str, person_id: str | None, body: PreferencesPut
+) -> PreferencesOut:
     await access.wrote(Action.UPDATE, RESOURCE, person_id or patient_id, patient_id)
     r = await uc.recipient(patient_id, person_id)
-    prefs = await uc.set_preferences(patient_id, person_id, PreferencesIn.model_validate(
-        body.model_dump(exclude={"version"})), access.who.subject, body.version)
+    prefs = await uc.set_preferences(
+        patient_id,
+        person_id,
+        PreferencesIn.model_validate(body.model_dump(exclude={"version"})),
+        access.who.subject,
+        body.version,
+    )
     return PreferencesOut.of(prefs, r, uc.dispatcher.available)
 
 
@@ -60,8 +69,9 @@ async def get_patient_preferences(patient_id: str, uc: Uc, access: PatientAccess
 
 
 @router.put("/patients/{patient_id}/preferences", response_model=PreferencesOut)
-async def put_patient_preferences(patient_id: str, body: PreferencesPut, uc: Uc,
-                                  access: ChangeAccess) -> PreferencesOut:
+async def put_patient_preferences(
+    patient_id: str, body: PreferencesPut, uc: Uc, access: ChangeAccess
+) -> PreferencesOut:
     return await _write(uc, access, patient_id, None, body)
 
 
@@ -72,6 +82,7 @@ async def get_family_preferences(patient_id: str, person_id: str, uc: Uc, access
 
 
 @router.put("/patients/{patient_id}/related-persons/{person_id}/preferences", response_model=PreferencesOut)
-async def put_family_preferences(patient_id: str, person_id: str, body: PreferencesPut, uc: Uc,
-                                 access: ChangeAccess) -> PreferencesOut:
+async def put_family_preferences(
+    patient_id: str, person_id: str, body: PreferencesPut, uc: Uc, access: ChangeAccess
+) -> PreferencesOut:
     return await _write(uc, access, patient_id, person_id, body)

@@ -8,12 +8,12 @@ the actor ``survey-link``.
 from datetime import UTC, datetime
 from typing import Annotated
 
-from caremesh_kit import context
-from caremesh_kit.audit import Action, AuditEntry, Purpose
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from caremesh_kit import context
+from caremesh_kit.audit import Action, AuditEntry, Purpose
+from caremesh_kit.http import use_cases
 from caremesh_notifications.domain import Answers, Survey
 from caremesh_notifications.domain.surveys import questions, wording
 from caremesh_notifications.usecases import Notifications
@@ -40,21 +40,35 @@ class SurveyAnswered(BaseModel):
 
 async def _audit(request: Request, action: Action, survey: Survey) -> None:
     route = getattr(request.scope.get("route"), "path", request.url.path)
-    await request.app.state.audit.record(AuditEntry(
-        id=context.new_id(), at=datetime.now(UTC), service=request.app.state.audit.service, actor=ACTOR,
-        roles=["patient"], action=action, resource_type="Survey", resource_id=survey.id,
-        patient_id=survey.patient_id, purpose=Purpose.PATRQT, allowed=True, route=f"{request.method} {route}",
-        correlation_id=context.correlation_id.get()))
+    await request.app.state.audit.record(
+        AuditEntry(
+            id=context.new_id(),
+            at=datetime.now(UTC),
+            service=request.app.state.audit.service,
+            actor=ACTOR,
+            roles=["patient"],
+            action=action,
+            resource_type="Survey",
+            resource_id=survey.id,
+            patient_id=survey.patient_id,
+            purpose=Purpose.PATRQT,
+            allowed=True,
+            route=f"{request.method} {route}",
+            correlation_id=context.correlation_id.get(),
+        )
+    )
 
 
 @router.get("/surveys/{survey_id}", response_model=SurveyOut)
-async def get_survey(survey_id: str, token: Token, request: Request, uc: Uc,
-                     language: Annotated[str | None, Query(max_length=35)] = None) -> SurveyOut:
+async def get_survey(
+    survey_id: str, token: Token, request: Request, uc: Uc, language: Annotated[str | None, Query(max_length=35)] = None
+) -> SurveyOut:
     survey = await uc.journey.open_survey(survey_id, token)
     await _audit(request, Action.READ, survey)
     lang = wording(language or survey.language)
-    return SurveyOut(id=survey.id, status=survey.status.value, language=lang, expires_at=survey.expires_at,
-                     questions=questions(lang))
+    return SurveyOut(
+        id=survey.id, status=survey.status.value, language=lang, expires_at=survey.expires_at, questions=questions(lang)
+    )
 
 
 @router.post("/surveys/{survey_id}", response_model=SurveyAnswered, status_code=201)

@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from caremesh_kit.auth import Principal, Role, require
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from caremesh_kit.auth import Principal, Role, require
+from caremesh_kit.http import use_cases
 from caremesh_notifications.domain import Category, Channel, Content
 from caremesh_notifications.templates.localize import variables as localized
 from caremesh_notifications.usecases import Notifications
@@ -37,12 +37,19 @@ class PreviewIn(BaseModel):
 @router.get("/templates", response_model=list[KindOut])
 async def list_templates(uc: Uc, _: Staff) -> list[KindOut]:
     c = uc.catalog
-    return [KindOut(kind=k.name, audience=k.audience.name.lower(), category=k.rule.category, required=k.rule.required,
-                    consent=k.rule.consent, variables={n: s.name.lower() for n, s in k.variables.items()},
-                    channels={ch: {lang: c.versions(k.name, ch, lang) for lang in c.languages(k.name, ch)}
-                              for ch in Channel},
-                    sample=localized(k.sample, k.sample_zone, "en"))
-            for k in c.kinds.values()]
+    return [
+        KindOut(
+            kind=k.name,
+            audience=k.audience.name.lower(),
+            category=k.rule.category,
+            required=k.rule.required,
+            consent=k.rule.consent,
+            variables={n: s.name.lower() for n, s in k.variables.items()},
+            channels={ch: {lang: c.versions(k.name, ch, lang) for lang in c.languages(k.name, ch)} for ch in Channel},
+            sample=localized(k.sample, k.sample_zone, "en"),
+        )
+        for k in c.kinds.values()
+    ]
 
 
 @router.post("/templates/{kind}/preview", response_model=Content)

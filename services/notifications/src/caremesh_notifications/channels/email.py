@@ -35,8 +35,12 @@ class SmtpEmail:
             # send lease (three times this), after which another consumer may retry the message.
             async with asyncio.timeout(self.s.smtp_timeout_seconds * 2):
                 await aiosmtplib.send(
-                    mail, hostname=self.s.smtp_host, port=self.s.smtp_port, username=self.s.smtp_username,
-                    password=self.s.smtp_password, start_tls=self.s.smtp_starttls,
+                    mail,
+                    hostname=self.s.smtp_host,
+                    port=self.s.smtp_port,
+                    username=self.s.smtp_username,
+                    password=self.s.smtp_password,
+                    start_tls=self.s.smtp_starttls,
                     timeout=self.s.smtp_timeout_seconds,
                 )
         except aiosmtplib.SMTPRecipientsRefused as exc:

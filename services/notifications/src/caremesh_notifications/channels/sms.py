@@ -40,7 +40,9 @@ class TwilioSms:
 
     def __init__(self, settings: NotificationsSettings, client: httpx.AsyncClient | None = None) -> None:
         self.s = settings
-        self.url = f"{settings.sms_provider_url.rstrip('/')}/2010-04-01/Accounts/{settings.sms_account_sid}/Messages.json"
+        self.url = (
+            f"{settings.sms_provider_url.rstrip('/')}/2010-04-01/Accounts/{settings.sms_account_sid}/Messages.json"
+        )
         self.client = client or httpx.AsyncClient(timeout=settings.sms_timeout_seconds)
 
     async def send(self, message: Message) -> Accepted:

@@ -38,9 +38,15 @@ def verify(secret: str, body: bytes, header: str | None, now: float | None = Non
 
 def payload(message: Message) -> dict:
     """What the app needs to show a notification and route it: no more than the SMS would say."""
-    return {"message_id": message.id, "recipient_id": message.to, "patient_id": message.patient_id,
-            "kind": message.template, "title": message.subject, "body": message.text,
-            "appointment_id": message.appointment_id}
+    return {
+        "message_id": message.id,
+        "recipient_id": message.to,
+        "patient_id": message.patient_id,
+        "kind": message.template,
+        "title": message.subject,
+        "body": message.text,
+        "appointment_id": message.appointment_id,
+    }
 
 
 class AppWebhook:
@@ -52,8 +58,11 @@ class AppWebhook:
 
     async def send(self, message: Message) -> Accepted:
         body = json.dumps(payload(message), separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", MESSAGE_ID_HEADER: message.id,
-                   SIGNATURE_HEADER: sign(self.s.webhook_secret, body, int(time.time()))}
+        headers = {
+            "Content-Type": "application/json",
+            MESSAGE_ID_HEADER: message.id,
+            SIGNATURE_HEADER: sign(self.s.webhook_secret, body, int(time.time())),
+        }
         try:
             r = await self.client.post(self.s.webhook_url, content=body, headers=headers)
         except httpx.HTTPError as exc:

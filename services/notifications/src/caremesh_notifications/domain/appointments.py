@@ -76,7 +76,9 @@ class Appointment(Aggregate):
         """Apply a reschedule unless the visit ended or a later move (or this one) was applied already."""
         if self.ended or self.moved_by == event_id:
             return False
-        if self.moved_at is not None and (at < self.moved_at or (at == self.moved_at and e.previous_start != self.start)):
+        if self.moved_at is not None and (
+            at < self.moved_at or (at == self.moved_at and e.previous_start != self.start)
+        ):
             return False
         self._set_start(e.start)
         self.practitioner_name = e.practitioner_name

@@ -4,11 +4,11 @@ import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from pydantic import BaseModel, Field
+
 from caremesh_contracts import MessageSent
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict
-from pydantic import BaseModel, Field
-
 from caremesh_notifications.domain.preferences import Category, Channel
 from caremesh_notifications.domain.recipients import Recipient, Route, is_patient
 
@@ -79,22 +79,51 @@ class Message(Aggregate):
     failure: str | None = None
 
     @classmethod
-    def compose(cls, msg_id: str, to: Recipient, appointment_id: str | None, content: Content, now: datetime, *,
-                route: Route | None = None, source: str = "", category: Category = Category.APPOINTMENTS,
-                variables: dict[str, str] | None = None, fallbacks: list[Route] | None = None,
-                not_before: datetime | None = None, replaces: str | None = None,
-                sent_by: str | None = None) -> "Message":
+    def compose(
+        cls,
+        msg_id: str,
+        to: Recipient,
+        appointment_id: str | None,
+        content: Content,
+        now: datetime,
+        *,
+        route: Route | None = None,
+        source: str = "",
+        category: Category = Category.APPOINTMENTS,
+        variables: dict[str, str] | None = None,
+        fallbacks: list[Route] | None = None,
+        not_before: datetime | None = None,
+        replaces: str | None = None,
+        sent_by: str | None = None,
+    ) -> "Message":
         if route is None:  # the patient's email, as before channels had a choice
             if not to.email:
                 raise ValueError("contact has no email address")
             route = Route(channel=Channel.EMAIL, to=to.email)
         patient = is_patient(to)
-        return cls(id=msg_id, source=source, patient_id=to.patient_id, recipient_id=None if patient else to.id,
-                   appointment_id=appointment_id, channel=route.channel, to=route.to, template=content.template,
-                   template_version=content.version, language=content.language, category=category,
-                   subject=content.subject, text=content.text, html=content.html, variables=variables or {},
-                   fallbacks=fallbacks or [], replaces=replaces, status=MessageStatus.QUEUED, created_at=now,
-                   not_before=not_before, sent_by=sent_by)
+        return cls(
+            id=msg_id,
+            source=source,
+            patient_id=to.patient_id,
+            recipient_id=None if patient else to.id,
+            appointment_id=appointment_id,
+            channel=route.channel,
+            to=route.to,
+            template=content.template,
+            template_version=content.version,
+            language=content.language,
+            category=category,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
+            variables=variables or {},
+            fallbacks=fallbacks or [],
+            replaces=replaces,
+            status=MessageStatus.QUEUED,
+            created_at=now,
+            not_before=not_before,
+            sent_by=sent_by,
+        )
 
     @property
     def recipient(self) -> str:
@@ -124,9 +153,15 @@ class Message(Aggregate):
         self.status, self.sent_at, self.provider_message_id = MessageStatus.SENT, now, provider_message_id
         self.provider_status = provider_status
         self.last_error = None
-        self.raise_event(MessageSent(message_id=self.id, patient_id=self.patient_id,
-                                     appointment_id=self.appointment_id, channel=self.channel.value,
-                                     template=self.template))
+        self.raise_event(
+            MessageSent(
+                message_id=self.id,
+                patient_id=self.patient_id,
+                appointment_id=self.appointment_id,
+                channel=self.channel.value,
+                template=self.template,
+            )
+        )
         if early:  # the provider's status callback came before we recorded the send
             self.report(provider_message_id, early, now)
 
@@ -154,8 +189,9 @@ class Message(Aggregate):
         self.status, self.failure, self.claimed_at = MessageStatus.CANCELLED, reason, None
         return True
 
-    def report(self, provider_message_id: str, provider_status: str, now: datetime,
-               error_code: str | None = None) -> bool:
+    def report(
+        self, provider_message_id: str, provider_status: str, now: datetime, error_code: str | None = None
+    ) -> bool:
         """A delivery report from the provider (an SMS status callback). Returns False if it changes nothing."""
         if self.provider_message_id not in (None, provider_message_id):
             raise Conflict("the report names another provider message")
@@ -180,10 +216,23 @@ class Message(Aggregate):
         """The next message of the chain: the same facts, on the next channel this recipient has.
         ``due``: marked due now, so the due sweep retries it if nothing else does (no event to retry)."""
         route, rest = self.fallbacks[0], self.fallbacks[1:]
-        data = self.model_dump(include={"source", "patient_id", "recipient_id", "appointment_id", "category",
-                                        "variables", "sent_by"})
-        return Message(id=msg_id, channel=route.channel, to=route.to, template=content.template,
-                       template_version=content.version, language=content.language, subject=content.subject,
-                       text=content.text, html=content.html, fallbacks=rest, replaces=self.id,
-                       status=MessageStatus.QUEUED, created_at=now, not_before=now if due else self.not_before,
-                       **data)
+        data = self.model_dump(
+            include={"source", "patient_id", "recipient_id", "appointment_id", "category", "variables", "sent_by"}
+        )
+        return Message(
+            id=msg_id,
+            channel=route.channel,
+            to=route.to,
+            template=content.template,
+            template_version=content.version,
+            language=content.language,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
+            fallbacks=rest,
+            replaces=self.id,
+            status=MessageStatus.QUEUED,
+            created_at=now,
+            not_before=now if due else self.not_before,
+            **data,
+        )

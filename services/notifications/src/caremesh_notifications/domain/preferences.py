@@ -5,9 +5,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, Field, field_validator, model_validator
+
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.types import TimeZoneName
-from pydantic import BaseModel, Field, field_validator, model_validator
 
 
 class Channel(StrEnum):

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from caremesh_contracts import ConsentChanged, PatientRegistered, RelatedPersonAdded
-from caremesh_kit.aggregate import Aggregate
 from pydantic import BaseModel, Field
 
+from caremesh_contracts import ConsentChanged, PatientRegistered, RelatedPersonAdded
+from caremesh_kit.aggregate import Aggregate
 from caremesh_notifications.domain.preferences import DEFAULT_CHANNELS, Category, Channel, Preferences
 
 
@@ -49,8 +49,15 @@ class FamilyMember(Aggregate):
 
     @classmethod
     def from_event(cls, e: RelatedPersonAdded) -> "FamilyMember":
-        return cls(id=e.related_person_id, patient_id=e.patient_id, given_name=e.given_name,
-                   relationship=e.relationship, email=e.email, phone=e.phone, time_zone=e.time_zone)
+        return cls(
+            id=e.related_person_id,
+            patient_id=e.patient_id,
+            given_name=e.given_name,
+            relationship=e.relationship,
+            email=e.email,
+            phone=e.phone,
+            time_zone=e.time_zone,
+        )
 
     def apply_consent(self, e: ConsentChanged) -> bool:
         """Later consent wins; an older change delivered late (or twice) changes nothing."""
@@ -81,8 +88,7 @@ def routes(recipient: Recipient, prefs: Preferences | None, available: set[Chann
     """The recipient's channels in their order of preference, kept where we have an address."""
     out = []
     for channel in prefs.channels if prefs else DEFAULT_CHANNELS:
-        address = {Channel.EMAIL: recipient.email, Channel.SMS: recipient.phone,
-                   Channel.WEBHOOK: recipient.id}[channel]
+        address = {Channel.EMAIL: recipient.email, Channel.SMS: recipient.phone, Channel.WEBHOOK: recipient.id}[channel]
         if channel in available and address:
             out.append(Route(channel=channel, to=address))
     return out
@@ -132,8 +138,9 @@ class Addressee:
     routes: list[Route]
 
 
-def select(rule: Rule, recipients: list[Recipient], prefs: dict[str, Preferences],
-           available: set[Channel]) -> tuple[list[Addressee], dict[Skip, int]]:
+def select(
+    rule: Rule, recipients: list[Recipient], prefs: dict[str, Preferences], available: set[Channel]
+) -> tuple[list[Addressee], dict[Skip, int]]:
     """Whom to tell, with their routes in order, and how many were left out for each reason."""
     chosen: list[Addressee] = []
     skipped: dict[Skip, int] = {}

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import BaseModel, Field
+
 from caremesh_contracts import AppointmentFulfilled, SurveyCompleted
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
-from pydantic import BaseModel, Field
 
 _SURVEY_NS = uuid.UUID("0b5b8a0e-8a3f-4c55-9d1e-6f2a7c9e4b31")
 COMMENT_MAX = 2000
@@ -27,17 +28,47 @@ class Question:
 
 
 QUESTIONS = (
-    Question("overall", 1, 5, {"en": "Overall, how satisfied are you with your visit?",
-                               "es": "En general, ¿qué tan satisfecho está con su visita?"}),
-    Question("communication", 1, 5, {"en": "How well did your care team explain things to you?",
-                                      "es": "¿Qué tan bien le explicó las cosas su equipo de atención?"}),
-    Question("waiting", 1, 5, {"en": "How satisfied are you with the time you waited?",
-                               "es": "¿Qué tan satisfecho está con el tiempo que esperó?"}),
-    Question("recommend", 0, 10, {"en": "How likely are you to recommend us to a friend or family member?",
-                                  "es": "¿Qué tan probable es que nos recomiende a un amigo o familiar?"}),
+    Question(
+        "overall",
+        1,
+        5,
+        {
+            "en": "Overall, how satisfied are you with your visit?",
+            "es": "En general, ¿qué tan satisfecho está con su visita?",
+        },
+    ),
+    Question(
+        "communication",
+        1,
+        5,
+        {
+            "en": "How well did your care team explain things to you?",
+            "es": "¿Qué tan bien le explicó las cosas su equipo de atención?",
+        },
+    ),
+    Question(
+        "waiting",
+        1,
+        5,
+        {
+            "en": "How satisfied are you with the time you waited?",
+            "es": "¿Qué tan satisfecho está con el tiempo que esperó?",
+        },
+    ),
+    Question(
+        "recommend",
+        0,
+        10,
+        {
+            "en": "How likely are you to recommend us to a friend or family member?",
+            "es": "¿Qué tan probable es que nos recomiende a un amigo o familiar?",
+        },
+    ),
 )
-COMMENT_PROMPT = {"en": "Is there anything else you would like to tell us? (optional)",
-                  "es": "¿Hay algo más que quiera decirnos? (opcional)"}
+COMMENT_PROMPT = {
+    "en": "Is there anything else you would like to tell us? (optional)",
+    "es": "¿Hay algo más que quiera decirnos? (opcional)",
+}
 SCALE_LABELS = {"en": ("not at all", "completely"), "es": ("nada", "totalmente")}
 
 
@@ -79,9 +110,16 @@ class Survey(Aggregate):
 
     @classmethod
     def after(cls, e: AppointmentFulfilled, language: str, now: datetime, expires_at: datetime) -> "Survey":
-        return cls(id=survey_id(e.appointment_id), patient_id=e.patient_id, appointment_id=e.appointment_id,
-                   practitioner_id=e.practitioner_id, service_code=e.service_code, language=wording(language),
-                   created_at=now, expires_at=expires_at)
+        return cls(
+            id=survey_id(e.appointment_id),
+            patient_id=e.patient_id,
+            appointment_id=e.appointment_id,
+            practitioner_id=e.practitioner_id,
+            service_code=e.service_code,
+            language=wording(language),
+            created_at=now,
+            expires_at=expires_at,
+        )
 
     def open_at(self, now: datetime) -> bool:
         return self.status is SurveyStatus.OPEN and now < self.expires_at
@@ -95,10 +133,17 @@ class Survey(Aggregate):
         self.scores = check_scores(answers.scores)
         self.comment = (answers.comment or "").strip() or None
         self.status, self.completed_at = SurveyStatus.COMPLETED, now
-        self.raise_event(SurveyCompleted(
-            survey_id=self.id, appointment_id=self.appointment_id, patient_id=self.patient_id,
-            practitioner_id=self.practitioner_id, service_code=self.service_code, scores=self.scores,
-            completed_at=now))
+        self.raise_event(
+            SurveyCompleted(
+                survey_id=self.id,
+                appointment_id=self.appointment_id,
+                patient_id=self.patient_id,
+                practitioner_id=self.practitioner_id,
+                service_code=self.service_code,
+                scores=self.scores,
+                completed_at=now,
+            )
+        )
 
 
 def check_scores(scores: dict[str, int]) -> dict[str, int]:
@@ -118,8 +163,20 @@ def check_scores(scores: dict[str, int]) -> dict[str, int]:
 def questions(language: str) -> list[dict]:
     lang = wording(language)
     low, high = SCALE_LABELS[lang]
-    out: list[dict] = [{"id": q.id, "type": "scale", "min": q.low, "max": q.high, "text": q.text[lang],
-                        "min_label": low, "max_label": high, "required": True} for q in QUESTIONS]
-    out.append({"id": "comment", "type": "text", "max_length": COMMENT_MAX, "text": COMMENT_PROMPT[lang],
-                "required": False})
+    out: list[dict] = [
+        {
+            "id": q.id,
+            "type": "scale",
+            "min": q.low,
+            "max": q.high,
+            "text": q.text[lang],
+            "min_label": low,
+            "max_label": high,
+            "required": True,
+        }
+        for q in QUESTIONS
+    ]
+    out.append(
+        {"id": "comment", "type": "text", "max_length": COMMENT_MAX, "text": COMMENT_PROMPT[lang], "required": False}
+    )
     return out

@@ -19,7 +19,9 @@ from caremesh_notifications.templates.kinds import DEFAULT_LANGUAGE, KINDS, PART
 
 FILES = Path(__file__).parent / "files"
 LOCK = "versions.lock"
-_NAME = re.compile(r"^(?P<channel>[a-z]+)\.(?P<language>[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.v(?P<version>[1-9][0-9]*)\.j2$")
+_NAME = re.compile(
+    r"^(?P<channel>[a-z]+)\.(?P<language>[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.v(?P<version>[1-9][0-9]*)\.j2$"
+)
 
 
 class TemplateCheckError(Exception):
@@ -49,14 +51,22 @@ class Source:
 
 
 class Catalog:
-    def __init__(self, sources: list[Source], lock: dict[str, str], kinds: dict[str, Kind] = KINDS,
-                 stray: list[str] | None = None, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        sources: list[Source],
+        lock: dict[str, str],
+        kinds: dict[str, Kind] = KINDS,
+        stray: list[str] | None = None,
+        root: Path | None = None,
+    ) -> None:
         self.kinds, self.lock, self.root = kinds, lock, root
         self.sources = {(s.kind, s.channel, s.language, s.version): s for s in sources}
         self.stray = stray or []  # files that name no kind or channel: reported by check()
         # Autoescaping only where the output is HTML; StrictUndefined everywhere: a missing variable is an error.
-        self._env = {html: Environment(undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True)
-                     for html in (False, True)}
+        self._env = {
+            html: Environment(undefined=StrictUndefined, autoescape=html, keep_trailing_newline=True)
+            for html in (False, True)
+        }
         self._compiled: dict[tuple[str, bool], Template] = {}
 
     @classmethod
@@ -68,8 +78,16 @@ class Catalog:
             if path.parent.name not in kinds or m is None or m["channel"] not in Channel.__members__.values():
                 stray.append(rel)
                 continue
-            sources.append(Source(path.parent.name, Channel(m["channel"]), m["language"], int(m["version"]), rel,
-                                  path.read_text(encoding="utf-8")))
+            sources.append(
+                Source(
+                    path.parent.name,
+                    Channel(m["channel"]),
+                    m["language"],
+                    int(m["version"]),
+                    rel,
+                    path.read_text(encoding="utf-8"),
+                )
+            )
         lock_file = root / LOCK
         lock = json.loads(lock_file.read_text()) if lock_file.exists() else {}
         return cls(sources, lock, kinds, stray, root)
@@ -99,29 +117,42 @@ class Catalog:
         versions = self.versions(kind, channel, lang)
         v = version if version is not None else (versions[-1] if versions else None)
         if v not in versions:
-            raise UnknownTemplate(f"no template {kind} for {channel.value} in {lang}" +
-                                  (f" at version {version}" if version is not None else ""))
+            raise UnknownTemplate(
+                f"no template {kind} for {channel.value} in {lang}"
+                + (f" at version {version}" if version is not None else "")
+            )
         return self.sources[(kind, channel, lang, v)]
 
     # -- rendering --------------------------------------------------------------------------
-    def render(self, kind: str, channel: Channel, variables: dict[str, str], language: str | None = None,
-               version: int | None = None) -> Content:
+    def render(
+        self,
+        kind: str,
+        channel: Channel,
+        variables: dict[str, str],
+        language: str | None = None,
+        version: int | None = None,
+    ) -> Content:
         """Render with only the variables this channel may show; a missing one raises (StrictUndefined)."""
         spec, src = self.kind(kind), self.source(kind, channel, language, version)
         return self._render(spec, src, variables)
 
-    def render_sample(self, kind: str, channel: Channel, language: str | None = None,
-                      version: int | None = None) -> Content:
+    def render_sample(
+        self, kind: str, channel: Channel, language: str | None = None, version: int | None = None
+    ) -> Content:
         spec, src = self.kind(kind), self.source(kind, channel, language, version)
         return self._render(spec, src, localize.variables(spec.sample, spec.sample_zone, src.language))
 
     def _render(self, spec: Kind, src: Source, variables: dict[str, str]) -> Content:
         allowed = {k: v for k, v in variables.items() if k in spec.allowed(src.channel)}
         parts = {name: self._block(src, name, allowed) for name in PARTS[src.channel]}
-        return Content(template=src.kind, version=src.version, language=src.language,
-                       subject=(parts.get("subject") or parts.get("title") or "").strip() or None,
-                       text=parts["text"].strip() + ("\n" if src.channel is Channel.EMAIL else ""),
-                       html=parts.get("html", "").strip() or None)
+        return Content(
+            template=src.kind,
+            version=src.version,
+            language=src.language,
+            subject=(parts.get("subject") or parts.get("title") or "").strip() or None,
+            text=parts["text"].strip() + ("\n" if src.channel is Channel.EMAIL else ""),
+            html=parts.get("html", "").strip() or None,
+        )
 
     def _block(self, src: Source, block: str, variables: dict[str, str]) -> str:
         template = self._template(src, html=block == "html")
@@ -136,8 +167,9 @@ class Catalog:
     # -- checking ---------------------------------------------------------------------------
     def check(self) -> list[str]:
         """Everything that would fail at send time, found now: one line per problem."""
-        errors = [f"{rel}: not a template of a known kind and channel (<kind>/<channel>.<lang>.v<N>.j2)"
-                  for rel in self.stray]
+        errors = [
+            f"{rel}: not a template of a known kind and channel (<kind>/<channel>.<lang>.v<N>.j2)" for rel in self.stray
+        ]
         for name in self.kinds:
             for channel in Channel:
                 if not self.versions(name, channel, DEFAULT_LANGUAGE):
@@ -171,8 +203,10 @@ class Catalog:
             if var not in spec.variables:
                 errors.append(f"{src.path}: unknown variable {var!r} (not declared for {src.kind})")
             elif var not in spec.allowed(src.channel):
-                errors.append(f"{src.path}: {var!r} is {spec.variables[var].name} and may not appear in "
-                              f"{src.channel.value} (minimum necessary)")
+                errors.append(
+                    f"{src.path}: {var!r} is {spec.variables[var].name} and may not appear in "
+                    f"{src.channel.value} (minimum necessary)"
+                )
         if errors:
             return errors
         try:
@@ -182,8 +216,9 @@ class Catalog:
         if not content.text.strip() or (src.channel is not Channel.SMS and not content.subject):
             errors.append(f"{src.path}: renders an empty part")
         if src.channel is Channel.SMS and len(content.text) > spec.sms_max_chars:
-            errors.append(f"{src.path}: {len(content.text)} characters with the sample data "
-                          f"(at most {spec.sms_max_chars})")
+            errors.append(
+                f"{src.path}: {len(content.text)} characters with the sample data (at most {spec.sms_max_chars})"
+            )
         return errors
 
     def _check_lock(self) -> list[str]:
@@ -194,11 +229,14 @@ class Catalog:
                 errors.append(f"{path}: not in {LOCK}; a new version is recorded with `caremesh-templates lock`")
             elif self.lock[path] != digest:
                 errors.append(f"{path}: changed after release; add the change as a new version instead")
-        errors += [f"{path}: released, so it may not be removed (messages name its version)"
-                   for path in sorted(set(self.lock) - set(on_disk))]
+        errors += [
+            f"{path}: released, so it may not be removed (messages name its version)"
+            for path in sorted(set(self.lock) - set(on_disk))
+        ]
         return errors
 
     def locked(self) -> dict[str, str]:
         """The lock with every new file added; released entries are never rewritten."""
-        return dict(sorted((self.lock | {s.path: s.digest for s in self.sources.values() if s.path not in self.lock})
-                           .items()))
+        return dict(
+            sorted((self.lock | {s.path: s.digest for s in self.sources.values() if s.path not in self.lock}).items())
+        )

@@ -64,18 +64,33 @@ _VISIT = {"when": Sensitivity.PLAIN, "reference": Sensitivity.PLAIN}
 _FAMILY = {"patient_name": Sensitivity.PLAIN}
 _PRACTITIONER = {"practitioner_name": Sensitivity.CARE}
 _SAMPLE_SECRET = "sample-secret-for-previews-0123456789abcdef"  # only for realistic link lengths
-_OFFER_LINKS = links.offer_links("https://scheduling.example.org", _SAMPLE_SECRET,
-                                 "5b0e7c1a-2f4d-4c8e-9a61-3d7f2b8c9e10", datetime(2030, 1, 13, 17, tzinfo=UTC))
+_OFFER_LINKS = links.offer_links(
+    "https://scheduling.example.org",
+    _SAMPLE_SECRET,
+    "5b0e7c1a-2f4d-4c8e-9a61-3d7f2b8c9e10",
+    datetime(2030, 1, 13, 17, tzinfo=UTC),
+)
 _SAMPLE: dict[str, str | date] = {
-    "recipient_name": "Amara", "patient_name": "Grace", "practitioner_name": "Dr Ada Okafor",
-    "when": datetime(2030, 1, 15, 14, 30, tzinfo=UTC), "reference": "3f1c2a9e-5b7d-4e21-9c3a-8d2f6b1e0a47",
+    "recipient_name": "Amara",
+    "patient_name": "Grace",
+    "practitioner_name": "Dr Ada Okafor",
+    "when": datetime(2030, 1, 15, 14, 30, tzinfo=UTC),
+    "reference": "3f1c2a9e-5b7d-4e21-9c3a-8d2f6b1e0a47",
     "previous_when": datetime(2030, 1, 14, 16, 0, tzinfo=UTC),
     "expires": datetime(2030, 1, 13, 17, 0, tzinfo=UTC),
-    "accept_url": _OFFER_LINKS[links.OfferAction.ACCEPT], "decline_url": _OFFER_LINKS[links.OfferAction.DECLINE],
-    "survey_url": links.survey_link("https://notifications.example.org", _SAMPLE_SECRET,
-                                    "9d3e2f41-7a6b-5c8d-9e0f-1a2b3c4d5e6f", datetime(2030, 2, 14, tzinfo=UTC)),
-    "authorization_number": "PA2030000123", "units": "6", "partial": "no",
-    "valid_from": date(2030, 1, 15), "valid_to": date(2030, 4, 15),
+    "accept_url": _OFFER_LINKS[links.OfferAction.ACCEPT],
+    "decline_url": _OFFER_LINKS[links.OfferAction.DECLINE],
+    "survey_url": links.survey_link(
+        "https://notifications.example.org",
+        _SAMPLE_SECRET,
+        "9d3e2f41-7a6b-5c8d-9e0f-1a2b3c4d5e6f",
+        datetime(2030, 2, 14, tzinfo=UTC),
+    ),
+    "authorization_number": "PA2030000123",
+    "units": "6",
+    "partial": "no",
+    "valid_from": date(2030, 1, 15),
+    "valid_to": date(2030, 4, 15),
     "reason": "Your plan covers this service after six weeks of physical therapy have been tried.",
     "appealable": "yes",
     "subject": "Before your visit next week",
@@ -91,44 +106,91 @@ def _kind(name: str, audience: Audience, rule: Rule, variables: dict[str, Sensit
 _APPOINTMENTS, _REMINDERS, _INSURANCE = Category.APPOINTMENTS, Category.REMINDERS, Category.INSURANCE
 # Authorization decisions: the payer's reason may name the service, so it is for email only.
 _AUTH = _RECIPIENT | {"reference": Sensitivity.PLAIN}
-_APPROVED = _AUTH | {"authorization_number": Sensitivity.PLAIN, "units": Sensitivity.PLAIN,
-                     "partial": Sensitivity.PLAIN, "valid_from": Sensitivity.PLAIN, "valid_to": Sensitivity.PLAIN}
+_APPROVED = _AUTH | {
+    "authorization_number": Sensitivity.PLAIN,
+    "units": Sensitivity.PLAIN,
+    "partial": Sensitivity.PLAIN,
+    "valid_from": Sensitivity.PLAIN,
+    "valid_to": Sensitivity.PLAIN,
+}
 _DENIED = _AUTH | {"reason": Sensitivity.CARE, "appealable": Sensitivity.PLAIN}
 # A care team member's own words may say anything: email only. ``short_text`` is what they wrote for
 # SMS and lock screens (may be empty: the template then says only that a message is waiting).
 _OWN_WORDS = _RECIPIENT | {"subject": Sensitivity.CARE, "text": Sensitivity.CLINICAL, "short_text": Sensitivity.PLAIN}
 
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    _kind("appointment.booked", Audience.PATIENT, Rule(_APPOINTMENTS), _RECIPIENT | _VISIT | _PRACTITIONER),
-    # The patient must learn that a visit will not happen, or not when they thought: not opt-out-able.
-    _kind("appointment.declined", Audience.PATIENT, Rule(_APPOINTMENTS, required=True), _RECIPIENT | _VISIT),
-    _kind("appointment.cancelled", Audience.PATIENT, Rule(_APPOINTMENTS, required=True), _RECIPIENT | _VISIT),
-    _kind("appointment.rescheduled", Audience.PATIENT, Rule(_APPOINTMENTS, required=True),
-          _RECIPIENT | _VISIT | _PRACTITIONER | {"previous_when": Sensitivity.PLAIN}),
-    _kind("appointment.no_show", Audience.PATIENT, Rule(_APPOINTMENTS), _RECIPIENT | _VISIT),
-    _kind("appointment.reminder", Audience.PATIENT, Rule(_REMINDERS), _RECIPIENT | _VISIT | _PRACTITIONER),
-    _kind("family.appointment.booked", Audience.FAMILY, Rule(_APPOINTMENTS, consent="appointments"),
-          _RECIPIENT | _VISIT | _FAMILY | _PRACTITIONER),
-    _kind("family.appointment.cancelled", Audience.FAMILY, Rule(_APPOINTMENTS, consent="appointments"),
-          _RECIPIENT | _VISIT | _FAMILY),
-    _kind("family.appointment.rescheduled", Audience.FAMILY, Rule(_APPOINTMENTS, consent="appointments"),
-          _RECIPIENT | _VISIT | _FAMILY | {"previous_when": Sensitivity.PLAIN}),
-    _kind("family.appointment.reminder", Audience.FAMILY, Rule(_REMINDERS, consent="appointments"),
-          _RECIPIENT | _VISIT | _FAMILY | _PRACTITIONER),
-    _kind("waitlist.offer", Audience.PATIENT, Rule(_APPOINTMENTS),
-          _RECIPIENT | _PRACTITIONER | {"when": Sensitivity.PLAIN, "expires": Sensitivity.PLAIN,
-                                        "accept_url": Sensitivity.PLAIN, "decline_url": Sensitivity.PLAIN},
-          sms_max_chars=SMS_MAX_WITH_LINKS),
-    _kind("authorization.required", Audience.PATIENT, Rule(_INSURANCE), _AUTH),
-    _kind("authorization.approved", Audience.PATIENT, Rule(_INSURANCE), _APPROVED),
-    _kind("authorization.denied", Audience.PATIENT, Rule(_INSURANCE), _DENIED),
-    _kind("family.authorization.approved", Audience.FAMILY, Rule(_INSURANCE, consent="insurance"),
-          _APPROVED | _FAMILY),
-    _kind("family.authorization.denied", Audience.FAMILY, Rule(_INSURANCE, consent="insurance"),
-          _DENIED | _FAMILY),
-    _kind("survey.invitation", Audience.PATIENT, Rule(Category.SURVEYS),
-          _RECIPIENT | _PRACTITIONER | {"when": Sensitivity.PLAIN, "survey_url": Sensitivity.PLAIN}),
-    _kind("care_team.message", Audience.PATIENT, Rule(_APPOINTMENTS), _OWN_WORDS, open_category=True),
-    _kind("family.care_team.message", Audience.FAMILY, Rule(_APPOINTMENTS, consent="appointments"),
-          _OWN_WORDS | _FAMILY, open_category=True),
-)}
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        _kind("appointment.booked", Audience.PATIENT, Rule(_APPOINTMENTS), _RECIPIENT | _VISIT | _PRACTITIONER),
+        # The patient must learn that a visit will not happen, or not when they thought: not opt-out-able.
+        _kind("appointment.declined", Audience.PATIENT, Rule(_APPOINTMENTS, required=True), _RECIPIENT | _VISIT),
+        _kind("appointment.cancelled", Audience.PATIENT, Rule(_APPOINTMENTS, required=True), _RECIPIENT | _VISIT),
+        _kind(
+            "appointment.rescheduled",
+            Audience.PATIENT,
+            Rule(_APPOINTMENTS, required=True),
+            _RECIPIENT | _VISIT | _PRACTITIONER | {"previous_when": Sensitivity.PLAIN},
+        ),
+        _kind("appointment.no_show", Audience.PATIENT, Rule(_APPOINTMENTS), _RECIPIENT | _VISIT),
+        _kind("appointment.reminder", Audience.PATIENT, Rule(_REMINDERS), _RECIPIENT | _VISIT | _PRACTITIONER),
+        _kind(
+            "family.appointment.booked",
+            Audience.FAMILY,
+            Rule(_APPOINTMENTS, consent="appointments"),
+            _RECIPIENT | _VISIT | _FAMILY | _PRACTITIONER,
+        ),
+        _kind(
+            "family.appointment.cancelled",
+            Audience.FAMILY,
+            Rule(_APPOINTMENTS, consent="appointments"),
+            _RECIPIENT | _VISIT | _FAMILY,
+        ),
+        _kind(
+            "family.appointment.rescheduled",
+            Audience.FAMILY,
+            Rule(_APPOINTMENTS, consent="appointments"),
+            _RECIPIENT | _VISIT | _FAMILY | {"previous_when": Sensitivity.PLAIN},
+        ),
+        _kind(
+            "family.appointment.reminder",
+            Audience.FAMILY,
+            Rule(_REMINDERS, consent="appointments"),
+            _RECIPIENT | _VISIT | _FAMILY | _PRACTITIONER,
+        ),
+        _kind(
+            "waitlist.offer",
+            Audience.PATIENT,
+            Rule(_APPOINTMENTS),
+            _RECIPIENT
+            | _PRACTITIONER
+            | {
+                "when": Sensitivity.PLAIN,
+                "expires": Sensitivity.PLAIN,
+                "accept_url": Sensitivity.PLAIN,
+                "decline_url": Sensitivity.PLAIN,
+            },
+            sms_max_chars=SMS_MAX_WITH_LINKS,
+        ),
+        _kind("authorization.required", Audience.PATIENT, Rule(_INSURANCE), _AUTH),
+        _kind("authorization.approved", Audience.PATIENT, Rule(_INSURANCE), _APPROVED),
+        _kind("authorization.denied", Audience.PATIENT, Rule(_INSURANCE), _DENIED),
+        _kind(
+            "family.authorization.approved", Audience.FAMILY, Rule(_INSURANCE, consent="insurance"), _APPROVED | _FAMILY
+        ),
+        _kind("family.authorization.denied", Audience.FAMILY, Rule(_INSURANCE, consent="insurance"), _DENIED | _FAMILY),
+        _kind(
+            "survey.invitation",
+            Audience.PATIENT,
+            Rule(Category.SURVEYS),
+            _RECIPIENT | _PRACTITIONER | {"when": Sensitivity.PLAIN, "survey_url": Sensitivity.PLAIN},
+        ),
+        _kind("care_team.message", Audience.PATIENT, Rule(_APPOINTMENTS), _OWN_WORDS, open_category=True),
+        _kind(
+            "family.care_team.message",
+            Audience.FAMILY,
+            Rule(_APPOINTMENTS, consent="appointments"),
+            _OWN_WORDS | _FAMILY,
+            open_category=True,
+        ),
+    )
+}

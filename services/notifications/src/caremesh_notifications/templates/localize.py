@@ -4,12 +4,40 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 _NAMES = {
-    "en": (["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-           ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-            "November", "December"]),
-    "es": (["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
-           ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-            "noviembre", "diciembre"]),
+    "en": (
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
+    ),
+    "es": (
+        ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
+        [
+            "enero",
+            "febrero",
+            "marzo",
+            "abril",
+            "mayo",
+            "junio",
+            "julio",
+            "agosto",
+            "septiembre",
+            "octubre",
+            "noviembre",
+            "diciembre",
+        ],
+    ),
 }
 LANGUAGES = frozenset(_NAMES)
 

@@ -85,6 +85,7 @@ class Assignee(BaseModel):
 
 # -- what callers send ----------------------------------------------------------------------------
 
+
 class NewCarePlan(BaseModel):
     title: Text
     description: LongText | None = None
@@ -92,8 +93,9 @@ class NewCarePlan(BaseModel):
     category: Coding | None = Field(default=None, description="SNOMED CT, e.g. 698360004 Diabetes self management plan")
     period_start: date | None = None
     period_end: date | None = None
-    addresses: list[Coding] = Field(default_factory=list, max_length=20,
-                                    description="the conditions it treats: ICD-10-CM or SNOMED CT")
+    addresses: list[Coding] = Field(
+        default_factory=list, max_length=20, description="the conditions it treats: ICD-10-CM or SNOMED CT"
+    )
 
 
 class NewGoal(BaseModel):
@@ -128,6 +130,7 @@ class ImportedTask(NewTask):
 
 # -- what the plan holds --------------------------------------------------------------------------
 
+
 class Observation(BaseModel):
     id: str
     value: float
@@ -146,8 +149,9 @@ class Goal(BaseModel):
     observations: list[Observation] = Field(default_factory=list)  # by effective time, oldest first
 
     def readings(self) -> list[Reading]:
-        return [Reading(value=o.value, effective_at=o.effective_at, recorded_at=o.recorded_at)
-                for o in self.observations]
+        return [
+            Reading(value=o.value, effective_at=o.effective_at, recorded_at=o.recorded_at) for o in self.observations
+        ]
 
 
 class CareTask(BaseModel):

@@ -10,12 +10,12 @@ import bisect
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal, Self
 
+from pydantic import BaseModel, Field, computed_field
+
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid, NotFound
 from caremesh_kit.lifecycle import guard
-from pydantic import BaseModel, Field, computed_field
-
 from caremesh_records import codes
 from caremesh_records.careplan.model import (
     CLOCK_SKEW,
@@ -94,8 +94,9 @@ class CarePlan(Aggregate):
     @property
     def next_overdue_at(self) -> datetime | None:
         """When the sweeper has a task to mark overdue (open, due, not marked yet)."""
-        return min((at for t in self.tasks if t.overdue_at is None and (at := t.overdue_from(self.time_zone))),
-                   default=None)
+        return min(
+            (at for t in self.tasks if t.overdue_at is None and (at := t.overdue_from(self.time_zone))), default=None
+        )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -116,8 +117,17 @@ class CarePlan(Aggregate):
         return plan
 
     @classmethod
-    def imported(cls, plan_id: str, patient: Patient, new: NewCarePlan, goals: list[ImportedGoal],
-                 tasks: list[ImportedTask], by: str, now: datetime, reference: str | None = None) -> Self:
+    def imported(
+        cls,
+        plan_id: str,
+        patient: Patient,
+        new: NewCarePlan,
+        goals: list[ImportedGoal],
+        tasks: list[ImportedTask],
+        by: str,
+        now: datetime,
+        reference: str | None = None,
+    ) -> Self:
         """A plan taken from another record, in any status, with its goals, their observations and
         its tasks; their ids are the caller's, so a re-import can name the same ones."""
         plan = cls._new(plan_id, patient, new, by, now, Imported(type="imported", reference=reference))
@@ -135,8 +145,9 @@ class CarePlan(Aggregate):
         return plan
 
     @classmethod
-    def _new(cls, plan_id: str, patient: Patient, new: NewCarePlan, by: str, now: datetime,
-             source: Entered | Imported) -> Self:
+    def _new(
+        cls, plan_id: str, patient: Patient, new: NewCarePlan, by: str, now: datetime, source: Entered | Imported
+    ) -> Self:
         if patient.status is PatientStatus.MERGED:
             raise Conflict(f"patient {patient.id} was merged into {patient.merged_into}", field="patient_id")
         if new.period_start and new.period_end and new.period_end < new.period_start:
@@ -145,9 +156,16 @@ class CarePlan(Aggregate):
             codes.check("category", new.category, (SNOMED,))
         for i, c in enumerate(new.addresses):
             codes.check(f"addresses.{i}", c, (ICD10CM, SNOMED))
-        return cls(id=plan_id, patient_id=patient.id, time_zone=patient.demographics.time_zone, created_by=by,
-                   created_at=now, source=source,
-                   status_history=[StatusChange(status=new.status, by=by, at=now)], **new.model_dump())
+        return cls(
+            id=plan_id,
+            patient_id=patient.id,
+            time_zone=patient.demographics.time_zone,
+            created_by=by,
+            created_at=now,
+            source=source,
+            status_history=[StatusChange(status=new.status, by=by, at=now)],
+            **new.model_dump(),
+        )
 
     # -- changes ---------------------------------------------------------------------------------
 
@@ -177,8 +195,9 @@ class CarePlan(Aggregate):
         self._changed(Change.TASK_ADDED, now, item_id=task_id)
         return task
 
-    def change_task_status(self, task_id: str, target: TaskStatus, by: str, now: datetime,
-                           reason: str | None = None) -> bool:
+    def change_task_status(
+        self, task_id: str, target: TaskStatus, by: str, now: datetime, reason: str | None = None
+    ) -> bool:
         """Move a task; False if already there; 409 naming both states for a move not allowed."""
         task = self.task(task_id)
         if target == task.status:
@@ -189,8 +208,9 @@ class CarePlan(Aggregate):
         self._changed(Change.TASK_STATUS_CHANGED, now, item_id=task_id, status=target)
         return True
 
-    def record_observation(self, goal_id: str, observation_id: str, new: NewObservation, by: str,
-                           now: datetime) -> Observation:
+    def record_observation(
+        self, goal_id: str, observation_id: str, new: NewObservation, by: str, now: datetime
+    ) -> Observation:
         self._open_for_changes()
         observation = self._add_observation(self.goal(goal_id), observation_id, new, by, now)
         self._changed(Change.OBSERVATION_RECORDED, now, item_id=observation_id)
@@ -205,10 +225,16 @@ class CarePlan(Aggregate):
         for task in self.tasks:
             if task.overdue_at is None and (at := task.overdue_from(self.time_zone)) and at <= now:
                 task.overdue_at = now
-                self.raise_event(CareTaskOverdue(
-                    care_plan_id=self.id, task_id=task.id, patient_id=self.patient_id, due_date=task.due_date,
-                    assignee_id=task.assignee.id if task.assignee else None,
-                    assignee_role=task.assignee.role.value if task.assignee else None))
+                self.raise_event(
+                    CareTaskOverdue(
+                        care_plan_id=self.id,
+                        task_id=task.id,
+                        patient_id=self.patient_id,
+                        due_date=task.due_date,
+                        assignee_id=task.assignee.id if task.assignee else None,
+                        assignee_role=task.assignee.role.value if task.assignee else None,
+                    )
+                )
                 marked += 1
         return marked
 
@@ -240,17 +266,37 @@ class CarePlan(Aggregate):
             return []
         base = {"patient_id": self.patient_id, "care_plan_id": self.id, "care_plan_title": self.title}
         mine = [t for t in self.tasks if assignee is None or (t.assignee and t.assignee.id == assignee)]
-        items = [WorklistItem(kind="task", item_id=t.id, description=t.description, since=at, due_date=t.due_date,
-                              assignee=t.assignee, status=t.status, **base)
-                 for t in mine if (at := t.overdue_from(self.time_zone)) and at <= now]
+        items = [
+            WorklistItem(
+                kind="task",
+                item_id=t.id,
+                description=t.description,
+                since=at,
+                due_date=t.due_date,
+                assignee=t.assignee,
+                status=t.status,
+                **base,
+            )
+            for t in mine
+            if (at := t.overdue_from(self.time_zone)) and at <= now
+        ]
         served = {t.goal_id for t in mine}
         for g in self.goals:
             if assignee is not None and g.id not in served:
                 continue
             p = self.progress(g, now)
             if p is not None and p.state is ProgressState.AT_RISK:
-                items.append(WorklistItem(kind="goal", item_id=g.id, description=g.description, since=p.since,
-                                          due_date=g.target.due_date if g.target else None, progress=p, **base))
+                items.append(
+                    WorklistItem(
+                        kind="goal",
+                        item_id=g.id,
+                        description=g.description,
+                        since=p.since,
+                        due_date=g.target.due_date if g.target else None,
+                        progress=p,
+                        **base,
+                    )
+                )
         return items
 
     @property
@@ -265,8 +311,7 @@ class CarePlan(Aggregate):
 
     def _open_for_changes(self) -> None:
         if self.status in CLOSED:
-            raise Conflict(f"care plan {self.id} is {self.status}: it takes no more changes",
-                           current=str(self.status))
+            raise Conflict(f"care plan {self.id} is {self.status}: it takes no more changes", current=str(self.status))
 
     def _add_goal(self, goal_id: str, new: NewGoal, by: str, now: datetime, at: str = "") -> Goal:
         if new.target is not None:
@@ -275,20 +320,37 @@ class CarePlan(Aggregate):
         self.goals = [*self.goals, goal]
         return goal
 
-    def _add_task(self, task_id: str, new: NewTask, by: str, now: datetime, at: str = "",
-                  status: TaskStatus = TaskStatus.REQUESTED) -> CareTask:
+    def _add_task(
+        self,
+        task_id: str,
+        new: NewTask,
+        by: str,
+        now: datetime,
+        at: str = "",
+        status: TaskStatus = TaskStatus.REQUESTED,
+    ) -> CareTask:
         if new.code is not None:
             codes.check(f"{at}code", new.code, (SNOMED,))
         if new.goal_id is not None and new.goal_id not in self.goal_ids:
             raise Invalid(f"goal {new.goal_id} is not in this care plan", field=f"{at}goal_id")
-        task = CareTask(id=task_id, description=new.description, code=new.code, assignee=new.assignee,
-                        due_date=new.due_date, goal_id=new.goal_id, status=status,
-                        status_history=[StatusChange(status=status, by=by, at=now)], created_by=by, created_at=now)
+        task = CareTask(
+            id=task_id,
+            description=new.description,
+            code=new.code,
+            assignee=new.assignee,
+            due_date=new.due_date,
+            goal_id=new.goal_id,
+            status=status,
+            status_history=[StatusChange(status=status, by=by, at=now)],
+            created_by=by,
+            created_at=now,
+        )
         self.tasks = [*self.tasks, task]
         return task
 
-    def _add_observation(self, goal: Goal, observation_id: str, new: NewObservation, by: str, now: datetime,
-                         at: str = "") -> Observation:
+    def _add_observation(
+        self, goal: Goal, observation_id: str, new: NewObservation, by: str, now: datetime, at: str = ""
+    ) -> Observation:
         effective = new.effective_at if new.effective_at.tzinfo else new.effective_at.replace(tzinfo=UTC)
         effective = effective.astimezone(UTC)
         effective = effective.replace(microsecond=effective.microsecond // 1000 * 1000)  # what BSON keeps
@@ -296,18 +358,26 @@ class CarePlan(Aggregate):
             raise Invalid(f"{at}effective_at is in the future", field=f"{at}effective_at")
         if goal.target is not None and new.unit != goal.target.unit:
             raise Invalid(f"{at}unit must be the target's unit, {goal.target.unit}", field=f"{at}unit")
-        observation = Observation(id=observation_id, value=new.value, unit=new.unit, effective_at=effective,
-                                  recorded_by=by, recorded_at=now)
+        observation = Observation(
+            id=observation_id, value=new.value, unit=new.unit, effective_at=effective, recorded_by=by, recorded_at=now
+        )
         # Kept in effective-time order; a later recording of the same time goes after.
         i = bisect.bisect_right([o.effective_at for o in goal.observations], effective)
         goal.observations = [*goal.observations[:i], observation, *goal.observations[i:]]
         return observation
 
-    def _set_task_status(self, task: CareTask, target: TaskStatus, by: str, now: datetime,
-                         reason: str | None) -> None:
+    def _set_task_status(self, task: CareTask, target: TaskStatus, by: str, now: datetime, reason: str | None) -> None:
         task.status = target
         task.status_history = [*task.status_history, StatusChange(status=target, by=by, at=now, reason=reason)]
 
     def _changed(self, change: str, now: datetime, item_id: str | None = None, status: str | None = None) -> None:
-        self.raise_event(CarePlanChanged(care_plan_id=self.id, patient_id=self.patient_id, change=change,
-                                         item_id=item_id, status=status, changed_at=now))
+        self.raise_event(
+            CarePlanChanged(
+                care_plan_id=self.id,
+                patient_id=self.patient_id,
+                change=change,
+                item_id=item_id,
+                status=status,
+                changed_at=now,
+            )
+        )

@@ -59,8 +59,9 @@ def start_of(day: date, time_zone: str) -> datetime:
     return datetime.combine(day, time(), ZoneInfo(time_zone)).astimezone(UTC)
 
 
-def _risks(target: Target, readings: list[Reading], set_at: datetime,
-           time_zone: str) -> list[tuple[datetime, str, str]]:
+def _risks(
+    target: Target, readings: list[Reading], set_at: datetime, time_zone: str
+) -> list[tuple[datetime, str, str]]:
     """Each rule that makes the goal at risk: (from when, reason, detail), in the order of priority."""
     latest = readings[-1] if readings else None
     if latest is not None and target.meets(latest.value):
@@ -69,16 +70,28 @@ def _risks(target: Target, readings: list[Reading], set_at: datetime,
     if latest is not None and len(readings) > 1 and target.distance(latest.value) > target.distance(readings[-2].value):
         risks.append((latest.recorded_at, "moving-away", "the latest value moved away from the target"))
     if target.due_date is not None:
-        risks.append((start_of(target.due_date + timedelta(days=1), time_zone), "overdue",
-                      f"the due date {target.due_date} passed before the target was met"))
-        risks.append((start_of(target.due_date - NEAR_DUE, time_zone), "due-soon",
-                      f"the target is not met and is due on {target.due_date}"))
+        risks.append(
+            (
+                start_of(target.due_date + timedelta(days=1), time_zone),
+                "overdue",
+                f"the due date {target.due_date} passed before the target was met",
+            )
+        )
+        risks.append(
+            (
+                start_of(target.due_date - NEAR_DUE, time_zone),
+                "due-soon",
+                f"the target is not met and is due on {target.due_date}",
+            )
+        )
     if latest is None:
-        risks.append((set_at + STALE, "no-observation",
-                      f"no observation in the {STALE.days} days since the goal was set"))
+        risks.append(
+            (set_at + STALE, "no-observation", f"no observation in the {STALE.days} days since the goal was set")
+        )
     else:
-        risks.append((latest.effective_at + STALE, "no-recent-observation",
-                      f"no observation in the last {STALE.days} days"))
+        risks.append(
+            (latest.effective_at + STALE, "no-recent-observation", f"no observation in the last {STALE.days} days")
+        )
     return risks
 
 
@@ -89,8 +102,9 @@ def at_risk_from(target: Target | None, readings: list[Reading], set_at: datetim
     return min((at for at, _, _ in _risks(target, readings, set_at, time_zone)), default=None)
 
 
-def assess(target: Target | None, readings: list[Reading], set_at: datetime, time_zone: str,
-           now: datetime) -> Progress | None:
+def assess(
+    target: Target | None, readings: list[Reading], set_at: datetime, time_zone: str, now: datetime
+) -> Progress | None:
     """The goal's progress at ``now`` (rules in the module docstring); None without a target."""
     if target is None:
         return None
@@ -101,13 +115,13 @@ def assess(target: Target | None, readings: list[Reading], set_at: datetime, tim
     active = [r for r in _risks(target, readings, set_at, time_zone) if r[0] <= now]
     if active:
         _, reason, detail = active[0]
-        return Progress(state=ProgressState.AT_RISK, reason=reason, detail=detail,
-                        since=min(at for at, _, _ in active), **seen)
+        return Progress(
+            state=ProgressState.AT_RISK, reason=reason, detail=detail, since=min(at for at, _, _ in active), **seen
+        )
     if latest is None:
-        return Progress(state=ProgressState.ON_TRACK, reason="awaiting-observation",
-                        detail="no observation yet")
+        return Progress(state=ProgressState.ON_TRACK, reason="awaiting-observation", detail="no observation yet")
     if len(readings) > 1 and target.distance(latest.value) < target.distance(readings[-2].value):
-        return Progress(state=ProgressState.ON_TRACK, reason="improving",
-                        detail="the latest value moved towards the target", **seen)
-    return Progress(state=ProgressState.ON_TRACK, reason="in-progress",
-                    detail="not met yet, with time left", **seen)
+        return Progress(
+            state=ProgressState.ON_TRACK, reason="improving", detail="the latest value moved towards the target", **seen
+        )
+    return Progress(state=ProgressState.ON_TRACK, reason="in-progress", detail="not met yet, with time left", **seen)

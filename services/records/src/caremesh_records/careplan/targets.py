@@ -9,9 +9,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from caremesh_kit.errors import Invalid
 from pydantic import BaseModel, Field, FiniteFloat, StringConstraints
 
+from caremesh_kit.errors import Invalid
 from caremesh_records import codes
 from caremesh_records.codes import SNOMED, Coding
 
@@ -59,8 +59,9 @@ class Target(BaseModel):
             raise Invalid(f"{field}.comparator is required with a value", field=f"{field}.comparator")
         for end in ("low", "high"):
             if getattr(self, end) is None:
-                raise Invalid(f"{field}.{end} is required for a range (or give a comparator and value)",
-                              field=f"{field}.{end}")
+                raise Invalid(
+                    f"{field}.{end} is required for a range (or give a comparator and value)", field=f"{field}.{end}"
+                )
         if self.low > self.high:  # type: ignore[operator]
             raise Invalid(f"{field}.low is above {field}.high", field=f"{field}.low")
 

@@ -7,7 +7,6 @@ redelivered or replayed event adds nothing.
 from datetime import datetime
 
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
-
 from caremesh_records.careplan.model import Change
 from caremesh_records.careplan.plan import CarePlan
 from caremesh_records.domain import TimelineEntry, TimelineKind
@@ -26,8 +25,11 @@ def _describe(e: CarePlanChanged, plan: CarePlan | None) -> str:
         case Change.STATUS_CHANGED:
             return f"Care plan {title} is now {e.status}"
         case Change.GOAL_ADDED:
-            return f"Goal added to care plan {title}: {goals[item].description}" if item in goals \
+            return (
+                f"Goal added to care plan {title}: {goals[item].description}"
+                if item in goals
                 else f"Goal added to care plan {title}"
+            )
         case Change.TASK_ADDED if item in tasks:
             t = tasks[item]
             who = f", assigned to the {t.assignee.role}" if t.assignee else ""
@@ -45,13 +47,24 @@ def _describe(e: CarePlanChanged, plan: CarePlan | None) -> str:
 
 
 def entry_for_change(event_id: str, e: CarePlanChanged, plan: CarePlan | None) -> TimelineEntry:
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.CARE_PLAN_CHANGED,
-                         occurred_at=e.changed_at, care_plan_id=e.care_plan_id, summary=_describe(e, plan))
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.CARE_PLAN_CHANGED,
+        occurred_at=e.changed_at,
+        care_plan_id=e.care_plan_id,
+        summary=_describe(e, plan),
+    )
 
 
 def entry_for_overdue(event_id: str, flagged_at: datetime, e: CareTaskOverdue, plan: CarePlan | None) -> TimelineEntry:
     task = next((t for t in plan.tasks if t.id == e.task_id), None) if plan else None
     what = f"Task {task.description}" if task else "A care-plan task"
-    return TimelineEntry(id=event_id, patient_id=e.patient_id, kind=TimelineKind.CARE_PLAN_TASK_OVERDUE,
-                         occurred_at=flagged_at, care_plan_id=e.care_plan_id,
-                         summary=f"{what} is overdue (due {e.due_date})")
+    return TimelineEntry(
+        id=event_id,
+        patient_id=e.patient_id,
+        kind=TimelineKind.CARE_PLAN_TASK_OVERDUE,
+        occurred_at=flagged_at,
+        care_plan_id=e.care_plan_id,
+        summary=f"{what} is overdue (due {e.due_date})",
+    )

@@ -7,13 +7,13 @@ Read-only. Every resource is built with the R4B models (see ``mapping``); respon
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from caremesh_kit.audit import Access, PatientAccess
-from caremesh_kit.errors import Invalid, NotFound
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.resource import Resource
 
+from caremesh_kit.audit import Access, PatientAccess
+from caremesh_kit.errors import Invalid, NotFound
+from caremesh_kit.http import use_cases
 from caremesh_records.domain import Encounter
 from caremesh_records.fhir import careplan, family, mapping
 from caremesh_records.history import KINDS, Kind
@@ -54,12 +54,12 @@ def _patient_id(value: str) -> str:
 
 def _known(resource_type: str) -> None:
     if resource_type != "Patient" and resource_type not in SEARCHABLE:
-        raise NotFound(f"resource type {resource_type} is not served here; served: "
-                       f"{', '.join(('Patient', *SEARCHABLE))}")
+        raise NotFound(
+            f"resource type {resource_type} is not served here; served: {', '.join(('Patient', *SEARCHABLE))}"
+        )
 
 
-async def _resources_of(uc: Records, resource_type: str, patient_id: str, limit: int,
-                        offset: int) -> list[Resource]:
+async def _resources_of(uc: Records, resource_type: str, patient_id: str, limit: int, offset: int) -> list[Resource]:
     if resource_type == ENCOUNTER:
         return [mapping.encounter(e) for e in await uc.encounters_of(patient_id, limit, offset)]
     if resource_type == CARE_PLAN:
@@ -67,9 +67,9 @@ async def _resources_of(uc: Records, resource_type: str, patient_id: str, limit:
     if resource_type == GOAL:  # the goals of every plan, newest plan first
         plans = await _all(lambda n, skip: uc.care_plans.of_patient(patient_id, None, n, skip))  # type: ignore[arg-type]
         now = utcnow()
-        return [careplan.goal(p, g, now) for p in plans for g in p.goals][offset:offset + limit]
+        return [careplan.goal(p, g, now) for p in plans for g in p.goals][offset : offset + limit]
     if resource_type in (RELATED_PERSON, CONSENT):
-        people = (await uc.family_of(patient_id))[offset:offset + limit]
+        people = (await uc.family_of(patient_id))[offset : offset + limit]
         if resource_type == RELATED_PERSON:
             return [family.related_person(p) for p in people]
         return [c for p in people if (c := family.consent(p)) is not None]
@@ -86,14 +86,18 @@ async def _all(fetch: Callable[[int, int], Awaitable[list[Resource]]]) -> list[R
             return out
 
 
-def _searchset(request: Request, resources: list[Resource], total: int | None = None,
-               links: list[dict[str, str]] | None = None) -> Bundle:
+def _searchset(
+    request: Request, resources: list[Resource], total: int | None = None, links: list[dict[str, str]] | None = None
+) -> Bundle:
     base = _base(request)
     bundle: dict[str, Any] = {
         "type": "searchset",
         "link": links or [{"relation": "self", "url": str(request.url)}],
-        "entry": [{"fullUrl": f"{base}/{r.get_resource_type()}/{r.id}", "resource": r,
-                   "search": {"mode": "match"}} for r in resources] or None,
+        "entry": [
+            {"fullUrl": f"{base}/{r.get_resource_type()}/{r.id}", "resource": r, "search": {"mode": "match"}}
+            for r in resources
+        ]
+        or None,
     }
     if total is not None:
         bundle["total"] = total
@@ -109,8 +113,12 @@ async def _read_all(access: Access, patient_id: str) -> None:
 
 # -- routes ---------------------------------------------------------------------------------------
 
-@router.get("/Patient/{patient_id}/$everything", response_class=FhirResponse,
-            summary="A Bundle of the patient and all their resources")
+
+@router.get(
+    "/Patient/{patient_id}/$everything",
+    response_class=FhirResponse,
+    summary="A Bundle of the patient and all their resources",
+)
 async def everything(patient_id: str, request: Request, uc: Uc, access: PatientAccess) -> Response:
     await _read_all(access, patient_id)
     resources: list[Resource] = [mapping.patient(await uc.get_patient(patient_id))]
@@ -125,13 +133,21 @@ async def read_patient(patient_id: str, uc: Uc, access: PatientAccess) -> Respon
     return _json(mapping.patient(await uc.get_patient(patient_id)))
 
 
-@router.get("/{resource_type}", response_class=FhirResponse,
-            summary="Search a type by patient: a searchset Bundle, newest recorded first (encounters oldest first)")
-async def search(resource_type: str, request: Request, uc: Uc, access: PatientAccess,
-                 patient: Annotated[str | None, Query(description="Patient id or Patient/{id}")] = None,
-                 id_: Annotated[str | None, Query(alias="_id", description="Patient search: the id")] = None,
-                 count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(alias="_offset", ge=0)] = 0) -> Response:
+@router.get(
+    "/{resource_type}",
+    response_class=FhirResponse,
+    summary="Search a type by patient: a searchset Bundle, newest recorded first (encounters oldest first)",
+)
+async def search(
+    resource_type: str,
+    request: Request,
+    uc: Uc,
+    access: PatientAccess,
+    patient: Annotated[str | None, Query(description="Patient id or Patient/{id}")] = None,
+    id_: Annotated[str | None, Query(alias="_id", description="Patient search: the id")] = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+) -> Response:
     _known(resource_type)
     if resource_type == "Patient":
         if not (id_ or patient):
@@ -164,8 +180,11 @@ async def read(resource_type: str, resource_id: str, uc: Uc, access: PatientAcce
         await access.read(resource_type, resource_id, person.patient_id)
         return _json(resource)
     if resource_type in (CARE_PLAN, GOAL):
-        plan = await (uc.care_plans.plans.find(resource_id) if resource_type == CARE_PLAN
-                      else uc.care_plans.with_goal(resource_id))
+        plan = await (
+            uc.care_plans.plans.find(resource_id)
+            if resource_type == CARE_PLAN
+            else uc.care_plans.with_goal(resource_id)
+        )
         if plan is None:
             raise NotFound(f"{resource_type} {resource_id} not found")
         await access.read(resource_type, resource_id, plan.patient_id)

@@ -25,13 +25,28 @@ from caremesh_records.careplan.model import CareTask
 from caremesh_records.fhir.mapping import USER, concept, instant, patient_ref, source_uri, user_ref
 
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
-ACHIEVEMENT_DISPLAY = {"in-progress": "In Progress", "improving": "Improving", "worsening": "Worsening",
-                       "no-progress": "No Progress", "achieved": "Achieved", "not-achieved": "Not Achieved"}
+ACHIEVEMENT_DISPLAY = {
+    "in-progress": "In Progress",
+    "improving": "Improving",
+    "worsening": "Worsening",
+    "no-progress": "No Progress",
+    "achieved": "Achieved",
+    "not-achieved": "Not Achieved",
+}
 # Goal.lifecycleStatus follows its plan's status.
-LIFECYCLE = {PlanStatus.DRAFT: "proposed", PlanStatus.ACTIVE: "active", PlanStatus.ON_HOLD: "on-hold",
-             PlanStatus.COMPLETED: "completed", PlanStatus.REVOKED: "cancelled"}
-ACTIVITY_STATUS = {TaskStatus.REQUESTED: "not-started", TaskStatus.IN_PROGRESS: "in-progress",
-                   TaskStatus.COMPLETED: "completed", TaskStatus.CANCELLED: "cancelled"}
+LIFECYCLE = {
+    PlanStatus.DRAFT: "proposed",
+    PlanStatus.ACTIVE: "active",
+    PlanStatus.ON_HOLD: "on-hold",
+    PlanStatus.COMPLETED: "completed",
+    PlanStatus.REVOKED: "cancelled",
+}
+ACTIVITY_STATUS = {
+    TaskStatus.REQUESTED: "not-started",
+    TaskStatus.IN_PROGRESS: "in-progress",
+    TaskStatus.COMPLETED: "completed",
+    TaskStatus.CANCELLED: "cancelled",
+}
 
 
 def _meta(plan: CarePlan) -> Meta:
@@ -48,8 +63,9 @@ def achievement(p: Progress | None) -> CodeableConcept | None:
         code = {"moving-away": "worsening", "overdue": "not-achieved"}.get(p.reason, "no-progress")
     else:
         code = "improving" if p.reason == "improving" else "in-progress"
-    return CodeableConcept(coding=[FhirCoding(system=GOAL_ACHIEVEMENT, code=code, display=ACHIEVEMENT_DISPLAY[code])],
-                           text=p.detail)
+    return CodeableConcept(
+        coding=[FhirCoding(system=GOAL_ACHIEVEMENT, code=code, display=ACHIEVEMENT_DISPLAY[code])], text=p.detail
+    )
 
 
 def _quantity(value: float, unit: str, comparator: str | None = None) -> Quantity:
@@ -60,19 +76,29 @@ def _quantity(value: float, unit: str, comparator: str | None = None) -> Quantit
 def goal(plan: CarePlan, g: Goal, now: datetime) -> FhirGoal:
     target = None
     if (t := g.target) is not None:
-        detail = ({"detailQuantity": _quantity(t.value, t.unit, t.comparator.value)} if t.comparator is not None  # type: ignore[arg-type]
-                  else {"detailRange": Range(low=_quantity(t.low, t.unit), high=_quantity(t.high, t.unit))})  # type: ignore[arg-type]
+        detail = (
+            {"detailQuantity": _quantity(t.value, t.unit, t.comparator.value)}
+            if t.comparator is not None  # type: ignore[arg-type]
+            else {"detailRange": Range(low=_quantity(t.low, t.unit), high=_quantity(t.high, t.unit))}
+        )  # type: ignore[arg-type]
         target = [GoalTarget(measure=concept(t.measure), dueDate=t.due_date, **detail)]
     progress = plan.progress(g, now)
-    return FhirGoal(**{k: v for k, v in {
-        "id": g.id, "meta": _meta(plan),
-        "lifecycleStatus": LIFECYCLE[plan.status],
-        "achievementStatus": achievement(progress),
-        "description": CodeableConcept(text=g.description),
-        "subject": patient_ref(plan.patient_id),
-        "startDate": g.created_at.date(),
-        "target": target,
-    }.items() if v is not None})
+    return FhirGoal(
+        **{
+            k: v
+            for k, v in {
+                "id": g.id,
+                "meta": _meta(plan),
+                "lifecycleStatus": LIFECYCLE[plan.status],
+                "achievementStatus": achievement(progress),
+                "description": CodeableConcept(text=g.description),
+                "subject": patient_ref(plan.patient_id),
+                "startDate": g.created_at.date(),
+                "target": target,
+            }.items()
+            if v is not None
+        }
+    )
 
 
 def _activity(t: CareTask) -> CarePlanActivity:
@@ -81,8 +107,13 @@ def _activity(t: CareTask) -> CarePlanActivity:
         "code": concept(t.code) if t.code else None,
         "status": ACTIVITY_STATUS[t.status],
         "description": t.description,
-        "performer": [Reference(identifier={"system": USER, "value": t.assignee.id},
-                                display=f"{t.assignee.id} ({t.assignee.role})")] if t.assignee else None,
+        "performer": [
+            Reference(
+                identifier={"system": USER, "value": t.assignee.id}, display=f"{t.assignee.id} ({t.assignee.role})"
+            )
+        ]
+        if t.assignee
+        else None,
         "scheduledPeriod": Period(end=t.due_date) if t.due_date else None,
         "goal": [Reference(reference=f"Goal/{t.goal_id}")] if t.goal_id else None,
     }
@@ -90,11 +121,14 @@ def _activity(t: CareTask) -> CarePlanActivity:
 
 
 def care_plan(plan: CarePlan) -> FhirCarePlan:
-    contained = [FhirCondition(id=f"addresses-{i}", code=concept(c), subject=patient_ref(plan.patient_id))
-                 for i, c in enumerate(plan.addresses)]
+    contained = [
+        FhirCondition(id=f"addresses-{i}", code=concept(c), subject=patient_ref(plan.patient_id))
+        for i, c in enumerate(plan.addresses)
+    ]
     period = {k: v for k, v in {"start": plan.period_start, "end": plan.period_end}.items() if v}
     fields = {
-        "id": plan.id, "meta": _meta(plan),
+        "id": plan.id,
+        "meta": _meta(plan),
         "status": plan.status.value,
         "intent": "plan",
         "title": plan.title,
@@ -105,8 +139,10 @@ def care_plan(plan: CarePlan) -> FhirCarePlan:
         "created": instant(plan.created_at),
         "author": user_ref(plan.created_by),
         "contained": contained or None,
-        "addresses": [Reference(reference=f"#{c.id}", display=a.display)
-                      for c, a in zip(contained, plan.addresses, strict=True)] or None,
+        "addresses": [
+            Reference(reference=f"#{c.id}", display=a.display) for c, a in zip(contained, plan.addresses, strict=True)
+        ]
+        or None,
         "goal": [Reference(reference=f"Goal/{g.id}") for g in plan.goals] or None,
         "activity": [_activity(t) for t in plan.tasks] or None,
     }

@@ -16,7 +16,11 @@ def related_person(p: RelatedPerson) -> FhirRelatedPerson:
     telecom += [{"system": "phone", "value": d.phone}] if d.phone else []
     name = {"given": [d.given_name]} | ({"family": d.family_name} if d.family_name else {})
     return FhirRelatedPerson(
-        id=p.id, active=True, patient=patient_ref(p.patient_id), name=[name], telecom=telecom or None,
+        id=p.id,
+        active=True,
+        patient=patient_ref(p.patient_id),
+        name=[name],
+        telecom=telecom or None,
         relationship=[{"coding": [{"system": ROLE_CODE, "code": d.relationship.value}]}],
     )
 
@@ -32,13 +36,25 @@ def consent(p: RelatedPerson) -> Consent | None:
         status="active" if latest.categories else "inactive",
         scope={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
         category=[{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
-        patient=patient_ref(p.patient_id), dateTime=instant(latest.given_at), performer=[user_ref(latest.given_by)],
-        policyRule={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-                                "code": "OPTIN" if latest.categories else "OPTOUT"}]},
+        patient=patient_ref(p.patient_id),
+        dateTime=instant(latest.given_at),
+        performer=[user_ref(latest.given_by)],
+        policyRule={
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "OPTIN" if latest.categories else "OPTOUT",
+                }
+            ]
+        },
         provision={
             "type": "permit" if latest.categories else "deny",
-            "actor": [{"role": {"coding": [{"system": ROLE_CODE, "code": p.details.relationship.value}]},
-                       "reference": {"reference": f"RelatedPerson/{p.id}"}}],
+            "actor": [
+                {
+                    "role": {"coding": [{"system": ROLE_CODE, "code": p.details.relationship.value}]},
+                    "reference": {"reference": f"RelatedPerson/{p.id}"},
+                }
+            ],
             "code": [{"coding": [{"system": CATEGORY, "code": c.value}]} for c in latest.categories] or None,
         },
     )

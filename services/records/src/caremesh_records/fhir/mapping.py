@@ -63,17 +63,25 @@ IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 DISPLAYS = {
     ALLERGY_CLINICAL: {"active": "Active", "inactive": "Inactive", "resolved": "Resolved"},
     ALLERGY_VERIFICATION: {"unconfirmed": "Unconfirmed", "confirmed": "Confirmed", "refuted": "Refuted"},
-    CONDITION_CLINICAL: {"active": "Active", "recurrence": "Recurrence", "relapse": "Relapse",
-                         "inactive": "Inactive", "remission": "Remission", "resolved": "Resolved"},
+    CONDITION_CLINICAL: {
+        "active": "Active",
+        "recurrence": "Recurrence",
+        "relapse": "Relapse",
+        "inactive": "Inactive",
+        "remission": "Remission",
+        "resolved": "Resolved",
+    },
 }
 
 
 # -- shared pieces --------------------------------------------------------------------------------
 
+
 def concept(coding: Coding) -> CodeableConcept:
     """Our coded value as a CodeableConcept: the coding, and its display as the text."""
-    return CodeableConcept(coding=[FhirCoding(system=coding.system, code=coding.code, display=coding.display)],
-                           text=coding.display)
+    return CodeableConcept(
+        coding=[FhirCoding(system=coding.system, code=coding.code, display=coding.display)], text=coding.display
+    )
 
 
 def status_concept(system: str, code: str) -> CodeableConcept:
@@ -119,6 +127,7 @@ def _drop_none(**fields: Any) -> dict[str, Any]:
 
 # -- Patient --------------------------------------------------------------------------------------
 
+
 def patient(p: Patient) -> FhirPatient:
     d = p.demographics
     telecom = []
@@ -129,47 +138,68 @@ def patient(p: Patient) -> FhirPatient:
     language = d.language
     identifiers = []
     if mrn := p.mrn:
-        identifiers.append({"use": "usual", "system": MRN_SYSTEM, "value": mrn,
-                            "type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MR",
-                                                 "display": "Medical record number"}]}})
+        identifiers.append(
+            {
+                "use": "usual",
+                "system": MRN_SYSTEM,
+                "value": mrn,
+                "type": {"coding": [{"system": IDENTIFIER_TYPE, "code": "MR", "display": "Medical record number"}]},
+            }
+        )
     identifiers += [{"system": i.system, "value": i.value} for i in d.identifiers]
     merged_into = p.merged_into
-    return FhirPatient(**_drop_none(
-        id=p.id,
-        active=None if merged_into is None else False,
-        link=[{"other": patient_ref(merged_into), "type": "replaced-by"}] if merged_into else None,
-        identifier=identifiers or None,
-        meta=Meta(versionId=str(p.version), source="urn:caremesh:records"),
-        name=[{"use": "official", "family": d.family_name, "given": [d.given_name]}],
-        birthDate=d.birth_date,
-        telecom=telecom or None,
-        communication=[PatientCommunication(language=CodeableConcept(
-            coding=[FhirCoding(system=LANGUAGE, code=language)]), preferred=True)] if language else None,
-        extension=[Extension(url=TIMEZONE_EXTENSION, valueCode=d.time_zone)] if d.time_zone else None,
-    ))
+    return FhirPatient(
+        **_drop_none(
+            id=p.id,
+            active=None if merged_into is None else False,
+            link=[{"other": patient_ref(merged_into), "type": "replaced-by"}] if merged_into else None,
+            identifier=identifiers or None,
+            meta=Meta(versionId=str(p.version), source="urn:caremesh:records"),
+            name=[{"use": "official", "family": d.family_name, "given": [d.given_name]}],
+            birthDate=d.birth_date,
+            telecom=telecom or None,
+            communication=[
+                PatientCommunication(
+                    language=CodeableConcept(coding=[FhirCoding(system=LANGUAGE, code=language)]), preferred=True
+                )
+            ]
+            if language
+            else None,
+            extension=[Extension(url=TIMEZONE_EXTENSION, valueCode=d.time_zone)] if d.time_zone else None,
+        )
+    )
 
 
 # -- the health history ---------------------------------------------------------------------------
+
 
 def allergy(a: Allergy) -> AllergyIntolerance:
     reaction = None
     if a.reaction or a.severity:
         # FHIR needs a manifestation with a severity; ours may have a severity alone.
-        reaction = [AllergyIntoleranceReaction(**_drop_none(
-            manifestation=[CodeableConcept(text=a.reaction or "reaction not recorded")],
-            severity=a.severity.value if a.severity else None))]
-    return AllergyIntolerance(**_drop_none(
-        id=a.id, meta=entry_meta(a),
-        clinicalStatus=status_concept(ALLERGY_CLINICAL, str(a.status)),
-        verificationStatus=status_concept(ALLERGY_VERIFICATION, str(a.verification)),
-        type=a.type.value,
-        code=concept(a.substance),
-        patient=patient_ref(a.patient_id),
-        encounter=encounter_ref(a),
-        recordedDate=instant(a.provenance.recorded_at),
-        recorder=user_ref(a.provenance.recorded_by),
-        reaction=reaction,
-    ))
+        reaction = [
+            AllergyIntoleranceReaction(
+                **_drop_none(
+                    manifestation=[CodeableConcept(text=a.reaction or "reaction not recorded")],
+                    severity=a.severity.value if a.severity else None,
+                )
+            )
+        ]
+    return AllergyIntolerance(
+        **_drop_none(
+            id=a.id,
+            meta=entry_meta(a),
+            clinicalStatus=status_concept(ALLERGY_CLINICAL, str(a.status)),
+            verificationStatus=status_concept(ALLERGY_VERIFICATION, str(a.verification)),
+            type=a.type.value,
+            code=concept(a.substance),
+            patient=patient_ref(a.patient_id),
+            encounter=encounter_ref(a),
+            recordedDate=instant(a.provenance.recorded_at),
+            recorder=user_ref(a.provenance.recorded_by),
+            reaction=reaction,
+        )
+    )
 
 
 def medication(m: Medication) -> MedicationStatement:
@@ -178,74 +208,95 @@ def medication(m: Medication) -> MedicationStatement:
         text = " ".join(x for x in (m.dose, m.route, m.frequency) if x)
         dosage = [_drop_none(text=text, route=CodeableConcept(text=m.route) if m.route else None)]
     period = _drop_none(start=m.start_date, end=m.end_date)
-    return MedicationStatement(**_drop_none(
-        id=m.id, meta=entry_meta(m),
-        status=str(m.status),
-        medicationCodeableConcept=concept(m.medication),
-        subject=patient_ref(m.patient_id),
-        context=encounter_ref(m),
-        effectivePeriod=Period(**period) if period else None,
-        dateAsserted=instant(m.provenance.recorded_at),
-        informationSource=user_ref(m.provenance.recorded_by),
-        dosage=dosage,
-    ))
+    return MedicationStatement(
+        **_drop_none(
+            id=m.id,
+            meta=entry_meta(m),
+            status=str(m.status),
+            medicationCodeableConcept=concept(m.medication),
+            subject=patient_ref(m.patient_id),
+            context=encounter_ref(m),
+            effectivePeriod=Period(**period) if period else None,
+            dateAsserted=instant(m.provenance.recorded_at),
+            informationSource=user_ref(m.provenance.recorded_by),
+            dosage=dosage,
+        )
+    )
 
 
 def condition(c: Condition) -> FhirCondition:
-    return FhirCondition(**_drop_none(
-        id=c.id, meta=entry_meta(c),
-        clinicalStatus=status_concept(CONDITION_CLINICAL, str(c.status)),
-        category=[CodeableConcept(coding=[FhirCoding(system=CONDITION_CATEGORY, code="problem-list-item",
-                                                     display="Problem List Item")])],
-        code=concept(c.condition),
-        subject=patient_ref(c.patient_id),
-        encounter=encounter_ref(c),
-        onsetDateTime=c.onset_date,
-        recordedDate=instant(c.provenance.recorded_at),
-        recorder=user_ref(c.provenance.recorded_by),
-    ))
+    return FhirCondition(
+        **_drop_none(
+            id=c.id,
+            meta=entry_meta(c),
+            clinicalStatus=status_concept(CONDITION_CLINICAL, str(c.status)),
+            category=[
+                CodeableConcept(
+                    coding=[
+                        FhirCoding(system=CONDITION_CATEGORY, code="problem-list-item", display="Problem List Item")
+                    ]
+                )
+            ],
+            code=concept(c.condition),
+            subject=patient_ref(c.patient_id),
+            encounter=encounter_ref(c),
+            onsetDateTime=c.onset_date,
+            recordedDate=instant(c.provenance.recorded_at),
+            recorder=user_ref(c.provenance.recorded_by),
+        )
+    )
 
 
 def procedure(p: Procedure) -> FhirProcedure:
-    return FhirProcedure(**_drop_none(
-        id=p.id, meta=entry_meta(p),
-        status=str(p.status),
-        code=concept(p.procedure),
-        subject=patient_ref(p.patient_id),
-        encounter=encounter_ref(p),
-        performedDateTime=p.performed_date,
-        recorder=user_ref(p.provenance.recorded_by),
-    ))
+    return FhirProcedure(
+        **_drop_none(
+            id=p.id,
+            meta=entry_meta(p),
+            status=str(p.status),
+            code=concept(p.procedure),
+            subject=patient_ref(p.patient_id),
+            encounter=encounter_ref(p),
+            performedDateTime=p.performed_date,
+            recorder=user_ref(p.provenance.recorded_by),
+        )
+    )
 
 
 def family_history(f: FamilyHistory) -> FamilyMemberHistory:
     onset = {"value": f.onset_age, "unit": "a", "system": UCUM, "code": "a"} if f.onset_age is not None else None
-    return FamilyMemberHistory(**_drop_none(
-        id=f.id, meta=entry_meta(f),
-        status=str(f.status),
-        patient=patient_ref(f.patient_id),
-        date=instant(f.provenance.recorded_at),
-        relationship=concept(f.relationship),
-        condition=[FamilyMemberHistoryCondition(**_drop_none(code=concept(f.condition), onsetAge=onset))],
-    ))
+    return FamilyMemberHistory(
+        **_drop_none(
+            id=f.id,
+            meta=entry_meta(f),
+            status=str(f.status),
+            patient=patient_ref(f.patient_id),
+            date=instant(f.provenance.recorded_at),
+            relationship=concept(f.relationship),
+            condition=[FamilyMemberHistoryCondition(**_drop_none(code=concept(f.condition), onsetAge=onset))],
+        )
+    )
 
 
 def immunization(i: Immunization) -> FhirImmunization:
     source = i.provenance.source
-    return FhirImmunization(**_drop_none(
-        id=i.id, meta=entry_meta(i),
-        status=str(i.status),
-        vaccineCode=concept(i.vaccine),
-        patient=patient_ref(i.patient_id),
-        encounter=encounter_ref(i),
-        occurrenceDateTime=i.date_given,
-        recorded=instant(i.provenance.recorded_at),
-        # Typed in by the care team or during a visit: first hand; taken from another record: not.
-        primarySource=not isinstance(source, Imported),
-        reportOrigin=CodeableConcept(text=source.reference) if isinstance(source, Imported) and source.reference
-        else None,
-        lotNumber=i.lot_number,
-    ))
+    return FhirImmunization(
+        **_drop_none(
+            id=i.id,
+            meta=entry_meta(i),
+            status=str(i.status),
+            vaccineCode=concept(i.vaccine),
+            patient=patient_ref(i.patient_id),
+            encounter=encounter_ref(i),
+            occurrenceDateTime=i.date_given,
+            recorded=instant(i.provenance.recorded_at),
+            # Typed in by the care team or during a visit: first hand; taken from another record: not.
+            primarySource=not isinstance(source, Imported),
+            reportOrigin=CodeableConcept(text=source.reference)
+            if isinstance(source, Imported) and source.reference
+            else None,
+            lotNumber=i.lot_number,
+        )
+    )
 
 
 def encounter(e: Encounter) -> FhirEncounter:
@@ -255,11 +306,19 @@ def encounter(e: Encounter) -> FhirEncounter:
         status=str(e.status),
         class_fhir=FhirCoding(system=ACT_CODE, code="AMB", display="ambulatory"),
         # Imported visits keep their own code system (Synthea: SNOMED CT); scheduling's are CPT.
-        type=[CodeableConcept(coding=[FhirCoding(system=e.service_system or CPT, code=e.service_code,
-                                                 display=e.service_display)])],
+        type=[
+            CodeableConcept(
+                coding=[FhirCoding(system=e.service_system or CPT, code=e.service_code, display=e.service_display)]
+            )
+        ],
         subject=patient_ref(e.patient_id),
-        participant=[EncounterParticipant(individual=Reference(
-            identifier={"system": PRACTITIONER, "value": e.practitioner_id}, display=e.practitioner_name))],
+        participant=[
+            EncounterParticipant(
+                individual=Reference(
+                    identifier={"system": PRACTITIONER, "value": e.practitioner_id}, display=e.practitioner_name
+                )
+            )
+        ],
         period=Period(start=instant(e.start), end=instant(e.end)),
     )
 
@@ -280,6 +339,15 @@ def history_entry(entry: HistoryEntry) -> Resource:
 
 
 __all__ = [
-    "HISTORY", "allergy", "concept", "condition", "encounter", "family_history", "history_entry", "immunization",
-    "medication", "patient", "procedure",
+    "HISTORY",
+    "allergy",
+    "concept",
+    "condition",
+    "encounter",
+    "family_history",
+    "history_entry",
+    "immunization",
+    "medication",
+    "patient",
+    "procedure",
 ]

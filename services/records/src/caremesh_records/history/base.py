@@ -5,11 +5,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar
 
+from pydantic import BaseModel, Field, StringConstraints
+
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_kit.lifecycle import guard
-from pydantic import BaseModel, Field, StringConstraints
-
 from caremesh_records import codes
 from caremesh_records.codes import Text
 from caremesh_records.domain import Patient
@@ -27,6 +27,7 @@ class Kind(StrEnum):
 
 
 # -- provenance ---------------------------------------------------------------------------------
+
 
 class Entered(BaseModel):
     """Typed in by the care team member who recorded it."""
@@ -72,8 +73,11 @@ S = TypeVar("S", bound=StrEnum)
 class StatusUpdate(BaseModel, Generic[S]):
     status: S
     reason: Text | None = None
-    version: int | None = Field(default=None, ge=1, description=(
-        "the entry's version this change is meant for: a 409 if it changed since. Omitted: the latest"))
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description=("the entry's version this change is meant for: a 409 if it changed since. Omitted: the latest"),
+    )
 
 
 class NewEntry(BaseModel):
@@ -83,6 +87,7 @@ class NewEntry(BaseModel):
 
 
 # -- the entry ----------------------------------------------------------------------------------
+
 
 class HistoryEntry(Aggregate):
     """One entry of a patient's coded health history. A subclass per kind declares its fields,
@@ -106,9 +111,14 @@ class HistoryEntry(Aggregate):
     def record(cls, entry_id: str, patient: Patient, new: NewEntry, by: str, now: datetime) -> Self:
         """A new entry for ``patient``, entered by ``by``; Invalid (naming the field) if a rule is broken."""
         fields = new.model_dump(exclude={"source"})
-        entry = cls(id=entry_id, kind=cls.KIND, patient_id=patient.id,
-                    provenance=Provenance(recorded_by=by, recorded_at=now, source=new.source),
-                    status_history=[StatusChange(status=fields["status"], by=by, at=now)], **fields)
+        entry = cls(
+            id=entry_id,
+            kind=cls.KIND,
+            patient_id=patient.id,
+            provenance=Provenance(recorded_by=by, recorded_at=now, source=new.source),
+            status_history=[StatusChange(status=fields["status"], by=by, at=now)],
+            **fields,
+        )
         for field, systems in cls.CODED.items():
             codes.check(field, getattr(entry, field), systems)
         today = patient.today(now)
@@ -146,8 +156,11 @@ class HistoryEntry(Aggregate):
 
     def duplicate(self) -> Conflict:
         """The 409 for recording again what this entry already records."""
-        return Conflict(f"this {self.NOUN} is already recorded for the patient and {self.status}: entry {self.id}",
-                        field=next(iter(self.CODED)), existing_id=self.id)
+        return Conflict(
+            f"this {self.NOUN} is already recorded for the patient and {self.status}: entry {self.id}",
+            field=next(iter(self.CODED)),
+            existing_id=self.id,
+        )
 
     def _check(self, today: date) -> None:
         """Rules that hold in every state (Invalid naming the field); none by default."""

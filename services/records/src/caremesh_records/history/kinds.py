@@ -4,9 +4,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from caremesh_kit.errors import Invalid
 from pydantic import BaseModel, Field
 
+from caremesh_kit.errors import Invalid
 from caremesh_records import codes
 from caremesh_records.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED, Coding, Text
 from caremesh_records.history.base import HistoryEntry, Kind, NewEntry, Short, StatusUpdate, register
@@ -17,6 +17,7 @@ def _all_to_all(statuses: type[StrEnum]) -> dict[Any, frozenset]:
 
 
 # -- allergies and intolerances (AllergyIntolerance) --------------------------------------------
+
 
 class AllergyStatus(StrEnum):
     """Clinical status."""
@@ -77,6 +78,7 @@ class Allergy(AllergyFields, HistoryEntry):
 
 # -- medications (MedicationStatement) ----------------------------------------------------------
 
+
 class MedicationStatus(StrEnum):
     ACTIVE = "active"
     ON_HOLD = "on-hold"
@@ -129,8 +131,9 @@ class Medication(MedicationFields, HistoryEntry):
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise Invalid("end_date is before start_date", field="end_date")
         if self.status in ENDED and self.end_date and self.end_date > today:
-            raise Invalid(f"a {self.status} medication cannot end after today: give the date it ended",
-                          field="end_date")
+            raise Invalid(
+                f"a {self.status} medication cannot end after today: give the date it ended", field="end_date"
+            )
 
     def _status_details(self, update: StatusUpdate) -> dict[str, Any]:
         end = getattr(update, "end_date", None)
@@ -142,6 +145,7 @@ class Medication(MedicationFields, HistoryEntry):
 
 
 # -- conditions and problems (Condition) --------------------------------------------------------
+
 
 class ConditionStatus(StrEnum):
     """Clinical status: the first three are kinds of active, the last three of inactive."""
@@ -184,10 +188,12 @@ class Condition(ConditionFields, HistoryEntry):
         ConditionStatus.ACTIVE: _QUIET,
         ConditionStatus.RECURRENCE: _QUIET,
         ConditionStatus.RELAPSE: _QUIET,
-        ConditionStatus.INACTIVE: frozenset({ConditionStatus.RECURRENCE, ConditionStatus.RELAPSE,
-                                             ConditionStatus.REMISSION, ConditionStatus.RESOLVED}),
-        ConditionStatus.REMISSION: frozenset({ConditionStatus.RELAPSE, ConditionStatus.INACTIVE,
-                                              ConditionStatus.RESOLVED}),
+        ConditionStatus.INACTIVE: frozenset(
+            {ConditionStatus.RECURRENCE, ConditionStatus.RELAPSE, ConditionStatus.REMISSION, ConditionStatus.RESOLVED}
+        ),
+        ConditionStatus.REMISSION: frozenset(
+            {ConditionStatus.RELAPSE, ConditionStatus.INACTIVE, ConditionStatus.RESOLVED}
+        ),
         ConditionStatus.RESOLVED: frozenset({ConditionStatus.RECURRENCE}),
     }
     CURRENT = frozenset({ConditionStatus.ACTIVE, ConditionStatus.RECURRENCE, ConditionStatus.RELAPSE})
@@ -198,6 +204,7 @@ class Condition(ConditionFields, HistoryEntry):
 
 
 # -- procedures and previous treatments (Procedure) ---------------------------------------------
+
 
 class ProcedureStatus(StrEnum):
     PREPARATION = "preparation"
@@ -233,13 +240,21 @@ class Procedure(ProcedureFields, HistoryEntry):
     CODED = {"procedure": (CPT, SNOMED)}
     PAST_DATES = ("performed_date",)
     TRANSITIONS = {
-        ProcedureStatus.PREPARATION: frozenset({ProcedureStatus.IN_PROGRESS, ProcedureStatus.ON_HOLD,
-                                                ProcedureStatus.COMPLETED, ProcedureStatus.STOPPED,
-                                                ProcedureStatus.NOT_DONE}),
-        ProcedureStatus.IN_PROGRESS: frozenset({ProcedureStatus.ON_HOLD, ProcedureStatus.COMPLETED,
-                                                ProcedureStatus.STOPPED}),
-        ProcedureStatus.ON_HOLD: frozenset({ProcedureStatus.IN_PROGRESS, ProcedureStatus.COMPLETED,
-                                            ProcedureStatus.STOPPED}),
+        ProcedureStatus.PREPARATION: frozenset(
+            {
+                ProcedureStatus.IN_PROGRESS,
+                ProcedureStatus.ON_HOLD,
+                ProcedureStatus.COMPLETED,
+                ProcedureStatus.STOPPED,
+                ProcedureStatus.NOT_DONE,
+            }
+        ),
+        ProcedureStatus.IN_PROGRESS: frozenset(
+            {ProcedureStatus.ON_HOLD, ProcedureStatus.COMPLETED, ProcedureStatus.STOPPED}
+        ),
+        ProcedureStatus.ON_HOLD: frozenset(
+            {ProcedureStatus.IN_PROGRESS, ProcedureStatus.COMPLETED, ProcedureStatus.STOPPED}
+        ),
         ProcedureStatus.COMPLETED: frozenset(),
         ProcedureStatus.STOPPED: frozenset(),
         ProcedureStatus.NOT_DONE: frozenset(),
@@ -257,6 +272,7 @@ class Procedure(ProcedureFields, HistoryEntry):
 
 
 # -- family history (FamilyMemberHistory) -------------------------------------------------------
+
 
 class FamilyHistoryStatus(StrEnum):
     """The record's status, as FHIR has it for family history (a relative's condition has none)."""
@@ -300,6 +316,7 @@ class FamilyHistory(FamilyHistoryFields, HistoryEntry):
 
 
 # -- immunizations (Immunization) ---------------------------------------------------------------
+
 
 class ImmunizationStatus(StrEnum):
     COMPLETED = "completed"

@@ -14,12 +14,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from caremesh_kit.errors import Invalid
 from fhir.resources.R4B.coding import Coding as FhirCoding
 from fhir.resources.R4B.questionnaire import Questionnaire, QuestionnaireItem, QuestionnaireItemAnswerOption
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from pydantic import BaseModel, ValidationError
 
+from caremesh_kit.errors import Invalid
 from caremesh_records.codes import CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED, Coding
 from caremesh_records.history import Imported, Kind, NewEntry
 from caremesh_records.history.kinds import (
@@ -36,9 +36,13 @@ VERSION = "1"
 CANONICAL = f"{URL}|{VERSION}"
 ENUM_SYSTEM = "urn:caremesh:intake"  # the system of our own answer options (severities and the like)
 # A value set per coded field: what a form builder offers to search in.
-VALUE_SETS = {SNOMED: "http://snomed.info/sct?fhir_vs", RXNORM: "http://www.nlm.nih.gov/research/umls/rxnorm/vs",
-              ICD10CM: "http://hl7.org/fhir/sid/icd-10-cm/vs", CVX: "http://hl7.org/fhir/ValueSet/vaccine-code",
-              ROLE_CODE: "http://terminology.hl7.org/ValueSet/v3-FamilyMember"}
+VALUE_SETS = {
+    SNOMED: "http://snomed.info/sct?fhir_vs",
+    RXNORM: "http://www.nlm.nih.gov/research/umls/rxnorm/vs",
+    ICD10CM: "http://hl7.org/fhir/sid/icd-10-cm/vs",
+    CVX: "http://hl7.org/fhir/ValueSet/vaccine-code",
+    ROLE_CODE: "http://terminology.hl7.org/ValueSet/v3-FamilyMember",
+}
 
 
 @dataclass(frozen=True)
@@ -52,21 +56,54 @@ class Section:
 
 
 SECTIONS = (
-    Section("allergies", Kind.ALLERGY, "Allergies and intolerances", NewAllergy,
-            {"substance": "Substance", "reaction": "What happens (reaction)", "severity": "How severe"},
-            VALUE_SETS[SNOMED]),
-    Section("medications", Kind.MEDICATION, "Medications you take", NewMedication,
-            {"medication": "Medication", "dose": "Dose", "frequency": "How often", "start_date": "Since when"},
-            VALUE_SETS[RXNORM]),
-    Section("conditions", Kind.CONDITION, "Health problems and conditions", NewCondition,
-            {"condition": "Condition", "onset_date": "Since when"}, VALUE_SETS[ICD10CM]),
-    Section("procedures", Kind.PROCEDURE, "Operations and previous treatments", NewProcedure,
-            {"procedure": "Procedure", "performed_date": "When"}, VALUE_SETS[SNOMED]),
-    Section("family-history", Kind.FAMILY_HISTORY, "Family health history", NewFamilyHistory,
-            {"relationship": "Family member", "condition": "Condition", "onset_age": "Their age when it began"},
-            VALUE_SETS[ICD10CM]),
-    Section("immunizations", Kind.IMMUNIZATION, "Vaccinations", NewImmunization,
-            {"vaccine": "Vaccine", "date_given": "When"}, VALUE_SETS[CVX]),
+    Section(
+        "allergies",
+        Kind.ALLERGY,
+        "Allergies and intolerances",
+        NewAllergy,
+        {"substance": "Substance", "reaction": "What happens (reaction)", "severity": "How severe"},
+        VALUE_SETS[SNOMED],
+    ),
+    Section(
+        "medications",
+        Kind.MEDICATION,
+        "Medications you take",
+        NewMedication,
+        {"medication": "Medication", "dose": "Dose", "frequency": "How often", "start_date": "Since when"},
+        VALUE_SETS[RXNORM],
+    ),
+    Section(
+        "conditions",
+        Kind.CONDITION,
+        "Health problems and conditions",
+        NewCondition,
+        {"condition": "Condition", "onset_date": "Since when"},
+        VALUE_SETS[ICD10CM],
+    ),
+    Section(
+        "procedures",
+        Kind.PROCEDURE,
+        "Operations and previous treatments",
+        NewProcedure,
+        {"procedure": "Procedure", "performed_date": "When"},
+        VALUE_SETS[SNOMED],
+    ),
+    Section(
+        "family-history",
+        Kind.FAMILY_HISTORY,
+        "Family health history",
+        NewFamilyHistory,
+        {"relationship": "Family member", "condition": "Condition", "onset_age": "Their age when it began"},
+        VALUE_SETS[ICD10CM],
+    ),
+    Section(
+        "immunizations",
+        Kind.IMMUNIZATION,
+        "Vaccinations",
+        NewImmunization,
+        {"vaccine": "Vaccine", "date_given": "When"},
+        VALUE_SETS[CVX],
+    ),
 )
 BY_LINK_ID = {s.link_id: s for s in SECTIONS}
 
@@ -83,12 +120,20 @@ def _question(section: Section, field: str, text: str) -> QuestionnaireItem:
     kind = _plain(info.annotation)
     item: dict[str, Any] = {"linkId": f"{section.link_id}.{field}", "text": text, "required": info.is_required()}
     if kind is Coding:  # answered with a coding from the value set (a form searches it)
-        item |= {"type": "choice", "answerValueSet": VALUE_SETS[ROLE_CODE] if field == "relationship"
-                 else section.value_set}
+        item |= {
+            "type": "choice",
+            "answerValueSet": VALUE_SETS[ROLE_CODE] if field == "relationship" else section.value_set,
+        }
     elif isinstance(kind, type) and issubclass(kind, StrEnum):
-        item |= {"type": "choice", "answerOption": [
-            QuestionnaireItemAnswerOption(valueCoding=FhirCoding(system=ENUM_SYSTEM, code=v.value, display=v.value.capitalize()))
-            for v in kind]}
+        item |= {
+            "type": "choice",
+            "answerOption": [
+                QuestionnaireItemAnswerOption(
+                    valueCoding=FhirCoding(system=ENUM_SYSTEM, code=v.value, display=v.value.capitalize())
+                )
+                for v in kind
+            ],
+        }
     elif kind is date:
         item["type"] = "date"
     elif kind is int:
@@ -100,13 +145,29 @@ def _question(section: Section, field: str, text: str) -> QuestionnaireItem:
 
 def questionnaire() -> Questionnaire:
     return Questionnaire(
-        id="intake", url=URL, version=VERSION, name="CareMeshIntake", title="Health history intake",
-        status="active", subjectType=["Patient"],
-        item=[QuestionnaireItem(linkId=s.link_id, text=s.text, type="group", repeats=True, required=False,
-                                item=[_question(s, f, t) for f, t in s.fields.items()]) for s in SECTIONS])
+        id="intake",
+        url=URL,
+        version=VERSION,
+        name="CareMeshIntake",
+        title="Health history intake",
+        status="active",
+        subjectType=["Patient"],
+        item=[
+            QuestionnaireItem(
+                linkId=s.link_id,
+                text=s.text,
+                type="group",
+                repeats=True,
+                required=False,
+                item=[_question(s, f, t) for f, t in s.fields.items()],
+            )
+            for s in SECTIONS
+        ],
+    )
 
 
 # -- reading a response -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Answered:
@@ -130,8 +191,10 @@ def parse_response(raw: dict[str, Any]) -> QuestionnaireResponse:
         field = ".".join(str(p) for p in first["loc"]) or "resourceType"
         raise Invalid(f"not a valid FHIR R4 QuestionnaireResponse: {first['msg']}", field=field) from None
     if response.questionnaire not in (URL, CANONICAL):
-        raise Invalid(f"this is a response to {response.questionnaire!r}, not to the intake questionnaire {CANONICAL}",
-                      field="questionnaire")
+        raise Invalid(
+            f"this is a response to {response.questionnaire!r}, not to the intake questionnaire {CANONICAL}",
+            field="questionnaire",
+        )
     if response.status not in ("completed", "amended"):
         raise Invalid(f"a {response.status} response is not recorded: submit it completed", field="status")
     if not response.id:
@@ -179,8 +242,9 @@ def entries(response: QuestionnaireResponse, patient_id: str) -> list[Answered]:
                 raise Invalid(f"{path}: {item.linkId!r} is not a question of this section", field=path)
             fields[field] = _answer(section, field, item, f"{path}.{field}")
         try:
-            body = section.body.model_validate(fields | {
-                "source": Imported(type="imported", reference=f"QuestionnaireResponse/{response.id}")})
+            body = section.body.model_validate(
+                fields | {"source": Imported(type="imported", reference=f"QuestionnaireResponse/{response.id}")}
+            )
         except ValidationError as exc:
             first = exc.errors()[0]
             field = f"{path}.{first['loc'][0]}" if first["loc"] else path

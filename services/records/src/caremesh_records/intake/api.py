@@ -5,18 +5,17 @@ Registered before the generic FHIR routes, so these paths are matched first.
 
 from typing import Annotated, Any
 
-from caremesh_kit.audit import Action, PatientAccess
-from caremesh_kit.errors import Invalid
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
+from caremesh_kit.audit import Action, PatientAccess
+from caremesh_kit.errors import Invalid
 from caremesh_records.history import KINDS
 from caremesh_records.intake import Outcome, questionnaire
 from caremesh_records.intake.usecase import Intake
 
 router = APIRouter(prefix="/fhir", tags=["intake"])
-
 
 
 def _intake(request: Request) -> Intake:
@@ -32,11 +31,18 @@ async def intake_questionnaire(_: PatientAccess) -> Response:
     return Response(questionnaire().model_dump_json(), media_type=FHIR_JSON)
 
 
-@router.post("/QuestionnaireResponse", status_code=201, response_model=list[Outcome],
-             summary="Submit a completed intake response: its answers land in the patient's health history")
-async def submit_intake(uc: Uc, access: PatientAccess, response: Response,
-                        body: Annotated[dict[str, Any], Body(description="a FHIR QuestionnaireResponse")]
-                        ) -> list[Outcome]:
+@router.post(
+    "/QuestionnaireResponse",
+    status_code=201,
+    response_model=list[Outcome],
+    summary="Submit a completed intake response: its answers land in the patient's health history",
+)
+async def submit_intake(
+    uc: Uc,
+    access: PatientAccess,
+    response: Response,
+    body: Annotated[dict[str, Any], Body(description="a FHIR QuestionnaireResponse")],
+) -> list[Outcome]:
     subject = body.get("subject")
     reference = subject.get("reference") if isinstance(subject, dict) else None
     if not isinstance(reference, str) or not reference.startswith("Patient/"):
@@ -53,11 +59,15 @@ async def submit_intake(uc: Uc, access: PatientAccess, response: Response,
 
 
 @router.get("/QuestionnaireResponse", summary="A patient's intake responses, as a searchset Bundle")
-async def intake_responses(uc: Uc, access: PatientAccess,
-                           patient: Annotated[str, Query(description="Patient id or Patient/{id}")]) -> Response:
+async def intake_responses(
+    uc: Uc, access: PatientAccess, patient: Annotated[str, Query(description="Patient id or Patient/{id}")]
+) -> Response:
     patient_id = patient.removeprefix("Patient/")
     await access.read("QuestionnaireResponse", "*", patient_id)
     resources = [QuestionnaireResponse.model_validate(r) for r in await uc.responses_of(patient_id)]
-    bundle = Bundle(type="searchset", total=len(resources),
-                    entry=[{"resource": r, "search": {"mode": "match"}} for r in resources] or None)
+    bundle = Bundle(
+        type="searchset",
+        total=len(resources),
+        entry=[{"resource": r, "search": {"mode": "match"}} for r in resources] or None,
+    )
     return Response(bundle.model_dump_json(), media_type=FHIR_JSON)

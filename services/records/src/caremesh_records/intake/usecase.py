@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from caremesh_kit.errors import Conflict, Invalid
 from pymongo.errors import DuplicateKeyError
 
+from caremesh_kit.errors import Conflict, Invalid
 from caremesh_records.history import KINDS
 from caremesh_records.intake import Outcome, entries, parse_response, subject_patient
 from caremesh_records.usecases import HealthHistory
@@ -37,9 +37,16 @@ class Intake:
                 raise Invalid(f"{field}: {exc.detail}", field=field) from None
         outcomes = [await self._record(patient_id, a, by) for a in answered]
         try:
-            await self.responses.insert_one({
-                "_id": f"{patient_id}/{response.id}", "patient_id": patient_id, "received_at": now, "by": by,
-                "resource": response.model_dump(mode="json"), "outcomes": [o.model_dump() for o in outcomes]})
+            await self.responses.insert_one(
+                {
+                    "_id": f"{patient_id}/{response.id}",
+                    "patient_id": patient_id,
+                    "received_at": now,
+                    "by": by,
+                    "resource": response.model_dump(mode="json"),
+                    "outcomes": [o.model_dump() for o in outcomes],
+                }
+            )
         except DuplicateKeyError:
             return outcomes, False
         return outcomes, True

@@ -3,13 +3,13 @@
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
 from caremesh_kit.audit import Access, Action, CareTeamAccess, CoordinatorAccess, PatientAccess
 from caremesh_kit.auth import Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import Resource, use_cases
-from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, Field
-
 from caremesh_scheduling.domain import Appointment, Cancellation, CancelReason, NeedsAction
 from caremesh_scheduling.usecases import Scheduling, SlotRef
 
@@ -89,8 +89,12 @@ async def get_appointment(appointment_id: str, uc: Uc, access: PatientAccess) ->
 
 
 @router.get("/appointments", response_model=list[AppointmentOut])
-async def list_appointments(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
-                            limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[AppointmentOut]:
+async def list_appointments(
+    uc: Uc,
+    access: PatientAccess,
+    patient_id: Annotated[str, Query(min_length=1)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AppointmentOut]:
     await access.read("Appointment", "*", patient_id)
     return [AppointmentOut.of(a) for a in await uc.appointments_of(patient_id, limit)]
 

@@ -5,12 +5,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from caremesh_kit.audit import PatientAccess
-from caremesh_kit.errors import Invalid
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from caremesh_kit.audit import PatientAccess
+from caremesh_kit.errors import Invalid
+from caremesh_kit.http import use_cases
 from caremesh_scheduling.domain import KnownCoverage, Slot, decode_cursor
 from caremesh_scheduling.domain import Query as Search
 from caremesh_scheduling.usecases import Scheduling
@@ -42,9 +42,18 @@ class SlotOut(BaseModel):
     @staticmethod
     def of(s: Slot) -> dict:
         """A slot's fields (a page's are validated in one go, as ``AvailabilityOut``'s items)."""
-        return {"slot_id": s.id, "practitioner_id": s.practitioner_id, "location_id": s.location_id, "room": s.room,
-                "service_type_id": s.service_type_id, "service_code": s.service_code, "start": s.start,
-                "end": s.end, "local_start": s.start.astimezone(ZoneInfo(s.time_zone)), "time_zone": s.time_zone}
+        return {
+            "slot_id": s.id,
+            "practitioner_id": s.practitioner_id,
+            "location_id": s.location_id,
+            "room": s.room,
+            "service_type_id": s.service_type_id,
+            "service_code": s.service_code,
+            "start": s.start,
+            "end": s.end,
+            "local_start": s.start.astimezone(ZoneInfo(s.time_zone)),
+            "time_zone": s.time_zone,
+        }
 
 
 class CoverageOut(BaseModel):
@@ -60,13 +69,18 @@ class AvailabilityOut(BaseModel):
 
 @router.get("/availability", response_model=AvailabilityOut)
 async def availability(
-    uc: Uc, access: PatientAccess,
-    service_type_id: str | None = None, practitioner_id: str | None = None, location_id: str | None = None,
+    uc: Uc,
+    access: PatientAccess,
+    service_type_id: str | None = None,
+    practitioner_id: str | None = None,
+    location_id: str | None = None,
     from_date: Annotated[date | None, Query(alias="from", description="local date; default yesterday (UTC)")] = None,
     to_date: Annotated[date | None, Query(alias="to", description="local date, inclusive; default from + 14")] = None,
     time_from: Annotated[time | None, Query(description="local time the slot starts at or after")] = None,
     time_to: Annotated[time | None, Query(description="local time the slot ends at or before")] = None,
-    patient_id: Annotated[str | None, Query(description="only what their coverage allows and they are free for")] = None,
+    patient_id: Annotated[
+        str | None, Query(description="only what their coverage allows and they are free for")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: str | None = None,
 ) -> AvailabilityOut:
@@ -85,12 +99,22 @@ async def availability(
         _, coverage = await asyncio.gather(access.read("Slot", "*", patient_id), uc.calendar.coverage_of(patient_id))
     elif patient_id:
         await access.read("Slot", "*", patient_id)  # recorded, and refused
-    q = Search(from_date=start, to_date=end, service_type_id=service_type_id, practitioner_id=practitioner_id,
-               location_id=location_id, time_from=time_from, time_to=time_to, patient_id=patient_id, limit=limit,
-               after=decode_cursor(cursor) if cursor else None)
+    q = Search(
+        from_date=start,
+        to_date=end,
+        service_type_id=service_type_id,
+        practitioner_id=practitioner_id,
+        location_id=location_id,
+        time_from=time_from,
+        time_to=time_to,
+        patient_id=patient_id,
+        limit=limit,
+        after=decode_cursor(cursor) if cursor else None,
+    )
     slots, next_cursor = await uc.calendar.search(q, coverage)
     covered = None
     if patient_id:
         covered = CoverageOut(patient_id=patient_id, coverages=coverage.coverages if coverage else [])
-    return AvailabilityOut.model_validate({"items": [SlotOut.of(s) for s in slots], "next_cursor": next_cursor,
-                                           "coverage": covered})
+    return AvailabilityOut.model_validate(
+        {"items": [SlotOut.of(s) for s in slots], "next_cursor": next_cursor, "coverage": covered}
+    )

@@ -3,11 +3,11 @@
 from datetime import datetime
 from typing import Annotated
 
-from caremesh_kit.auth import AnyUser, Coordinator
-from caremesh_kit.http import Resource, use_cases
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
+from caremesh_kit.auth import AnyUser, Coordinator
+from caremesh_kit.http import Resource, use_cases
 from caremesh_scheduling.domain import (
     Location,
     LocationDetails,
@@ -61,9 +61,17 @@ class TemplateOut(TemplateSpec, Resource):
 
     @classmethod
     def of(cls, t: Template, time_zone: str, **extra: object) -> "TemplateOut":
-        return cls(id=t.id, version=t.version, practitioner_id=t.practitioner_id, location_id=t.location_id,
-                   time_zone=time_zone, updated_at=t.updated_at, updated_by=t.updated_by,
-                   **t.spec.model_dump(), **extra)
+        return cls(
+            id=t.id,
+            version=t.version,
+            practitioner_id=t.practitioner_id,
+            location_id=t.location_id,
+            time_zone=time_zone,
+            updated_at=t.updated_at,
+            updated_by=t.updated_by,
+            **t.spec.model_dump(),
+            **extra,
+        )
 
 
 class TemplateChangeOut(TemplateOut):
@@ -119,15 +127,20 @@ async def get_service_type(service_type_id: str, uc: Uc, _: AnyUser) -> ServiceT
     return ServiceTypeOut.of(await uc.calendar.service_type(service_type_id))
 
 
-@router.put("/practitioners/{practitioner_id}/templates/{location_id}", response_model=TemplateChangeOut,
-            responses={201: {"model": TemplateChangeOut}})
-async def put_template(practitioner_id: str, location_id: str, body: TemplateIn, uc: Uc, who: Coordinator,
-                       response: Response) -> TemplateChangeOut:
+@router.put(
+    "/practitioners/{practitioner_id}/templates/{location_id}",
+    response_model=TemplateChangeOut,
+    responses={201: {"model": TemplateChangeOut}},
+)
+async def put_template(
+    practitioner_id: str, location_id: str, body: TemplateIn, uc: Uc, who: Coordinator, response: Response
+) -> TemplateChangeOut:
     """Create (201) or replace (200) the weekly template. Existing appointments never move: the
     response lists those the new template no longer covers."""
     spec = TemplateSpec.model_validate(body.model_dump(exclude={"version"}))
-    template, created, conflicts = await uc.calendar.put_template(practitioner_id, location_id, spec, body.version,
-                                                                  who.subject)
+    template, created, conflicts = await uc.calendar.put_template(
+        practitioner_id, location_id, spec, body.version, who.subject
+    )
     response.status_code = 201 if created else 200
     location = await uc.calendar.location(location_id)
     return TemplateChangeOut.of(template, location.time_zone, conflicts=conflicts)
@@ -141,5 +154,7 @@ async def get_template(practitioner_id: str, location_id: str, uc: Uc, _: AnyUse
 
 @router.get("/practitioners/{practitioner_id}/templates", response_model=list[TemplateOut])
 async def list_templates(practitioner_id: str, uc: Uc, _: AnyUser) -> list[TemplateOut]:
-    return [TemplateOut.of(t, (await uc.calendar.location(t.location_id)).time_zone)
-            for t in await uc.calendar.templates_of(practitioner_id)]
+    return [
+        TemplateOut.of(t, (await uc.calendar.location(t.location_id)).time_zone)
+        for t in await uc.calendar.templates_of(practitioner_id)
+    ]

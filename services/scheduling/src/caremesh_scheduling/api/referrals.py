@@ -3,13 +3,13 @@
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
 from caremesh_kit.audit import Access, Action, CoordinatorAccess, PatientAccess, access_for
 from caremesh_kit.auth import Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import Resource
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
-
 from caremesh_scheduling.api.appointments import AppointmentOut, AppointmentRequest
 from caremesh_scheduling.domain.referrals import Priority, Referral, ReferralRequest, Status, Transition
 from caremesh_scheduling.usecases.referrals import Referrals
@@ -86,26 +86,40 @@ async def get(referral_id: str, uc: Uc, access: PatientAccess) -> ReferralOut:
 
 
 @router.get("/referrals", response_model=Page)
-async def list_for_patient(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
-                           limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                           offset: Annotated[int, Query(ge=0)] = 0) -> Page:
+async def list_for_patient(
+    uc: Uc,
+    access: PatientAccess,
+    patient_id: Annotated[str, Query(min_length=1)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page:
     await access.read("Referral", "*", patient_id)
     found, total = await uc.query(patient_id=patient_id, limit=limit, offset=offset)
     return Page(items=[ReferralOut.of(r) for r in found], total=total, limit=limit, offset=offset)
 
 
 @router.get("/worklists/referrals", response_model=Page)
-async def worklist(uc: Uc, access: CoordinatorAccess,
-                   status: Annotated[list[Status] | None, Query()] = None,
-                   overdue: bool | None = None, priority: Priority | None = None,
-                   service_code: str | None = None,
-                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> Page:
+async def worklist(
+    uc: Uc,
+    access: CoordinatorAccess,
+    status: Annotated[list[Status] | None, Query()] = None,
+    overdue: bool | None = None,
+    priority: Priority | None = None,
+    service_code: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page:
     """Referrals waiting to be scheduled (received or accepted), oldest first; ``overdue=true``
     for those reported overdue."""
     wanted = [s for s in (status or [Status.RECEIVED, Status.ACCEPTED]) if s in (Status.RECEIVED, Status.ACCEPTED)]
-    found, total = await uc.query(status=wanted or [Status.RECEIVED, Status.ACCEPTED], overdue=overdue,
-                                 priority=priority, service_code=service_code, limit=limit, offset=offset)
+    found, total = await uc.query(
+        status=wanted or [Status.RECEIVED, Status.ACCEPTED],
+        overdue=overdue,
+        priority=priority,
+        service_code=service_code,
+        limit=limit,
+        offset=offset,
+    )
     for r in found:
         await access.read("Referral", r.id, r.request.patient_id)
     return Page(items=[ReferralOut.of(r) for r in found], total=total, limit=limit, offset=offset)

@@ -3,13 +3,13 @@
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
 from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
 from caremesh_kit.auth import Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import Resource
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
-
 from caremesh_scheduling.api.appointments import AppointmentRequest
 from caremesh_scheduling.domain import CancelReason
 from caremesh_scheduling.domain.series import Occurrence, Recurrence, Scope, Series
@@ -75,8 +75,12 @@ async def get(series_id: str, uc: Uc, access: PatientAccess) -> SeriesOut:
 
 
 @router.get("/series", response_model=list[SeriesOut])
-async def of_patient(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
-                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[SeriesOut]:
+async def of_patient(
+    uc: Uc,
+    access: PatientAccess,
+    patient_id: Annotated[str, Query(min_length=1)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[SeriesOut]:
     """A patient's series, each with its occurrences' appointment ids."""
     await access.read("Series", "*", patient_id)
     return [SeriesOut.of(s) for s in await uc.of_patient(patient_id, limit)]
@@ -90,6 +94,7 @@ async def cancel(series_id: str, body: SeriesCancel, uc: Uc, access: PatientAcce
     series = await uc.get(series_id)
     await access.wrote(Action.UPDATE, "Series", series_id, series.patient_id)
     role = "patient" if access.who.roles == {Role.PATIENT} else "staff"
-    outcomes = await uc.cancel(series_id, body.scope, body.appointment_id, body.reason_code, access.who.subject,
-                               role, body.note)
+    outcomes = await uc.cancel(
+        series_id, body.scope, body.appointment_id, body.reason_code, access.who.subject, role, body.note
+    )
     return Cancelled(series=SeriesOut.of(series), outcomes=outcomes)

@@ -4,14 +4,14 @@ and the outstanding-offers worklist."""
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
 from caremesh_kit import context
 from caremesh_kit.audit import Access, Action, AuditEntry, AuditTrail, CoordinatorAccess, PatientAccess, Purpose
 from caremesh_kit.errors import Forbidden
 from caremesh_kit.http import Resource
 from caremesh_kit.links import verify_offer
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
-
 from caremesh_scheduling.api.appointments import AppointmentOut
 from caremesh_scheduling.domain import utcnow
 from caremesh_scheduling.domain.waitlist import Offer, Status, WaitlistEntry, Wish
@@ -25,8 +25,6 @@ def waitlist(request: Request) -> Waitlist:
 
 
 Uc = Annotated[Waitlist, Depends(waitlist)]
-
-
 
 
 class EntryOut(Resource):
@@ -69,8 +67,12 @@ async def get(entry_id: str, uc: Uc, access: PatientAccess) -> EntryOut:
 
 
 @router.get("/waitlist", response_model=list[EntryOut])
-async def of_patient(uc: Uc, access: PatientAccess, patient_id: Annotated[str, Query(min_length=1)],
-                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[EntryOut]:
+async def of_patient(
+    uc: Uc,
+    access: PatientAccess,
+    patient_id: Annotated[str, Query(min_length=1)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[EntryOut]:
     await access.read("WaitlistEntry", "*", patient_id)
     return [EntryOut.of(e) for e in await uc.of_patient(patient_id, limit)]
 
@@ -83,9 +85,13 @@ async def remove(entry_id: str, uc: Uc, access: PatientAccess) -> EntryOut:
 
 
 @router.get("/worklists/waitlist-offers", response_model=OfferPage)
-async def outstanding(uc: Uc, access: CoordinatorAccess, practitioner_id: str | None = None,
-                      limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                      offset: Annotated[int, Query(ge=0)] = 0) -> OfferPage:
+async def outstanding(
+    uc: Uc,
+    access: CoordinatorAccess,
+    practitioner_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> OfferPage:
     """Offers waiting on the patient, the soonest to lapse first."""
     found, total = await uc.outstanding(limit, offset, practitioner_id)
     for e in found:
@@ -137,8 +143,20 @@ async def _check_link(request: Request, uc: Waitlist, offer_id: str, action: str
         raise Forbidden("the link is invalid or has expired")
     entry = await uc.by_offer(offer_id)
     trail: AuditTrail = request.app.state.audit
-    await trail.record(AuditEntry(
-        id=context.new_id(), at=utcnow(), service=trail.service, actor="offer-link", roles=[], action=Action.UPDATE,
-        resource_type="WaitlistEntry", resource_id=entry.id, patient_id=entry.wish.patient_id,
-        purpose=Purpose.PATRQT, allowed=True, route=f"{request.method} /waitlist/offers/{{offer_id}}/{action}",
-        correlation_id=context.correlation_id.get()))
+    await trail.record(
+        AuditEntry(
+            id=context.new_id(),
+            at=utcnow(),
+            service=trail.service,
+            actor="offer-link",
+            roles=[],
+            action=Action.UPDATE,
+            resource_type="WaitlistEntry",
+            resource_id=entry.id,
+            patient_id=entry.wish.patient_id,
+            purpose=Purpose.PATRQT,
+            allowed=True,
+            route=f"{request.method} /waitlist/offers/{{offer_id}}/{action}",
+            correlation_id=context.correlation_id.get(),
+        )
+    )

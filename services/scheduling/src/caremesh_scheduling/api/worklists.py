@@ -4,11 +4,11 @@ records one audited read per patient shown."""
 from datetime import date
 from typing import Annotated
 
-from caremesh_kit.audit import CoordinatorAccess
-from caremesh_kit.http import use_cases
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from caremesh_kit.audit import CoordinatorAccess
+from caremesh_kit.http import use_cases
 from caremesh_scheduling.api.appointments import AppointmentOut
 from caremesh_scheduling.domain import Appointment
 from caremesh_scheduling.usecases import Scheduling
@@ -26,9 +26,14 @@ async def _shown(access: CoordinatorAccess, found: list[Appointment]) -> list[Ap
 
 
 @router.get("/worklists/appointments/insurance", response_model=list[AppointmentOut])
-async def waiting_on_insurance(uc: Uc, access: CoordinatorAccess, practitioner_id: str | None = None,
-                               location_id: str | None = None, limit: Limit = 100,
-                               offset: Offset = 0) -> list[AppointmentOut]:
+async def waiting_on_insurance(
+    uc: Uc,
+    access: CoordinatorAccess,
+    practitioner_id: str | None = None,
+    location_id: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AppointmentOut]:
     """Pending, waiting on authorization, or booked but flagged ``needs_action``; the soonest first."""
     return await _shown(access, await uc.waiting_on_insurance(practitioner_id, location_id, offset, limit))
 
@@ -39,9 +44,15 @@ class DaySchedule(BaseModel):
 
 
 @router.get("/worklists/appointments/day", response_model=DaySchedule)
-async def day_schedule(uc: Uc, access: CoordinatorAccess, practitioner_id: str | None = None,
-                       location_id: str | None = None, day: Annotated[date | None, Query(alias="date")] = None,
-                       limit: Limit = 200, offset: Offset = 0) -> DaySchedule:
+async def day_schedule(
+    uc: Uc,
+    access: CoordinatorAccess,
+    practitioner_id: str | None = None,
+    location_id: str | None = None,
+    day: Annotated[date | None, Query(alias="date")] = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
+) -> DaySchedule:
     """A day's schedule (today by default) in the location's zone, by practitioner or location,
     in start order. Cancelled, declined and expired appointments are left out."""
     shown_day, found = await uc.day_schedule(practitioner_id, location_id, day, offset, limit)
@@ -49,8 +60,14 @@ async def day_schedule(uc: Uc, access: CoordinatorAccess, practitioner_id: str |
 
 
 @router.get("/worklists/appointments/no-shows", response_model=list[AppointmentOut])
-async def no_shows(uc: Uc, access: CoordinatorAccess, days: Annotated[int, Query(ge=1, le=90)] = 7,
-                   practitioner_id: str | None = None, location_id: str | None = None, limit: Limit = 100,
-                   offset: Offset = 0) -> list[AppointmentOut]:
+async def no_shows(
+    uc: Uc,
+    access: CoordinatorAccess,
+    days: Annotated[int, Query(ge=1, le=90)] = 7,
+    practitioner_id: str | None = None,
+    location_id: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[AppointmentOut]:
     """No-shows (manual or automatic) of the last ``days`` days to follow up, the latest first."""
     return await _shown(access, await uc.no_shows(days, practitioner_id, location_id, offset, limit))

@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from caremesh_contracts import (
     AppointmentArrived,
     AppointmentAwaitingAuthorization,
@@ -19,8 +21,6 @@ from caremesh_contracts import (
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_kit.lifecycle import guard
-from pydantic import BaseModel
-
 from caremesh_scheduling.domain.slots import Claim, Slot, claims_for
 
 
@@ -40,8 +40,9 @@ class Status(StrEnum):
 # The lifecycle as data: each state and the states it may move to. Anything else is a 409.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REQUESTED: frozenset({Status.PENDING, Status.WAITING_ON_AUTHORIZATION, Status.CANCELLED}),
-    Status.PENDING: frozenset({Status.WAITING_ON_AUTHORIZATION, Status.BOOKED, Status.DECLINED, Status.EXPIRED,
-                               Status.CANCELLED}),
+    Status.PENDING: frozenset(
+        {Status.WAITING_ON_AUTHORIZATION, Status.BOOKED, Status.DECLINED, Status.EXPIRED, Status.CANCELLED}
+    ),
     Status.WAITING_ON_AUTHORIZATION: frozenset({Status.BOOKED, Status.EXPIRED, Status.CANCELLED}),
     Status.BOOKED: frozenset({Status.ARRIVED, Status.NO_SHOW, Status.CANCELLED}),
     Status.ARRIVED: frozenset({Status.FULFILLED, Status.CANCELLED}),
@@ -51,8 +52,17 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.NO_SHOW: frozenset(),
     Status.CANCELLED: frozenset(),
 }
-HOLDS_SLOT = frozenset({Status.REQUESTED, Status.PENDING, Status.WAITING_ON_AUTHORIZATION, Status.BOOKED,
-                        Status.ARRIVED, Status.FULFILLED, Status.NO_SHOW})
+HOLDS_SLOT = frozenset(
+    {
+        Status.REQUESTED,
+        Status.PENDING,
+        Status.WAITING_ON_AUTHORIZATION,
+        Status.BOOKED,
+        Status.ARRIVED,
+        Status.FULFILLED,
+        Status.NO_SHOW,
+    }
+)
 # Holds: states that keep the time only until ``hold_expires_at``.
 ON_HOLD = frozenset({Status.PENDING, Status.WAITING_ON_AUTHORIZATION})
 # Moved in time by a reschedule; later states are about a visit that took place (or not).
@@ -139,33 +149,62 @@ class Appointment(Aggregate):
     previous_starts: list[datetime] = []
 
     @classmethod
-    def request(cls, appointment_id: str, patient_id: str, slot: Slot, now: datetime,
-                hold: timedelta = DEFAULT_HOLD) -> "Appointment":
+    def request(
+        cls, appointment_id: str, patient_id: str, slot: Slot, now: datetime, hold: timedelta = DEFAULT_HOLD
+    ) -> "Appointment":
         if slot.start <= now:
             raise Invalid("the slot has already started", field="start")
-        appt = cls(id=appointment_id, patient_id=patient_id, practitioner_id=slot.practitioner_id, slot_id=slot.id,
-                   service_code=slot.service_code, start=slot.start, end=slot.end, status=Status.REQUESTED,
-                   requested_at=now, updated_at=now, **_where(slot))
+        appt = cls(
+            id=appointment_id,
+            patient_id=patient_id,
+            practitioner_id=slot.practitioner_id,
+            slot_id=slot.id,
+            service_code=slot.service_code,
+            start=slot.start,
+            end=slot.end,
+            status=Status.REQUESTED,
+            requested_at=now,
+            updated_at=now,
+            **_where(slot),
+        )
         # The checks start at once, so the request is stored already on hold.
         appt._guard(Status.PENDING)
         appt.status, appt.hold_expires_at = Status.PENDING, min(now + hold, slot.start)
         # The visit's date where it takes place: the location's zone.
         local_day = slot.start.astimezone(ZoneInfo(slot.time_zone)).date()
-        appt.raise_event(AppointmentRequested(
-            appointment_id=appointment_id, patient_id=patient_id, practitioner_id=slot.practitioner_id,
-            slot_id=slot.id, service_code=slot.service_code, start=slot.start, end=slot.end,
-            service_date=local_day))
+        appt.raise_event(
+            AppointmentRequested(
+                appointment_id=appointment_id,
+                patient_id=patient_id,
+                practitioner_id=slot.practitioner_id,
+                slot_id=slot.id,
+                service_code=slot.service_code,
+                start=slot.start,
+                end=slot.end,
+                service_date=local_day,
+            )
+        )
         return appt
 
     @property
     def footprint(self) -> tuple[datetime, datetime]:
         """The practitioner's and the room's time: the visit and its buffers."""
-        return (self.start - timedelta(minutes=self.buffer_before_minutes),
-                self.end + timedelta(minutes=self.buffer_after_minutes))
+        return (
+            self.start - timedelta(minutes=self.buffer_before_minutes),
+            self.end + timedelta(minutes=self.buffer_after_minutes),
+        )
 
     def claims(self) -> list[Claim]:
-        return claims_for(self.practitioner_id, self.location_id, self.room, self.patient_id, self.start, self.end,
-                          timedelta(minutes=self.buffer_before_minutes), timedelta(minutes=self.buffer_after_minutes))
+        return claims_for(
+            self.practitioner_id,
+            self.location_id,
+            self.room,
+            self.patient_id,
+            self.start,
+            self.end,
+            timedelta(minutes=self.buffer_before_minutes),
+            timedelta(minutes=self.buffer_after_minutes),
+        )
 
     def _guard(self, target: Status) -> bool:
         """True if the move to ``target`` is due; False if already there (a repeat); else 409."""
@@ -176,8 +215,14 @@ class Appointment(Aggregate):
         if not self._guard(Status.BOOKED):
             return False
         event = AppointmentBooked(
-            appointment_id=self.id, patient_id=self.patient_id, practitioner_id=self.practitioner_id,
-            practitioner_name=practitioner_name, service_code=self.service_code, start=self.start, end=self.end)
+            appointment_id=self.id,
+            patient_id=self.patient_id,
+            practitioner_id=self.practitioner_id,
+            practitioner_name=practitioner_name,
+            service_code=self.service_code,
+            start=self.start,
+            end=self.end,
+        )
         self.status, self.hold_expires_at, self.updated_at = Status.BOOKED, None, now
         self.raise_event(event)
         return True
@@ -187,8 +232,13 @@ class Appointment(Aggregate):
         if not self._guard(Status.DECLINED):
             return False
         # The event first: if it is invalid, the appointment is left unchanged.
-        event = AppointmentDeclined(appointment_id=self.id, patient_id=self.patient_id,
-                                    service_code=self.service_code, start=self.start, reason_code=reason_code)
+        event = AppointmentDeclined(
+            appointment_id=self.id,
+            patient_id=self.patient_id,
+            service_code=self.service_code,
+            start=self.start,
+            reason_code=reason_code,
+        )
         self.status, self.decline_reason, self.updated_at = Status.DECLINED, reason_code, now
         self.hold_expires_at = None
         self.raise_event(event)
@@ -205,8 +255,13 @@ class Appointment(Aggregate):
             return False
         until = min(now + hold, self.start)
         event = AppointmentAwaitingAuthorization(
-            appointment_id=self.id, patient_id=self.patient_id, authorization_id=authorization_id,
-            service_code=self.service_code, start=self.start, hold_expires_at=until)
+            appointment_id=self.id,
+            patient_id=self.patient_id,
+            authorization_id=authorization_id,
+            service_code=self.service_code,
+            start=self.start,
+            hold_expires_at=until,
+        )
         self.status, self.authorization_id = Status.WAITING_ON_AUTHORIZATION, authorization_id
         self.hold_expires_at, self.updated_at = until, now
         self.raise_event(event)
@@ -221,9 +276,14 @@ class Appointment(Aggregate):
             return False
         if not self.hold_due(now):
             raise Invalid("the hold has not run out yet", field="status")
-        event = AppointmentHoldExpired(appointment_id=self.id, patient_id=self.patient_id,
-                                       service_code=self.service_code, start=self.start, held_as=self.status.value,
-                                       expired_at=now)
+        event = AppointmentHoldExpired(
+            appointment_id=self.id,
+            patient_id=self.patient_id,
+            service_code=self.service_code,
+            start=self.start,
+            held_as=self.status.value,
+            expired_at=now,
+        )
         self.status, self.updated_at = Status.EXPIRED, now
         self.raise_event(event)
         return True
@@ -232,9 +292,15 @@ class Appointment(Aggregate):
         if not self._guard(Status.CANCELLED):
             return False
         late = now >= self.start - LATE_CANCEL_WINDOW
-        event = AppointmentCancelled(appointment_id=self.id, patient_id=self.patient_id,
-                                     service_code=self.service_code, start=self.start, reason_code=reason.value,
-                                     cancelled_by_role=by_role, late=late)
+        event = AppointmentCancelled(
+            appointment_id=self.id,
+            patient_id=self.patient_id,
+            service_code=self.service_code,
+            start=self.start,
+            reason_code=reason.value,
+            cancelled_by_role=by_role,
+            late=late,
+        )
         self.cancellation = Cancellation(reason_code=reason, by=by, by_role=by_role, at=now, late=late, note=note)
         self.status, self.hold_expires_at, self.needs_action, self.updated_at = Status.CANCELLED, None, None, now
         self.raise_event(event)
@@ -253,9 +319,15 @@ class Appointment(Aggregate):
         if not self._guard(Status.FULFILLED):
             return False
         event = AppointmentFulfilled(
-            appointment_id=self.id, patient_id=self.patient_id, practitioner_id=self.practitioner_id,
-            practitioner_name=practitioner_name, service_code=self.service_code, start=self.start, end=self.end,
-            completed_at=now)
+            appointment_id=self.id,
+            patient_id=self.patient_id,
+            practitioner_id=self.practitioner_id,
+            practitioner_name=practitioner_name,
+            service_code=self.service_code,
+            start=self.start,
+            end=self.end,
+            completed_at=now,
+        )
         self.status, self.completed_at, self.updated_at = Status.FULFILLED, now, now
         self.raise_event(event)
         return True
@@ -266,8 +338,11 @@ class Appointment(Aggregate):
         if now < self.start:
             raise Invalid("an appointment can be a no-show only after it starts", field="status")
         self.status, self.no_show_automatic, self.updated_at = Status.NO_SHOW, automatic, now
-        self.raise_event(AppointmentNoShowRecorded(appointment_id=self.id, patient_id=self.patient_id,
-                                                   service_code=self.service_code, start=self.start))
+        self.raise_event(
+            AppointmentNoShowRecorded(
+                appointment_id=self.id, patient_id=self.patient_id, service_code=self.service_code, start=self.start
+            )
+        )
         return True
 
     def no_show_due(self, now: datetime, grace: timedelta) -> bool:
@@ -277,8 +352,11 @@ class Appointment(Aggregate):
     def reschedule(self, slot: Slot, practitioner_name: str, now: datetime) -> bool:
         """Move to another slot of the same service, keeping the status. False if already there."""
         if self.status not in MOVABLE:
-            raise Conflict(f"cannot reschedule an appointment that is {self.status.value}",
-                           current=self.status.value, requested="rescheduled")
+            raise Conflict(
+                f"cannot reschedule an appointment that is {self.status.value}",
+                current=self.status.value,
+                requested="rescheduled",
+            )
         if slot.id == self.slot_id:
             return False
         if self.service_type_id and slot.service_type_id != self.service_type_id:
@@ -286,9 +364,16 @@ class Appointment(Aggregate):
         if slot.start <= now:
             raise Invalid("the slot has already started", field="slot_id")
         event = AppointmentRescheduled(
-            appointment_id=self.id, patient_id=self.patient_id, practitioner_id=slot.practitioner_id,
-            practitioner_name=practitioner_name, service_code=self.service_code, previous_start=self.start,
-            start=slot.start, end=slot.end, status=self.status.value)
+            appointment_id=self.id,
+            patient_id=self.patient_id,
+            practitioner_id=slot.practitioner_id,
+            practitioner_name=practitioner_name,
+            service_code=self.service_code,
+            previous_start=self.start,
+            start=slot.start,
+            end=slot.end,
+            status=self.status.value,
+        )
         self.previous_starts = [*self.previous_starts, self.start]
         for k, v in _where(slot).items():
             setattr(self, k, v)
@@ -323,8 +408,11 @@ class Appointment(Aggregate):
     def self_pay(self, practitioner_name: str, now: datetime) -> bool:
         """The patient pays: booked whatever insurance says. False when already self-pay and booked."""
         if self.status not in MOVABLE:
-            raise Conflict(f"cannot book as self-pay an appointment that is {self.status.value}",
-                           current=self.status.value, requested=Status.BOOKED.value)
+            raise Conflict(
+                f"cannot book as self-pay an appointment that is {self.status.value}",
+                current=self.status.value,
+                requested=Status.BOOKED.value,
+            )
         if self.payment is Payment.SELF_PAY and self.status is Status.BOOKED:
             return False
         self.payment, self.needs_action, self.updated_at = Payment.SELF_PAY, None, now
@@ -337,9 +425,13 @@ class Appointment(Aggregate):
 
 
 def _where(slot: Slot) -> dict:
-    return {"location_id": slot.location_id, "room": slot.room, "service_type_id": slot.service_type_id,
-            "buffer_before_minutes": slot.buffer_before // timedelta(minutes=1),
-            "buffer_after_minutes": slot.buffer_after // timedelta(minutes=1)}
+    return {
+        "location_id": slot.location_id,
+        "room": slot.room,
+        "service_type_id": slot.service_type_id,
+        "buffer_before_minutes": slot.buffer_before // timedelta(minutes=1),
+        "buffer_after_minutes": slot.buffer_after // timedelta(minutes=1),
+    }
 
 
 def utcnow() -> datetime:

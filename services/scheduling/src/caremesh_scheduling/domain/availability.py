@@ -17,7 +17,6 @@ from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from caremesh_kit.errors import Invalid
-
 from caremesh_scheduling.domain.appointments import Appointment
 from caremesh_scheduling.domain.calendar import Location, ServiceType, Template, TemplateSpec
 from caremesh_scheduling.domain.coverage import PatientCoverage
@@ -147,15 +146,19 @@ def _select(cal: Calendar, q: Query) -> list[_Plan]:
         if q.location_id and t.location_id != q.location_id:
             continue
         location = cal.locations.get(t.location_id)
-        services = [cal.service_types[s] for s in t.spec.service_type_ids
-                    if s in cal.service_types and q.service_type_id in (None, s)]
+        services = [
+            cal.service_types[s]
+            for s in t.spec.service_type_ids
+            if s in cal.service_types and q.service_type_id in (None, s)
+        ]
         if location is not None and services:
             plans.append(_Plan(t, location, ZoneInfo(location.time_zone), services))
     return plans
 
 
-def search(cal: Calendar, q: Query, now: datetime, coverage: PatientCoverage | None = None,
-           cache: MutableMapping | None = None) -> tuple[list[Slot], str | None]:
+def search(
+    cal: Calendar, q: Query, now: datetime, coverage: PatientCoverage | None = None, cache: MutableMapping | None = None
+) -> tuple[list[Slot], str | None]:
     """Free slots matching ``q``, and the cursor of the next page (None on the last page).
 
     With a patient, only dates and services the patient's known coverage allows, and only times
@@ -177,7 +180,7 @@ def search(cal: Calendar, q: Query, now: datetime, coverage: PatientCoverage | N
             if _free(cal.busy, plan, span, q):
                 found.append((key, _slot(plan, service, span)))
                 if len(found) > q.limit:
-                    return [s for _, s in found[:q.limit]], encode_cursor(found[q.limit - 1][0])
+                    return [s for _, s in found[: q.limit]], encode_cursor(found[q.limit - 1][0])
     return [s for _, s in found], None
 
 
@@ -193,15 +196,16 @@ Derived = tuple[array, str | tuple[str, ...]]
 
 def derive(spec: TemplateSpec, tz: ZoneInfo, day: date, duration_minutes: int) -> Derived:
     """``slots_in``'s slots, as kept across searches (an equal start keeps the order derived)."""
-    found = sorted(((_seconds(s.start), s.room) for s in slots_in(spans(spec, tz, day), spec, duration_minutes)),
-                   key=itemgetter(0))
+    found = sorted(
+        ((_seconds(s.start), s.room) for s in slots_in(spans(spec, tz, day), spec, duration_minutes)), key=itemgetter(0)
+    )
     rooms = {room for _, room in found}
-    return array("q", (start for start, _ in found)), (rooms.pop() if len(rooms) == 1 else
-                                                       tuple(room for _, room in found))
+    return array("q", (start for start, _ in found)), (
+        rooms.pop() if len(rooms) == 1 else tuple(room for _, room in found)
+    )
 
 
-def derived_slots(cache: MutableMapping, template: Template, tz: ZoneInfo, day: date,
-                  duration_minutes: int) -> Derived:
+def derived_slots(cache: MutableMapping, template: Template, tz: ZoneInfo, day: date, duration_minutes: int) -> Derived:
     """``derive``, kept in ``cache`` by template version (locations, and so zones, never change)."""
     key = (template.id, template.version, day, duration_minutes)
     found = cache.get(key)
@@ -215,8 +219,9 @@ def derived_slots(cache: MutableMapping, template: Template, tz: ZoneInfo, day: 
 class _Walk:
     """One search's pass over UTC days, remembering what it derived."""
 
-    def __init__(self, plans: list[_Plan], q: Query, now: datetime, coverage: PatientCoverage | None,
-                 cache: MutableMapping) -> None:
+    def __init__(
+        self, plans: list[_Plan], q: Query, now: datetime, coverage: PatientCoverage | None, cache: MutableMapping
+    ) -> None:
         self.plans, self.q, self.now, self.coverage, self.cache = plans, q, now, coverage, cache
         self.zones = {p.tz.key: p.tz for p in plans}
         self.codes = {s.code for p in plans for s in p.services}
@@ -225,8 +230,9 @@ class _Walk:
         self._not_after = _seconds(now)  # a slot must start after now: at a later whole second
         # After the cursor: a slot of a greater (practitioner, location, service) from the cursor's
         # start on (its whole second rounded up), any other after it (rounded down).
-        self._after = None if q.after is None else (
-            -((EPOCH - q.after[0]) // SECOND), _seconds(q.after[0]), q.after[1:])
+        self._after = (
+            None if q.after is None else (-((EPOCH - q.after[0]) // SECOND), _seconds(q.after[0]), q.after[1:])
+        )
 
     def allows(self, day: date, code: str) -> bool:
         if self.coverage is None:
@@ -254,9 +260,10 @@ class _Walk:
         hi, utc_day = lo + DAY, lo.date()
         if not (self.open(utc_day - DAY) or self.open(utc_day) or self.open(utc_day + DAY)):
             return  # no zone is more than a day off UTC
-        local_days = {name: [d for d in sorted({lo.astimezone(tz).date(), (hi - MICRO).astimezone(tz).date()})
-                             if self.open(d)]
-                      for name, tz in self.zones.items()}
+        local_days = {
+            name: [d for d in sorted({lo.astimezone(tz).date(), (hi - MICRO).astimezone(tz).date()}) if self.open(d)]
+            for name, tz in self.zones.items()
+        }
         if not any(local_days.values()):
             return
         lo_s, hi_s, after = _seconds(lo), _seconds(hi), self._after
@@ -273,22 +280,41 @@ class _Walk:
                     j = bisect_left(starts, hi_s)
                     if after is not None:
                         rest = (t.practitioner_id, t.location_id, service.id)
-                        i = max(i, bisect_left(starts, after[0]) if rest > after[2] else
-                                bisect_right(starts, after[1]))
+                        i = max(i, bisect_left(starts, after[0]) if rest > after[2] else bisect_right(starts, after[1]))
                     if i < j:
-                        heap.append((starts[i], t.practitioner_id, t.location_id, service.id, len(heap), i, j,
-                                     derived, plan, service))
+                        heap.append(
+                            (
+                                starts[i],
+                                t.practitioner_id,
+                                t.location_id,
+                                service.id,
+                                len(heap),
+                                i,
+                                j,
+                                derived,
+                                plan,
+                                service,
+                            )
+                        )
         heapq.heapify(heap)
         while heap:
             start_s, practitioner, location, service_id, n, i, j, derived, plan, service = heap[0]
             start = EPOCH + timedelta(seconds=start_s)
             rooms = derived[1]
-            yield ((start, practitioner, location, service_id), plan, service,
-                   Span(start, start + timedelta(minutes=service.duration_minutes),
-                        rooms if isinstance(rooms, str) else rooms[i]))
+            yield (
+                (start, practitioner, location, service_id),
+                plan,
+                service,
+                Span(
+                    start,
+                    start + timedelta(minutes=service.duration_minutes),
+                    rooms if isinstance(rooms, str) else rooms[i],
+                ),
+            )
             if i + 1 < j:
-                heapq.heapreplace(heap, (derived[0][i + 1], practitioner, location, service_id, n, i + 1, j,
-                                         derived, plan, service))
+                heapq.heapreplace(
+                    heap, (derived[0][i + 1], practitioner, location, service_id, n, i + 1, j, derived, plan, service)
+                )
             else:
                 heapq.heappop(heap)
 
@@ -310,7 +336,15 @@ def _free(busy: BusyIndex, plan: _Plan, span: Span, q: Query) -> bool:
 
 def _slot(plan: _Plan, service: ServiceType, span: Span) -> Slot:
     spec = plan.template.spec
-    return Slot(practitioner_id=plan.template.practitioner_id, location_id=plan.location.id,
-                service_type_id=service.id, service_code=service.code, room=span.room, start=span.start,
-                end=span.end, buffer_before=timedelta(minutes=spec.buffer_before_minutes),
-                buffer_after=timedelta(minutes=spec.buffer_after_minutes), time_zone=plan.location.time_zone)
+    return Slot(
+        practitioner_id=plan.template.practitioner_id,
+        location_id=plan.location.id,
+        service_type_id=service.id,
+        service_code=service.code,
+        room=span.room,
+        start=span.start,
+        end=span.end,
+        buffer_before=timedelta(minutes=spec.buffer_before_minutes),
+        buffer_after=timedelta(minutes=spec.buffer_after_minutes),
+        time_zone=plan.location.time_zone,
+    )

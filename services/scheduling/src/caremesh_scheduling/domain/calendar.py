@@ -9,11 +9,12 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated
 
+from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, model_validator
+
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.codes import SERVICE_CODE
 from caremesh_kit.errors import Invalid, NotFound
 from caremesh_kit.types import TimeZoneName
-from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, model_validator
 
 # CPT (5 digits or 4 digits + letter) or HCPCS Level II (letter + 4 digits).
 STEP_MINUTES = 5
@@ -171,8 +172,11 @@ class TemplateSpec(BaseModel):
     buffer_before_minutes: Minutes = Field(default=0, ge=0, le=240)
     buffer_after_minutes: Minutes = Field(default=0, ge=0, le=240)
     slot_interval_minutes: Minutes | None = Field(
-        default=None, ge=STEP_MINUTES, le=480,
-        description="minutes between slot starts; default: back to back (duration plus buffers)")
+        default=None,
+        ge=STEP_MINUTES,
+        le=480,
+        description="minutes between slot starts; default: back to back (duration plus buffers)",
+    )
     valid_from: date | None = None
     valid_until: date | None = Field(default=None, description="inclusive")
 
@@ -184,7 +188,8 @@ class TemplateSpec(BaseModel):
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
-            self.valid_until is None or day <= self.valid_until)
+            self.valid_until is None or day <= self.valid_until
+        )
 
 
 class Template(Aggregate):

@@ -7,8 +7,9 @@ coverage. A coverage known only from the first filters by dates alone. Pure Pyth
 
 from datetime import date
 
-from caremesh_kit.aggregate import Aggregate
 from pydantic import BaseModel
+
+from caremesh_kit.aggregate import Aggregate
 
 
 class KnownCoverage(BaseModel):

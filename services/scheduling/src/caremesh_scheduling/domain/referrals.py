@@ -8,6 +8,8 @@ closes with ``scheduling.referral.closed``, the event meant for the referring pr
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from pydantic import BaseModel, Field
+
 from caremesh_contracts.referrals import (
     ReferralAccepted,
     ReferralClosed,
@@ -21,7 +23,6 @@ from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.codes import ICD10CM, SERVICE_CODE, Coding
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_kit.lifecycle import guard
-from pydantic import BaseModel, Field
 
 
 class Priority(StrEnum):
@@ -58,8 +59,11 @@ class ReferringProvider(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     npi: str | None = Field(default=None, pattern=r"^[0-9]{10}$", description="US National Provider Identifier")
     organization: str | None = Field(default=None, max_length=200)
-    reference: str | None = Field(default=None, max_length=200,
-                                  description="the referring system's own id for this referral, sent back on closing")
+    reference: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the referring system's own id for this referral, sent back on closing",
+    )
 
 
 class Attachment(BaseModel):
@@ -104,15 +108,24 @@ class Referral(Aggregate):
             codes.check(f"reasons[{i}]", reason, (ICD10CM,))
         if request.due_by is not None and request.due_by < now.date():
             raise Invalid("due_by is in the past", field="due_by")
-        referral = cls(id=referral_id, request=request, status=Status.RECEIVED, received_at=now,
-                       history=[Transition(status=Status.RECEIVED, by=by, at=now)])
-        referral.raise_event(ReferralReceived(priority=request.priority.value, due_by=request.due_by,
-                                              **referral._ids()))
+        referral = cls(
+            id=referral_id,
+            request=request,
+            status=Status.RECEIVED,
+            received_at=now,
+            history=[Transition(status=Status.RECEIVED, by=by, at=now)],
+        )
+        referral.raise_event(
+            ReferralReceived(priority=request.priority.value, due_by=request.due_by, **referral._ids())
+        )
         return referral
 
     def _ids(self) -> dict:
-        return {"referral_id": self.id, "patient_id": self.request.patient_id,
-                "service_code": self.request.service_code}
+        return {
+            "referral_id": self.id,
+            "patient_id": self.request.patient_id,
+            "service_code": self.request.service_code,
+        }
 
     def _move(self, target: Status, by: str, now: datetime, note: str | None = None) -> bool:
         if not guard(self.status, target, TRANSITIONS, "a referral"):
@@ -141,11 +154,13 @@ class Referral(Aggregate):
         if self.appointment_id == appointment_id and self.status is Status.SCHEDULED:
             return False
         if service_code != self.request.service_code:
-            raise Invalid(f"the referral is for {self.request.service_code}, not {service_code}",
-                          field="service_code")
+            raise Invalid(f"the referral is for {self.request.service_code}, not {service_code}", field="service_code")
         if self.status is Status.SCHEDULED:
-            raise Conflict(f"the referral is already scheduled as appointment {self.appointment_id}",
-                           current=self.status.value, requested=Status.SCHEDULED.value)
+            raise Conflict(
+                f"the referral is already scheduled as appointment {self.appointment_id}",
+                current=self.status.value,
+                requested=Status.SCHEDULED.value,
+            )
         self._move(Status.SCHEDULED, by, now)
         self.appointment_id, self.appointment_start = appointment_id, start
         self.raise_event(ReferralScheduled(appointment_id=appointment_id, start=start, **self._ids()))
@@ -173,16 +188,27 @@ class Referral(Aggregate):
         if self.status is Status.CLOSED:
             return False
         if self.status in (Status.SCHEDULED, Status.COMPLETED):
-            raise Conflict(f"a {self.status.value} referral is closed by its visit, not withdrawn",
-                           current=self.status.value, requested=Status.CLOSED.value)
+            raise Conflict(
+                f"a {self.status.value} referral is closed by its visit, not withdrawn",
+                current=self.status.value,
+                requested=Status.CLOSED.value,
+            )
         self._close("withdrawn", by, now, note=note)
         return True
 
-    def _close(self, outcome: str, by: str, now: datetime, seen_on: date | None = None,
-               note: str | None = None) -> None:
+    def _close(
+        self, outcome: str, by: str, now: datetime, seen_on: date | None = None, note: str | None = None
+    ) -> None:
         self._move(Status.CLOSED, by, now, note)
-        self.raise_event(ReferralClosed(outcome=outcome, referring_reference=self.request.referring.reference,
-                                        appointment_id=self.appointment_id, seen_on=seen_on, **self._ids()))
+        self.raise_event(
+            ReferralClosed(
+                outcome=outcome,
+                referring_reference=self.request.referring.reference,
+                appointment_id=self.appointment_id,
+                seen_on=seen_on,
+                **self._ids(),
+            )
+        )
 
     def report_if_overdue(self, max_age: timedelta, now: datetime) -> bool:
         """Once, when still unscheduled past ``max_age`` since received, or past its due date."""

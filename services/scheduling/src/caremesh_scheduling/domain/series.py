@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, Field, model_validator
+
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Invalid
-from pydantic import BaseModel, Field, model_validator
 
 MAX_OCCURRENCES = 104  # two years of weekly visits
 
@@ -98,8 +99,9 @@ class Series(Aggregate):
             return [o.appointment_id for o in booked if o.appointment_id]
         pivot = next((o for o in booked if o.appointment_id == appointment_id), None)
         if pivot is None:
-            raise Invalid(f"appointment {appointment_id} is not an occurrence of series {self.id}",
-                          field="appointment_id")
+            raise Invalid(
+                f"appointment {appointment_id} is not an occurrence of series {self.id}", field="appointment_id"
+            )
         if scope is Scope.ONE:
             return [appointment_id] if appointment_id else []
         return [o.appointment_id for o in booked if o.index >= pivot.index and o.appointment_id]

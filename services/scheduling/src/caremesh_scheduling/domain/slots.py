@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from caremesh_kit.errors import Invalid
-
 from caremesh_scheduling.domain.calendar import STEP_MINUTES, ServiceType, TemplateSpec
 
 BUCKET = timedelta(minutes=STEP_MINUTES)
@@ -103,8 +102,9 @@ def slot_at(spec: TemplateSpec, tz: ZoneInfo, duration_minutes: int, start: date
     return None
 
 
-def fits(spec: TemplateSpec, tz: ZoneInfo, service_type_id: str, start: datetime, end: datetime,
-         room: str | None) -> str | None:
+def fits(
+    spec: TemplateSpec, tz: ZoneInfo, service_type_id: str, start: datetime, end: datetime, room: str | None
+) -> str | None:
     """Why an existing booking ([start, end) with its buffers) is outside the template, or None."""
     if service_type_id not in spec.service_type_ids:
         return "service_not_offered"
@@ -116,21 +116,31 @@ def fits(spec: TemplateSpec, tz: ZoneInfo, service_type_id: str, start: datetime
     return "outside_availability"
 
 
-def offered(spec: TemplateSpec, practitioner_id: str, location_id: str, tz_name: str, service: ServiceType,
-            start: datetime) -> Slot | None:
+def offered(
+    spec: TemplateSpec, practitioner_id: str, location_id: str, tz_name: str, service: ServiceType, start: datetime
+) -> Slot | None:
     """The bookable slot at ``start`` for this service, or None when the template has none."""
     if service.id not in spec.service_type_ids:
         return None
     found = slot_at(spec, ZoneInfo(tz_name), service.duration_minutes, start)
     if found is None:
         return None
-    return Slot(practitioner_id=practitioner_id, location_id=location_id, service_type_id=service.id,
-                service_code=service.code, room=found.room, start=found.start, end=found.end,
-                buffer_before=timedelta(minutes=spec.buffer_before_minutes),
-                buffer_after=timedelta(minutes=spec.buffer_after_minutes), time_zone=tz_name)
+    return Slot(
+        practitioner_id=practitioner_id,
+        location_id=location_id,
+        service_type_id=service.id,
+        service_code=service.code,
+        room=found.room,
+        start=found.start,
+        end=found.end,
+        buffer_before=timedelta(minutes=spec.buffer_before_minutes),
+        buffer_after=timedelta(minutes=spec.buffer_after_minutes),
+        time_zone=tz_name,
+    )
 
 
 # -- slot ids ----------------------------------------------------------------------------------
+
 
 def slot_id(practitioner_id: str, location_id: str, service_type_id: str, start: datetime) -> str:
     """Opaque to clients; encodes what a booking needs (ids never contain dots)."""
@@ -148,6 +158,7 @@ def parse_slot_id(value: str) -> tuple[str, str, str, datetime]:
 
 
 # -- claims ------------------------------------------------------------------------------------
+
 
 def buckets(start: datetime, end: datetime) -> list[datetime]:
     """The five-minute buckets [start, end) touches, rounded outwards (never missing an overlap)."""
@@ -169,8 +180,16 @@ class Claim:
     bucket: datetime
 
 
-def claims_for(practitioner_id: str, location_id: str, room: str | None, patient_id: str, start: datetime,
-               end: datetime, before: timedelta, after: timedelta) -> list[Claim]:
+def claims_for(
+    practitioner_id: str,
+    location_id: str,
+    room: str | None,
+    patient_id: str,
+    start: datetime,
+    end: datetime,
+    before: timedelta,
+    after: timedelta,
+) -> list[Claim]:
     """The practitioner and the room are held for the visit and its buffers, the patient for the
     visit alone. Sorted by day, then id: the order every request claims in, so waits cannot
     deadlock."""

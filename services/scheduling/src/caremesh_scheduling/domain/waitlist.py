@@ -9,6 +9,8 @@ from datetime import date, datetime, time
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, Field, model_validator
+
 from caremesh_contracts.waitlist import (
     WaitlistEntryAccepted,
     WaitlistEntryAdded,
@@ -19,7 +21,6 @@ from caremesh_contracts.waitlist import (
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.codes import SERVICE_CODE
 from caremesh_kit.errors import Conflict
-from pydantic import BaseModel, Field, model_validator
 
 
 class Priority(IntEnum):
@@ -48,8 +49,12 @@ class PreferredTime(BaseModel):
         return self
 
     def fits(self, local_start: datetime, local_end: datetime) -> bool:
-        return (Weekday(local_start.weekday()) in self.days and self.start <= local_start.time()
-                and local_end.time() <= self.end and local_start.date() == local_end.date())
+        return (
+            Weekday(local_start.weekday()) in self.days
+            and self.start <= local_start.time()
+            and local_end.time() <= self.end
+            and local_start.date() == local_end.date()
+        )
 
 
 class Wish(BaseModel):
@@ -58,8 +63,9 @@ class Wish(BaseModel):
     practitioner_id: str | None = None
     earliest: date | None = None
     latest: date | None = None
-    preferred_times: list[PreferredTime] = Field(default_factory=list, max_length=14,
-                                                 description="any of them fits; none given: any time")
+    preferred_times: list[PreferredTime] = Field(
+        default_factory=list, max_length=14, description="any of them fits; none given: any time"
+    )
     priority: Priority = Priority.ROUTINE
     referral_id: str | None = None
 
@@ -135,19 +141,29 @@ class WaitlistEntry(Aggregate):
         if self.offer is not None and self.offer.offer_id == offer_id:
             return False  # the same offer again
         if not self.matches(slot, now):
-            raise Conflict(f"waitlist entry {self.id} is {self.status.value} or does not fit this slot",
-                           current=self.status.value, requested=Status.OFFERED.value)
+            raise Conflict(
+                f"waitlist entry {self.id} is {self.status.value} or does not fit this slot",
+                current=self.status.value,
+                requested=Status.OFFERED.value,
+            )
         self.status = Status.OFFERED
         self.offer = Offer(offer_id=offer_id, slot=slot, made_at=now, expires_at=expires_at)
-        self.raise_event(WaitlistEntryOffered(
-            offer_id=offer_id, practitioner_id=slot.practitioner_id, practitioner_name=slot.practitioner_name,
-            start=slot.start, end=slot.end, expires_at=expires_at, **self._ids()))
+        self.raise_event(
+            WaitlistEntryOffered(
+                offer_id=offer_id,
+                practitioner_id=slot.practitioner_id,
+                practitioner_name=slot.practitioner_name,
+                start=slot.start,
+                end=slot.end,
+                expires_at=expires_at,
+                **self._ids(),
+            )
+        )
         return True
 
     def open_offer(self, offer_id: str, verb: str) -> Offer:
         if self.status is not Status.OFFERED or self.offer is None or self.offer.offer_id != offer_id:
-            raise Conflict(f"offer {offer_id} is not open: cannot {verb} it", current=self.status.value,
-                           requested=verb)
+            raise Conflict(f"offer {offer_id} is not open: cannot {verb} it", current=self.status.value, requested=verb)
         return self.offer
 
     def accept(self, offer_id: str, appointment_id: str, now: datetime) -> bool:
@@ -155,8 +171,9 @@ class WaitlistEntry(Aggregate):
             return False  # accepted already
         offer = self.open_offer(offer_id, "accept")
         if now > offer.expires_at:
-            raise Conflict(f"offer {offer_id} expired at {offer.expires_at.isoformat()}",
-                           current="expired", requested="accept")
+            raise Conflict(
+                f"offer {offer_id} expired at {offer.expires_at.isoformat()}", current="expired", requested="accept"
+            )
         self.status, self.appointment_id = Status.BOOKED, appointment_id
         self.raise_event(WaitlistEntryAccepted(offer_id=offer_id, appointment_id=appointment_id, **self._ids()))
         return True
@@ -184,8 +201,11 @@ class WaitlistEntry(Aggregate):
         if self.status is Status.REMOVED:
             return False
         if self.status is Status.BOOKED:
-            raise Conflict("a booked waitlist entry is done; cancel its appointment instead",
-                           current=self.status.value, requested=Status.REMOVED.value)
+            raise Conflict(
+                "a booked waitlist entry is done; cancel its appointment instead",
+                current=self.status.value,
+                requested=Status.REMOVED.value,
+            )
         if self.status is Status.OFFERED:
             self._let_go("declined")  # the open offer passes on
         self.status = Status.REMOVED

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from caremesh_kit import context, logs
 from caremesh_kit.errors import Conflict, Invalid, NotFound, Unprocessable
 from caremesh_kit.periodic import every
-
 from caremesh_scheduling.claims import Claims, busy
 from caremesh_scheduling.domain import (
     DEFAULT_HOLD,
@@ -27,6 +26,7 @@ from caremesh_scheduling.usecases.lifecycle import TAKEN, Lifecycle, Unavailable
 from caremesh_scheduling.usecases.worklists import Worklists
 
 log = logs.get("caremesh.scheduling")
+
 
 @dataclass(frozen=True)
 class SlotRef:
@@ -61,8 +61,9 @@ class Scheduling(InsuranceReactions, Lifecycle, Worklists):
         claims = appt.claims()
         taken = await self.claims.acquire(appt.id, claims, self.appointments.holds, now)
         if taken is not None:
-            raise Conflict(TAKEN[taken.kind], field="patient_id" if taken.kind == "patient" else field,
-                           resource=taken.kind)
+            raise Conflict(
+                TAKEN[taken.kind], field="patient_id" if taken.kind == "patient" else field, resource=taken.kind
+            )
         if utcnow() - now > timedelta(seconds=self.orphan_claim_seconds / 2):
             # So slow that the sweeper may soon take this attempt for a crash's leftover: give up.
             await self.claims.undo(appointment_id, claims)
@@ -87,8 +88,10 @@ class Scheduling(InsuranceReactions, Lifecycle, Worklists):
         field = "slot_id" if by_id else "start"
         template = await self.calendar.templates.find(template_id(ref.practitioner_id, ref.location_id))
         if template is None:
-            raise NotFound(f"practitioner {ref.practitioner_id} has no availability at location {ref.location_id}",
-                           field="slot_id" if by_id else "location_id")
+            raise NotFound(
+                f"practitioner {ref.practitioner_id} has no availability at location {ref.location_id}",
+                field="slot_id" if by_id else "location_id",
+            )
         location = await self.calendar.location(ref.location_id, "slot_id" if by_id else "location_id")
         service = await self.calendar.service_type(ref.service_type_id, "slot_id" if by_id else "service_type_id")
         slot = offered(template.spec, ref.practitioner_id, ref.location_id, location.time_zone, service, ref.start)
@@ -125,9 +128,12 @@ class Scheduling(InsuranceReactions, Lifecycle, Worklists):
         self.calendar.view.appointment(appt)
 
     # -- lifecycle -----------------------------------------------------------------------------
-    async def cancel(self, appointment_id: str, reason: CancelReason, by: str, by_role: str,
-                     note: str | None) -> Appointment:
-        appt = await self.appointments.repo.mutate(appointment_id, lambda a: a.cancel(reason, by, by_role, utcnow(), note))
+    async def cancel(
+        self, appointment_id: str, reason: CancelReason, by: str, by_role: str, note: str | None
+    ) -> Appointment:
+        appt = await self.appointments.repo.mutate(
+            appointment_id, lambda a: a.cancel(reason, by, by_role, utcnow(), note)
+        )
         await self._free(appt)
         return appt
 
@@ -138,7 +144,8 @@ class Scheduling(InsuranceReactions, Lifecycle, Worklists):
         appt = await self.appointments.repo.get(appointment_id)
         practitioner = await self.calendar.practitioners.get(appt.practitioner_id)
         return await self.appointments.repo.mutate(
-            appointment_id, lambda a: a.complete(practitioner.details.name, utcnow()))
+            appointment_id, lambda a: a.complete(practitioner.details.name, utcnow())
+        )
 
     async def mark_no_show(self, appointment_id: str) -> Appointment:
         return await self.appointments.repo.mutate(appointment_id, lambda a: a.mark_no_show(utcnow()))

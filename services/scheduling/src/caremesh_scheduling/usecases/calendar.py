@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from caremesh_contracts import CoverageChanged, CoverageRegistered
 from caremesh_kit import context
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, NotFound
 from caremesh_kit.store import Repository
-from pydantic import BaseModel
-
 from caremesh_scheduling.domain import (
     KnownCoverage,
     Location,
@@ -106,8 +106,9 @@ class CalendarService:
         return sorted(self.view.service_types.values(), key=lambda s: (s.details.code, s.details.name))
 
     # -- templates ---------------------------------------------------------------------------------
-    async def put_template(self, practitioner_id: str, location_id: str, spec: TemplateSpec, version: int | None,
-                           by: str) -> tuple[Template, bool, list[TemplateConflict]]:
+    async def put_template(
+        self, practitioner_id: str, location_id: str, spec: TemplateSpec, version: int | None, by: str
+    ) -> tuple[Template, bool, list[TemplateConflict]]:
         """Create or replace the practitioner's template at the location. Existing appointments
         stay where they are; those the new template does not cover come back as conflicts."""
         await self.practitioners.get(practitioner_id)
@@ -123,16 +124,24 @@ class CalendarService:
 
         def replace(t: Template) -> None:
             if version is not None and t.version != version:
-                raise Conflict(f"the template is at version {t.version}, not {version}", field="version",
-                               current_version=t.version)
+                raise Conflict(
+                    f"the template is at version {t.version}, not {version}", field="version", current_version=t.version
+                )
             t.spec, t.updated_at, t.updated_by = spec, now, by
 
         created = False
         if await self.templates.find(tid) is None and version in (None, 0):
             try:
-                template = await self.templates.add(Template(id=tid, practitioner_id=practitioner_id,
-                                                             location_id=location_id, spec=spec, updated_at=now,
-                                                             updated_by=by))
+                template = await self.templates.add(
+                    Template(
+                        id=tid,
+                        practitioner_id=practitioner_id,
+                        location_id=location_id,
+                        spec=spec,
+                        updated_at=now,
+                        updated_by=by,
+                    )
+                )
                 created = True
             except Conflict:  # created concurrently: replace that one
                 template = await self.templates.mutate(tid, replace)
@@ -147,15 +156,19 @@ class CalendarService:
         for a in await self.appointments.holding_after(now, template.practitioner_id, template.location_id):
             start, end = a.footprint
             if reason := fits(template.spec, tz, a.service_type_id, start, end, a.room):
-                out.append(TemplateConflict(appointment_id=a.id, start=a.start, end=a.end, status=a.status.value,
-                                            reason=reason))
+                out.append(
+                    TemplateConflict(
+                        appointment_id=a.id, start=a.start, end=a.end, status=a.status.value, reason=reason
+                    )
+                )
         return sorted(out, key=lambda c: (c.start, c.appointment_id))
 
     async def template(self, practitioner_id: str, location_id: str) -> Template:
         found = await self.templates.find(template_id(practitioner_id, location_id))
         if found is None:
-            raise NotFound(f"practitioner {practitioner_id} has no template at location {location_id}",
-                           field="location_id")
+            raise NotFound(
+                f"practitioner {practitioner_id} has no template at location {location_id}", field="location_id"
+            )
         return found
 
     async def templates_of(self, practitioner_id: str) -> list[Template]:
@@ -173,14 +186,23 @@ class CalendarService:
 
     # -- coverage, from insurance's events ---------------------------------------------------------
     async def on_coverage_registered(self, event: CoverageRegistered, env: Envelope) -> None:
-        known = KnownCoverage(coverage_id=event.coverage_id, payer=event.payer, period_start=event.period_start,
-                              period_end=event.period_end)
+        known = KnownCoverage(
+            coverage_id=event.coverage_id,
+            payer=event.payer,
+            period_start=event.period_start,
+            period_end=event.period_end,
+        )
         await self._coverage(event.patient_id, lambda c: c.registered(known))
 
     async def on_coverage_changed(self, event: CoverageChanged, env: Envelope) -> None:
-        snapshot = KnownCoverage(coverage_id=event.coverage_id, period_start=event.period_start,
-                                 period_end=event.period_end, status=event.status,
-                                 service_codes=list(event.service_codes), coverage_version=event.coverage_version)
+        snapshot = KnownCoverage(
+            coverage_id=event.coverage_id,
+            period_start=event.period_start,
+            period_end=event.period_end,
+            status=event.status,
+            service_codes=list(event.service_codes),
+            coverage_version=event.coverage_version,
+        )
         await self._coverage(event.patient_id, lambda c: c.changed(snapshot))
 
     async def _coverage(self, patient_id: str, change: Callable[[PatientCoverage], bool]) -> None:

@@ -19,14 +19,17 @@ from caremesh_contracts import (
 )
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import NotFound, Unprocessable
-
 from caremesh_scheduling.domain import ON_HOLD, Action, Appointment, Status, utcnow
 
 if TYPE_CHECKING:
     from caremesh_scheduling.usecases.booking import Scheduling
 
-AUTHORIZATION_FLAGS = (Action.AUTHORIZATION_DENIED, Action.AUTHORIZATION_NOT_COVERING,
-                       Action.AUTHORIZATION_EXPIRED, Action.AUTHORIZATION_CANCELLED)
+AUTHORIZATION_FLAGS = (
+    Action.AUTHORIZATION_DENIED,
+    Action.AUTHORIZATION_NOT_COVERING,
+    Action.AUTHORIZATION_EXPIRED,
+    Action.AUTHORIZATION_CANCELLED,
+)
 
 
 class InsuranceReactions:
@@ -51,8 +54,13 @@ class InsuranceReactions:
 
     async def on_authorization_required(self: "Scheduling", event: AuthorizationRequired, env: Envelope) -> None:
         if event.appointment_id:
-            await self._react(event.appointment_id, lambda a: a.status in ON_HOLD and a.wait_on_authorization(
-                event.authorization_id, utcnow(), self.authorization_hold))
+            await self._react(
+                event.appointment_id,
+                lambda a: (
+                    a.status in ON_HOLD
+                    and a.wait_on_authorization(event.authorization_id, utcnow(), self.authorization_hold)
+                ),
+            )
 
     async def on_authorization_approved(self: "Scheduling", event: AuthorizationApproved, env: Envelope) -> None:
         if not event.appointment_id:
@@ -79,8 +87,9 @@ class InsuranceReactions:
     async def on_authorization_cancelled(self: "Scheduling", event: AuthorizationCancelled, env: Envelope) -> None:
         await self._authorization_flag(event, env, Action.AUTHORIZATION_CANCELLED, None, upcoming_only=True)
 
-    async def _authorization_flag(self: "Scheduling", event, env: Envelope, reason: Action, code: str | None,
-                                  upcoming_only: bool = False) -> None:
+    async def _authorization_flag(
+        self: "Scheduling", event, env: Envelope, reason: Action, code: str | None, upcoming_only: bool = False
+    ) -> None:
         """Flag the appointment for a coordinator. One still pending missed the ``required``
         (reordered): it waits on the authorization from now on, so its hold lasts."""
         if not event.appointment_id:
@@ -91,7 +100,8 @@ class InsuranceReactions:
             if upcoming_only and a.start <= now:
                 return False
             waited = a.status is Status.PENDING and a.wait_on_authorization(
-                event.authorization_id, now, self.authorization_hold)
+                event.authorization_id, now, self.authorization_hold
+            )
             return a.flag(reason, env.time, code) or waited
 
         await self._react(event.appointment_id, react)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from caremesh_kit import context, logs
 from caremesh_kit.errors import Conflict, DomainError, VersionConflict
-
 from caremesh_scheduling.claims import transient
 from caremesh_scheduling.domain import MOVABLE, Appointment, Claim, utcnow
 
@@ -30,9 +29,11 @@ class Unavailable(DomainError):
     title = "Service unavailable"
 
 
-TAKEN = {"practitioner": "the practitioner is already booked at that time",
-         "room": "the room is already booked at that time",
-         "patient": "the patient already has an appointment at an overlapping time"}
+TAKEN = {
+    "practitioner": "the practitioner is already booked at that time",
+    "room": "the room is already booked at that time",
+    "patient": "the patient already has an appointment at an overlapping time",
+}
 
 
 class Lifecycle:
@@ -42,8 +43,11 @@ class Lifecycle:
         as it was."""
         appt = await self.appointments.repo.get(appointment_id)
         if appt.status not in MOVABLE:
-            raise Conflict(f"cannot reschedule an appointment that is {appt.status.value}",
-                           current=appt.status.value, requested="rescheduled")
+            raise Conflict(
+                f"cannot reschedule an appointment that is {appt.status.value}",
+                current=appt.status.value,
+                requested="rescheduled",
+            )
         slot, field = await self.derive_slot(ref)
         if slot.id == appt.slot_id:
             return appt
@@ -57,14 +61,19 @@ class Lifecycle:
         fresh = [c for c in moved.claims() if c.id not in old]
         taken = await self.claims.acquire(appt.id, fresh, self.appointments.holds, now)
         if taken is not None:
-            raise Conflict(TAKEN[taken.kind], field="patient_id" if taken.kind == "patient" else field,
-                           resource=taken.kind)
+            raise Conflict(
+                TAKEN[taken.kind], field="patient_id" if taken.kind == "patient" else field, resource=taken.kind
+            )
         try:
             # The entry also names the old buckets the move lets go: whichever side of the commit a
             # crash lands on, the sweeper frees what the appointment does not hold then.
             moved_ids = {c.id for c in moved.claims()}
-            await transient(lambda: self.claims.attempts.update_one({"_id": appt.id}, {"$set": {"claims": _by_day(
-                fresh + [c for c in appt.claims() if c.id not in moved_ids])}}))
+            await transient(
+                lambda: self.claims.attempts.update_one(
+                    {"_id": appt.id},
+                    {"$set": {"claims": _by_day(fresh + [c for c in appt.claims() if c.id not in moved_ids])}},
+                )
+            )
             if (utcnow() - now).total_seconds() > self.orphan_claim_seconds / 2:
                 raise Unavailable("the store is too slow to reschedule safely now; try again")
             saved = await self._move(appt, slot, practitioner.details.name)
@@ -95,8 +104,9 @@ class Lifecycle:
     async def self_pay(self: "Scheduling", appointment_id: str) -> Appointment:
         appt = await self.appointments.repo.get(appointment_id)
         practitioner = await self.calendar.practitioners.get(appt.practitioner_id)
-        return await self.appointments.repo.mutate(appointment_id,
-                                                   lambda a: a.self_pay(practitioner.details.name, utcnow()))
+        return await self.appointments.repo.mutate(
+            appointment_id, lambda a: a.self_pay(practitioner.details.name, utcnow())
+        )
 
     # -- sweepers --------------------------------------------------------------------------------
     async def expire_holds(self: "Scheduling", now: datetime | None = None) -> int:
@@ -113,8 +123,9 @@ class Lifecycle:
         now = now or utcnow()
         marked = 0
         for appt in await self.appointments.ended_before(now - self.no_show_after, SWEEP_BATCH):
-            if await self._sweep(appt, lambda a: a.no_show_due(now, self.no_show_after)
-                                 and a.mark_no_show(now, automatic=True)):
+            if await self._sweep(
+                appt, lambda a: a.no_show_due(now, self.no_show_after) and a.mark_no_show(now, automatic=True)
+            ):
                 marked += 1
         return marked
 
@@ -128,7 +139,7 @@ class Lifecycle:
                 saved = await self.appointments.repo.save(appt)
         except VersionConflict:
             return False  # another replica (or a request) wrote first; the next round looks again
-        except Exception:  # noqa: BLE001 - one appointment's failure must not stop the others
+        except Exception:
             log.exception("lifecycle sweep of an appointment failed")
             return False
         await self._free(saved)
@@ -140,6 +151,6 @@ class Lifecycle:
                 expired, missed = await self.expire_holds(), await self.record_no_shows()
                 if expired or missed:
                     logs.info(log, "lifecycle sweep", holds_expired=expired, no_shows=missed)
-            except Exception:  # noqa: BLE001 - try again next round
+            except Exception:
                 log.exception("lifecycle sweep failed")
             await asyncio.sleep(self.sweep_seconds)

@@ -8,6 +8,8 @@ the ack is repaired by the redelivery.
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from pymongo import ASCENDING, IndexModel
+
 from caremesh_contracts import (
     AppointmentCancelled,
     AppointmentDeclined,
@@ -21,8 +23,6 @@ from caremesh_kit.errors import Conflict, DomainError, Invalid, Unprocessable
 from caremesh_kit.periodic import every
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
-from pymongo import ASCENDING, IndexModel
-
 from caremesh_scheduling.domain import Appointment, CancelReason, utcnow
 from caremesh_scheduling.domain.referrals import UNSCHEDULED, Priority, Referral, ReferralRequest, Status
 from caremesh_scheduling.domain.waitlist import WaitlistEntry
@@ -33,12 +33,18 @@ Ended = AppointmentCancelled | AppointmentDeclined | AppointmentHoldExpired | Ap
 
 
 class Referrals:
-    def __init__(self, runtime: Runtime, scheduling: Scheduling, overdue_after: timedelta,
-                 sweep_seconds: float) -> None:
+    def __init__(
+        self, runtime: Runtime, scheduling: Scheduling, overdue_after: timedelta, sweep_seconds: float
+    ) -> None:
         self.repo: Repository[Referral] = runtime.repository(
-            "referrals", Referral, [IndexModel([("status", ASCENDING), ("received_at", ASCENDING)]),
-                                    IndexModel([("appointment_id", ASCENDING)]),
-                                    IndexModel([("request.patient_id", ASCENDING)])])
+            "referrals",
+            Referral,
+            [
+                IndexModel([("status", ASCENDING), ("received_at", ASCENDING)]),
+                IndexModel([("appointment_id", ASCENDING)]),
+                IndexModel([("request.patient_id", ASCENDING)]),
+            ],
+        )
         self.scheduling = scheduling
         self.overdue_after = overdue_after
         self.sweep_seconds = sweep_seconds
@@ -65,19 +71,24 @@ class Referrals:
         appt = await self.scheduling.get_appointment(appointment_id)
         self._check_fits(referral, appt)
         return await self.repo.mutate(
-            referral_id, lambda r: r.schedule(appt.id, appt.start, appt.service_code, by, utcnow()))
+            referral_id, lambda r: r.schedule(appt.id, appt.start, appt.service_code, by, utcnow())
+        )
 
     async def book(self, referral_id: str, slot: SlotRef | str, by: str) -> tuple[Referral, Appointment]:
         """Book through the public booking use case, then link. A crash between the two leaves an
         unlinked appointment, which ``link`` attaches."""
         referral = await self.repo.get(referral_id)
         if referral.status not in UNSCHEDULED:
-            raise Conflict(f"a referral that is {referral.status.value} cannot be scheduled",
-                           current=referral.status.value, requested=Status.SCHEDULED.value)
+            raise Conflict(
+                f"a referral that is {referral.status.value} cannot be scheduled",
+                current=referral.status.value,
+                requested=Status.SCHEDULED.value,
+            )
         appt = await self.scheduling.request_appointment(referral.request.patient_id, slot)
         try:
             referral = await self.repo.mutate(
-                referral_id, lambda r: r.schedule(appt.id, appt.start, appt.service_code, by, utcnow()))
+                referral_id, lambda r: r.schedule(appt.id, appt.start, appt.service_code, by, utcnow())
+            )
         except (Conflict, Invalid):
             # Wrong service, or scheduled meanwhile: do not keep a visit nobody asked for.
             await self.scheduling.cancel(appt.id, CancelReason.ERROR, by, "staff", "referral could not be linked")
@@ -102,9 +113,17 @@ class Referrals:
             raise Invalid(f"the appointment is {appt.status.value}", field="appointment_id")
 
     # -- queries -------------------------------------------------------------------------------
-    async def query(self, *, patient_id: str | None = None, status: list[Status] | None = None,
-                   overdue: bool | None = None, priority: Priority | None = None, service_code: str | None = None,
-                   limit: int = 50, offset: int = 0) -> tuple[list[Referral], int]:
+    async def query(
+        self,
+        *,
+        patient_id: str | None = None,
+        status: list[Status] | None = None,
+        overdue: bool | None = None,
+        priority: Priority | None = None,
+        service_code: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Referral], int]:
         query: dict = {}
         if patient_id:
             query["request.patient_id"] = patient_id
@@ -136,7 +155,8 @@ class Referrals:
                     seen_on = event.start.astimezone(ZoneInfo(location.time_zone)).date()
             try:
                 await self.repo.mutate(
-                    referral.id, lambda r, d=seen_on: r.appointment_fulfilled(event.appointment_id, d, utcnow()))
+                    referral.id, lambda r, d=seen_on: r.appointment_fulfilled(event.appointment_id, d, utcnow())
+                )
             except Conflict as exc:
                 raise Unprocessable(exc.detail) from exc
 
@@ -162,7 +182,7 @@ class Referrals:
 
             try:
                 await self.repo.mutate(referral_id, report)
-            except Exception:  # noqa: BLE001 - one referral's failure must not stop the others
+            except Exception:
                 log.exception("reporting an overdue referral failed")
                 continue
             reported += bool(won and won[-1])

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from pymongo import ASCENDING, IndexModel
+
 from caremesh_contracts import AppointmentCancelled, AppointmentHoldExpired
 from caremesh_contracts.waitlist import WaitlistOfferLapsed
 from caremesh_kit import context, logs
@@ -18,8 +20,6 @@ from caremesh_kit.errors import Conflict, Invalid, NotFound
 from caremesh_kit.periodic import every
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
-from pymongo import ASCENDING, IndexModel
-
 from caremesh_scheduling.domain import Appointment, Claim, utcnow
 from caremesh_scheduling.domain.waitlist import FreedSlot, Status, WaitlistEntry, Wish, best_match
 from caremesh_scheduling.usecases.booking import Scheduling
@@ -31,9 +31,14 @@ OFFERS = uuid.UUID("6f1d2c1e-3b7a-5c55-9a43-0c9e8d1f2a77")
 class Waitlist:
     def __init__(self, runtime: Runtime, scheduling: Scheduling, hold: timedelta, sweep_seconds: float) -> None:
         self.repo: Repository[WaitlistEntry] = runtime.repository(
-            "waitlist", WaitlistEntry, [IndexModel([("status", ASCENDING), ("wish.service_code", ASCENDING)]),
-                                        IndexModel([("offer.offer_id", ASCENDING)]),
-                                        IndexModel([("wish.patient_id", ASCENDING)])])
+            "waitlist",
+            WaitlistEntry,
+            [
+                IndexModel([("status", ASCENDING), ("wish.service_code", ASCENDING)]),
+                IndexModel([("offer.offer_id", ASCENDING)]),
+                IndexModel([("wish.patient_id", ASCENDING)]),
+            ],
+        )
         self.scheduling = scheduling
         self.claims = scheduling.claims
         self.hold = hold
@@ -57,8 +62,9 @@ class Waitlist:
         cursor = self.repo.collection.find({"wish.patient_id": patient_id}).sort("added_at", ASCENDING)
         return [WaitlistEntry.from_document(d) async for d in cursor.limit(limit)]  # type: ignore[misc]
 
-    async def outstanding(self, limit: int, offset: int,
-                          practitioner_id: str | None = None) -> tuple[list[WaitlistEntry], int]:
+    async def outstanding(
+        self, limit: int, offset: int, practitioner_id: str | None = None
+    ) -> tuple[list[WaitlistEntry], int]:
         """Open offers, the soonest to lapse first."""
         query: dict = {"status": Status.OFFERED.value}
         if practitioner_id:
@@ -79,11 +85,18 @@ class Waitlist:
         """True while ``holder_id`` is an open offer: its claims keep the slot for it."""
         doc = await self.repo.collection.find_one({"offer.offer_id": holder_id}, {"_id": 1})
         entry = await self.repo.find(doc["_id"]) if doc else None
-        return (entry is not None and entry.status is Status.OFFERED and entry.offer is not None
-                and entry.offer.offer_id == holder_id and entry.offer.expires_at > utcnow())
+        return (
+            entry is not None
+            and entry.status is Status.OFFERED
+            and entry.offer is not None
+            and entry.offer.offer_id == holder_id
+            and entry.offer.expires_at > utcnow()
+        )
 
     # -- offers --------------------------------------------------------------------------------
-    async def on_appointment_cancelled(self, event: AppointmentCancelled | AppointmentHoldExpired, env: Envelope) -> None:
+    async def on_appointment_cancelled(
+        self, event: AppointmentCancelled | AppointmentHoldExpired, env: Envelope
+    ) -> None:
         appt = await self.scheduling.appointments.repo.find(event.appointment_id)
         if appt is None or appt.start <= utcnow() or not appt.location_id:
             return
@@ -94,9 +107,16 @@ class Waitlist:
     async def _freed(self, appt: Appointment) -> FreedSlot:
         practitioner = await self.scheduling.calendar.practitioners.get(appt.practitioner_id)
         location = await self.scheduling.calendar.locations.get(appt.location_id)
-        return FreedSlot(practitioner_id=appt.practitioner_id, practitioner_name=practitioner.details.name,
-                         service_code=appt.service_code, start=appt.start, end=appt.end,
-                         time_zone=location.time_zone, slot_id=appt.slot_id, appointment_id=appt.id)
+        return FreedSlot(
+            practitioner_id=appt.practitioner_id,
+            practitioner_name=practitioner.details.name,
+            service_code=appt.service_code,
+            start=appt.start,
+            end=appt.end,
+            time_zone=location.time_zone,
+            slot_id=appt.slot_id,
+            appointment_id=appt.id,
+        )
 
     async def _hold_claims(self, slot: FreedSlot) -> list[Claim]:
         """The practitioner's and the room's time, as the freed appointment had it."""
@@ -115,8 +135,12 @@ class Waitlist:
                 return None  # booked by someone else meanwhile: nothing to offer
             await self.claims.settle(offer_id)
             try:
-                return await self.repo.mutate(entry.id, lambda e, o=offer_id, n=now: e.make_offer(  # type: ignore[misc]
-                    o, slot, n + self.hold, n))
+                return await self.repo.mutate(
+                    entry.id,
+                    lambda e, o=offer_id, n=now: e.make_offer(  # type: ignore[misc]
+                        o, slot, n + self.hold, n
+                    ),
+                )
             except Conflict:  # removed or offered another slot meanwhile: the next one
                 await self.claims.release(offer_id, claims)
                 entries.remove(entry)
@@ -173,9 +197,15 @@ class Waitlist:
 
     async def _chain_open(self, freed_appointment_id: str) -> bool:
         """Someone holds an open offer of this slot, or took it: a redelivery has nothing to do."""
-        return await self.repo.collection.find_one({
-            "offer.slot.appointment_id": freed_appointment_id,
-            "status": {"$in": [Status.OFFERED.value, Status.BOOKED.value]}}) is not None
+        return (
+            await self.repo.collection.find_one(
+                {
+                    "offer.slot.appointment_id": freed_appointment_id,
+                    "status": {"$in": [Status.OFFERED.value, Status.BOOKED.value]},
+                }
+            )
+            is not None
+        )
 
     # -- the expiry sweep ----------------------------------------------------------------------
     async def lapse_expired(self) -> int:
@@ -189,7 +219,7 @@ class Waitlist:
                 continue
             try:
                 lapsed += await self._lapse(entry.id, entry.offer.offer_id, "expired")
-            except Exception:  # noqa: BLE001 - one offer's failure must not stop the others
+            except Exception:
                 log.exception("lapsing an expired offer failed")
         return lapsed
 

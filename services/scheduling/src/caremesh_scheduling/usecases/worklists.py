@@ -5,24 +5,39 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from caremesh_kit.errors import Invalid
-
 from caremesh_scheduling.domain import Appointment, Status, utcnow
 
 if TYPE_CHECKING:
     from caremesh_scheduling.usecases.booking import Scheduling
 
 # A day's schedule: what holds time or took place; not what was let go.
-ON_SCHEDULE = [s.value for s in (Status.PENDING, Status.WAITING_ON_AUTHORIZATION, Status.BOOKED, Status.ARRIVED,
-                                 Status.FULFILLED, Status.NO_SHOW)]
+ON_SCHEDULE = [
+    s.value
+    for s in (
+        Status.PENDING,
+        Status.WAITING_ON_AUTHORIZATION,
+        Status.BOOKED,
+        Status.ARRIVED,
+        Status.FULFILLED,
+        Status.NO_SHOW,
+    )
+]
 
 
 class Worklists:
-    async def waiting_on_insurance(self: "Scheduling", practitioner_id: str | None, location_id: str | None,
-                                   offset: int, limit: int) -> list[Appointment]:
+    async def waiting_on_insurance(
+        self: "Scheduling", practitioner_id: str | None, location_id: str | None, offset: int, limit: int
+    ) -> list[Appointment]:
         return await self.appointments.waiting_on_insurance(practitioner_id, location_id, offset, limit)
 
-    async def day_schedule(self: "Scheduling", practitioner_id: str | None, location_id: str | None,
-                           day: date | None, offset: int, limit: int) -> tuple[date, list[Appointment]]:
+    async def day_schedule(
+        self: "Scheduling",
+        practitioner_id: str | None,
+        location_id: str | None,
+        day: date | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[date, list[Appointment]]:
         """A day in the location's zone (by practitioner: each visit in its own location's zone;
         ``day`` defaults to today in the location's, else the practitioner's, zone)."""
         if not practitioner_id and not location_id:
@@ -34,19 +49,23 @@ class Worklists:
         day = day or utcnow().astimezone(zone).date()
         # Every zone's version of that day lies within 14 hours of it in UTC.
         start = datetime.combine(day, time(), zone) - timedelta(hours=14)
-        found = await self.appointments.between(start, start + timedelta(hours=52), practitioner_id, location_id,
-                                                ON_SCHEDULE)
+        found = await self.appointments.between(
+            start, start + timedelta(hours=52), practitioner_id, location_id, ON_SCHEDULE
+        )
         zones: dict[str, ZoneInfo] = {}
         on_day = []
         for a in found:
             if a.location_id not in zones:
-                zones[a.location_id] = ZoneInfo((await self.calendar.location(a.location_id)).details.time_zone) \
-                    if a.location_id else zone
+                zones[a.location_id] = (
+                    ZoneInfo((await self.calendar.location(a.location_id)).details.time_zone) if a.location_id else zone
+                )
             if a.start.astimezone(zones[a.location_id]).date() == day:
                 on_day.append(a)
-        return day, on_day[offset:offset + limit]
+        return day, on_day[offset : offset + limit]
 
-    async def no_shows(self: "Scheduling", days: int, practitioner_id: str | None, location_id: str | None,
-                       offset: int, limit: int) -> list[Appointment]:
-        return await self.appointments.no_shows(utcnow() - timedelta(days=days), practitioner_id, location_id,
-                                                offset, limit)
+    async def no_shows(
+        self: "Scheduling", days: int, practitioner_id: str | None, location_id: str | None, offset: int, limit: int
+    ) -> list[Appointment]:
+        return await self.appointments.no_shows(
+            utcnow() - timedelta(days=days), practitioner_id, location_id, offset, limit
+        )

@@ -9,11 +9,11 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from caremesh_kit.audit import CoordinatorAccess
-from caremesh_kit.errors import Invalid, NotFound
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from caremesh_kit.audit import CoordinatorAccess
+from caremesh_kit.errors import Invalid, NotFound
 from caremesh_records.fhir.importer import bundle as bundles
 from caremesh_records.fhir.importer.jobs import split
 from caremesh_records.fhir.importer.report import Counts, ImportReport, Outcome, ResourceOutcome
@@ -25,9 +25,16 @@ JSON_TYPES = ("application/fhir+json", "application/json")
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/fhir+ndjson")
 MAX_BUNDLE_BYTES = 15 * 1024 * 1024  # under Mongo's 16 MB per document, with room for the rest
 MAX_BUNDLES = 10_000
-Source = Annotated[str | None, Query(max_length=60, description=(
-    "label of the sending system, part of each patient's import identifier; default: Bundle.meta.source, "
-    "else 'synthea' for Synthea output"))]
+Source = Annotated[
+    str | None,
+    Query(
+        max_length=60,
+        description=(
+            "label of the sending system, part of each patient's import identifier; default: Bundle.meta.source, "
+            "else 'synthea' for Synthea output"
+        ),
+    ),
+]
 
 
 def _importer(request: Request) -> FhirImport:
@@ -48,15 +55,21 @@ def _body_doc(schema: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {t: {"schema": {"type": schema}} for t in JSON_TYPES}}}
 
 
-@router.post("/fhir", response_model=ImportReport, openapi_extra=_body_doc("object"),
-             summary="Import a FHIR R4 transaction or collection Bundle; the report says what became of each resource")
-async def import_bundle(request: Request, importer: Importer, access: CoordinatorAccess,
-                        source: Source = None) -> ImportReport:
+@router.post(
+    "/fhir",
+    response_model=ImportReport,
+    openapi_extra=_body_doc("object"),
+    summary="Import a FHIR R4 transaction or collection Bundle; the report says what became of each resource",
+)
+async def import_bundle(
+    request: Request, importer: Importer, access: CoordinatorAccess, source: Source = None
+) -> ImportReport:
     _media_type(request, JSON_TYPES)
     return await importer.run(await request.body(), source, access)
 
 
 # -- bulk -----------------------------------------------------------------------------------------
+
 
 class Progress(BaseModel):
     done: int
@@ -102,13 +115,24 @@ def _checked(items: list[Any]) -> tuple[list[str], int]:
     return stored, resources
 
 
-@router.post("/imports", status_code=202, response_model=ImportStatus,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
-                 "application/x-ndjson": {"schema": {"type": "string"}}}}},
-             summary="Queue many Bundles (a JSON array, or NDJSON with one Bundle per line) for import")
-async def submit_import(request: Request, response: Response, importer: Importer, access: CoordinatorAccess,
-                        source: Source = None) -> ImportStatus:
+@router.post(
+    "/imports",
+    status_code=202,
+    response_model=ImportStatus,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+    summary="Queue many Bundles (a JSON array, or NDJSON with one Bundle per line) for import",
+)
+async def submit_import(
+    request: Request, response: Response, importer: Importer, access: CoordinatorAccess, source: Source = None
+) -> ImportStatus:
     media = _media_type(request, JSON_TYPES + NDJSON_TYPES)
     items = split(await request.body(), media)
     if not 1 <= len(items) <= MAX_BUNDLES:
@@ -120,11 +144,14 @@ async def submit_import(request: Request, response: Response, importer: Importer
 
 
 @router.get("/imports/{import_id}", response_model=ImportStatus, summary="Progress and outcomes of a bulk import")
-async def import_status(import_id: str, importer: Importer, access: CoordinatorAccess,
-                        limit: Annotated[int, Query(ge=0, le=5000, description="outcomes per page; 0: none")] = 100,
-                        offset: Annotated[int, Query(ge=0)] = 0,
-                        outcome: Annotated[Outcome | None, Query(description="only outcomes of this kind")] = None,
-                        ) -> ImportStatus:
+async def import_status(
+    import_id: str,
+    importer: Importer,
+    access: CoordinatorAccess,
+    limit: Annotated[int, Query(ge=0, le=5000, description="outcomes per page; 0: none")] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    outcome: Annotated[Outcome | None, Query(description="only outcomes of this kind")] = None,
+) -> ImportStatus:
     found = await importer.jobs.status(import_id, outcomes=limit > 0)
     if found is None:
         raise NotFound(f"import {import_id} not found")
@@ -135,8 +162,9 @@ async def import_status(import_id: str, importer: Importer, access: CoordinatorA
     return status
 
 
-def _status(job: dict[str, Any], results: list[dict[str, Any]], running: int, limit: int, offset: int,
-            only: Outcome | None) -> ImportStatus:
+def _status(
+    job: dict[str, Any], results: list[dict[str, Any]], running: int, limit: int, offset: int, only: Outcome | None
+) -> ImportStatus:
     totals, summary, failed, outcomes = Counts(), {}, [], []
     for r in results:
         if "error" in r:
@@ -146,13 +174,23 @@ def _status(job: dict[str, Any], results: list[dict[str, Any]], running: int, li
         totals.merge(Counts.model_validate(report["totals"]))
         for resource_type, counts in report["summary"].items():
             summary.setdefault(resource_type, Counts()).merge(Counts.model_validate(counts))
-        outcomes += [BulkOutcome(bundle=r["index"], **o) for o in report.get("resources", [])
-                     if only is None or o["outcome"] == only]
+        outcomes += [
+            BulkOutcome(bundle=r["index"], **o)
+            for o in report.get("resources", [])
+            if only is None or o["outcome"] == only
+        ]
     done = len(results)
     state = "completed" if done >= job["bundles"] else "running" if done or running else "queued"
     return ImportStatus(
-        id=job["_id"], status=state, created_at=job["created_at"], source=job.get("source"),
+        id=job["_id"],
+        status=state,
+        created_at=job["created_at"],
+        source=job.get("source"),
         bundles=Progress(done=done, total=job["bundles"]),
         resources=Progress(done=min(totals.total + running, job["resources"]), total=job["resources"]),
-        totals=totals, summary=dict(sorted(summary.items())), failed_bundles=failed,
-        outcomes=outcomes[offset:offset + limit], outcomes_total=len(outcomes))
+        totals=totals,
+        summary=dict(sorted(summary.items())),
+        failed_bundles=failed,
+        outcomes=outcomes[offset : offset + limit],
+        outcomes_total=len(outcomes),
+    )

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from caremesh_kit.errors import Invalid
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
+
+from caremesh_kit.errors import Invalid
 
 TYPES = ("transaction", "collection")
 SYNTHEA = "https://github.com/synthetichealth/synthea"
@@ -154,15 +155,23 @@ def parse(raw: Any, source: str | None = None) -> ParsedBundle:
         Bundle.model_validate({**raw, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]})
     except ValidationError as exc:
         errors = [{"field": loc(e["loc"]), "in": "body", "message": e["msg"]} for e in exc.errors()]
-        raise Invalid(f"not a valid Bundle: {validation_reason(exc)}", field=errors[0]["field"],
-                      errors=errors) from None
+        raise Invalid(
+            f"not a valid Bundle: {validation_reason(exc)}", field=errors[0]["field"], errors=errors
+        ) from None
     if raw["type"] == "transaction":
         for i, e in enumerate(entries):
             if not isinstance(e.get("request"), dict):
                 raise Invalid(f"entry {i} of a transaction has no request", field=f"entry.{i}.request")
-    parsed = [Entry(index=i, full_url=e.get("fullUrl"), resource_type=e["resource"]["resourceType"],
-                    raw=e["resource"], method=(e.get("request") or {}).get("method"))
-              for i, e in enumerate(entries)]
+    parsed = [
+        Entry(
+            index=i,
+            full_url=e.get("fullUrl"),
+            resource_type=e["resource"]["resourceType"],
+            raw=e["resource"],
+            method=(e.get("request") or {}).get("method"),
+        )
+        for i, e in enumerate(entries)
+    ]
     return ParsedBundle(type=raw["type"], source=source_label(raw, parsed, source), entries=parsed)
 
 
@@ -171,7 +180,11 @@ def source_label(raw: dict[str, Any], entries: list[Entry], given: str | None) -
     output, else ``fhir``. Folded to a URN-safe label."""
     label = given or (raw.get("meta") or {}).get("source")
     if not label:
-        synthea = any(i.get("system") == SYNTHEA for e in entries if e.resource_type == "Patient"
-                      for i in e.raw.get("identifier") or [])
+        synthea = any(
+            i.get("system") == SYNTHEA
+            for e in entries
+            if e.resource_type == "Patient"
+            for i in e.raw.get("identifier") or []
+        )
         label = "synthea" if synthea else "fhir"
     return _LABEL.sub("-", str(label)).strip("-")[:60] or "fhir"

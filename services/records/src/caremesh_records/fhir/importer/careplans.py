@@ -8,9 +8,9 @@ belongs to a plan; a Goal no plan names is skipped and reported. Activities beco
 from dataclasses import dataclass
 from typing import Any
 
-from caremesh_kit.errors import Conflict, Invalid
 from pydantic import ValidationError
 
+from caremesh_kit.errors import Conflict, Invalid
 from caremesh_records.careplan import ImportedGoal, ImportedTask, NewCarePlan
 from caremesh_records.codes import ICD10CM, SNOMED
 from caremesh_records.fhir.importer.bundle import Entry, ParsedBundle, validation_reason
@@ -21,8 +21,15 @@ from caremesh_records.fhir.importer.report import Outcome
 from caremesh_records.fhir.importer.writer import ALREADY, Result, Sink
 
 # FHIR CarePlan activity status -> our task status; others (unknown, entered-in-error) are left out.
-TASK_STATUS = {"not-started": "requested", "scheduled": "requested", "in-progress": "in-progress",
-               "on-hold": "requested", "completed": "completed", "cancelled": "cancelled", "stopped": "cancelled"}
+TASK_STATUS = {
+    "not-started": "requested",
+    "scheduled": "requested",
+    "in-progress": "in-progress",
+    "on-hold": "requested",
+    "completed": "completed",
+    "cancelled": "cancelled",
+    "stopped": "cancelled",
+}
 
 
 @dataclass(frozen=True)
@@ -78,21 +85,37 @@ def care_plan(entry: Entry, bundle: ParsedBundle) -> list[Item]:
             continue
         tasks.append({"description": code.display, "code": code, "status": status})
     try:
-        plan = NewCarePlan(title=title[:500], status=c.status, category=category,
-                           period_start=day(c.period.start) if c.period else None,
-                           period_end=day(c.period.end) if c.period else None, addresses=addresses)
+        plan = NewCarePlan(
+            title=title[:500],
+            status=c.status,
+            category=category,
+            period_start=day(c.period.start) if c.period else None,
+            period_end=day(c.period.end) if c.period else None,
+            addresses=addresses,
+        )
     except ValidationError as exc:
         raise Reject(f"CarePlan: {validation_reason(exc)}") from None
-    return [Item(entry=entry.index, resource_type="CarePlan", source_id=entry.source_id,
-                 key=f"CarePlan/{entry.source_id}", patient=patient, data=CarePlanData(plan, goals, tasks),
-                 warnings=tuple(warnings))]
+    return [
+        Item(
+            entry=entry.index,
+            resource_type="CarePlan",
+            source_id=entry.source_id,
+            key=f"CarePlan/{entry.source_id}",
+            patient=patient,
+            data=CarePlanData(plan, goals, tasks),
+            warnings=tuple(warnings),
+        )
+    ]
 
 
 def goal(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     """Goals come in with the plan that names them: nothing to write on their own."""
-    named = any(ref.reference and bundle.resolve(ref.reference) is entry
-                for other in bundle.entries if other.resource_type == "CarePlan"
-                for ref in other.resource.goal or [])
+    named = any(
+        ref.reference and bundle.resolve(ref.reference) is entry
+        for other in bundle.entries
+        if other.resource_type == "CarePlan"
+        for ref in other.resource.goal or []
+    )
     if named:
         raise Skip("imported with the CarePlan that names it")
     raise Skip("no CarePlan in the bundle names this goal, and a records goal belongs to a plan")
@@ -106,8 +129,9 @@ async def write_care_plan(sink: Sink, item: Item) -> Result:
     tasks = [ImportedTask(id=derived_id(patient.id, f"{item.key}/task/{i}"), **t) for i, t in enumerate(data.tasks)]
     await sink.audit("CarePlan", patient.id)
     try:
-        _, created = await sink.records.care_plans.import_plan(plan_id, patient.id, data.plan, goals, tasks,
-                                                               by=sink.by, reference=item.key)
+        _, created = await sink.records.care_plans.import_plan(
+            plan_id, patient.id, data.plan, goals, tasks, by=sink.by, reference=item.key
+        )
     except (Invalid, Conflict) as exc:
         return Result(Outcome.REJECTED, exc.detail)
     return Result(Outcome.IMPORTED, id=plan_id) if created else Result(Outcome.SKIPPED, ALREADY, plan_id)

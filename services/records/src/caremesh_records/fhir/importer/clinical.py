@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from caremesh_kit.errors import Invalid
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 
+from caremesh_kit.errors import Invalid
 from caremesh_records import codes
 from caremesh_records.codes import ICD10CM, ROLE_CODE, SNOMED, Coding
 from caremesh_records.fhir.importer.bundle import Entry, ParsedBundle, ResourceInvalid, validation_reason
@@ -47,6 +47,7 @@ class EncounterData:
 
 
 # -- shared pieces --------------------------------------------------------------------------------
+
 
 def coded(path: str, concept: CodeableConcept | None, systems: tuple[str, ...]) -> Coding:
     """The first coding in an accepted system whose code passes its format check; else Reject
@@ -98,22 +99,39 @@ def patient_of(entry: Entry, bundle: ParsedBundle, ref: Reference | None, elemen
     return target.index
 
 
-def history_item(entry: Entry, bundle: ParsedBundle, patient: int, kind: Kind, fields: dict[str, Any],
-                 part: str = "", warnings: tuple[str, ...] = ()) -> Item:
+def history_item(
+    entry: Entry,
+    bundle: ParsedBundle,
+    patient: int,
+    kind: Kind,
+    fields: dict[str, Any],
+    part: str = "",
+    warnings: tuple[str, ...] = (),
+) -> Item:
     body = {k: v for k, v in fields.items() if v is not None}
     reference = f"{bundle.source}:{entry.resource_type}/{entry.source_id}{part}"[:500]
     try:
         new = NEW[kind](source=Imported(type="imported", reference=reference), **body)
     except ValidationError as exc:
         raise Reject(f"{entry.resource_type}: {validation_reason(exc)}") from None
-    return Item(entry=entry.index, resource_type=entry.resource_type, source_id=entry.source_id + part,
-                key=f"{entry.resource_type}/{entry.source_id}{part}", patient=patient,
-                data=HistoryData(kind, new), warnings=warnings)
+    return Item(
+        entry=entry.index,
+        resource_type=entry.resource_type,
+        source_id=entry.source_id + part,
+        key=f"{entry.resource_type}/{entry.source_id}{part}",
+        patient=patient,
+        data=HistoryData(kind, new),
+        warnings=warnings,
+    )
 
 
 NEW: dict[Kind, type[NewEntry]] = {
-    Kind.ALLERGY: NewAllergy, Kind.MEDICATION: NewMedication, Kind.CONDITION: NewCondition,
-    Kind.PROCEDURE: NewProcedure, Kind.FAMILY_HISTORY: NewFamilyHistory, Kind.IMMUNIZATION: NewImmunization,
+    Kind.ALLERGY: NewAllergy,
+    Kind.MEDICATION: NewMedication,
+    Kind.CONDITION: NewCondition,
+    Kind.PROCEDURE: NewProcedure,
+    Kind.FAMILY_HISTORY: NewFamilyHistory,
+    Kind.IMMUNIZATION: NewImmunization,
 }
 
 
@@ -122,6 +140,7 @@ def _systems(kind: Kind, field: str) -> tuple[str, ...]:
 
 
 # -- the history ----------------------------------------------------------------------------------
+
 
 def allergy(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     a = entry.resource
@@ -132,38 +151,65 @@ def allergy(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     if status is None:
         raise Reject("AllergyIntolerance.clinicalStatus is missing")
     reactions = a.reaction or []
-    seen = [m.text or next((c.display for c in m.coding or [] if c.display), None)
-            for r in reactions for m in r.manifestation or []]
+    seen = [
+        m.text or next((c.display for c in m.coding or [] if c.display), None)
+        for r in reactions
+        for m in r.manifestation or []
+    ]
     reaction = ", ".join(dict.fromkeys(t for t in seen if t))[:500] or None
-    return [history_item(entry, bundle, patient_of(entry, bundle, a.patient, "patient"), Kind.ALLERGY, {
-        "substance": coded("AllergyIntolerance.code", a.code, _systems(Kind.ALLERGY, "substance")),
-        "type": a.type, "reaction": reaction, "severity": next((r.severity for r in reactions if r.severity), None),
-        "status": status, "verification": verification})]
+    return [
+        history_item(
+            entry,
+            bundle,
+            patient_of(entry, bundle, a.patient, "patient"),
+            Kind.ALLERGY,
+            {
+                "substance": coded("AllergyIntolerance.code", a.code, _systems(Kind.ALLERGY, "substance")),
+                "type": a.type,
+                "reaction": reaction,
+                "severity": next((r.severity for r in reactions if r.severity), None),
+                "status": status,
+                "verification": verification,
+            },
+        )
+    ]
 
 
 # MedicationRequest and MedicationStatement statuses -> records' medication status; the rest are
 # not a medication the patient takes or took (draft, entered-in-error, not-taken, unknown…).
-REQUEST_STATUS = {"active": "active", "on-hold": "on-hold", "completed": "completed", "stopped": "stopped",
-                  "cancelled": "stopped"}
+REQUEST_STATUS = {
+    "active": "active",
+    "on-hold": "on-hold",
+    "completed": "completed",
+    "stopped": "stopped",
+    "cancelled": "stopped",
+}
 STATEMENT_STATUS = {"active": "active", "on-hold": "on-hold", "completed": "completed", "stopped": "stopped"}
 
 
 def medication_request(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     m = entry.resource
-    return _medication(entry, bundle, REQUEST_STATUS, m.subject, m.authoredOn, None,
-                       (m.dosageInstruction or [None])[0])
+    return _medication(entry, bundle, REQUEST_STATUS, m.subject, m.authoredOn, None, (m.dosageInstruction or [None])[0])
 
 
 def medication_statement(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     m = entry.resource
     period = m.effectivePeriod
     start = m.effectiveDateTime or (period.start if period else None)
-    return _medication(entry, bundle, STATEMENT_STATUS, m.subject, start, period.end if period else None,
-                       (m.dosage or [None])[0])
+    return _medication(
+        entry, bundle, STATEMENT_STATUS, m.subject, start, period.end if period else None, (m.dosage or [None])[0]
+    )
 
 
-def _medication(entry: Entry, bundle: ParsedBundle, statuses: dict[str, str], subject: Reference | None,
-                start: Any, end: Any, dosage: Any) -> list[Item]:
+def _medication(
+    entry: Entry,
+    bundle: ParsedBundle,
+    statuses: dict[str, str],
+    subject: Reference | None,
+    start: Any,
+    end: Any,
+    dosage: Any,
+) -> list[Item]:
     m = entry.resource
     if m.status not in statuses:
         raise Skip(f"a {m.status} {entry.resource_type} is not a medication the patient takes or took")
@@ -177,9 +223,21 @@ def _medication(entry: Entry, bundle: ParsedBundle, statuses: dict[str, str], su
         except ResourceInvalid as exc:
             raise Reject(f"its Medication: {exc}") from None
     path = f"{entry.resource_type}.medication" + ("CodeableConcept" if m.medicationCodeableConcept else "Reference")
-    return [history_item(entry, bundle, patient_of(entry, bundle, subject, "subject"), Kind.MEDICATION, {
-        "medication": coded(path, concept, _systems(Kind.MEDICATION, "medication")),
-        "status": statuses[m.status], "start_date": day(start), "end_date": day(end), **dose(dosage)})]
+    return [
+        history_item(
+            entry,
+            bundle,
+            patient_of(entry, bundle, subject, "subject"),
+            Kind.MEDICATION,
+            {
+                "medication": coded(path, concept, _systems(Kind.MEDICATION, "medication")),
+                "status": statuses[m.status],
+                "start_date": day(start),
+                "end_date": day(end),
+                **dose(dosage),
+            },
+        )
+    ]
 
 
 PERIOD_UNITS = {"s": "second", "min": "minute", "h": "hour", "d": "day", "wk": "week", "mo": "month", "a": "year"}
@@ -194,8 +252,11 @@ def dose(dosage: Any) -> dict[str, str | None]:
         if q := dr.doseQuantity:
             amount = " ".join(x for x in (f"{q.value:g}" if q.value is not None else None, q.unit) if x)
             break
-    route = (dosage.route.text or next((c.display for c in dosage.route.coding or [] if c.display), None)
-             if dosage.route else None)
+    route = (
+        dosage.route.text or next((c.display for c in dosage.route.coding or [] if c.display), None)
+        if dosage.route
+        else None
+    )
     frequency = None
     repeat = dosage.timing.repeat if dosage.timing else None
     if repeat and repeat.frequency and repeat.period and repeat.periodUnit:
@@ -217,9 +278,19 @@ def condition(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     if status is None:
         raise Reject("Condition.clinicalStatus is missing")
     onset = day(c.onsetDateTime) or day(c.onsetPeriod.start if c.onsetPeriod else None)
-    return [history_item(entry, bundle, patient_of(entry, bundle, c.subject, "subject"), Kind.CONDITION, {
-        "condition": coded("Condition.code", c.code, _systems(Kind.CONDITION, "condition")),
-        "status": status, "onset_date": onset})]
+    return [
+        history_item(
+            entry,
+            bundle,
+            patient_of(entry, bundle, c.subject, "subject"),
+            Kind.CONDITION,
+            {
+                "condition": coded("Condition.code", c.code, _systems(Kind.CONDITION, "condition")),
+                "status": status,
+                "onset_date": onset,
+            },
+        )
+    ]
 
 
 def procedure(entry: Entry, bundle: ParsedBundle) -> list[Item]:
@@ -227,10 +298,20 @@ def procedure(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     if p.status in ("entered-in-error", "unknown"):
         raise Skip(f"status is {p.status}")
     performed = day(p.performedDateTime) or day(p.performedPeriod.start if p.performedPeriod else None)
-    return [history_item(entry, bundle, patient_of(entry, bundle, p.subject, "subject"), Kind.PROCEDURE, {
-        "procedure": coded("Procedure.code", p.code, _systems(Kind.PROCEDURE, "procedure")), "status": p.status,
-        # Not performed (yet): no date, as the kind's rule says.
-        "performed_date": None if p.status in ("preparation", "not-done") else performed})]
+    return [
+        history_item(
+            entry,
+            bundle,
+            patient_of(entry, bundle, p.subject, "subject"),
+            Kind.PROCEDURE,
+            {
+                "procedure": coded("Procedure.code", p.code, _systems(Kind.PROCEDURE, "procedure")),
+                "status": p.status,
+                # Not performed (yet): no date, as the kind's rule says.
+                "performed_date": None if p.status in ("preparation", "not-done") else performed,
+            },
+        )
+    ]
 
 
 def immunization(entry: Entry, bundle: ParsedBundle) -> list[Item]:
@@ -240,10 +321,20 @@ def immunization(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     given = day(i.occurrenceDateTime)
     if given is None:
         raise Reject("Immunization.occurrenceDateTime must be a date: records keeps the day it was given")
-    return [history_item(entry, bundle, patient_of(entry, bundle, i.patient, "patient"), Kind.IMMUNIZATION, {
-        "vaccine": coded("Immunization.vaccineCode", i.vaccineCode, _systems(Kind.IMMUNIZATION, "vaccine")),
-        "date_given": given, "status": i.status,
-        "lot_number": i.lotNumber[:100] if i.lotNumber and i.status == "completed" else None})]
+    return [
+        history_item(
+            entry,
+            bundle,
+            patient_of(entry, bundle, i.patient, "patient"),
+            Kind.IMMUNIZATION,
+            {
+                "vaccine": coded("Immunization.vaccineCode", i.vaccineCode, _systems(Kind.IMMUNIZATION, "vaccine")),
+                "date_given": given,
+                "status": i.status,
+                "lot_number": i.lotNumber[:100] if i.lotNumber and i.status == "completed" else None,
+            },
+        )
+    ]
 
 
 def family_history(entry: Entry, bundle: ParsedBundle) -> list[Item]:
@@ -263,11 +354,13 @@ def family_history(entry: Entry, bundle: ParsedBundle) -> list[Item]:
             problems.append(str(exc))
             continue
         age = c.onsetAge
-        years = int(age.value) if age and age.value is not None and (age.code or age.unit) in ("a", "yr", "years") \
-            else None
+        years = (
+            int(age.value) if age and age.value is not None and (age.code or age.unit) in ("a", "yr", "years") else None
+        )
         part = f"#condition.{n}" if len(f.condition) > 1 else ""
-        items.append((part, {"relationship": relationship, "condition": condition_code, "onset_age": years,
-                             "status": f.status}))
+        items.append(
+            (part, {"relationship": relationship, "condition": condition_code, "onset_age": years, "status": f.status})
+        )
     if not items:
         raise Reject("; ".join(problems))
     notes = tuple(f"not imported: {p}" for p in problems)
@@ -275,6 +368,7 @@ def family_history(entry: Entry, bundle: ParsedBundle) -> list[Item]:
 
 
 # -- encounters -----------------------------------------------------------------------------------
+
 
 def encounter(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     e = entry.resource
@@ -286,14 +380,34 @@ def encounter(entry: Entry, bundle: ParsedBundle) -> list[Item]:
         raise Reject("Encounter.period.start must be a date and time: records files encounters by it")
     end = instant(e.period.end) or start
     coding = next((c for t in e.type or [] for c in t.coding or [] if c.code), None)
-    system, code, display = (coding.system, coding.code, coding.display) if coding else (
-        e.class_fhir.system or ACT_CODE, e.class_fhir.code, e.class_fhir.display)
+    system, code, display = (
+        (coding.system, coding.code, coding.display)
+        if coding
+        else (e.class_fhir.system or ACT_CODE, e.class_fhir.code, e.class_fhir.display)
+    )
     practitioner_id, practitioner_name = practitioner(e, bundle)
-    fields = {"status": e.status, "practitioner_id": practitioner_id, "practitioner_name": practitioner_name,
-              "service_code": code, "service_system": system, "service_display": display, "start": start,
-              "end": max(end, start), "completed_at": max(end, start), "source": f"import:{bundle.source}"}
-    return [Item(entry=entry.index, resource_type="Encounter", source_id=entry.source_id,
-                 key=f"Encounter/{entry.source_id}", patient=patient, data=EncounterData(fields))]
+    fields = {
+        "status": e.status,
+        "practitioner_id": practitioner_id,
+        "practitioner_name": practitioner_name,
+        "service_code": code,
+        "service_system": system,
+        "service_display": display,
+        "start": start,
+        "end": max(end, start),
+        "completed_at": max(end, start),
+        "source": f"import:{bundle.source}",
+    }
+    return [
+        Item(
+            entry=entry.index,
+            resource_type="Encounter",
+            source_id=entry.source_id,
+            key=f"Encounter/{entry.source_id}",
+            patient=patient,
+            data=EncounterData(fields),
+        )
+    ]
 
 
 def practitioner(e: Any, bundle: ParsedBundle) -> tuple[str, str]:

@@ -37,7 +37,6 @@ NOT_IMPORTED: dict[str, str] = {
     "ExplanationOfBenefit": "explanations of benefit are billing data, which records does not keep",
     "CareTeam": "care teams are not imported",
     "Organization": "organizations are not imported; records keeps patients and their history",
-    "Practitioner": "practitioners are not imported (scheduling keeps them); encounters keep their practitioner's "
-                    "name",
+    "Practitioner": "practitioners are not imported (scheduling keeps them); encounters keep their practitioner's name",
     "Medication": "read through the MedicationRequest or MedicationStatement that names it",
 }

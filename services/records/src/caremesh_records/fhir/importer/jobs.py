@@ -23,14 +23,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
 from caremesh_kit import context, logs
 from caremesh_kit.audit import Access, Purpose
 from caremesh_kit.auth import Principal, Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.runtime import Runtime
-from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
-
 from caremesh_records.fhir.importer.report import ImportReport
 
 log = logs.get("caremesh.records.fhir_import")
@@ -47,8 +47,15 @@ def utcnow() -> datetime:
 
 
 class Jobs:
-    def __init__(self, runtime: Runtime, run: RunBundle, lease_seconds: float = 120, poll_seconds: float = 1.0,
-                 concurrency: int = 2, retry_seconds: float = 5) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        run: RunBundle,
+        lease_seconds: float = 120,
+        poll_seconds: float = 1.0,
+        concurrency: int = 2,
+        retry_seconds: float = 5,
+    ) -> None:
         db = runtime.store.db
         self.imports, self.bundles, self.queue = db["imports"], db["import_bundles"], db["import_queue"]
         self.claims, self.results = db["import_claims"], db["import_results"]
@@ -70,12 +77,24 @@ class Jobs:
         job_id, now = context.new_id(), utcnow()
         # Bundle ids sort by submission time, so the queue is worked oldest first.
         ids = [f"{now:%Y%m%dT%H%M%S%f}:{job_id}:{i:06d}" for i in range(len(bundles))]
-        common = {"job_id": job_id, "by": access.who.subject, "roles": sorted(access.who.roles),
-                  "purpose": access.purpose.value, "correlation_id": context.correlation_id.get(), "source": source}
+        common = {
+            "job_id": job_id,
+            "by": access.who.subject,
+            "roles": sorted(access.who.roles),
+            "purpose": access.purpose.value,
+            "correlation_id": context.correlation_id.get(),
+            "source": source,
+        }
         for i, (bid, body) in enumerate(zip(ids, bundles, strict=True)):
             await self.bundles.insert_one({"_id": bid, "index": i, "body": body, **common})
-        job = {"_id": job_id, "created_at": now, "by": access.who.subject, "bundles": len(bundles),
-               "resources": resources, "source": source}
+        job = {
+            "_id": job_id,
+            "created_at": now,
+            "by": access.who.subject,
+            "bundles": len(bundles),
+            "resources": resources,
+            "source": source,
+        }
         await self.imports.insert_one(job)
         # Queued last: a worker never sees a bundle whose import is not recorded.
         await self.queue.insert_many([{"_id": bid, "job_id": job_id} for bid in ids])
@@ -94,7 +113,7 @@ class Jobs:
             try:
                 while await self.work_one():
                     pass
-            except Exception:  # noqa: BLE001 - logged by type; the next round tries again
+            except Exception:
                 log.exception("bulk import round failed")
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
@@ -115,8 +134,16 @@ class Jobs:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             claim_id = f"{bundle_id}#{attempt}"
             try:
-                await self.claims.insert_one({"_id": claim_id, "job_id": job_id, "bundle_id": bundle_id,
-                                              "worker": self.worker_id, "until": now + self.lease, "progress": 0})
+                await self.claims.insert_one(
+                    {
+                        "_id": claim_id,
+                        "job_id": job_id,
+                        "bundle_id": bundle_id,
+                        "worker": self.worker_id,
+                        "until": now + self.lease,
+                        "progress": 0,
+                    }
+                )
                 return claim_id
             except DuplicateKeyError:
                 held = await self.claims.find_one({"_id": claim_id})
@@ -153,8 +180,15 @@ class Jobs:
     async def _finish(self, bundle_id: str, job_id: str | None, outcome: dict[str, Any] | None) -> None:
         if outcome is not None:
             try:
-                await self.results.insert_one({"_id": bundle_id, "job_id": job_id, "finished_at": utcnow(),
-                                               "index": int(bundle_id.rsplit(":", 1)[1]), **outcome})
+                await self.results.insert_one(
+                    {
+                        "_id": bundle_id,
+                        "job_id": job_id,
+                        "finished_at": utcnow(),
+                        "index": int(bundle_id.rsplit(":", 1)[1]),
+                        **outcome,
+                    }
+                )
             except DuplicateKeyError:
                 pass  # finished by another worker whose lease had run out: its report stands
         # The queue entry last: until it goes, a crash here is finished by the next worker.
@@ -164,8 +198,9 @@ class Jobs:
 
     # -- progress -----------------------------------------------------------------------------
 
-    async def status(self, job_id: str, outcomes: bool = True
-                     ) -> tuple[dict[str, Any], list[dict[str, Any]], int] | None:
+    async def status(
+        self, job_id: str, outcomes: bool = True
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], int] | None:
         """The import, its bundles' results (in order; without the per-resource outcomes unless
         asked, as progress is polled) and the resources of bundles under way."""
         job = await self.imports.find_one({"_id": job_id})

@@ -68,8 +68,13 @@ def patient(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     source_id = entry.source_id
     ident = Identifier(system=import_system(bundle.source), value=source_id[:100])
     fields = {
-        "given_name": given, "family_name": family, "birth_date": p.birthDate, "email": email, "phone": phone,
-        "language": _language(p), "identifiers": [ident, *_identifiers(p)][:20],
+        "given_name": given,
+        "family_name": family,
+        "birth_date": p.birthDate,
+        "email": email,
+        "phone": phone,
+        "language": _language(p),
+        "identifiers": [ident, *_identifiers(p)][:20],
     }
     if tz := next((x.valueCode for x in p.extension or [] if x.url == TIMEZONE_EXTENSION and x.valueCode), None):
         fields["time_zone"] = tz
@@ -88,8 +93,17 @@ def patient(entry: Entry, bundle: ParsedBundle) -> list[Item]:
         if not (demographics.email or demographics.phone):
             raise Reject("Patient.telecom has no usable email or phone number: records needs one")
     data = PatientData(patient_id=derived_id(ident.key), demographics=demographics, import_identifier=ident)
-    return [Item(entry=entry.index, resource_type="Patient", source_id=source_id, key=f"Patient/{source_id}",
-                 patient=None, data=data, warnings=tuple(warnings))]
+    return [
+        Item(
+            entry=entry.index,
+            resource_type="Patient",
+            source_id=source_id,
+            key=f"Patient/{source_id}",
+            patient=None,
+            data=data,
+            warnings=tuple(warnings),
+        )
+    ]
 
 
 def e164(written: str, countries: set[str]) -> str | None:

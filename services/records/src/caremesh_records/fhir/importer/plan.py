@@ -57,8 +57,7 @@ class Plan:
 DEFAULT_REASON = "resource type {type} is not imported by records"
 
 
-def plan(raw: Any, handlers: Mapping[str, Handler], not_imported: Mapping[str, str],
-         source: str | None = None) -> Plan:
+def plan(raw: Any, handlers: Mapping[str, Handler], not_imported: Mapping[str, str], source: str | None = None) -> Plan:
     """Invalid (naming the field) for a bundle that is not a transaction or collection Bundle."""
     bundle = parse(raw, source)
     items: list[Item] = []
@@ -66,8 +65,11 @@ def plan(raw: Any, handlers: Mapping[str, Handler], not_imported: Mapping[str, s
     unresolved: Counter[str] = Counter()
 
     def decide(e: Entry, outcome: Outcome, reason: str) -> None:
-        decided.append(ResourceOutcome(entry=e.index, resource_type=e.resource_type, source_id=e.source_id,
-                                       outcome=outcome, reason=reason))
+        decided.append(
+            ResourceOutcome(
+                entry=e.index, resource_type=e.resource_type, source_id=e.source_id, outcome=outcome, reason=reason
+            )
+        )
 
     # Patients first: every other item names its patient.
     ordered = sorted(bundle.entries, key=lambda e: (e.resource_type != "Patient", e.index))
@@ -94,5 +96,11 @@ def plan(raw: Any, handlers: Mapping[str, Handler], not_imported: Mapping[str, s
         unresolved.update(missing)
         notes = tuple(f"reference {r} is not in the bundle: not followed" for r in missing)
         items += [replace(i, warnings=i.warnings + notes) for i in made]
-    return Plan(bundle_type=bundle.type, source=bundle.source, items=items, decided=decided,
-                unresolved=unresolved, resources=len(bundle.entries))
+    return Plan(
+        bundle_type=bundle.type,
+        source=bundle.source,
+        items=items,
+        decided=decided,
+        unresolved=unresolved,
+        resources=len(bundle.entries),
+    )

@@ -52,17 +52,29 @@ class ImportReport(BaseModel):
     summary: dict[str, Counts] = Field(description="per resource type")
     resources: list[ResourceOutcome]
     unresolved_references: list[UnresolvedReference] = Field(
-        description="references to resources not in the bundle (e.g. conditional ones): kept as text, not followed")
+        description="references to resources not in the bundle (e.g. conditional ones): kept as text, not followed"
+    )
 
     @classmethod
-    def of(cls, bundle_type: str, source: str, patient_ids: list[str], outcomes: list[ResourceOutcome],
-           unresolved: Counter[str]) -> "ImportReport":
+    def of(
+        cls,
+        bundle_type: str,
+        source: str,
+        patient_ids: list[str],
+        outcomes: list[ResourceOutcome],
+        unresolved: Counter[str],
+    ) -> "ImportReport":
         outcomes = sorted(outcomes, key=lambda o: o.entry)
         totals, summary = Counts(), {}
         for o in outcomes:
             totals.add(o.outcome)
             summary.setdefault(o.resource_type, Counts()).add(o.outcome)
-        return cls(bundle_type=bundle_type, source=source, patient_ids=patient_ids, totals=totals,
-                   summary=dict(sorted(summary.items())), resources=outcomes,
-                   unresolved_references=[UnresolvedReference(reference=r, count=n)
-                                          for r, n in sorted(unresolved.items())])
+        return cls(
+            bundle_type=bundle_type,
+            source=source,
+            patient_ids=patient_ids,
+            totals=totals,
+            summary=dict(sorted(summary.items())),
+            resources=outcomes,
+            unresolved_references=[UnresolvedReference(reference=r, count=n) for r, n in sorted(unresolved.items())],
+        )

@@ -5,7 +5,6 @@ from typing import Any
 
 from caremesh_kit.audit import Access
 from caremesh_kit.runtime import Runtime
-
 from caremesh_records.fhir.importer import bundle as bundles
 from caremesh_records.fhir.importer.handlers import HANDLERS, NOT_IMPORTED
 from caremesh_records.fhir.importer.jobs import Jobs
@@ -26,8 +25,9 @@ class FhirImport:
         self.records = records
         self.jobs = Jobs(runtime, self.run, **job_options)
 
-    async def run(self, body: bytes | str | dict[str, Any], source: str | None, access: Access,
-                  progress: Progress | None = None) -> ImportReport:
+    async def run(
+        self, body: bytes | str | dict[str, Any], source: str | None, access: Access, progress: Progress | None = None
+    ) -> ImportReport:
         planned = await asyncio.to_thread(plan_of, body, source)
         return await apply(planned, HANDLERS, self.records, access, progress)
 

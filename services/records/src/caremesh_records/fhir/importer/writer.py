@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from caremesh_kit.audit import Access, Action
-from caremesh_kit.errors import Conflict, Invalid
 from pydantic import ValidationError
 
+from caremesh_kit.audit import Access, Action
+from caremesh_kit.errors import Conflict, Invalid
 from caremesh_records.domain import Encounter, Patient, PatientStatus, mrn_with_check_digit
 from caremesh_records.fhir.importer.bundle import validation_reason
 from caremesh_records.fhir.importer.clinical import EncounterData, HistoryData
@@ -66,15 +66,24 @@ class Sink:
             await self.access.wrote(Action.CREATE, resource_type, "*", patient_id)
 
 
-async def apply(plan: Plan, handlers: Mapping[str, Handler], records: Records, access: Access,
-                progress: Progress | None = None) -> ImportReport:
+async def apply(
+    plan: Plan, handlers: Mapping[str, Handler], records: Records, access: Access, progress: Progress | None = None
+) -> ImportReport:
     sink = Sink(records, access)
     outcomes = list(plan.decided)
     for n, item in enumerate(plan.items, 1):
         result = await _write(handlers, sink, item)
-        outcomes.append(ResourceOutcome(entry=item.entry, resource_type=item.resource_type, source_id=item.source_id,
-                                        outcome=result.outcome, reason=result.reason, id=result.id,
-                                        warnings=[*item.warnings, *result.warnings]))
+        outcomes.append(
+            ResourceOutcome(
+                entry=item.entry,
+                resource_type=item.resource_type,
+                source_id=item.source_id,
+                outcome=result.outcome,
+                reason=result.reason,
+                id=result.id,
+                warnings=[*item.warnings, *result.warnings],
+            )
+        )
         if progress is not None and n % 25 == 0:
             await progress(len(plan.decided) + n)
     patient_ids = list(dict.fromkeys(p.id for p in sink.patients.values()))
@@ -96,6 +105,7 @@ async def _write(handlers: Mapping[str, Handler], sink: Sink, item: Item) -> Res
 
 # -- the writers the handler table names ----------------------------------------------------------
 
+
 async def write_patient(sink: Sink, item: Item) -> Result:
     data: PatientData = item.data
     records = sink.records
@@ -111,16 +121,22 @@ async def write_patient(sink: Sink, item: Item) -> Result:
             how += f"; that patient was merged into {current.id}"
         sink.patients[item.entry] = current
         return Result(Outcome.SKIPPED, how, current.id)
-    patient = Patient.register(data.patient_id, data.demographics, datetime.now(UTC),
-                               await _mrn(records, data.patient_id))
+    patient = Patient.register(
+        data.patient_id, data.demographics, datetime.now(UTC), await _mrn(records, data.patient_id)
+    )
     candidates = patient.candidates_among(await records.index.possible_duplicates(patient))
     await sink.access.wrote(Action.CREATE, "Patient", patient.id, patient.id)
     if not await records.patients.add_once(patient):  # a concurrent import of the same patient won
         sink.patients[item.entry] = await records.patients.get(patient.id)
         return Result(Outcome.SKIPPED, ALREADY, patient.id)
     sink.patients[item.entry], sink.existing[patient.id] = patient, set()  # new: no entries yet
-    return Result(Outcome.IMPORTED, id=patient.id, warnings=tuple(
-        f"possible duplicate of patient {c.patient_id} ({c.reason}): review, and merge if so" for c in candidates))
+    return Result(
+        Outcome.IMPORTED,
+        id=patient.id,
+        warnings=tuple(
+            f"possible duplicate of patient {c.patient_id} ({c.reason}): review, and merge if so" for c in candidates
+        ),
+    )
 
 
 async def _current(records: Records, patient: Patient) -> Patient:
@@ -141,8 +157,9 @@ async def _mrn(records: Records, patient_id: str) -> str:
     held = await records.index.mrns.find_one({"_id": mrn})
     if held is not None and held.get("patient_id") == patient_id:
         return mrn
-    while not await records.index.reserve_mrn(mrn := mrn_with_check_digit(f"{secrets.randbelow(10**9):09d}"),
-                                              patient_id):
+    while not await records.index.reserve_mrn(
+        mrn := mrn_with_check_digit(f"{secrets.randbelow(10**9):09d}"), patient_id
+    ):
         pass
     return mrn
 
