@@ -5,7 +5,7 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: run test infra infra-down deps demo token schemas templates bench
+.PHONY: run test check infra infra-down deps demo token schemas templates bench docs
 
 deps:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -20,7 +20,14 @@ infra-down:
 run: deps
 	UV="$(UV)" scripts/run
 
-test: infra deps
+# Lint, format, types and the import contracts: fast, so first.
+check: deps
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+test: deps check infra
 	$(UV) run pytest
 
 demo: deps

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from caremesh_kit.testing import AMQP_URL, delete_namespace
+from caremesh_testing import AMQP_URL, delete_namespace
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from pymongo import MongoClient
 from caremesh_contracts import CoverageChanged, CoverageRegistered
 from caremesh_kit.auth import mint
 from caremesh_kit.devcluster import SERVICES, Cluster
-from caremesh_kit.testing import delete_namespace, publish_event
+from caremesh_testing import delete_namespace, publish_event
 from caremesh_scheduling.domain import TemplateSpec
 from caremesh_scheduling.domain.slots import day_slots
 

@@ -44,7 +44,7 @@ from pymongo import MongoClient
 
 from caremesh_kit.auth import mint
 from caremesh_kit.devcluster import Cluster
-from caremesh_kit.fixtures import fixtures_dir
+from caremesh_testing.fixtures import fixtures_dir
 
 PORT_OFFSET = 210  # records on 8212: clear of the booking bench (8201-8204) and e2e (8301-8304)
 PORT = 8002 + PORT_OFFSET

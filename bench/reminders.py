@@ -40,7 +40,7 @@ from pymongo import MongoClient
 from caremesh_contracts import AppointmentBooked, PatientRegistered
 from caremesh_kit.auth import mint
 from caremesh_kit.devcluster import Cluster
-from caremesh_kit.testing import event_headers, publish_many
+from caremesh_testing import event_headers, publish_many
 
 PORT_OFFSET = 230  # notifications on 8234: clear of the other benches (8201-8204, 8212, 8221) and e2e (8301-8304)
 PORT = 8004 + PORT_OFFSET

@@ -10,7 +10,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from caremesh_kit.devcluster import SERVICES, Cluster
-from caremesh_kit.testing import bearer, delete_namespace, eventually, mailbox_with
+from caremesh_testing import bearer, delete_namespace, eventually, mailbox_with
 
 ROOT = Path(__file__).resolve().parents[2]
 STORES = {"scheduling": 27101, "records": 27102, "insurance": 27103, "notifications": 27104}

@@ -21,7 +21,7 @@ from caremesh_contracts import (
     by_type,
 )
 from caremesh_kit.bus import REASON_HEADER, read_event_log
-from caremesh_kit.testing import (
+from caremesh_testing import (
     AMQP_URL,
     bearer,
     drain_queue,

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from caremesh_kit.testing import eventually
+from caremesh_testing import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from caremesh_kit.codes import ICD10CM
-from caremesh_kit.testing import MAILPIT, eventually, mailbox_with
+from caremesh_testing import MAILPIT, eventually, mailbox_with
 
 
 async def email_text(address: str, subject: str) -> str:

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from caremesh_kit.recording_server import Recorded, RecordingServer, Reply
-from caremesh_kit.testing import running, service_settings
+from caremesh_testing.recording_server import Recorded, RecordingServer, Reply
+from caremesh_testing import running, service_settings
 from caremesh_notifications.app import build
 from caremesh_notifications.settings import NotificationsSettings
 

@@ -44,6 +44,10 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class DuplicateSubscription(ValueError):
+    """A service subscribed twice to one event: refused when the service is built."""
+
+
 class Names:
     namespace: str
 
@@ -131,6 +135,16 @@ class Bus:
         )
 
     def subscribe(self, subscriptions: list[Subscription]) -> None:
+        """Consume each event into its own queue. A second handler for an event is refused: two
+        consumers on one queue would each get about half the messages."""
+        seen = {s.event for s in self._subscriptions}
+        for sub in subscriptions:
+            if sub.event in seen:
+                raise DuplicateSubscription(
+                    f"{self.service} subscribes to {sub.event.ce_type()} twice; "
+                    "one handler per event (call the others from it)"
+                )
+            seen.add(sub.event)
         router = RabbitRouter()
         for sub in subscriptions:
             router.subscriber(

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,8 @@ from caremesh_kit.errors import DomainError
 
 PROBLEM = "application/problem+json"
 log = logs.get("caremesh.http")
+
+C = TypeVar("C")
 
 
 def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
@@ -79,6 +81,19 @@ class Resource(BaseModel):
 def use_cases(request: Request) -> Any:
     """Dependency: the service layer the composition root gave the app."""
     return request.app.state.usecases
+
+
+def container(kind: type[C]) -> Callable[[Request], C]:
+    """A typed dependency for a service's container of use cases (built only by its ``app.py``):
+    ``Annotated[UseCases, Depends(container(UseCases))]`` in every route."""
+
+    def get(request: Request) -> C:
+        found = request.app.state.usecases
+        if not isinstance(found, kind):
+            raise TypeError(f"the app was built with {type(found).__name__}, not {kind.__name__}")
+        return found
+
+    return get
 
 
 ReadinessCheck = Callable[[], Awaitable[bool]]

@@ -15,7 +15,9 @@ from pymongo import IndexModel
 
 from caremesh_kit import audit, http, idempotency, logs, pgindex
 from caremesh_kit.bus import Bus, Subscription
+from caremesh_kit.clock import Clock, system_clock
 from caremesh_kit.outbox import OutboxRelay
+from caremesh_kit.periodic import every
 from caremesh_kit.settings import ServiceSettings
 from caremesh_kit.store import Repository, Store
 
@@ -23,9 +25,10 @@ log = logs.get("caremesh.runtime")
 
 
 class Runtime:
-    def __init__(self, service: str, settings: ServiceSettings) -> None:
+    def __init__(self, service: str, settings: ServiceSettings, clock: Clock = system_clock) -> None:
         self.service = service
         self.settings = settings
+        self.clock = clock  # the service's one clock, handed to its use cases
         database = settings.mongodb_db or f"caremesh_{service}"
         self.store = Store(settings.mongodb_url, database)
         # FerretDB's PostgreSQL schema is the Mongo database's name.
@@ -56,6 +59,11 @@ class Runtime:
 
     def subscribe(self, subscriptions: list[Subscription]) -> None:
         self.bus.subscribe(subscriptions)
+
+    def sweep(self, seconds: float, job: Callable[[], Any], did: str) -> None:
+        """Run ``job`` every ``seconds`` while the service runs (``periodic.every``: a failed round
+        is logged and the next one tries again)."""
+        self.background.append(lambda: every(seconds, job, did))
 
     async def start(self) -> None:
         await self.store.ensure_indexes(self.indexes)

@@ -264,7 +264,12 @@ class Repository(Generic[A]):
             await self.commits.update_one({"_id": commit["_id"]}, {"$set": done()})
 
     async def mutate(
-        self, aggregate_id: str, change: Callable[[A], object], attempts: int = 5, loaded: A | None = None
+        self,
+        aggregate_id: str,
+        change: Callable[[A], object],
+        attempts: int = 5,
+        loaded: A | None = None,
+        expected_version: int | None = None,
     ) -> A:
         """Load, apply ``change`` and save, retrying on a concurrent write.
 
@@ -272,9 +277,17 @@ class Repository(Generic[A]):
         redelivered event) nothing is written. It may be a coroutine function, for a change that
         must read something first depending on the state it finds. ``loaded``: the aggregate as
         the caller has just read it, changed on the first attempt instead of reading it again.
+        ``expected_version``: the version a client based its change on (``If-Match``); any other
+        version, found or written concurrently, is a VersionConflict naming the current one, never
+        a retry on top of a change the client has not seen.
         """
         for attempt in range(attempts):
             aggregate = loaded if attempt == 0 and loaded is not None else await self.get(aggregate_id)
+            if expected_version is not None and aggregate.version != expected_version:
+                raise VersionConflict(
+                    f"{self.model.__name__} {aggregate_id} is at version {aggregate.version}, not {expected_version}",
+                    current_version=aggregate.version,
+                )
             outcome = change(aggregate)
             if inspect.isawaitable(outcome):
                 outcome = await outcome
@@ -283,7 +296,7 @@ class Repository(Generic[A]):
             try:
                 return await self.save(aggregate)
             except VersionConflict:
-                if attempt == attempts - 1:
+                if expected_version is not None or attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
 

@@ -14,7 +14,7 @@ from caremesh_kit.bus import REASON_HEADER, Subscription, read_event_log
 from caremesh_kit.errors import VersionConflict
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.settings import ServiceSettings
-from caremesh_kit.testing import EventCapture, drain_queue, eventually, publish_event, service_settings
+from caremesh_testing import EventCapture, drain_queue, eventually, publish_event, service_settings
 
 STORE = "mongodb://127.0.0.1:27103/"
 

@@ -6,7 +6,7 @@ import pytest
 
 from caremesh_insurance.app import build
 from caremesh_insurance.settings import InsuranceSettings
-from caremesh_kit.testing import bearer, running, service_settings
+from caremesh_testing import bearer, running, service_settings
 
 COVERAGE = {
     "patient_id": "p1",

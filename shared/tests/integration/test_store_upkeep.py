@@ -13,7 +13,7 @@ from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, VersionConflict
 from caremesh_kit.settings import ServiceSettings
 from caremesh_kit.store import Repository, Store, counting_round_trips
-from caremesh_kit.testing import service_settings
+from caremesh_testing import service_settings
 
 STORE = "mongodb://127.0.0.1:27103/"
 POSTGRES = "postgresql://caremesh:caremesh@127.0.0.1:5433/caremesh_insurance"

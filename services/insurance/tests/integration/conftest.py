@@ -10,7 +10,7 @@ import pytest
 from caremesh_contracts import AppointmentRequested
 from caremesh_insurance.app import build
 from caremesh_insurance.settings import InsuranceSettings
-from caremesh_kit.testing import (  # noqa: F401 - for the tests
+from caremesh_testing import (  # noqa: F401 - for the tests
     STORE_COMMANDS,
     StoreCommands,
     envelope_for,

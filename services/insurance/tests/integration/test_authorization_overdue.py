@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 
 from caremesh_contracts import AuthorizationOverdue
 from caremesh_insurance.app import build
-from caremesh_kit.testing import EventCapture, bearer, publish_event, wait_settled
+from caremesh_testing import EventCapture, bearer, publish_event, wait_settled
 
 from .conftest import Setup, requested
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client.parser import text_string_to_metric_families
 
 from caremesh_contracts import EligibilityDenied
-from caremesh_kit.testing import EventCapture, bearer, publish_event
+from caremesh_testing import EventCapture, bearer, publish_event
 
 from .conftest import Setup, requested
 

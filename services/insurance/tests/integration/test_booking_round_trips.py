@@ -4,7 +4,7 @@ coverages by their top-level lookup fields, which older documents are given)."""
 
 from caremesh_insurance.app import build
 from caremesh_kit.store import counting_round_trips
-from caremesh_kit.testing import running
+from caremesh_testing import running
 
 from .conftest import Setup, envelope_for, requested, unindexed
 

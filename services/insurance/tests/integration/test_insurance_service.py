@@ -12,7 +12,7 @@ from caremesh_contracts import (
     EligibilityConfirmed,
     EligibilityDenied,
 )
-from caremesh_kit.testing import EventCapture, bearer, publish_event, wait_settled
+from caremesh_testing import EventCapture, bearer, publish_event, wait_settled
 
 
 def inline(patient_id: str, **overrides) -> dict:

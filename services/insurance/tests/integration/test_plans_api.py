@@ -1,7 +1,7 @@
 """Payers, plans and coverages over HTTP: roles, problems that name the field, versions."""
 
 from caremesh_contracts import CoverageChanged
-from caremesh_kit.testing import EventCapture, bearer
+from caremesh_testing import EventCapture, bearer
 
 
 async def test_plans_crud_for_coordinators(setup, insurance):

@@ -11,8 +11,8 @@ from x12sdk.io import X12ModelReader
 
 from caremesh_insurance.x12 import Inquiry270, Person270, X12Error, build_270, parse_271
 from caremesh_insurance.x12.envelope import read, tokenize
-from caremesh_insurance.x12.fake_payer import Answer, build_271, read_270
-from caremesh_kit.fixtures import fixtures_dir
+from caremesh_testing.fake_payer import Answer, build_271, read_270
+from caremesh_testing.fixtures import fixtures_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = fixtures_dir() / "x12"

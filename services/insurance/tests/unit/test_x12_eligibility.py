@@ -23,8 +23,8 @@ from caremesh_insurance.domain import (
 from caremesh_insurance.eligibility import fhir
 from caremesh_insurance.eligibility.x12_mapping import inquiry_for, interpret
 from caremesh_insurance.x12 import PayerUnavailable, X12Error, build_270, parse_271
-from caremesh_insurance.x12.fake_payer import Answer, build_271, read_270
-from caremesh_kit.fixtures import fixtures_dir
+from caremesh_testing.fake_payer import Answer, build_271, read_270
+from caremesh_testing.fixtures import fixtures_dir
 
 FIXTURES = fixtures_dir() / "x12"
 NOW = datetime(2026, 4, 28, 12, 0, tzinfo=UTC)

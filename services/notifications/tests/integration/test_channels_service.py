@@ -15,7 +15,7 @@ from caremesh_contracts import (
     RelatedPersonAdded,
 )
 from caremesh_kit.bus import QUEUE_HEADER, REASON_HEADER, Names
-from caremesh_kit.testing import (
+from caremesh_testing import (
     MAILPIT,
     EventCapture,
     bearer,

@@ -21,7 +21,7 @@ from caremesh_contracts import (
     SurveyCompleted,
     WaitlistEntryOffered,
 )
-from caremesh_kit.testing import (
+from caremesh_testing import (
     MAILPIT,
     EventCapture,
     bearer,

@@ -16,7 +16,7 @@ from caremesh_contracts import (
     PatientRegistered,
     RelatedPersonAdded,
 )
-from caremesh_kit.testing import (
+from caremesh_testing import (
     EventCapture,
     eventually,
     mailbox,

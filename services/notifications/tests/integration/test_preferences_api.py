@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from caremesh_contracts import PatientRegistered, RelatedPersonAdded
-from caremesh_kit.testing import bearer, eventually, publish_event, running, service_settings
+from caremesh_testing import bearer, eventually, publish_event, running, service_settings
 from caremesh_notifications.app import build
 from caremesh_notifications.settings import NotificationsSettings
 

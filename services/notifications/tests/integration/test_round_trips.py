@@ -9,7 +9,7 @@ import pytest
 from caremesh_contracts import AppointmentBooked, PatientRegistered
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.store import counting_round_trips
-from caremesh_kit.testing import eventually, mailbox, publish_event, running, service_settings
+from caremesh_testing import eventually, mailbox, publish_event, running, service_settings
 from caremesh_notifications.app import build
 from caremesh_notifications.settings import NotificationsSettings
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from caremesh_kit.recording_server import Recorded, RecordingServer, Reply
+from caremesh_testing.recording_server import Recorded, RecordingServer, Reply
 from caremesh_notifications.channels import ChannelError
 from caremesh_notifications.channels.sms import TwilioSms, callback_url, signature, valid_signature
 from caremesh_notifications.channels.webhook import AppWebhook, sign, verify

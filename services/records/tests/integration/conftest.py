@@ -2,7 +2,7 @@
 
 import pytest
 
-from caremesh_kit.testing import STORE_COMMANDS, StoreCommands, envelope_for, unindexed  # noqa: F401 - for the tests
+from caremesh_testing import STORE_COMMANDS, StoreCommands, envelope_for, unindexed  # noqa: F401 - for the tests
 
 
 @pytest.fixture

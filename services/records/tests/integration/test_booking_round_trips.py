@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from caremesh_contracts import AppointmentBooked
 from caremesh_kit.store import counting_round_trips
-from caremesh_kit.testing import running, service_settings
+from caremesh_testing import running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
 

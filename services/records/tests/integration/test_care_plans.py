@@ -13,7 +13,7 @@ from fhir.resources.R4B.careplan import CarePlan as FhirCarePlan
 from fhir.resources.R4B.goal import Goal as FhirGoal
 
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
-from caremesh_kit.testing import (
+from caremesh_testing import (
     EventCapture,
     bearer,
     eventually,

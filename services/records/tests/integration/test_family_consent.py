@@ -3,7 +3,7 @@
 import pytest
 
 from caremesh_contracts import ConsentChanged, RelatedPersonAdded
-from caremesh_kit.testing import EventCapture, bearer, running, service_settings
+from caremesh_testing import EventCapture, bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
 

@@ -7,7 +7,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.patient import Patient
 
 from caremesh_contracts import AppointmentFulfilled
-from caremesh_kit.testing import bearer, eventually, publish_event, running, service_settings
+from caremesh_testing import bearer, eventually, publish_event, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.fhir.api import router as fhir_router
 from caremesh_records.settings import RecordsSettings

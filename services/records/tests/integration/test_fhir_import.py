@@ -13,8 +13,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from caremesh_kit.audit import Access, Purpose
 from caremesh_kit.auth import Principal, Role
-from caremesh_kit.fixtures import fixtures_dir
-from caremesh_kit.testing import bearer, delete_namespace, eventually, running, service_settings
+from caremesh_testing.fixtures import fixtures_dir
+from caremesh_testing import bearer, delete_namespace, eventually, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.fhir.importer.jobs import Jobs
 from caremesh_records.settings import RecordsSettings

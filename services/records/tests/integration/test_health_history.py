@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from caremesh_kit.testing import bearer, running, service_settings
+from caremesh_testing import bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
 

@@ -4,7 +4,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 
-from caremesh_kit.testing import bearer, running, service_settings
+from caremesh_testing import bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.intake import CANONICAL
 from caremesh_records.settings import RecordsSettings

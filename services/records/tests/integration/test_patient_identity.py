@@ -3,7 +3,7 @@
 import pytest
 
 from caremesh_contracts import PatientMerged
-from caremesh_kit.testing import EventCapture, running, service_settings
+from caremesh_testing import EventCapture, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.domain import mrn_with_check_digit
 from caremesh_records.settings import RecordsSettings

@@ -12,7 +12,7 @@ from caremesh_contracts import (
     PatientRegistered,
 )
 from caremesh_kit.bus import REASON_HEADER
-from caremesh_kit.testing import (
+from caremesh_testing import (
     EventCapture,
     bearer,
     drain_queue,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from caremesh_kit.errors import Invalid
-from caremesh_kit.fixtures import fixtures_dir
+from caremesh_testing.fixtures import fixtures_dir
 from caremesh_records.codes import CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED
 from caremesh_records.fhir.importer import HANDLERS, NOT_IMPORTED, plan_of
 from caremesh_records.fhir.importer.clinical import HistoryData

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from caremesh_kit.testing import (  # noqa: F401 - for the tests
+from caremesh_testing import (  # noqa: F401 - for the tests
     STORE_COMMANDS,
     StoreCommands,
     envelope_for,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from caremesh_contracts import EligibilityConfirmed
 from caremesh_kit.store import counting_round_trips
-from caremesh_kit.testing import running
+from caremesh_testing import running
 from caremesh_scheduling.app import build
 
 from .conftest import envelope_for, make_clinic, settings_for, unindexed

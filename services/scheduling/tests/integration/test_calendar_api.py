@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from caremesh_contracts import CoverageChanged, CoverageRegistered
-from caremesh_kit.testing import bearer, eventually, publish_event
+from caremesh_testing import bearer, eventually, publish_event
 
 NY = ZoneInfo("America/New_York")
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]

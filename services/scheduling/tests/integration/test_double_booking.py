@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from caremesh_kit.testing import running, service_settings
+from caremesh_testing import running, service_settings
 from caremesh_scheduling.app import build
 from caremesh_scheduling.domain import HOLDS_SLOT
 from caremesh_scheduling.settings import SchedulingSettings

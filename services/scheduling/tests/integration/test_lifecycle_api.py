@@ -8,7 +8,7 @@ from caremesh_contracts import (
     AppointmentFulfilled,
     EligibilityConfirmed,
 )
-from caremesh_kit.testing import EventCapture, bearer, eventually, publish_event
+from caremesh_testing import EventCapture, bearer, eventually, publish_event
 
 
 async def booked(client, clinic, namespace, amqp_url, starts_in: timedelta, patient: str = "p1") -> dict:

@@ -12,7 +12,7 @@ from caremesh_contracts import (
     EligibilityConfirmed,
     EligibilityDenied,
 )
-from caremesh_kit.testing import EventCapture, bearer, eventually, publish_event, wait_settled
+from caremesh_testing import EventCapture, bearer, eventually, publish_event, wait_settled
 
 IDS = {"authorization_id": "au-1", "patient_id": "p1", "service_code": "99213"}
 

@@ -4,7 +4,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from caremesh_contracts import AppointmentRescheduled, EligibilityConfirmed
-from caremesh_kit.testing import EventCapture, eventually, publish_event, wait_settled
+from caremesh_testing import EventCapture, eventually, publish_event, wait_settled
 
 
 async def booked_at(client, c, namespace, amqp_url, slot: dict, patient: str = "p1") -> dict:

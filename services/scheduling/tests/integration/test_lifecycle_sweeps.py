@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from caremesh_contracts import AppointmentHoldExpired, AppointmentNoShowRecorded, EligibilityConfirmed
-from caremesh_kit.testing import EventCapture, eventually, publish_event, running, service_settings, wait_settled
+from caremesh_testing import EventCapture, eventually, publish_event, running, service_settings, wait_settled
 from caremesh_scheduling.app import build
 from caremesh_scheduling.settings import SchedulingSettings
 

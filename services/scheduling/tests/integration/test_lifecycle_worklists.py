@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from caremesh_contracts import EligibilityConfirmed
-from caremesh_kit.testing import bearer, eventually, publish_event
+from caremesh_testing import bearer, eventually, publish_event
 
 ZONE = "Pacific/Kiritimati"  # UTC+14: its day is not the UTC day
 

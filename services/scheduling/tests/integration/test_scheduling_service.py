@@ -12,7 +12,7 @@ from caremesh_contracts import (
     EligibilityConfirmed,
     EligibilityDenied,
 )
-from caremesh_kit.testing import EventCapture, eventually, publish_event, wait_settled
+from caremesh_testing import EventCapture, eventually, publish_event, wait_settled
 
 
 async def a_slot(clinic, scheduling, days: int = 3, **kw) -> tuple[object, dict]:

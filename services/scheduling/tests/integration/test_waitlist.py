@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from caremesh_contracts.waitlist import WaitlistEntryAccepted, WaitlistEntryOffered, WaitlistOfferLapsed
 from caremesh_kit.codes import ICD10CM
 from caremesh_kit.links import DEV_OFFER_LINK_SECRET, OfferAction, offer_token
-from caremesh_kit.testing import EventCapture, bearer, eventually, running, service_settings
+from caremesh_testing import EventCapture, bearer, eventually, running, service_settings
 from caremesh_scheduling.app import build
 from caremesh_scheduling.settings import SchedulingSettings
 

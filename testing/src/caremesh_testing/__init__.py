@@ -1,4 +1,4 @@
-"""Helpers for tests and benchmarks that work against the real broker."""
+"""Test support for tests and benchmarks against the real broker and store (a development dependency only)."""
 
 import asyncio
 import contextlib
