@@ -43,11 +43,11 @@ class Subscription:
     handler: Handler
 
 
-@dataclass(frozen=True)
 class DuplicateSubscription(ValueError):
     """A service subscribed twice to one event: refused when the service is built."""
 
 
+@dataclass(frozen=True)
 class Names:
     namespace: str
 
