@@ -34,9 +34,9 @@ from pymongo import MongoClient
 from caremesh_contracts import CoverageChanged, CoverageRegistered
 from caremesh_kit.auth import mint
 from caremesh_kit.devcluster import SERVICES, Cluster
-from caremesh_testing import delete_namespace, publish_event
 from caremesh_scheduling.domain import TemplateSpec
 from caremesh_scheduling.domain.slots import day_slots
+from caremesh_testing import delete_namespace, publish_event
 
 PORT_OFFSET = 220  # scheduling on 8221: e2e uses 8301-8304, the booking benchmark 8201-8204
 ZONES = ["America/New_York", "Europe/Berlin", "Asia/Tokyo", "America/Phoenix", "Australia/Sydney"]

@@ -317,7 +317,8 @@ def report(a: argparse.Namespace, phases: dict[str, Any]) -> str:
             f"empty vs filled store: {c['empty_resources_per_s']:.1f} vs {c['filled_resources_per_s']:.1f} "
             f"resources/s, filled / empty = {c['filled_over_empty']:.2f}x",
             f"  filled with {f['documents']:,} documents ({f['history_entries']:,} history entries, "
-            f"{f['copies']} copies of the warm-up patient; commit logs {'filled' if f['commit_logs_filled'] else 'not filled'}"
+            f"{f['copies']} copies of the warm-up patient; "
+            f"commit logs {'filled' if f['commit_logs_filled'] else 'not filled'}"
             f"{', tables ANALYZEd' if f['analyzed'] else ''}) in {f['seconds']:.1f} s",
         ]
     lines.append("")

@@ -602,7 +602,8 @@ def report(s: dict[str, Any]) -> str:
         f"{s['samples']} samples / {s['op_seconds']} s per operation, database and size, in {s['rounds']} "
         f"rounds; {s['pending']} pending commits among the done ones",
         f"GIN: {n_gin} GIN expression indexes per database (caremesh_kit.pgindex.Reconciler); no-GIN: none. "
-        f"GIN indexes {'created before the fill (rows in the pending list)' if s.get('gin_first') else 'built after the fill'}; "
+        "GIN indexes "
+        f"{'created before the fill (rows in the pending list)' if s.get('gin_first') else 'built after the fill'}; "
         f"tables {'ANALYZEd' if s['analyzed'] else 'not analyzed'} after it.",
         "",
         "median (p99) ms per operation, n = samples:",
@@ -610,7 +611,7 @@ def report(s: dict[str, Any]) -> str:
     ]
     head = f"{'operation':<{w}}{'':<7}" + "".join(f"{f'{n:,} docs':>28}" for n in sizes)
     lines += [head, "-" * len(head)]
-    for key, op in s["ops"].items():
+    for op in s["ops"].values():
         for side, name in (("gin", "GIN"), ("nogin", "no-GIN")):
             cells = []
             for n in sizes:
@@ -631,7 +632,7 @@ def report(s: dict[str, Any]) -> str:
         + f"{'flat GIN':>10}{'flat no-GIN':>13}{'  met?':>7}"
     )
     lines += [head, "-" * len(head)]
-    for key, op in s["ops"].items():
+    for op in s["ops"].values():
         f = op["flatness_gin"]
         met = "-" if op["kind"] == "background" or f is None else ("yes" if f <= 2.0 else "NO")
         lines.append(
@@ -647,7 +648,7 @@ def report(s: dict[str, Any]) -> str:
         "",
         f"PostgreSQL plans at {sizes[-1]:,} docs (FerretDB explain):",
     ]
-    for key, op in s["ops"].items():
+    for op in s["ops"].values():
         if op["plan_gin"]:
             lines.append(f"  {op['label']:<{w - 2}} GIN: {op['plan_gin']}; no-GIN: {op['plan_nogin']}")
     c = s["cleanup"]

@@ -487,7 +487,7 @@ def store_rows(run: Run) -> list[Row]:
     d = run.data
     lo, hi = d["sizes"][0], d["sizes"][-1]
     rows = []
-    for key, op in d["ops"].items():
+    for op in d["ops"].values():
         g_hi, g_lo = op["gin"].get(str(hi), {}), op["gin"].get(str(lo), {})
         v, b = g_hi.get("median_ms"), g_lo.get("median_ms")
         background = op.get("kind") == "background"

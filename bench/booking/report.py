@@ -173,7 +173,8 @@ def _pass_text(cfg: dict, p: dict) -> list[str]:
         "",
         "full suite cross-checks:",
         (
-            f"  seen by the {cfg['poll_interval_ms']:.0f} ms poller: p50 {fmt(obs.p50_ms)} ms, p99 {fmt(obs.p99_ms)} ms "
+            f"  seen by the {cfg['poll_interval_ms']:.0f} ms poller: "
+            f"p50 {fmt(obs.p50_ms)} ms, p99 {fmt(obs.p99_ms)} ms "
             f"({full['poll_queries']} queries, {full['poll_errors']} errors)"
             if cfg["completion"] == "poll"
             else f"  message.sent event received by the benchmark: p50 {fmt(obs.p50_ms)} ms, p99 {fmt(obs.p99_ms)} ms "

@@ -1,4 +1,4 @@
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -13,7 +13,7 @@ class Event(BaseModel):
     routing_key: ClassVar[str] = ""
     version: ClassVar[int] = 1
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.routing_key:
             if cls.ce_type() in _REGISTRY:

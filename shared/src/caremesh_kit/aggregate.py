@@ -1,6 +1,6 @@
 """Aggregate base: a version for compare-and-set writes, and the events a change raised."""
 
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
@@ -29,6 +29,6 @@ class Aggregate(BaseModel):
         return doc
 
     @classmethod
-    def from_document(cls, doc: dict[str, Any]) -> "Aggregate":
+    def from_document(cls, doc: dict[str, Any]) -> Self:
         data = {k: v for k, v in doc.items() if k not in ("_id", "outbox")}
         return cls.model_validate({"id": doc["_id"], **data})

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from pydantic import BaseModel
@@ -59,7 +59,7 @@ class AuditEntry(BaseModel):
 
 
 class AuditTrail:
-    INDEXES = [
+    INDEXES: ClassVar[list[IndexModel]] = [
         IndexModel([("patient_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("actor", ASCENDING), ("at", DESCENDING)]),
     ]
@@ -156,7 +156,8 @@ router = APIRouter(tags=["audit"])
 
 
 def _trail(request: Request) -> AuditTrail:
-    return request.app.state.audit
+    trail: AuditTrail = request.app.state.audit
+    return trail
 
 
 @router.get("/audit", response_model=list[AuditEntry])

@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -75,7 +76,7 @@ async def principal(
         raise _unauthorized(f"invalid token: {exc}") from exc
 
 
-def require(*roles: Role):
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency: the caller must hold one of ``roles`` (admin always may)."""
     allowed = frozenset(roles) | {Role.ADMIN}
 

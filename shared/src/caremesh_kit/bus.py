@@ -98,7 +98,8 @@ class KeyedLocks:
 
 async def _raw_body(message: Any) -> bytes:
     # The consumer validates the body itself, so a non-JSON body reaches it (and the DLQ).
-    return message.body
+    body: bytes = message.body
+    return body
 
 
 class Bus:

@@ -20,13 +20,13 @@ def new_id() -> str:
 
 def valid_traceparent(value: str | None) -> bool:
     m = _TRACEPARENT.match(value or "")
-    return bool(m) and m.group(1) != "0" * 32 and m.group(2) != "0" * 16
+    return m is not None and m.group(1) != "0" * 32 and m.group(2) != "0" * 16
 
 
 def child_traceparent(parent: str | None) -> str:
     """Same trace, new span; starts a trace when there is no valid parent."""
-    if valid_traceparent(parent):
-        trace_id, flags = parent.split("-")[1], parent.split("-")[3]  # type: ignore[union-attr]
+    if parent is not None and valid_traceparent(parent):
+        trace_id, flags = parent.split("-")[1], parent.split("-")[3]
     else:
         trace_id, flags = secrets.token_hex(16), "01"
     return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"

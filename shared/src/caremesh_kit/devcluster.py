@@ -10,6 +10,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 SERVICES = {"scheduling": 8001, "records": 8002, "insurance": 8003, "notifications": 8004}
 
@@ -23,7 +24,7 @@ class Cluster:
     port_offset: int = 0
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{SERVICES[service] + self.port_offset}"
@@ -49,7 +50,7 @@ class Cluster:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 # Else readiness would be answered by whatever holds the port.
                 raise RuntimeError(f"port {port} for {service} is already in use")
-        out = subprocess.DEVNULL
+        out: int | IO[bytes] = subprocess.DEVNULL
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - lives as long as the process

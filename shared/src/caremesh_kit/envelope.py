@@ -48,7 +48,7 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def headers_for(stored: dict[str, Any]) -> dict[str, str]:
+def headers_for(stored: dict[str, Any]) -> dict[str, Any]:
     headers = {
         "ce-specversion": SPECVERSION,
         "ce-id": stored["id"],

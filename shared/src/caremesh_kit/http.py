@@ -1,7 +1,7 @@
 """The FastAPI app factory: health, readiness, metrics, RFC 9457 errors, request context."""
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -29,7 +29,7 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _field(loc: tuple) -> str:
+def _field(loc: tuple[int | str, ...]) -> str:
     # Drop the "body"/"query"/"path" prefix so the field reads as the client sent it.
     parts = (
         [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [str(p) for p in loc]
@@ -106,7 +106,7 @@ def create_app(
     routers: list[APIRouter],
     readiness: dict[str, ReadinessCheck],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
-    inner_middlewares: list[Callable[..., Any]] = (),  # type: ignore[assignment]
+    inner_middlewares: Sequence[Callable[..., Any]] = (),
 ) -> FastAPI:
     docs = bool(getattr(settings, "api_docs", False))
     app = FastAPI(
@@ -118,6 +118,7 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
+    # Starlette types every handler as taking Exception; each of these gets only its own type.
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]

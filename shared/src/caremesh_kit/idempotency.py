@@ -8,6 +8,7 @@ unique ``_id``, so two concurrent retries cannot both run); the response is stor
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 from fastapi import Request
@@ -61,7 +62,7 @@ def middleware(store: Store, problem: Problem) -> Callable[..., Awaitable[Respon
             return await _replay(await keys.find_one({"_id": scope}), fingerprint, request)
         try:
             response = await call_next(request)
-            body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+            body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]  # a call_next response streams
         except BaseException:
             await keys.delete_one({"_id": scope})  # an error or a cancelled request may be retried
             raise
@@ -81,7 +82,7 @@ def middleware(store: Store, problem: Problem) -> Callable[..., Awaitable[Respon
             )
         return Response(body, status_code=response.status_code, headers=dict(response.headers))
 
-    async def _replay(done: dict | None, fingerprint: str, request: Request) -> Response:
+    async def _replay(done: dict[str, Any] | None, fingerprint: str, request: Request) -> Response:
         if done is None or done["state"] != "done":
             return problem(409, "Conflict", "a request with this Idempotency-Key is still in progress", request)
         if done["request"] != fingerprint:

@@ -9,10 +9,11 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from caremesh_kit import logs, metrics
 from caremesh_kit.bus import Bus
-from caremesh_kit.store import Repository, done, materialize
+from caremesh_kit.store import Doc, Repository, done, materialize
 
 log = logs.get("caremesh.outbox")
 
@@ -32,29 +33,29 @@ class OutboxRelay:
         self.scan_seconds = scan_seconds
         self.batch = batch
         self.prune_seconds = prune_seconds
-        self.repositories: list[Repository] = []
-        self._fresh: asyncio.Queue[tuple[Repository, dict]] = asyncio.Queue()
-        self._task: asyncio.Task | None = None
+        self.repositories: list[Repository[Any]] = []
+        self._fresh: asyncio.Queue[tuple[Repository[Any], Doc]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
 
-    def committed(self, repo: Repository, commit: dict) -> None:
+    def committed(self, repo: Repository[Any], commit: Doc) -> None:
         """Called after a commit, so its events go out without waiting for a scan."""
         self._fresh.put_nowait((repo, commit))
 
-    async def _publish_in_order(self, commits: list[dict]) -> None:
+    async def _publish_in_order(self, commits: list[Doc]) -> None:
         for commit in commits:
             for stored in commit.get("outbox", []):
                 await self.bus.publish_stored(stored)
 
-    async def relay(self, batch: list[tuple[Repository, dict]]) -> int:
+    async def relay(self, batch: list[tuple[Repository[Any], Doc]]) -> int:
         """Publish a batch of pending commits and mark those fully published done."""
-        by_aggregate: dict[tuple[int, str], list[tuple[Repository, dict]]] = defaultdict(list)
+        by_aggregate: dict[tuple[int, str], list[tuple[Repository[Any], Doc]]] = defaultdict(list)
         for repo, commit in sorted(batch, key=lambda rc: rc[1]["version"]):
             by_aggregate[(id(repo), commit["aggregate_id"])].append((repo, commit))
         groups = list(by_aggregate.values())
         outcomes = await asyncio.gather(
             *(self._publish_in_order([c for _, c in group]) for group in groups), return_exceptions=True
         )
-        finished: dict[int, tuple[Repository, list[str]]] = {}
+        finished: dict[int, tuple[Repository[Any], list[str]]] = {}
         published = 0
         for group, outcome in zip(groups, outcomes, strict=True):
             if isinstance(outcome, BaseException):

@@ -19,7 +19,7 @@ from caremesh_kit.clock import Clock, system_clock
 from caremesh_kit.outbox import OutboxRelay
 from caremesh_kit.periodic import every
 from caremesh_kit.settings import ServiceSettings
-from caremesh_kit.store import Repository, Store
+from caremesh_kit.store import A, Repository, Store
 
 log = logs.get("caremesh.runtime")
 
@@ -40,9 +40,9 @@ class Runtime:
         self.indexes: dict[str, Sequence[IndexModel]] = {"audit": audit.AuditTrail.INDEXES}
         self.audit = audit.AuditTrail(self.store, service)
         self.background: list[Callable[[], Any]] = []
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[Any]] = []
 
-    def repository(self, collection: str, model: type, indexes: Sequence[IndexModel] = ()) -> Repository:
+    def repository(self, collection: str, model: type[A], indexes: Sequence[IndexModel] = ()) -> Repository[A]:
         """A repository whose outbox the relay drains."""
         repo = Repository(
             self.store,
@@ -54,7 +54,7 @@ class Runtime:
         )
         self.relay.repositories.append(repo)
         self.indexes[collection] = list(indexes)
-        self.indexes[repo.commits.name] = list(Repository.indexes)
+        self.indexes[repo.commits.name] = list(Repository[Any].indexes)
         return repo
 
     def subscribe(self, subscriptions: list[Subscription]) -> None:

@@ -11,7 +11,7 @@ import time as _time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bson.codec_options import TypeEncoder, TypeRegistry
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitoring
@@ -24,6 +24,7 @@ from caremesh_kit.envelope import stored_event
 from caremesh_kit.errors import Conflict, NotFound, VersionConflict
 
 A = TypeVar("A", bound=Aggregate)
+Doc = dict[str, Any]  # a BSON document as PyMongo returns it
 DUPLICATE_KEY = 11000
 
 # Done commits are kept this long (the compare-and-set needs them), then pruned; a writer that
@@ -74,7 +75,7 @@ class _RoundTripListener(monitoring.CommandListener):
 
 class Store:
     def __init__(self, url: str, database: str) -> None:
-        self.client: AsyncMongoClient = AsyncMongoClient(
+        self.client: AsyncMongoClient[Doc] = AsyncMongoClient(
             url,
             tz_aware=True,
             serverSelectionTimeoutMS=5000,
@@ -82,7 +83,7 @@ class Store:
             type_registry=TypeRegistry([_DateEncoder()]),
             event_listeners=[_RoundTripListener()],
         )
-        self.db: AsyncDatabase = self.client[database]
+        self.db: AsyncDatabase[Doc] = self.client[database]
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")
@@ -131,11 +132,11 @@ class Repository(Generic[A]):
         collection: str,
         model: type[A],
         service: str,
-        on_saved: Callable[["Repository", dict], None] | None = None,
+        on_saved: Callable[["Repository[Any]", Doc], None] | None = None,
         retention: float = DEFAULT_RETENTION_SECONDS,
     ) -> None:
-        self.collection: AsyncCollection = store.db[collection]
-        self.commits: AsyncCollection = store.db[f"{collection}.commits"]
+        self.collection: AsyncCollection[Doc] = store.db[collection]
+        self.commits: AsyncCollection[Doc] = store.db[f"{collection}.commits"]
         self.model = model
         self.service = service
         self.retention = retention
@@ -158,10 +159,10 @@ class Repository(Generic[A]):
         doc = await self.collection.find_one({"_id": aggregate_id})
         return None if doc is None else self.loaded(doc)
 
-    def loaded(self, doc: dict) -> A:
+    def loaded(self, doc: Doc) -> A:
         """An aggregate from a current-state document (a ``find`` or a query), stamped with its load
         time, which ``save`` checks against the retention."""
-        aggregate: A = self.model.from_document(doc)  # type: ignore[assignment]
+        aggregate = self.model.from_document(doc)
         aggregate._loaded_at = _time.monotonic()
         return aggregate
 
@@ -199,7 +200,7 @@ class Repository(Generic[A]):
         if not aggregates:
             return []
         now = datetime.now(UTC)
-        commits = [
+        commits: list[Doc] = [
             {
                 "_id": commit_id(a.id, 1),
                 "aggregate_id": a.id,
@@ -327,12 +328,12 @@ def bucket(at: datetime) -> int:
     return int(at.timestamp() // 60)
 
 
-def done(now: datetime | None = None) -> dict:
+def done(now: datetime | None = None) -> Doc:
     """The fields that mark a commit done: its events are out, and it is pruned by its minute."""
     return {"pending": False, "outbox": [], "done_bucket": bucket(now or datetime.now(UTC))}
 
 
-async def insert_new(collection: AsyncCollection, docs: list[dict]) -> set[int]:
+async def insert_new(collection: AsyncCollection[Doc], docs: list[Doc]) -> set[int]:
     """Insert each document unless its ``_id`` exists, in one command; the positions of those that did."""
     if not docs:
         return set()
@@ -350,7 +351,7 @@ def commit_id(aggregate_id: str, version: int) -> str:
     return f"{aggregate_id}:{version:012d}"
 
 
-async def materialize(collection: AsyncCollection, commit: dict) -> None:
+async def materialize(collection: AsyncCollection[Doc], commit: Doc) -> None:
     """Make the current-state document at least as new as ``commit``; repeating it is harmless."""
     state = commit["state"]
     try:

@@ -219,3 +219,30 @@ async def test_a_change_may_read_before_it_decides(store):
     assert (await repo.mutate("t4", change)).value == 6
     assert seen == [1, 2]  # the first attempt lost the compare-and-set and was retried
     assert (await repo.mutate("t4", lambda t: False)).version == 3
+
+
+async def test_mutate_against_a_clients_version_refuses_any_other_and_never_retries_over_it(store):
+    repo = Repository(store, "things", Thing, "tests")
+    await repo.add(Thing(id="t1"))
+
+    def bump(t: Thing) -> None:
+        t.value += 1
+
+    assert (await repo.mutate("t1", bump, expected_version=1)).version == 2
+    with pytest.raises(VersionConflict) as stale:
+        await repo.mutate("t1", bump, expected_version=1)  # the client saw version 1; it is at 2
+    assert stale.value.extra["current_version"] == 2
+    assert (await repo.get("t1")).value == 1
+
+    # A concurrent write between the client's read and its save: a conflict, not a retry on top.
+    first = await repo.get("t1")
+    await repo.mutate("t1", bump)
+
+    async def raced(t: Thing) -> None:
+        t.value += 10
+
+    with pytest.raises(VersionConflict):
+        await repo.mutate("t1", raced, loaded=first, expected_version=2)
+    assert (await repo.get("t1")).value == 2
+    # Without a client's version the same race is retried on the latest state.
+    assert (await repo.mutate("t1", raced, loaded=first)).value == 12

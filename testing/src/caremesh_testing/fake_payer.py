@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from x12sdk.io import X12ModelReader
 
-from caremesh_insurance.x12.envelope import VERSION, Segment, X12Error, read
-from caremesh_insurance.x12.review_check import read_278
+from caremesh_insurance.domain.x12.envelope import VERSION, Segment, X12Error, read
+from caremesh_insurance.domain.x12.review_check import read_278
 
 # AAA03 codes that say the inquiry itself was wrong (AAA01 N); the others leave it valid (Y).
 INVALID_INPUT = frozenset({"15", "33", "43", "44", "57", "58", "64", "65", "72", "73", "79", "T4"})
