@@ -36,6 +36,10 @@ demo: deps
 token: deps
 	@$(UV) run caremesh-token --role coordinator
 
+# The tables in docs/ that the code states (events, subscriptions, settings); tests/docs checks them.
+docs: deps
+	$(UV) run python scripts/doctables.py
+
 schemas: deps
 	$(UV) run caremesh-schemas
 

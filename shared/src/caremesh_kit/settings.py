@@ -11,15 +11,22 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore")
 
+    # RabbitMQ connection.
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # The service's own MongoDB (FerretDB locally).
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    # Database name; empty: caremesh_<service>.
     mongodb_db: str = ""
     # Prefix of every exchange and queue name; lets test runs share one broker.
     bus_namespace: str = "caremesh"
+    # Unacknowledged messages per consumer channel.
     prefetch: int = Field(default=16, ge=1, le=1000)
+    # Deliveries before a failing message is dead-lettered (the queue's x-delivery-limit).
     delivery_limit: int = Field(default=10, ge=1)
+    # First retry delay of a failed message, doubled each attempt up to the maximum.
     retry_delay_seconds: float = Field(default=0.5, ge=0)
     max_retry_delay_seconds: float = Field(default=10, ge=0)
+    # Retention of the event-log stream by age (RabbitMQ x-max-age: Y, M, D, h, m, s) and by size.
     event_log_max_age: str = "30D"
     event_log_max_bytes: int = 5 * 1024**3
     # Fresh commits are relayed at once; this scan picks up any left by a crash or another replica.
@@ -29,13 +36,19 @@ class ServiceSettings(BaseSettings):
     # FerretDB on PostgreSQL only: where to keep the GIN indexes its filters need ("{service}" is
     # replaced by the service's name). Unreachable, or a MongoDB store, and nothing is done.
     ferretdb_postgres_url: str = "postgresql://caremesh:caremesh@127.0.0.1:5433/caremesh_{service}"
+    # How often those GIN indexes are checked (a re-created collection gets them back).
     index_reconcile_seconds: float = Field(default=15.0, gt=0)
+    # On shutdown, how long in-flight requests and messages may take.
     graceful_timeout_seconds: float = 15.0
+    # Listen address and port (Compose and Kubernetes set 0.0.0.0).
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # HS256 key that checks bearer tokens: the same for all services and whatever issues tokens.
     jwt_secret: str = DEV_JWT_SECRET
+    # Required iss and aud claims.
     jwt_issuer: str = "caremesh"
     jwt_audience: str = "caremesh"
+    # Root log level.
     log_level: str = "INFO"
     # Serve /docs and /openapi.json; off by default, as those are the only routes without a token.
     api_docs: bool = False
