@@ -4,7 +4,8 @@ from caremesh_kit.runtime import main as run
 
 
 def main() -> None:
-    run(SERVICE, InsuranceSettings(), build)
+    settings = InsuranceSettings()
+    run(SERVICE, settings, lambda _: build(settings))  # the runner passes back the settings it was given
 
 
 if __name__ == "__main__":

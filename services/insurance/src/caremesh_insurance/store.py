@@ -1,12 +1,13 @@
-"""Insurance's collections: payers, plans, coverages, eligibility checks and prior authorizations,
-each with an outbox; and the payer correspondence log."""
+"""Insurance's collections and every query on them: payers, plans, coverages, eligibility checks
+and prior authorizations, each with an outbox; and the payer correspondence log."""
 
 from datetime import date, datetime, time
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from caremesh_insurance.authorization import PriorAuthorization
 from caremesh_insurance.domain import AppointmentStatus, Coverage, EligibilityCheck, Outcome, Payer, Plan, Visit
+from caremesh_insurance.domain.authorization import PriorAuthorization
 from caremesh_kit.runtime import Runtime
 from caremesh_kit.store import Repository
 
@@ -15,8 +16,13 @@ def _day(d: date) -> datetime:
     return datetime.combine(d, time())  # dates are stored as midnight UTC
 
 
-def payers(runtime: Runtime) -> Repository[Payer]:
-    return runtime.repository("payers", Payer)
+class Payers:
+    def __init__(self, runtime: Runtime) -> None:
+        self.repo: Repository[Payer] = runtime.repository("payers", Payer)
+
+    async def listing(self, limit: int, offset: int) -> list[Payer]:
+        cursor = self.repo.collection.find({}).sort("_id", ASCENDING).skip(offset).limit(limit)
+        return [Payer.from_document(d) async for d in cursor]
 
 
 class Plans:
@@ -26,7 +32,7 @@ class Plans:
     async def listing(self, payer_id: str | None, limit: int, offset: int) -> list[Plan]:
         query = {"terms.payer_id": payer_id} if payer_id else {}
         cursor = self.repo.collection.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
-        return [Plan.from_document(d) async for d in cursor]  # type: ignore[misc]
+        return [Plan.from_document(d) async for d in cursor]
 
     async def all_ids_versions(self) -> list[tuple[str, int]]:
         return [(d["_id"], d["version"]) async for d in self.repo.collection.find({}, {"version": 1})]
@@ -42,7 +48,7 @@ class Coverages:
 
     async def for_patient(self, patient_id: str) -> list[Coverage]:
         cursor = self.repo.collection.find({"terms.patient_id": patient_id})
-        return [Coverage.from_document(d) async for d in cursor]  # type: ignore[misc]
+        return [Coverage.from_document(d) async for d in cursor]
 
     async def behind_plan(self, plan_id: str, plan_version: int) -> list[str]:
         """Coverages whose last coverage.changed predates this plan version."""
@@ -67,10 +73,16 @@ class Checks:
         return stored is check
 
     async def _find(
-        self, query: dict, *, sort: str = "service_date", direction: int = ASCENDING, limit: int = 0, offset: int = 0
+        self,
+        query: dict[str, Any],
+        *,
+        sort: str = "service_date",
+        direction: int = ASCENDING,
+        limit: int = 0,
+        offset: int = 0,
     ) -> list[EligibilityCheck]:
         cursor = self.repo.collection.find(query).sort(sort, direction).skip(offset).limit(limit)
-        return [EligibilityCheck.from_document(d) async for d in cursor]  # type: ignore[misc]
+        return [EligibilityCheck.from_document(d) async for d in cursor]
 
     async def for_patient(self, patient_id: str, limit: int, offset: int) -> list[EligibilityCheck]:
         return await self._find(
@@ -129,8 +141,8 @@ class Checks:
         ]
 
 
-class Authorizations:
-    """Prior authorizations; ``next_review_at`` (computed by the aggregate) drives the sweeper."""
+class PriorAuthorizations:
+    """Prior authorizations; ``next_review_at`` (computed by the aggregate) drives the review sweep."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.repo: Repository[PriorAuthorization] = runtime.repository(
@@ -146,12 +158,17 @@ class Authorizations:
         )
 
     async def _find(
-        self, query: dict, sort: str = "created_at", direction: int = ASCENDING, limit: int = 0, offset: int = 0
+        self,
+        query: dict[str, Any],
+        sort: str = "created_at",
+        direction: int = ASCENDING,
+        limit: int = 0,
+        offset: int = 0,
     ) -> list[PriorAuthorization]:
         cursor = (
             self.repo.collection.find(query).sort([(sort, direction), ("_id", ASCENDING)]).skip(offset).limit(limit)
         )
-        return [PriorAuthorization.from_document(d) async for d in cursor]  # type: ignore[misc]
+        return [PriorAuthorization.from_document(d) async for d in cursor]
 
     async def holding(self, appointment_id: str) -> list[PriorAuthorization]:
         """Those an appointment is linked to (waiting, covered, fulfilled or released)."""
@@ -165,7 +182,7 @@ class Authorizations:
         limit: int = 0,
         offset: int = 0,
     ) -> list[PriorAuthorization]:
-        query: dict = {"patient_id": patient_id}
+        query: dict[str, Any] = {"patient_id": patient_id}
         if statuses:
             query["status"] = {"$in": statuses}
         if service_code:
@@ -187,11 +204,15 @@ class Authorizations:
         sort: str,
         payer: str | None,
         service_code: str | None,
-        extra: dict | None = None,
+        overdue: bool | None = None,
+        now: datetime | None = None,
         limit: int,
         offset: int,
     ) -> list[PriorAuthorization]:
-        query: dict = {"status": {"$in": statuses}} | (extra or {})
+        """``overdue``: only those past (True) or within (False) their decision deadline at ``now``."""
+        query: dict[str, Any] = {"status": {"$in": statuses}}
+        if overdue is not None:
+            query["decision_due"] = {"$lt" if overdue else "$gte": now}
         if payer:
             query["payer"] = payer
         if service_code:
@@ -212,13 +233,13 @@ class Correspondence:
         self.collection = runtime.store.db["payer_correspondence"]
         runtime.indexes["payer_correspondence"] = [IndexModel([(f, ASCENDING)]) for f in self.LINKS]
 
-    async def append(self, entry: dict) -> None:
+    async def append(self, entry: dict[str, Any]) -> None:
         await self.collection.insert_one(entry)
 
-    async def get(self, entry_id: str) -> dict | None:
+    async def get(self, entry_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": entry_id})
 
-    async def find(self, query: dict, limit: int, offset: int) -> list[dict]:
+    async def find(self, query: dict[str, Any], limit: int, offset: int) -> list[dict[str, Any]]:
         cursor = (
             self.collection.find(query)
             .sort([("occurred_at", DESCENDING), ("_id", ASCENDING)])

@@ -23,11 +23,13 @@ from .conftest import Setup, requested
 @contextlib.asynccontextmanager
 async def serving(app) -> AsyncIterator[httpx.AsyncClient]:
     """Like ``running``, but leaves the database for the next instance (a restart)."""
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://service", headers=bearer()
-        ) as client:
-            yield client
+        ) as client,
+    ):
+        yield client
 
 
 @pytest.fixture

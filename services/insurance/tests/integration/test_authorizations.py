@@ -17,9 +17,9 @@ from caremesh_contracts import (
     AuthorizationThresholdReached,
     EligibilityConfirmed,
 )
-from caremesh_testing.fake_payer import FakePayer
-from caremesh_insurance.x12.review_check import read_278
+from caremesh_insurance.domain.x12.review_check import read_278
 from caremesh_testing import EventCapture, bearer, eventually, publish_event, wait_settled
+from caremesh_testing.fake_payer import FakePayer
 
 from .conftest import Setup, requested
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from caremesh_contracts import AppointmentCancelled, CoverageChanged, EligibilityConfirmed, EligibilityDenied
 from caremesh_insurance.app import build
-from caremesh_testing.fake_payer import Answer, FakePayer
 from caremesh_testing import EventCapture, eventually, publish_event, running, wait_settled
+from caremesh_testing.fake_payer import Answer, FakePayer
 
 from .conftest import Setup, requested
 

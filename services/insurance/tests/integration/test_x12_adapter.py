@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from caremesh_contracts import EligibilityConfirmed, EligibilityDenied
+from caremesh_testing import EventCapture, bearer, publish_event, wait_settled
 from caremesh_testing.fake_payer import Answer, FakePayer
 from caremesh_testing.fixtures import fixtures_dir
-from caremesh_testing import EventCapture, bearer, publish_event, wait_settled
 
 from .conftest import Setup, requested
 

@@ -13,7 +13,7 @@ from caremesh_contracts import (
     AuthorizationSubmitted,
     AuthorizationThresholdReached,
 )
-from caremesh_insurance.authorization import (
+from caremesh_insurance.domain.authorization import (
     TRANSITIONS,
     Approval,
     Denial,

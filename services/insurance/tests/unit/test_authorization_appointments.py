@@ -12,7 +12,7 @@ from caremesh_contracts import (
     AuthorizationExpired,
     AuthorizationRequired,
 )
-from caremesh_insurance.authorization import Approval, Denial, LinkState, PriorAuthorization, Priority, Status
+from caremesh_insurance.domain.authorization import Approval, Denial, LinkState, PriorAuthorization, Priority, Status
 from caremesh_kit.errors import Invalid
 
 T0 = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)

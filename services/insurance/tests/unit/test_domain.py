@@ -346,7 +346,7 @@ def confirmed(coverage_id: str = "cov-1"):
 
 
 def denied_result(reason: DenialReason = DenialReason.COVERAGE_INACTIVE):
-    from caremesh_insurance.eligibility.decision import denied
+    from caremesh_insurance.domain.eligibility.decision import denied
 
     return denied(reason)
 

@@ -2,8 +2,8 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from caremesh_insurance.authorization import Approval, Denial, PriorAuthorization, Priority
-from caremesh_insurance.authorization.report import percentile, turnaround
+from caremesh_insurance.domain.authorization import Approval, Denial, PriorAuthorization, Priority
+from caremesh_insurance.domain.authorization.report import percentile, turnaround
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 NOW = datetime(2026, 4, 1, tzinfo=UTC)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from x12sdk.io import X12ModelReader
 
-from caremesh_insurance.x12 import Inquiry270, Person270, X12Error, build_270, parse_271
-from caremesh_insurance.x12.envelope import read, tokenize
+from caremesh_insurance.domain.x12 import Inquiry270, Person270, X12Error, build_270, parse_271
+from caremesh_insurance.domain.x12.envelope import read, tokenize
 from caremesh_testing.fake_payer import Answer, build_271, read_270
 from caremesh_testing.fixtures import fixtures_dir
 
@@ -119,7 +119,7 @@ def test_a_270_for_a_dependent_asks_at_level_23():
 @pytest.mark.parametrize("inquiry", [INQUIRY, DEPENDENT], ids=["subscriber", "dependent"])
 def test_the_270_envelope_counts_and_control_numbers_match(inquiry):
     x12 = build_270(inquiry)
-    d, segs = tokenize(x12)
+    _, segs = tokenize(x12)
     assert x12.index("GS") == 106 and len(x12.split("~")[0]) == 105  # ISA is fixed-width
     s = segments(x12)
     isa, gs, st, se, ge, iea = s["ISA"][0], s["GS"][0], s["ST"][0], s["SE"][0], s["GE"][0], s["IEA"][0]

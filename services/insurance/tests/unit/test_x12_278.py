@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from caremesh_insurance.x12 import X12Error
-from caremesh_insurance.x12.request import Person270
-from caremesh_insurance.x12.review import Review278, build_278
-from caremesh_insurance.x12.review_check import read_278
+from caremesh_insurance.domain.x12 import X12Error
+from caremesh_insurance.domain.x12.request import Person270
+from caremesh_insurance.domain.x12.review import Review278, build_278
+from caremesh_insurance.domain.x12.review_check import read_278
 
 ADA = Person270("Lovelace", "Ada", date(1984, 3, 9))
 BASE = Review278(

@@ -20,9 +20,9 @@ from caremesh_insurance.domain import (
     Trigger,
     Visit,
 )
-from caremesh_insurance.eligibility import fhir
-from caremesh_insurance.eligibility.x12_mapping import inquiry_for, interpret
-from caremesh_insurance.x12 import PayerUnavailable, X12Error, build_270, parse_271
+from caremesh_insurance.domain.eligibility import fhir
+from caremesh_insurance.domain.eligibility.x12_mapping import inquiry_for, interpret
+from caremesh_insurance.domain.x12 import PayerUnavailable, X12Error, build_270, parse_271
 from caremesh_testing.fake_payer import Answer, build_271, read_270
 from caremesh_testing.fixtures import fixtures_dir
 
