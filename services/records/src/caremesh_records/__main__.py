@@ -4,7 +4,8 @@ from caremesh_records.settings import RecordsSettings
 
 
 def main() -> None:
-    run(SERVICE, RecordsSettings(), build)
+    settings = RecordsSettings()
+    run(SERVICE, settings, lambda _: build(settings))  # the kit passes back these same settings
 
 
 if __name__ == "__main__":

@@ -1,51 +1,60 @@
-"""Composition root of the records service."""
+"""Composition root of the records service: builds everything, the only place that wires."""
 
 from fastapi import FastAPI
 
+from caremesh_kit.clock import Clock, system_clock
 from caremesh_kit.runtime import Runtime
-from caremesh_records import api, careplan_api, family_api, fhir, handlers, history_api, store
-from caremesh_records.careplan_service import CarePlans, care_plans
-from caremesh_records.fhir import importer
-from caremesh_records.intake import api as intake_api
-from caremesh_records.intake.usecase import Intake
+from caremesh_records import handlers, store
+from caremesh_records.api import care_plans, family, fhir, history, imports, intake, patients
 from caremesh_records.settings import RecordsSettings
-from caremesh_records.usecases import HealthHistory, Records
+from caremesh_records.usecases import (
+    CarePlans,
+    Family,
+    FhirImport,
+    HealthHistory,
+    ImportJobs,
+    Intake,
+    Patients,
+    Timeline,
+    UseCases,
+)
+from caremesh_records.usecases.fhir_import import Targets
 
 SERVICE = "records"
+IMPORT_POLL_SECONDS = 1.0  # how soon a queued bulk import is started
 
 
-def build(settings: RecordsSettings | None = None) -> FastAPI:
+def build(settings: RecordsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or RecordsSettings()
-    runtime = Runtime(SERVICE, settings)
-    patients = store.patients(runtime)
-    history = HealthHistory(patients=patients, entries=store.History(runtime), codes=store.CurrentCodes(runtime))
-    records = Records(
-        patients=patients,
-        index=store.PatientIndex(runtime, patients),
-        timeline=store.timeline(runtime),
-        encounters=store.encounters(runtime),
-        history=history,
-        family=store.family(runtime),
+    runtime = Runtime(SERVICE, settings, clock=clock or system_clock)
+    clock = runtime.clock
+    patient_repo = store.patients(runtime)
+    timeline_log, encounter_log = store.timeline(runtime), store.encounters(runtime)
+    index = store.PatientIndex(runtime, patient_repo)
+    health_history = HealthHistory(patient_repo, store.History(runtime), store.CurrentCodes(runtime), clock)
+    plans = CarePlans(patient_repo, store.CarePlanStore(runtime), timeline_log, clock)
+    fhir_import = FhirImport(Targets(patient_repo, index, health_history, encounter_log, plans, clock))
+    import_jobs = ImportJobs(store.Imports(runtime), fhir_import.run, runtime.audit, clock)
+    uc = UseCases(
+        patients=Patients(patient_repo, index, timeline_log, encounter_log, clock),
+        timeline=Timeline(timeline_log, encounter_log, clock),
+        history=health_history,
+        family=Family(patient_repo, store.RelatedPersons(runtime), clock),
+        care_plans=plans,
+        intake=Intake(patient_repo, health_history, store.IntakeResponses(runtime), clock),
+        fhir_import=fhir_import,
+        import_jobs=import_jobs,
+        clock=clock,
     )
-    records.care_plans = CarePlans(
-        patients=patients,
-        plans=care_plans(runtime),
-        timeline=records.timeline,
-        overdue_scan_seconds=settings.overdue_scan_seconds,
-    )
-    runtime.background.append(records.care_plans.overdue_sweeper)
+    runtime.sweep(settings.overdue_scan_seconds, plans.flag_overdue_tasks, "marked care-plan tasks overdue")
+    runtime.sweep(IMPORT_POLL_SECONDS, import_jobs.work, "imported bulk bundles")
     routers = [
-        api.router,
-        history_api.router,
-        family_api.router,
-        intake_api.router,
-        careplan_api.router,
-        importer.router,
-        fhir.api.router,
+        patients.router,
+        history.router,
+        family.router,
+        intake.router,  # before the generic FHIR routes, so its paths are matched first
+        care_plans.router,
+        imports.router,
+        fhir.router,
     ]
-    fhir_import = importer.FhirImport(runtime, records)
-    runtime.background.append(fhir_import.worker)
-    app = runtime.http_app(routers, records, handlers.subscriptions(records))
-    app.state.fhir_import = fhir_import
-    app.state.intake = Intake(history=history, responses=store.intake_responses(runtime))
-    return app
+    return runtime.http_app(routers, uc, handlers.subscriptions(uc))

@@ -1,4 +1,4 @@
-"""The events records subscribes to."""
+"""The events records subscribes to: one handler each."""
 
 from caremesh_contracts import (
     AppointmentBooked,
@@ -13,20 +13,20 @@ from caremesh_contracts import (
     EligibilityDenied,
 )
 from caremesh_kit.bus import Subscription
-from caremesh_records.usecases import Records
+from caremesh_records.usecases import UseCases
 
 
-def subscriptions(records: Records) -> list[Subscription]:
+def subscriptions(uc: UseCases) -> list[Subscription]:
     return [
-        Subscription(AppointmentBooked, records.on_appointment_booked),
-        Subscription(AppointmentDeclined, records.on_appointment_declined),
-        Subscription(AppointmentCancelled, records.on_appointment_cancelled),
-        Subscription(AppointmentNoShowRecorded, records.on_no_show_recorded),
-        Subscription(AppointmentFulfilled, records.on_appointment_fulfilled),
-        Subscription(CoverageRegistered, records.on_coverage_registered),
-        Subscription(EligibilityConfirmed, records.on_eligibility_confirmed),
-        Subscription(EligibilityDenied, records.on_eligibility_denied),
+        Subscription(AppointmentBooked, uc.timeline.on_appointment_booked),
+        Subscription(AppointmentDeclined, uc.timeline.on_appointment_declined),
+        Subscription(AppointmentCancelled, uc.timeline.on_appointment_cancelled),
+        Subscription(AppointmentNoShowRecorded, uc.timeline.on_no_show_recorded),
+        Subscription(AppointmentFulfilled, uc.timeline.on_appointment_fulfilled),
+        Subscription(CoverageRegistered, uc.timeline.on_coverage_registered),
+        Subscription(EligibilityConfirmed, uc.timeline.on_eligibility_confirmed),
+        Subscription(EligibilityDenied, uc.timeline.on_eligibility_denied),
         # Records' own care-plan events: the timeline learns of them as of any other.
-        Subscription(CarePlanChanged, records.care_plans.on_changed),
-        Subscription(CareTaskOverdue, records.care_plans.on_task_overdue),
+        Subscription(CarePlanChanged, uc.care_plans.on_changed),
+        Subscription(CareTaskOverdue, uc.care_plans.on_task_overdue),
     ]

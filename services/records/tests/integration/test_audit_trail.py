@@ -2,9 +2,9 @@
 
 import pytest
 
-from caremesh_testing import bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
+from caremesh_testing import bearer, running, service_settings
 
 PATIENT = {
     "given_name": "Ada",

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from caremesh_contracts import AppointmentBooked
 from caremesh_kit.store import counting_round_trips
-from caremesh_testing import running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
+from caremesh_testing import running, service_settings
 
 from .conftest import envelope_for, unindexed
 
@@ -31,7 +31,7 @@ async def test_a_booked_appointment_is_one_insert_on_the_timeline(namespace, sto
         env = envelope_for(event, event.appointment_id)
         for delivery in ("first", "again"):
             with counting_round_trips() as trips, store_commands.capture() as commands:
-                await app.state.usecases.on_appointment_booked(event, env)
+                await app.state.usecases.timeline.on_appointment_booked(event, env)
             assert trips.store == len(commands) <= TIMELINE_ENTRY, (delivery, commands)
             assert [c.name for c in commands] == ["insert"]
             assert unindexed(commands, app.state.runtime.indexes) == []

@@ -13,6 +13,10 @@ from fhir.resources.R4B.careplan import CarePlan as FhirCarePlan
 from fhir.resources.R4B.goal import Goal as FhirGoal
 
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
+from caremesh_records.app import build
+from caremesh_records.domain.careplan import ImportedGoal, ImportedTask, NewCarePlan, Target
+from caremesh_records.settings import RecordsSettings
+from caremesh_records.usecases.fhir_import.patient import derived_id
 from caremesh_testing import (
     EventCapture,
     bearer,
@@ -22,10 +26,6 @@ from caremesh_testing import (
     service_settings,
     wait_settled,
 )
-from caremesh_records.app import build
-from caremesh_records.careplan import ImportedGoal, ImportedTask, NewCarePlan, Target
-from caremesh_records.fhir.importer.patient import derived_id
-from caremesh_records.settings import RecordsSettings
 
 TZ = "Europe/London"
 PATIENT = {

@@ -3,9 +3,9 @@
 import pytest
 
 from caremesh_contracts import ConsentChanged, RelatedPersonAdded
-from caremesh_testing import EventCapture, bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
+from caremesh_testing import EventCapture, bearer, running, service_settings
 
 PATIENT = {
     "given_name": "Iris",

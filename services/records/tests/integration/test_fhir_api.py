@@ -7,10 +7,10 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.patient import Patient
 
 from caremesh_contracts import AppointmentFulfilled
-from caremesh_testing import bearer, eventually, publish_event, running, service_settings
+from caremesh_records.api.fhir import router as fhir_router
 from caremesh_records.app import build
-from caremesh_records.fhir.api import router as fhir_router
 from caremesh_records.settings import RecordsSettings
+from caremesh_testing import bearer, eventually, publish_event, running, service_settings
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
@@ -158,7 +158,7 @@ async def test_read_the_patient(records, chart):
 
 async def test_read_and_search_each_type(records, chart):
     pid = chart["Patient"]
-    for path, (body, resource_type, element) in HISTORY.items():
+    for body, resource_type, element in HISTORY.values():
         rid = chart[resource_type]
         one = fhir(await records.get(f"/fhir/{resource_type}/{rid}"))
         assert one["resourceType"] == resource_type and one["id"] == rid

@@ -13,11 +13,12 @@ from fhir.resources.R4B.bundle import Bundle
 
 from caremesh_kit.audit import Access, Purpose
 from caremesh_kit.auth import Principal, Role
-from caremesh_testing.fixtures import fixtures_dir
-from caremesh_testing import bearer, delete_namespace, eventually, running, service_settings
 from caremesh_records.app import build
-from caremesh_records.fhir.importer.jobs import Jobs
 from caremesh_records.settings import RecordsSettings
+from caremesh_records.store import Imports
+from caremesh_records.usecases.fhir_import import ImportJobs
+from caremesh_testing import bearer, delete_namespace, eventually, running, service_settings
+from caremesh_testing.fixtures import fixtures_dir
 
 REPO = Path(__file__).resolve().parents[4]
 SYNTHEA = fixtures_dir() / "fhir" / "synthea"
@@ -52,6 +53,12 @@ def load(name: str) -> bytes:
             "the repository, in ../shared)"
         )
     return path.read_bytes()
+
+
+def jobs_of(app, run, **options) -> ImportJobs:
+    """Import jobs of their own on the app's store, worked by the test instead of the app's sweep."""
+    runtime = app.state.runtime
+    return ImportJobs(Imports(runtime), run, runtime.audit, runtime.clock, **options)
 
 
 async def counts(app) -> dict[str, int]:
@@ -346,24 +353,24 @@ async def test_two_replicas_never_take_one_bundle_and_a_lost_lease_is_resumed(na
     time; when a worker dies holding one, the other takes it over once the lease runs out."""
     settings = service_settings(RecordsSettings, namespace)
     apps = [build(settings), build(settings)]
-    a, b = (Jobs(app.state.runtime, app.state.fhir_import.run, lease_seconds=0.5) for app in apps)
+    a, b = (jobs_of(app, app.state.usecases.fhir_import.run, lease_seconds=0.5) for app in apps)
     who = Principal(subject="importer", roles=frozenset({Role.COORDINATOR}))
     access = Access(who, Purpose.TREAT, apps[0].state.runtime.audit, "POST /imports")
     try:
         job = await a.submit([load("patient-01.json").decode(), load("patient-02.json").decode()], 273, access, None)
-        first, second = [q["_id"] async for q in a.queue.find({}).sort("_id")]
+        first, second = [q["_id"] async for q in a.imports.queue.find({}).sort("_id")]
         assert await a._claim(first, job["_id"]) == f"{first}#1"  # a takes it, then "dies"
         assert await b._claim(first, job["_id"]) is None
         assert await b.work_one()  # b skips the held bundle and does the other
-        assert await a.results.find_one({"_id": second}) is not None
-        assert await a.results.find_one({"_id": first}) is None
+        assert await a.imports.results.find_one({"_id": second}) is not None
+        assert await a.imports.results.find_one({"_id": first}) is None
         await asyncio.sleep(0.6)  # a's lease runs out
         assert await b.work_one()
         assert not await b.work_one() and not await a.work_one()
-        results = [r async for r in a.results.find({"job_id": job["_id"]})]
+        results = [r async for r in a.imports.results.find({"job_id": job["_id"]})]
         assert sorted(r["index"] for r in results) == [0, 1]
         assert all(r["report"]["totals"]["imported"] > 0 for r in results)
-        assert await a.claims.count_documents({}) == 0
+        assert await a.imports.claims.count_documents({}) == 0
     finally:
         db = apps[0].state.runtime.store
         await db.client.drop_database(settings.mongodb_db)
@@ -380,7 +387,7 @@ async def test_a_failing_bundle_is_retried_then_given_up_and_reported(namespace)
         calls.append(1)
         if len(calls) == 1:
             raise ConnectionError("store went away")  # the first try fails: retried
-        return await app.state.fhir_import.run(body, source, access, progress)
+        return await app.state.usecases.fhir_import.run(body, source, access, progress)
 
     async def broken(body, source, access, progress):
         raise ConnectionError("always")
@@ -388,20 +395,20 @@ async def test_a_failing_bundle_is_retried_then_given_up_and_reported(namespace)
     who = Principal(subject="importer", roles=frozenset({Role.COORDINATOR}))
     access = Access(who, Purpose.TREAT, app.state.runtime.audit, "POST /imports")
     try:
-        jobs = Jobs(app.state.runtime, flaky, retry_seconds=0)
+        jobs = jobs_of(app, flaky, retry_seconds=0)
         job = await jobs.submit([load("patient-03.json").decode()], 161, access, None)
         assert await jobs.work_one()  # fails, lets the lease go
         assert await jobs.work_one()  # attempt 2 succeeds
-        [result] = [r async for r in jobs.results.find({"job_id": job["_id"]})]
+        [result] = [r async for r in jobs.imports.results.find({"job_id": job["_id"]})]
         assert result["report"]["totals"]["imported"] > 0 and len(calls) == 2
 
-        jobs = Jobs(app.state.runtime, broken, retry_seconds=0)
+        jobs = jobs_of(app, broken, retry_seconds=0)
         job = await jobs.submit([load("patient-03.json").decode()], 161, access, None)
         while await jobs.work_one():
             pass
-        [result] = [r async for r in jobs.results.find({"job_id": job["_id"]})]
+        [result] = [r async for r in jobs.imports.results.find({"job_id": job["_id"]})]
         assert result["error"] == "gave up after 5 attempts"
-        assert await jobs.queue.count_documents({}) == 0
+        assert await jobs.imports.queue.count_documents({}) == 0
     finally:
         await app.state.runtime.store.client.drop_database(settings.mongodb_db)
         await app.state.runtime.store.close()

@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from caremesh_testing import bearer, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.settings import RecordsSettings
+from caremesh_testing import bearer, running, service_settings
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"

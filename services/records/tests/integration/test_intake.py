@@ -4,10 +4,10 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
 
-from caremesh_testing import bearer, running, service_settings
 from caremesh_records.app import build
-from caremesh_records.intake import CANONICAL
+from caremesh_records.domain.intake import CANONICAL
 from caremesh_records.settings import RecordsSettings
+from caremesh_testing import bearer, running, service_settings
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"

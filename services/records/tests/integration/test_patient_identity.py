@@ -3,10 +3,10 @@
 import pytest
 
 from caremesh_contracts import PatientMerged
-from caremesh_testing import EventCapture, running, service_settings
 from caremesh_records.app import build
 from caremesh_records.domain import mrn_with_check_digit
 from caremesh_records.settings import RecordsSettings
+from caremesh_testing import EventCapture, running, service_settings
 
 ADA = {
     "given_name": "Ada",

@@ -12,6 +12,8 @@ from caremesh_contracts import (
     PatientRegistered,
 )
 from caremesh_kit.bus import REASON_HEADER
+from caremesh_records.app import build
+from caremesh_records.settings import RecordsSettings
 from caremesh_testing import (
     EventCapture,
     bearer,
@@ -24,8 +26,6 @@ from caremesh_testing import (
     service_settings,
     wait_settled,
 )
-from caremesh_records.app import build
-from caremesh_records.settings import RecordsSettings
 
 PATIENT = {
     "given_name": "Ada",

@@ -6,7 +6,8 @@ import pytest
 
 from caremesh_contracts import CarePlanChanged, CareTaskOverdue
 from caremesh_kit.errors import Conflict, Invalid, NotFound
-from caremesh_records.careplan import (
+from caremesh_records.domain import Demographics, Patient, TimelineKind
+from caremesh_records.domain.careplan import (
     LOINC,
     NEAR_DUE,
     STALE,
@@ -27,8 +28,7 @@ from caremesh_records.careplan import (
     entry_for_change,
     loinc_problem,
 )
-from caremesh_records.careplan.progress import Reading
-from caremesh_records.domain import Demographics, Patient, TimelineKind
+from caremesh_records.domain.careplan.progress import Reading
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 TZ = "America/New_York"  # UTC-4 in May: a day there ends at 04:00 UTC
@@ -395,6 +395,6 @@ def test_a_timeline_entry_is_keyed_on_its_event_and_names_what_changed():
     p = plan()
     p.add_goal("g-1", NewGoal(description="HbA1c under 7%"), "dr-1", NOW)
     [e] = p.take_events()
-    entry = entry_for_change("event-1", e, p)
+    entry = entry_for_change("event-1", e, p, recorded_at=NOW)
     assert (entry.id, entry.kind, entry.care_plan_id) == ("event-1", TimelineKind.CARE_PLAN_CHANGED, "cp-1")
     assert entry.summary == "Goal added to care plan “Diabetes”: HbA1c under 7%"

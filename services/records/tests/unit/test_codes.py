@@ -4,8 +4,8 @@ import pytest
 from pydantic import ValidationError
 
 from caremesh_kit.errors import Invalid
-from caremesh_records import codes
-from caremesh_records.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED, Coding, problem, verhoeff_valid
+from caremesh_records.domain import codes
+from caremesh_records.domain.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED, Coding, problem, verhoeff_valid
 
 # Real concepts: type 2 diabetes, asthma, diabetes mellitus, hypertension, myocardial infarction,
 # COVID-19, amoxicillin, paracetamol, appendectomy, allergy to penicillin.
@@ -154,7 +154,7 @@ def test_a_coding_needs_display_text():
         Coding(system=SNOMED, code="44054006", display="   ")
     assert exc.value.errors()[0]["loc"] == ("display",)
     with pytest.raises(ValidationError):
-        Coding(system=SNOMED, code="44054006")  # type: ignore[call-arg]
+        Coding(system=SNOMED, code="44054006")  # type: ignore[call-arg]  # display left out on purpose
 
 
 def test_canonical_form_ignores_leading_zeros_of_cvx_only():

@@ -172,7 +172,7 @@ def declined_event() -> AppointmentDeclined:
 
 
 def test_entry_for_booking():
-    entry = entry_for_booking("evt-42", booked_event())
+    entry = entry_for_booking("evt-42", booked_event(), recorded_at=NOW)
     assert entry.id == "evt-42"
     assert entry.patient_id == "pat-1"
     assert entry.kind is TimelineKind.APPOINTMENT_BOOKED
@@ -183,7 +183,7 @@ def test_entry_for_booking():
 
 
 def test_entry_for_decline():
-    entry = entry_for_decline("evt-43", declined_event())
+    entry = entry_for_decline("evt-43", declined_event(), recorded_at=NOW)
     assert entry.id == "evt-43"
     assert entry.patient_id == "pat-1"
     assert entry.kind is TimelineKind.APPOINTMENT_DECLINED
@@ -194,8 +194,8 @@ def test_entry_for_decline():
 
 
 def test_timeline_summaries_carry_codes_not_reason_text():
-    booked = entry_for_booking("evt-1", booked_event()).summary
-    declined = entry_for_decline("evt-2", declined_event()).summary
+    booked = entry_for_booking("evt-1", booked_event(), recorded_at=NOW).summary
+    declined = entry_for_decline("evt-2", declined_event(), recorded_at=NOW).summary
     # Once the codes are taken out, only fixed wording is left: no service description, no
     # plain-language insurance reason, no service code in the decline.
     assert booked.replace("99213", "<code>") == "Appointment booked with Dr Ada Okafor (<code>)"
@@ -206,9 +206,9 @@ def test_timeline_summaries_carry_codes_not_reason_text():
 
 
 def test_entry_ids_follow_the_event_id_so_a_redelivery_maps_to_the_same_entry():
-    a = entry_for_booking("evt-42", booked_event())
-    b = entry_for_booking("evt-42", booked_event())
-    c = entry_for_booking("evt-43", booked_event())
+    a = entry_for_booking("evt-42", booked_event(), recorded_at=NOW)
+    b = entry_for_booking("evt-42", booked_event(), recorded_at=NOW)
+    c = entry_for_booking("evt-43", booked_event(), recorded_at=NOW)
     assert a.id == b.id == "evt-42"
     assert c.id == "evt-43"
     assert a.model_dump(exclude={"recorded_at"}) == b.model_dump(exclude={"recorded_at"})

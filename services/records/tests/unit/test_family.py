@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from caremesh_contracts import ConsentChanged, RelatedPersonAdded
-from caremesh_records.family import Category, RelatedPerson, RelatedPersonDetails, Relationship
+from caremesh_records.domain.family import Category, RelatedPerson, RelatedPersonDetails, Relationship
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.relatedperson import RelatedPerson as FhirRelatedPerson
 
-from caremesh_records.family import Category, RelatedPerson, RelatedPersonDetails, Relationship
-from caremesh_records.fhir import family
+from caremesh_records.domain.family import Category, RelatedPerson, RelatedPersonDetails, Relationship
+from caremesh_records.domain.fhir import family
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 

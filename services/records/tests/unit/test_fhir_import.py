@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from caremesh_kit.errors import Invalid
+from caremesh_records.domain.codes import CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED
+from caremesh_records.domain.history import Kind
+from caremesh_records.usecases.fhir_import import HANDLERS, NOT_IMPORTED, plan_of
+from caremesh_records.usecases.fhir_import.clinical import HistoryData
+from caremesh_records.usecases.fhir_import.patient import e164
+from caremesh_records.usecases.fhir_import.plan import Handler, Item, Reject, plan
+from caremesh_records.usecases.fhir_import.report import Outcome
 from caremesh_testing.fixtures import fixtures_dir
-from caremesh_records.codes import CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED
-from caremesh_records.fhir.importer import HANDLERS, NOT_IMPORTED, plan_of
-from caremesh_records.fhir.importer.clinical import HistoryData
-from caremesh_records.fhir.importer.patient import e164
-from caremesh_records.fhir.importer.plan import Handler, Item, Reject, plan
-from caremesh_records.fhir.importer.report import Outcome
-from caremesh_records.history import Kind
 
 REPO = Path(__file__).resolve().parents[4]
 SYNTHEA = fixtures_dir() / "fhir" / "synthea"

@@ -12,10 +12,10 @@ from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.procedure import Procedure as FhirProcedure
 
-from caremesh_records.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED, Coding
 from caremesh_records.domain import Demographics, Encounter, Patient
-from caremesh_records.fhir import mapping
-from caremesh_records.history import (
+from caremesh_records.domain.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED, Coding
+from caremesh_records.domain.fhir import mapping
+from caremesh_records.domain.history import (
     KINDS,
     Allergy,
     AllergyStatusUpdate,

@@ -6,9 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from caremesh_kit.errors import Conflict, Invalid
-from caremesh_records.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED
 from caremesh_records.domain import Demographics, Patient
-from caremesh_records.history import (
+from caremesh_records.domain.codes import CPT, CVX, ICD10CM, ROLE_CODE, RXNORM, SNOMED
+from caremesh_records.domain.history import (
     KINDS,
     AllergyStatus,
     AllergyStatusUpdate,

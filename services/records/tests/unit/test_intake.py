@@ -4,9 +4,9 @@ import pytest
 from fhir.resources.R4B.questionnaire import Questionnaire
 
 from caremesh_kit.errors import Invalid
-from caremesh_records.history import Kind
-from caremesh_records.history.kinds import NewAllergy, NewFamilyHistory
-from caremesh_records.intake import CANONICAL, entries, parse_response, questionnaire
+from caremesh_records.domain.history import Kind
+from caremesh_records.domain.history.kinds import NewAllergy, NewFamilyHistory
+from caremesh_records.domain.intake import CANONICAL, entries, parse_response, questionnaire
 
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -58,7 +58,7 @@ def test_the_questionnaire_is_valid_r4b_and_asks_for_every_kind():
     }
     substance = q.item[0].item[0]
     assert substance.type == "choice" and substance.required and substance.answerValueSet
-    onset_age = [i for i in q.item if i.linkId == "family-history"][0].item[2]
+    onset_age = next(i for i in q.item if i.linkId == "family-history").item[2]
     assert onset_age.type == "integer" and not onset_age.required
 
 
