@@ -4,7 +4,8 @@ from caremesh_scheduling.settings import SchedulingSettings
 
 
 def main() -> None:
-    run(SERVICE, SchedulingSettings(), build)
+    settings = SchedulingSettings()
+    run(SERVICE, settings, lambda _: build(settings))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The events scheduling subscribes to."""
+"""The one list of the events scheduling subscribes to, and the use case each goes to."""
 
 from caremesh_contracts import (
     AppointmentCancelled,
@@ -19,38 +19,32 @@ from caremesh_contracts import (
 from caremesh_contracts.waitlist import WaitlistOfferLapsed
 from caremesh_kit.bus import Subscription
 from caremesh_kit.envelope import Envelope
-from caremesh_scheduling.usecases import Scheduling
-from caremesh_scheduling.usecases.referrals import Referrals
-from caremesh_scheduling.usecases.waitlist import Waitlist
+from caremesh_scheduling.usecases import UseCases
 
 
-def subscriptions(scheduling: Scheduling) -> list[Subscription]:
-    return [
-        Subscription(EligibilityConfirmed, scheduling.on_eligibility_confirmed),
-        Subscription(EligibilityDenied, scheduling.on_eligibility_denied),
-        Subscription(AuthorizationRequired, scheduling.on_authorization_required),
-        Subscription(AuthorizationApproved, scheduling.on_authorization_approved),
-        Subscription(AuthorizationDenied, scheduling.on_authorization_denied),
-        Subscription(AuthorizationExpired, scheduling.on_authorization_expired),
-        Subscription(AuthorizationCancelled, scheduling.on_authorization_cancelled),
-        Subscription(CoverageRegistered, scheduling.calendar.on_coverage_registered),
-        Subscription(CoverageChanged, scheduling.calendar.on_coverage_changed),
-    ]
-
-
-def own_events(referrals: Referrals, waitlist: Waitlist) -> list[Subscription]:
-    """Scheduling's own appointment events, for referrals and the waitlist (one queue per event
-    type, so one handler each)."""
-
+def subscriptions(uc: UseCases) -> list[Subscription]:
     async def on_freed(event: AppointmentCancelled | AppointmentHoldExpired, env: Envelope) -> None:
-        await referrals.on_appointment_ended(event, env)
-        await waitlist.on_appointment_cancelled(event, env)
+        """Freed time: the referral waits to be scheduled again, and the waitlist is offered the slot."""
+        await uc.referrals.on_appointment_ended(event, env)
+        await uc.waitlist.on_appointment_cancelled(event, env)
 
     return [
-        Subscription(AppointmentFulfilled, referrals.on_appointment_fulfilled),
+        # Insurance: eligibility and prior authorizations decide held appointments.
+        Subscription(EligibilityConfirmed, uc.insurance.on_eligibility_confirmed),
+        Subscription(EligibilityDenied, uc.insurance.on_eligibility_denied),
+        Subscription(AuthorizationRequired, uc.insurance.on_authorization_required),
+        Subscription(AuthorizationApproved, uc.insurance.on_authorization_approved),
+        Subscription(AuthorizationDenied, uc.insurance.on_authorization_denied),
+        Subscription(AuthorizationExpired, uc.insurance.on_authorization_expired),
+        Subscription(AuthorizationCancelled, uc.insurance.on_authorization_cancelled),
+        # Insurance: the coverage copy the availability search filters by.
+        Subscription(CoverageRegistered, uc.availability.on_coverage_registered),
+        Subscription(CoverageChanged, uc.availability.on_coverage_changed),
+        # Scheduling's own events: referrals close or reopen, the waitlist passes slots on.
+        Subscription(AppointmentFulfilled, uc.referrals.on_appointment_fulfilled),
         Subscription(AppointmentCancelled, on_freed),
         Subscription(AppointmentHoldExpired, on_freed),
-        Subscription(AppointmentDeclined, referrals.on_appointment_ended),
-        Subscription(AppointmentNoShowRecorded, referrals.on_appointment_ended),
-        Subscription(WaitlistOfferLapsed, waitlist.on_offer_lapsed),
+        Subscription(AppointmentDeclined, uc.referrals.on_appointment_ended),
+        Subscription(AppointmentNoShowRecorded, uc.referrals.on_appointment_ended),
+        Subscription(WaitlistOfferLapsed, uc.waitlist.on_offer_lapsed),
     ]

@@ -15,7 +15,7 @@ class SchedulingSettings(ServiceSettings):
     orphan_claim_seconds: float = Field(default=60, gt=0)
     # How long a booking waits for another request still claiming the same time before a 409.
     claim_wait_seconds: float = Field(default=5, gt=0)
-    # The availability search's copy of the calendar is reloaded this often (see view.py).
+    # The availability search's copy of the calendar is reloaded this often (see usecases/calendar_view.py).
     calendar_refresh_seconds: float = Field(default=5, gt=0)
     # Holds: a request keeps its time this long while insurance checks eligibility, and one waiting on
     # a prior authorization this long while the payer decides (never past the start); then it expires.

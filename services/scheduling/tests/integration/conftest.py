@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from caremesh_scheduling.app import build
+from caremesh_scheduling.settings import SchedulingSettings
 from caremesh_testing import (  # noqa: F401 - for the tests
     STORE_COMMANDS,
     StoreCommands,
@@ -14,8 +16,6 @@ from caremesh_testing import (  # noqa: F401 - for the tests
     service_settings,
     unindexed,
 )
-from caremesh_scheduling.app import build
-from caremesh_scheduling.settings import SchedulingSettings
 
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from caremesh_contracts import EligibilityConfirmed
 from caremesh_kit.store import counting_round_trips
-from caremesh_testing import running
 from caremesh_scheduling.app import build
+from caremesh_testing import running
 
 from .conftest import envelope_for, make_clinic, settings_for, unindexed
 
@@ -29,14 +29,14 @@ async def test_a_booking_on_confirmation_takes_three_round_trips_and_a_redeliver
         )
 
         with counting_round_trips() as trips, store_commands.capture() as commands:
-            await scheduling.on_eligibility_confirmed(event, envelope_for(event, appointment["id"]))
+            await scheduling.insurance.on_eligibility_confirmed(event, envelope_for(event, appointment["id"]))
         assert trips.store == len(commands) <= BOOKING, commands
         assert unindexed(commands, app.state.runtime.indexes) == []
         booked = (await client.get(f"/appointments/{appointment['id']}")).json()
         assert (booked["status"], booked["version"]) == ("booked", appointment["version"] + 1)
 
         with counting_round_trips() as again:
-            await scheduling.on_eligibility_confirmed(event, envelope_for(event, appointment["id"]))
+            await scheduling.insurance.on_eligibility_confirmed(event, envelope_for(event, appointment["id"]))
         assert again.store == 1  # booked already: nothing is written
         assert (await client.get(f"/appointments/{appointment['id']}")).json()["version"] == booked["version"]
 
@@ -54,7 +54,7 @@ async def test_a_process_that_did_not_add_the_practitioner_reads_the_name_once(n
             appointment = (await clinic.book(slot["slot_id"], patient=patient)).json()
             event = EligibilityConfirmed(appointment_id=appointment["id"], patient_id=patient, coverage_id="c1")
             with counting_round_trips() as counted, store_commands.capture() as commands:
-                await scheduling.on_eligibility_confirmed(event, envelope_for(event, appointment["id"]))
+                await scheduling.insurance.on_eligibility_confirmed(event, envelope_for(event, appointment["id"]))
             assert unindexed(commands, app.state.runtime.indexes) == []
             trips.append(counted.store)
             day = datetime.fromisoformat(slot["end"])

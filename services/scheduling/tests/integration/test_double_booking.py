@@ -4,13 +4,14 @@ import asyncio
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
-from caremesh_testing import running, service_settings
 from caremesh_scheduling.app import build
 from caremesh_scheduling.domain import HOLDS_SLOT
 from caremesh_scheduling.settings import SchedulingSettings
+from caremesh_testing import running, service_settings
 
 
 @pytest.fixture
@@ -49,7 +50,8 @@ async def test_200_parallel_attempts_on_20_slots_book_exactly_20_and_no_patient_
     # Exactly one appointment per slot in the store, and no patient holds two overlapping ones.
     uc = scheduling._transport.app.state.usecases
     holding = [
-        d async for d in uc.appointments.repo.collection.find({"status": {"$in": [s.value for s in HOLDS_SLOT]}})
+        d
+        async for d in uc.booking.appointments.repo.collection.find({"status": {"$in": [s.value for s in HOLDS_SLOT]}})
     ]
     assert sorted(d["slot_id"] for d in holding) == sorted(slot_ids.values())
     by_patient = defaultdict(list)
@@ -57,14 +59,14 @@ async def test_200_parallel_attempts_on_20_slots_book_exactly_20_and_no_patient_
         by_patient[d["patient_id"]].append((d["start"], d["end"]))
     for spans in by_patient.values():
         spans.sort()
-        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(spans))
     # And the responses say the same: 20 created, every other attempt a 409 naming its field.
     created = [r.json() for r in results if r.status_code == 201]
     assert sorted(a["id"] for a in created) == sorted(d["_id"] for d in holding)
     assert sorted({r.status_code for r in results}) == [201, 409]
     assert all(r.json()["field"] in ("slot_id", "patient_id") for r in results if r.status_code == 409)
     # Nothing was left claimed half-way, and the search shows none of the 20 as free.
-    assert await uc.claims.attempts.count_documents({}) == 0
+    assert await uc.booking.claims.attempts.count_documents({}) == 0
     for c in clinics:
         free = {s["slot_id"] for s in await c.slots(**{"from": times[0][:10], "to": times[-1][:10]})}
         assert not free & set(slot_ids.values())

@@ -24,7 +24,7 @@ async def booked_at(client, c, namespace, amqp_url, slot: dict, patient: str = "
 
 async def held_claims(scheduling, appointment_id: str, day) -> set[str]:
     uc = scheduling._transport.app.state.usecases
-    return {d["_id"] async for d in uc.claims.collection(day).find({"appointment_id": appointment_id})}
+    return {d["_id"] async for d in uc.booking.claims.collection(day).find({"appointment_id": appointment_id})}
 
 
 async def test_reschedule_frees_the_old_time_holds_the_new_and_emits_one_event(scheduling, clinic, namespace, amqp_url):
@@ -62,7 +62,7 @@ async def test_a_failed_reschedule_leaves_the_old_booking_intact(scheduling, cli
     assert (still["status"], still["slot_id"], still["version"]) == ("booked", old["slot_id"], appt["version"] + 1)
     assert (await c.book(old["slot_id"], "p3")).status_code == 409
     uc = scheduling._transport.app.state.usecases
-    kept = await uc.appointments.repo.get(appt["id"])
+    kept = await uc.booking.appointments.repo.get(appt["id"])
     days = {x.bucket.date() for x in kept.claims()} | {datetime.fromisoformat(other["start"]).date()}
     held = set().union(*[await held_claims(scheduling, appt["id"], d) for d in days])
     assert held == {x.id for x in kept.claims()}  # none of the failed move's claims are left
@@ -84,10 +84,10 @@ async def test_an_overlapping_move_keeps_exactly_the_new_claims(scheduling, clin
     r = await scheduling.post(f"/appointments/{appt['id']}/reschedule", json={"slot_id": later["slot_id"]})
     assert r.status_code == 200, r.text
     uc = scheduling._transport.app.state.usecases
-    moved = await uc.appointments.repo.get(appt["id"])
+    moved = await uc.booking.appointments.repo.get(appt["id"])
     day = moved.start.date()
     assert await held_claims(scheduling, appt["id"], day) == {x.id for x in moved.claims() if x.bucket.date() == day}
-    assert await uc.claims.attempts.count_documents({}) == 0
+    assert await uc.booking.claims.attempts.count_documents({}) == 0
 
 
 async def test_a_crash_on_either_side_of_the_move_leaves_only_the_appointments_claims(
@@ -98,7 +98,7 @@ async def test_a_crash_on_either_side_of_the_move_leaves_only_the_appointments_c
     new = await c.first_slot(datetime.now(UTC) + timedelta(days=4))
     appt = await booked_at(scheduling, c, namespace, amqp_url, old)
     uc = scheduling._transport.app.state.usecases
-    before = await uc.appointments.repo.get(appt["id"])
+    before = await uc.booking.appointments.repo.get(appt["id"])
     stale = datetime.now(UTC) - timedelta(seconds=5)
 
     def entry(claims):
@@ -109,11 +109,11 @@ async def test_a_crash_on_either_side_of_the_move_leaves_only_the_appointments_c
 
     # Crashed before the commit: the new time's claims and an entry naming both sides.
     moved = before.model_copy(deep=True)
-    slot, _ = await uc.derive_slot(new["slot_id"])
+    slot, _ = await uc.calendar.derive_slot(new["slot_id"])
     moved.reschedule(slot, "Dr. Ruth", datetime.now(UTC))
-    assert await uc.claims.acquire(appt["id"], moved.claims(), uc.appointments.holds, datetime.now(UTC)) is None
-    await uc.claims.attempts.replace_one({"_id": appt["id"]}, entry(moved.claims() + before.claims()))
-    await uc.free_orphan_claims()  # (or the background sweep did, just before)
+    assert await uc.booking.claims.acquire(appt["id"], moved.claims(), uc.booking.book.holds, datetime.now(UTC)) is None
+    await uc.booking.claims.attempts.replace_one({"_id": appt["id"]}, entry(moved.claims() + before.claims()))
+    await uc.housekeeping.free_orphan_claims()  # (or the background sweep did, just before)
     r = await c.book(new["slot_id"], "p2")
     assert r.status_code == 201, r.text  # the new time was freed
     assert (await c.book(old["slot_id"], "p3")).status_code == 409  # the old booking kept its own
@@ -122,12 +122,14 @@ async def test_a_crash_on_either_side_of_the_move_leaves_only_the_appointments_c
     r = await scheduling.post(f"/appointments/{appt['id']}/reschedule", json={"slot_id": other["slot_id"]})
     assert r.status_code == 200, r.text
     for x in before.claims():
-        await uc.claims.collection(x.bucket.date()).insert_one(
+        await uc.booking.claims.collection(x.bucket.date()).insert_one(
             {"_id": x.id, "appointment_id": appt["id"], "claimed_at": stale}
         )
-    after = await uc.appointments.repo.get(appt["id"])
-    await uc.claims.attempts.replace_one({"_id": appt["id"]}, entry(after.claims() + before.claims()), upsert=True)
-    await uc.free_orphan_claims()
+    after = await uc.booking.appointments.repo.get(appt["id"])
+    await uc.booking.claims.attempts.replace_one(
+        {"_id": appt["id"]}, entry(after.claims() + before.claims()), upsert=True
+    )
+    await uc.housekeeping.free_orphan_claims()
     assert (await c.book(old["slot_id"], "p3")).status_code == 201
     assert (await c.book(other["slot_id"], "p4")).status_code == 409
 

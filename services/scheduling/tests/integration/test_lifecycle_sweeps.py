@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from caremesh_contracts import AppointmentHoldExpired, AppointmentNoShowRecorded, EligibilityConfirmed
-from caremesh_testing import EventCapture, eventually, publish_event, running, service_settings, wait_settled
 from caremesh_scheduling.app import build
 from caremesh_scheduling.settings import SchedulingSettings
+from caremesh_testing import EventCapture, eventually, publish_event, running, service_settings, wait_settled
 
 
 @pytest.fixture
@@ -73,10 +73,10 @@ async def test_a_booked_visit_nobody_arrived_for_becomes_a_no_show_once(replicas
         async with EventCapture(amqp_url, namespace, "scheduling.appointment.no_show_recorded") as cap:
             # Time passes: one visit ended 11 minutes ago, the other 9 (still within the grace).
             for appointment_id, ended in zip(ids, (11, 9), strict=True):
-                appt = await uc.appointments.repo.get(appointment_id)
+                appt = await uc.booking.appointments.repo.get(appointment_id)
                 appt.end = datetime.now(UTC) - timedelta(minutes=ended)
                 appt.start = appt.end - timedelta(minutes=30)
-                await uc.appointments.repo.save(appt)
+                await uc.booking.appointments.repo.save(appt)
             [event] = await cap.wait_for(AppointmentNoShowRecorded)
             await wait_settled(namespace)
             assert len(cap.ids_of(AppointmentNoShowRecorded)) == 1

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from caremesh_contracts import EligibilityConfirmed
 from caremesh_contracts.referrals import ReferralClosed, ReferralOverdue, ReferralScheduled
 from caremesh_kit.codes import ICD10CM
-from caremesh_testing import EventCapture, bearer, eventually, publish_event, running, service_settings
 from caremesh_scheduling.app import build
 from caremesh_scheduling.settings import SchedulingSettings
+from caremesh_testing import EventCapture, bearer, eventually, publish_event, running, service_settings
 
 
 def referral(patient: str = "p1", **kw) -> dict:

@@ -147,15 +147,15 @@ async def test_an_attempt_left_by_a_crash_is_freed_or_settled(scheduling, clinic
     )
     ghost = Appointment.request("never-saved", "p9", s, datetime.now(UTC))
     old = datetime.now(UTC) - timedelta(seconds=5)
-    assert await uc.claims.acquire(ghost.id, ghost.claims(), uc.appointments.holds, old) is None
+    assert await uc.booking.claims.acquire(ghost.id, ghost.claims(), uc.booking.book.holds, old) is None
     assert (await c.book(slot["slot_id"])).status_code == 409  # held, and the attempt is stale: no wait
-    assert await uc.free_orphan_claims() == 1
+    assert await uc.housekeeping.free_orphan_claims() == 1
     r = await c.book(slot["slot_id"])
     assert r.status_code == 201, r.text
     # A saved appointment's attempt is settled, never freed, however old.
-    await uc.claims.attempts.insert_one({"_id": r.json()["id"], "claimed_at": old, "claims": {}})
-    assert await uc.free_orphan_claims() == 0
-    assert await uc.claims.attempts.count_documents({}) == 0
+    await uc.booking.claims.attempts.insert_one({"_id": r.json()["id"], "claimed_at": old, "claims": {}})
+    assert await uc.housekeeping.free_orphan_claims() == 0
+    assert await uc.booking.claims.attempts.count_documents({}) == 0
     assert (await c.book(slot["slot_id"], "p2")).status_code == 409
 
 
@@ -165,13 +165,13 @@ async def test_claims_left_by_a_cancelled_appointment_are_taken_over(scheduling,
     assert (await scheduling.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})).status_code == 200
     uc = scheduling._transport.app.state.usecases
     # As if the process died between the cancel commit and the release: the claims are back.
-    cancelled = await uc.appointments.repo.get(appt["id"])
+    cancelled = await uc.booking.appointments.repo.get(appt["id"])
     for claim in cancelled.claims():
-        await uc.claims.collection(claim.bucket.date()).insert_one(
+        await uc.booking.claims.collection(claim.bucket.date()).insert_one(
             {"_id": claim.id, "appointment_id": appt["id"], "claimed_at": datetime.now(UTC)}
         )
     r = await c.book(slot["slot_id"], "p2")
     assert r.status_code == 201, r.text
     claim = next(c for c in cancelled.claims() if c.kind == "practitioner")
-    holder = await uc.claims.collection(claim.bucket.date()).find_one({"_id": claim.id})
+    holder = await uc.booking.claims.collection(claim.bucket.date()).find_one({"_id": claim.id})
     assert holder["appointment_id"] == r.json()["id"]

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 from caremesh_contracts.waitlist import WaitlistEntryAccepted, WaitlistEntryOffered, WaitlistOfferLapsed
 from caremesh_kit.codes import ICD10CM
 from caremesh_kit.links import DEV_OFFER_LINK_SECRET, OfferAction, offer_token
-from caremesh_testing import EventCapture, bearer, eventually, running, service_settings
 from caremesh_scheduling.app import build
 from caremesh_scheduling.settings import SchedulingSettings
+from caremesh_testing import EventCapture, bearer, eventually, running, service_settings
 
 
 async def freed_slot(client, clinic, patients: list[tuple[str, int]], **extra) -> tuple[dict, dict, list[dict]]:
@@ -117,7 +117,7 @@ async def test_an_unanswered_offer_expires_and_passes_on(namespace, amqp_url, cl
         SchedulingSettings, namespace, offer_hold_seconds=1, referral_waitlist_sweep_seconds=0.2
     )
     async with running(build(settings)) as client:
-        c, appt, [first, second] = await freed_slot(client, clinic, [("p-x", 1), ("p-y", 1)])
+        _, appt, [first, second] = await freed_slot(client, clinic, [("p-x", 1), ("p-y", 1)])
         async with EventCapture(amqp_url, namespace, "scheduling.waitlist_entry.*") as cap:
             await client.post(f"/appointments/{appt['id']}/cancel", json={"reason_code": "pat"})
             [lapsed] = await cap.wait_for(WaitlistOfferLapsed)

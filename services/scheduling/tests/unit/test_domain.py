@@ -133,7 +133,7 @@ def test_claims_hold_practitioner_and_room_with_buffers_and_the_patient_without(
     appt = requested(start=datetime(2026, 5, 3, 9, 0, tzinfo=UTC))  # 08:55-09:40 with buffers
     claims = appt.claims()
     by_kind = {k: [c for c in claims if c.kind == k] for k in ("practitioner", "room", "patient")}
-    assert [c.id for c in by_kind["practitioner"]][0] == "pr:prac-1:20260503T0855"
+    assert by_kind["practitioner"][0].id == "pr:prac-1:20260503T0855"
     assert len(by_kind["practitioner"]) == len(by_kind["room"]) == 9  # 45 minutes
     assert by_kind["room"][0].id == "room:loc-1/R1:20260503T0855"
     assert [c.id for c in by_kind["patient"]] == [f"pat:pat-1:20260503T09{m:02d}" for m in range(0, 30, 5)]

@@ -1,6 +1,7 @@
 """Slot generation from templates: DST changes in several zones, time off, buffers, intervals."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -109,7 +110,7 @@ def test_a_morning_window_stays_at_nine_local_across_the_change(zone, before, af
 def test_a_night_window_over_the_change_has_the_real_number_of_slots(zone, day, expected):
     got = starts(spec("01:00", "04:00"), zone, day)
     assert local(got, zone) == expected
-    assert all(b - a == timedelta(minutes=30) for a, b in zip(got, got[1:], strict=False))  # real-time steps
+    assert all(b - a == timedelta(minutes=30) for a, b in pairwise(got))  # real-time steps
 
 
 def test_a_window_starting_in_the_spring_gap_starts_after_it():

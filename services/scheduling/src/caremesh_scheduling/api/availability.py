@@ -1,29 +1,21 @@
 """Availability search: free slots derived from the templates."""
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import PatientAccess
 from caremesh_kit.errors import Invalid
-from caremesh_kit.http import use_cases
+from caremesh_scheduling.api.dependencies import Services
 from caremesh_scheduling.domain import KnownCoverage, Slot, decode_cursor
 from caremesh_scheduling.domain import Query as Search
-from caremesh_scheduling.usecases import Scheduling
 
 router = APIRouter(tags=["availability"])
 
-
-async def _use_cases(request: Request) -> Scheduling:
-    """``use_cases`` as a coroutine: FastAPI runs a plain function in a worker thread, a hop per search."""
-    return use_cases(request)
-
-
-Uc = Annotated[Scheduling, Depends(_use_cases)]
 MAX_DAYS = 92
 
 
@@ -40,7 +32,7 @@ class SlotOut(BaseModel):
     time_zone: str
 
     @staticmethod
-    def of(s: Slot) -> dict:
+    def of(s: Slot) -> dict[str, Any]:
         """A slot's fields (a page's are validated in one go, as ``AvailabilityOut``'s items)."""
         return {
             "slot_id": s.id,
@@ -69,7 +61,7 @@ class AvailabilityOut(BaseModel):
 
 @router.get("/availability", response_model=AvailabilityOut)
 async def availability(
-    uc: Uc,
+    uc: Services,
     access: PatientAccess,
     service_type_id: str | None = None,
     practitioner_id: str | None = None,
@@ -85,7 +77,7 @@ async def availability(
     cursor: str | None = None,
 ) -> AvailabilityOut:
     """Free slots in start order. Dates and times are the location's wall-clock time."""
-    start = from_date or datetime.now(UTC).date() - timedelta(days=1)
+    start = from_date or uc.clock().date() - timedelta(days=1)
     end = to_date or start + timedelta(days=14)
     if end < start:
         raise Invalid("to is before from", field="to")
@@ -96,7 +88,9 @@ async def availability(
     coverage = None
     if patient_id and access.who.may_see_patient(patient_id):
         # The access is recorded while the coverage is read: nothing is answered before both are done.
-        _, coverage = await asyncio.gather(access.read("Slot", "*", patient_id), uc.calendar.coverage_of(patient_id))
+        _, coverage = await asyncio.gather(
+            access.read("Slot", "*", patient_id), uc.availability.coverage_of(patient_id)
+        )
     elif patient_id:
         await access.read("Slot", "*", patient_id)  # recorded, and refused
     q = Search(
@@ -111,7 +105,7 @@ async def availability(
         limit=limit,
         after=decode_cursor(cursor) if cursor else None,
     )
-    slots, next_cursor = await uc.calendar.search(q, coverage)
+    slots, next_cursor = await uc.availability.search(q, coverage)
     covered = None
     if patient_id:
         covered = CoverageOut(patient_id=patient_id, coverages=coverage.coverages if coverage else [])

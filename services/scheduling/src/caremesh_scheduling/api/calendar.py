@@ -1,13 +1,14 @@
 """Practitioners, locations, service types and availability templates (staff write, all read)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from caremesh_kit.auth import AnyUser, Coordinator
-from caremesh_kit.http import Resource, use_cases
+from caremesh_kit.http import Resource
+from caremesh_scheduling.api.dependencies import Services
 from caremesh_scheduling.domain import (
     Location,
     LocationDetails,
@@ -18,10 +19,9 @@ from caremesh_scheduling.domain import (
     Template,
     TemplateSpec,
 )
-from caremesh_scheduling.usecases import Scheduling, TemplateConflict
+from caremesh_scheduling.usecases import TemplateConflict
 
 router = APIRouter(tags=["calendar"])
-Uc = Annotated[Scheduling, Depends(use_cases)]
 
 
 class PractitionerOut(PractitionerDetails):
@@ -60,7 +60,7 @@ class TemplateOut(TemplateSpec, Resource):
     updated_by: str
 
     @classmethod
-    def of(cls, t: Template, time_zone: str, **extra: object) -> "TemplateOut":
+    def of(cls, t: Template, time_zone: str, **extra: object) -> Self:
         return cls(
             id=t.id,
             version=t.version,
@@ -83,47 +83,47 @@ Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post("/practitioners", status_code=201, response_model=PractitionerOut)
-async def add_practitioner(body: PractitionerDetails, uc: Uc, _: Coordinator) -> PractitionerOut:
+async def add_practitioner(body: PractitionerDetails, uc: Services, _: Coordinator) -> PractitionerOut:
     return PractitionerOut.of(await uc.calendar.add_practitioner(body))
 
 
 @router.get("/practitioners", response_model=list[PractitionerOut])
-async def list_practitioners(uc: Uc, _: AnyUser, limit: Limit = 100, offset: Offset = 0) -> list[PractitionerOut]:
+async def list_practitioners(uc: Services, _: AnyUser, limit: Limit = 100, offset: Offset = 0) -> list[PractitionerOut]:
     return [PractitionerOut.of(p) for p in await uc.calendar.list_practitioners(limit, offset)]
 
 
 @router.get("/practitioners/{practitioner_id}", response_model=PractitionerOut)
-async def get_practitioner(practitioner_id: str, uc: Uc, _: AnyUser) -> PractitionerOut:
-    return PractitionerOut.of(await uc.calendar.practitioners.get(practitioner_id))
+async def get_practitioner(practitioner_id: str, uc: Services, _: AnyUser) -> PractitionerOut:
+    return PractitionerOut.of(await uc.calendar.practitioner(practitioner_id))
 
 
 @router.post("/locations", status_code=201, response_model=LocationOut)
-async def add_location(body: LocationDetails, uc: Uc, _: Coordinator) -> LocationOut:
+async def add_location(body: LocationDetails, uc: Services, _: Coordinator) -> LocationOut:
     return LocationOut.of(await uc.calendar.add_location(body))
 
 
 @router.get("/locations", response_model=list[LocationOut])
-async def list_locations(uc: Uc, _: AnyUser) -> list[LocationOut]:
+async def list_locations(uc: Services, _: AnyUser) -> list[LocationOut]:
     return [LocationOut.of(loc) for loc in await uc.calendar.list_locations()]
 
 
 @router.get("/locations/{location_id}", response_model=LocationOut)
-async def get_location(location_id: str, uc: Uc, _: AnyUser) -> LocationOut:
+async def get_location(location_id: str, uc: Services, _: AnyUser) -> LocationOut:
     return LocationOut.of(await uc.calendar.location(location_id))
 
 
 @router.post("/service-types", status_code=201, response_model=ServiceTypeOut)
-async def add_service_type(body: ServiceTypeDetails, uc: Uc, _: Coordinator) -> ServiceTypeOut:
+async def add_service_type(body: ServiceTypeDetails, uc: Services, _: Coordinator) -> ServiceTypeOut:
     return ServiceTypeOut.of(await uc.calendar.add_service_type(body))
 
 
 @router.get("/service-types", response_model=list[ServiceTypeOut])
-async def list_service_types(uc: Uc, _: AnyUser) -> list[ServiceTypeOut]:
+async def list_service_types(uc: Services, _: AnyUser) -> list[ServiceTypeOut]:
     return [ServiceTypeOut.of(s) for s in await uc.calendar.list_service_types()]
 
 
 @router.get("/service-types/{service_type_id}", response_model=ServiceTypeOut)
-async def get_service_type(service_type_id: str, uc: Uc, _: AnyUser) -> ServiceTypeOut:
+async def get_service_type(service_type_id: str, uc: Services, _: AnyUser) -> ServiceTypeOut:
     return ServiceTypeOut.of(await uc.calendar.service_type(service_type_id))
 
 
@@ -133,7 +133,7 @@ async def get_service_type(service_type_id: str, uc: Uc, _: AnyUser) -> ServiceT
     responses={201: {"model": TemplateChangeOut}},
 )
 async def put_template(
-    practitioner_id: str, location_id: str, body: TemplateIn, uc: Uc, who: Coordinator, response: Response
+    practitioner_id: str, location_id: str, body: TemplateIn, uc: Services, who: Coordinator, response: Response
 ) -> TemplateChangeOut:
     """Create (201) or replace (200) the weekly template. Existing appointments never move: the
     response lists those the new template no longer covers."""
@@ -147,13 +147,13 @@ async def put_template(
 
 
 @router.get("/practitioners/{practitioner_id}/templates/{location_id}", response_model=TemplateOut)
-async def get_template(practitioner_id: str, location_id: str, uc: Uc, _: AnyUser) -> TemplateOut:
+async def get_template(practitioner_id: str, location_id: str, uc: Services, _: AnyUser) -> TemplateOut:
     template = await uc.calendar.template(practitioner_id, location_id)
     return TemplateOut.of(template, (await uc.calendar.location(location_id)).time_zone)
 
 
 @router.get("/practitioners/{practitioner_id}/templates", response_model=list[TemplateOut])
-async def list_templates(practitioner_id: str, uc: Uc, _: AnyUser) -> list[TemplateOut]:
+async def list_templates(practitioner_id: str, uc: Services, _: AnyUser) -> list[TemplateOut]:
     return [
         TemplateOut.of(t, (await uc.calendar.location(t.location_id)).time_zone)
         for t in await uc.calendar.templates_of(practitioner_id)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import Access, Action, CoordinatorAccess, PatientAccess, access_for
@@ -11,19 +11,12 @@ from caremesh_kit.auth import Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import Resource
 from caremesh_scheduling.api.appointments import AppointmentOut, AppointmentRequest
+from caremesh_scheduling.api.dependencies import Services
 from caremesh_scheduling.domain.referrals import Priority, Referral, ReferralRequest, Status, Transition
-from caremesh_scheduling.usecases.referrals import Referrals
 
 router = APIRouter(tags=["referrals"])
 # Referring systems post referrals with a service token; coordinators may enter them by hand.
 IntakeAccess = Annotated[Access, Depends(access_for(Role.COORDINATOR, Role.SERVICE))]
-
-
-def referrals(request: Request) -> Referrals:
-    return request.app.state.referrals
-
-
-Uc = Annotated[Referrals, Depends(referrals)]
 
 
 class ReferralOut(Resource):
@@ -63,7 +56,8 @@ class LinkRequest(BaseModel):
 class BookForReferral(AppointmentRequest):
     """A slot to book for the referral's patient (``patient_id`` may be left out)."""
 
-    patient_id: str | None = Field(default=None, min_length=1, max_length=100)  # type: ignore[assignment]
+    # Optional, unlike the base's: the referral already names the patient.
+    patient_id: str | None = Field(default=None, min_length=1, max_length=100)  # type: ignore[assignment] # see above
 
 
 class Booked(BaseModel):
@@ -72,35 +66,35 @@ class Booked(BaseModel):
 
 
 @router.post("/referrals", status_code=201, response_model=ReferralOut)
-async def receive(body: ReferralRequest, uc: Uc, access: IntakeAccess) -> ReferralOut:
-    referral = await uc.receive(body, access.who.subject)
+async def receive(body: ReferralRequest, uc: Services, access: IntakeAccess) -> ReferralOut:
+    referral = await uc.referrals.receive(body, access.who.subject)
     await access.wrote(Action.CREATE, "Referral", referral.id, body.patient_id)
     return ReferralOut.of(referral)
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralOut)
-async def get(referral_id: str, uc: Uc, access: PatientAccess) -> ReferralOut:
-    referral = await uc.get(referral_id)
+async def get(referral_id: str, uc: Services, access: PatientAccess) -> ReferralOut:
+    referral = await uc.referrals.get(referral_id)
     await access.read("Referral", referral_id, referral.request.patient_id)
     return ReferralOut.of(referral)
 
 
 @router.get("/referrals", response_model=Page)
 async def list_for_patient(
-    uc: Uc,
+    uc: Services,
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page:
     await access.read("Referral", "*", patient_id)
-    found, total = await uc.query(patient_id=patient_id, limit=limit, offset=offset)
+    found, total = await uc.referrals.query(patient_id=patient_id, limit=limit, offset=offset)
     return Page(items=[ReferralOut.of(r) for r in found], total=total, limit=limit, offset=offset)
 
 
 @router.get("/worklists/referrals", response_model=Page)
 async def worklist(
-    uc: Uc,
+    uc: Services,
     access: CoordinatorAccess,
     status: Annotated[list[Status] | None, Query()] = None,
     overdue: bool | None = None,
@@ -111,8 +105,10 @@ async def worklist(
 ) -> Page:
     """Referrals waiting to be scheduled (received or accepted), oldest first; ``overdue=true``
     for those reported overdue."""
-    wanted = [s for s in (status or [Status.RECEIVED, Status.ACCEPTED]) if s in (Status.RECEIVED, Status.ACCEPTED)]
-    found, total = await uc.query(
+    wanted: list[Status] = [
+        s for s in (status or [Status.RECEIVED, Status.ACCEPTED]) if s in (Status.RECEIVED, Status.ACCEPTED)
+    ]
+    found, total = await uc.referrals.query(
         status=wanted or [Status.RECEIVED, Status.ACCEPTED],
         overdue=overdue,
         priority=priority,
@@ -126,42 +122,42 @@ async def worklist(
 
 
 @router.post("/referrals/{referral_id}/accept", response_model=ReferralOut)
-async def accept(referral_id: str, uc: Uc, access: CoordinatorAccess) -> ReferralOut:
+async def accept(referral_id: str, uc: Services, access: CoordinatorAccess) -> ReferralOut:
     await _audit(uc, access, referral_id)
-    return ReferralOut.of(await uc.accept(referral_id, access.who.subject))
+    return ReferralOut.of(await uc.referrals.accept(referral_id, access.who.subject))
 
 
 @router.post("/referrals/{referral_id}/reject", response_model=ReferralOut)
-async def reject(referral_id: str, body: RejectRequest, uc: Uc, access: CoordinatorAccess) -> ReferralOut:
+async def reject(referral_id: str, body: RejectRequest, uc: Services, access: CoordinatorAccess) -> ReferralOut:
     await _audit(uc, access, referral_id)
-    return ReferralOut.of(await uc.reject(referral_id, body.reason, access.who.subject))
+    return ReferralOut.of(await uc.referrals.reject(referral_id, body.reason, access.who.subject))
 
 
 @router.post("/referrals/{referral_id}/withdraw", response_model=ReferralOut)
-async def withdraw(referral_id: str, body: WithdrawRequest, uc: Uc, access: IntakeAccess) -> ReferralOut:
+async def withdraw(referral_id: str, body: WithdrawRequest, uc: Services, access: IntakeAccess) -> ReferralOut:
     await _audit(uc, access, referral_id)
-    return ReferralOut.of(await uc.withdraw(referral_id, access.who.subject, body.note))
+    return ReferralOut.of(await uc.referrals.withdraw(referral_id, access.who.subject, body.note))
 
 
 @router.post("/referrals/{referral_id}/link", response_model=ReferralOut)
-async def link(referral_id: str, body: LinkRequest, uc: Uc, access: CoordinatorAccess) -> ReferralOut:
+async def link(referral_id: str, body: LinkRequest, uc: Services, access: CoordinatorAccess) -> ReferralOut:
     """Link an appointment already booked for the referral's patient."""
     await _audit(uc, access, referral_id)
-    return ReferralOut.of(await uc.link(referral_id, body.appointment_id, access.who.subject))
+    return ReferralOut.of(await uc.referrals.link(referral_id, body.appointment_id, access.who.subject))
 
 
 @router.post("/referrals/{referral_id}/appointments", status_code=201, response_model=Booked)
-async def book(referral_id: str, body: BookForReferral, uc: Uc, access: CoordinatorAccess) -> Booked:
+async def book(referral_id: str, body: BookForReferral, uc: Services, access: CoordinatorAccess) -> Booked:
     """Book a slot for the referral's patient (as ``POST /appointments`` does), and link it."""
     patient_id = await _audit(uc, access, referral_id)
     if body.patient_id not in (None, patient_id):
         raise Invalid("the referral is for another patient", field="patient_id")
-    referral, appt = await uc.book(referral_id, body.slot(), access.who.subject)
+    referral, appt = await uc.referrals.book(referral_id, body.slot(), access.who.subject)
     await access.wrote(Action.CREATE, "Appointment", appt.id, appt.patient_id)
     return Booked(referral=ReferralOut.of(referral), appointment=AppointmentOut.of(appt))
 
 
-async def _audit(uc: Referrals, access: Access, referral_id: str) -> str:
-    referral = await uc.get(referral_id)
+async def _audit(uc: Services, access: Access, referral_id: str) -> str:
+    referral = await uc.referrals.get(referral_id)
     await access.wrote(Action.UPDATE, "Referral", referral_id, referral.request.patient_id)
     return referral.request.patient_id

@@ -2,29 +2,21 @@
 and the outstanding-offers worklist."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from caremesh_kit import context
-from caremesh_kit.audit import Access, Action, AuditEntry, AuditTrail, CoordinatorAccess, PatientAccess, Purpose
+from caremesh_kit.audit import Access, Action, AuditEntry, CoordinatorAccess, PatientAccess, Purpose
 from caremesh_kit.errors import Forbidden
 from caremesh_kit.http import Resource
 from caremesh_kit.links import verify_offer
 from caremesh_scheduling.api.appointments import AppointmentOut
-from caremesh_scheduling.domain import utcnow
+from caremesh_scheduling.api.dependencies import Services
 from caremesh_scheduling.domain.waitlist import Offer, Status, WaitlistEntry, Wish
-from caremesh_scheduling.usecases.waitlist import Waitlist
 
 router = APIRouter(tags=["waitlist"])
-
-
-def waitlist(request: Request) -> Waitlist:
-    return request.app.state.waitlist
-
-
-Uc = Annotated[Waitlist, Depends(waitlist)]
 
 
 class EntryOut(Resource):
@@ -52,48 +44,48 @@ class Accepted(BaseModel):
 
 
 @router.post("/waitlist", status_code=201, response_model=EntryOut)
-async def add(body: Wish, uc: Uc, access: PatientAccess) -> EntryOut:
+async def add(body: Wish, uc: Services, access: PatientAccess) -> EntryOut:
     """Coordinators add anyone; a patient only themself."""
     entry_id = context.new_id()
     await access.wrote(Action.CREATE, "WaitlistEntry", entry_id, body.patient_id)
-    return EntryOut.of(await uc.add(body, entry_id))
+    return EntryOut.of(await uc.waitlist.add(body, entry_id))
 
 
 @router.get("/waitlist/{entry_id}", response_model=EntryOut)
-async def get(entry_id: str, uc: Uc, access: PatientAccess) -> EntryOut:
-    entry = await uc.get(entry_id)
+async def get(entry_id: str, uc: Services, access: PatientAccess) -> EntryOut:
+    entry = await uc.waitlist.get(entry_id)
     await access.read("WaitlistEntry", entry_id, entry.wish.patient_id)
     return EntryOut.of(entry)
 
 
 @router.get("/waitlist", response_model=list[EntryOut])
 async def of_patient(
-    uc: Uc,
+    uc: Services,
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[EntryOut]:
     await access.read("WaitlistEntry", "*", patient_id)
-    return [EntryOut.of(e) for e in await uc.of_patient(patient_id, limit)]
+    return [EntryOut.of(e) for e in await uc.waitlist.of_patient(patient_id, limit)]
 
 
 @router.delete("/waitlist/{entry_id}", response_model=EntryOut)
-async def remove(entry_id: str, uc: Uc, access: PatientAccess) -> EntryOut:
-    entry = await uc.get(entry_id)
+async def remove(entry_id: str, uc: Services, access: PatientAccess) -> EntryOut:
+    entry = await uc.waitlist.get(entry_id)
     await access.wrote(Action.UPDATE, "WaitlistEntry", entry_id, entry.wish.patient_id)
-    return EntryOut.of(await uc.remove(entry_id))
+    return EntryOut.of(await uc.waitlist.remove(entry_id))
 
 
 @router.get("/worklists/waitlist-offers", response_model=OfferPage)
 async def outstanding(
-    uc: Uc,
+    uc: Services,
     access: CoordinatorAccess,
     practitioner_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> OfferPage:
     """Offers waiting on the patient, the soonest to lapse first."""
-    found, total = await uc.outstanding(limit, offset, practitioner_id)
+    found, total = await uc.waitlist.outstanding(limit, offset, practitioner_id)
     for e in found:
         await access.read("WaitlistEntry", e.id, e.wish.patient_id)
     return OfferPage(items=[EntryOut.of(e) for e in found], total=total, limit=limit, offset=offset)
@@ -101,20 +93,20 @@ async def outstanding(
 
 # Staff or the patient, with a bearer token.
 @router.post("/waitlist/offers/{offer_id}/accepted", response_model=Accepted)
-async def accept_signed_in(offer_id: str, uc: Uc, access: PatientAccess) -> Accepted:
+async def accept_signed_in(offer_id: str, uc: Services, access: PatientAccess) -> Accepted:
     await _audit(uc, access, offer_id)
-    entry, appt = await uc.accept(offer_id)
+    entry, appt = await uc.waitlist.accept(offer_id)
     return Accepted(entry=EntryOut.of(entry), appointment=AppointmentOut.of(appt))
 
 
 @router.post("/waitlist/offers/{offer_id}/declined", response_model=EntryOut)
-async def decline_signed_in(offer_id: str, uc: Uc, access: PatientAccess) -> EntryOut:
+async def decline_signed_in(offer_id: str, uc: Services, access: PatientAccess) -> EntryOut:
     await _audit(uc, access, offer_id)
-    return EntryOut.of(await uc.decline(offer_id))
+    return EntryOut.of(await uc.waitlist.decline(offer_id))
 
 
-async def _audit(uc: Waitlist, access: Access, offer_id: str) -> None:
-    entry = await uc.by_offer(offer_id)
+async def _audit(uc: Services, access: Access, offer_id: str) -> None:
+    entry = await uc.waitlist.by_offer(offer_id)
     await access.wrote(Action.UPDATE, "WaitlistEntry", entry.id, entry.wish.patient_id)
 
 
@@ -124,29 +116,30 @@ Token = Annotated[str | None, Query(max_length=200)]
 
 @router.get("/waitlist/offers/{offer_id}/accept", operation_id="follow_offer_accept_link")
 @router.post("/waitlist/offers/{offer_id}/accept", operation_id="post_offer_accept_link")
-async def accept_link(offer_id: str, request: Request, uc: Uc, token: Token = None) -> dict:
+async def accept_link(offer_id: str, request: Request, uc: Services, token: Token = None) -> dict[str, Any]:
     await _check_link(request, uc, offer_id, "accept", token)
-    _, appt = await uc.accept(offer_id)
+    _, appt = await uc.waitlist.accept(offer_id)
     return {"status": "booked", "offer_id": offer_id, "appointment_id": appt.id, "start": appt.start}
 
 
 @router.get("/waitlist/offers/{offer_id}/decline", operation_id="follow_offer_decline_link")
 @router.post("/waitlist/offers/{offer_id}/decline", operation_id="post_offer_decline_link")
-async def decline_link(offer_id: str, request: Request, uc: Uc, token: Token = None) -> dict:
+async def decline_link(offer_id: str, request: Request, uc: Services, token: Token = None) -> dict[str, Any]:
     await _check_link(request, uc, offer_id, "decline", token)
-    await uc.decline(offer_id)
+    await uc.waitlist.decline(offer_id)
     return {"status": "declined", "offer_id": offer_id}
 
 
-async def _check_link(request: Request, uc: Waitlist, offer_id: str, action: str, token: str | None) -> None:
-    if not verify_offer(request.app.state.settings.offer_link_secret, offer_id, action, token, utcnow()):
+async def _check_link(request: Request, uc: Services, offer_id: str, action: str, token: str | None) -> None:
+    now = uc.clock()
+    if not verify_offer(uc.offer_link_secret, offer_id, action, token, now):
         raise Forbidden("the link is invalid or has expired")
-    entry = await uc.by_offer(offer_id)
-    trail: AuditTrail = request.app.state.audit
+    entry = await uc.waitlist.by_offer(offer_id)
+    trail = uc.audit
     await trail.record(
         AuditEntry(
             id=context.new_id(),
-            at=utcnow(),
+            at=now,
             service=trail.service,
             actor="offer-link",
             roles=[],

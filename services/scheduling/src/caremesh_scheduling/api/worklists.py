@@ -4,17 +4,15 @@ records one audited read per patient shown."""
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from caremesh_kit.audit import CoordinatorAccess
-from caremesh_kit.http import use_cases
 from caremesh_scheduling.api.appointments import AppointmentOut
+from caremesh_scheduling.api.dependencies import Services
 from caremesh_scheduling.domain import Appointment
-from caremesh_scheduling.usecases import Scheduling
 
 router = APIRouter(tags=["worklists"])
-Uc = Annotated[Scheduling, Depends(use_cases)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -27,7 +25,7 @@ async def _shown(access: CoordinatorAccess, found: list[Appointment]) -> list[Ap
 
 @router.get("/worklists/appointments/insurance", response_model=list[AppointmentOut])
 async def waiting_on_insurance(
-    uc: Uc,
+    uc: Services,
     access: CoordinatorAccess,
     practitioner_id: str | None = None,
     location_id: str | None = None,
@@ -35,7 +33,7 @@ async def waiting_on_insurance(
     offset: Offset = 0,
 ) -> list[AppointmentOut]:
     """Pending, waiting on authorization, or booked but flagged ``needs_action``; the soonest first."""
-    return await _shown(access, await uc.waiting_on_insurance(practitioner_id, location_id, offset, limit))
+    return await _shown(access, await uc.worklists.waiting_on_insurance(practitioner_id, location_id, offset, limit))
 
 
 class DaySchedule(BaseModel):
@@ -45,7 +43,7 @@ class DaySchedule(BaseModel):
 
 @router.get("/worklists/appointments/day", response_model=DaySchedule)
 async def day_schedule(
-    uc: Uc,
+    uc: Services,
     access: CoordinatorAccess,
     practitioner_id: str | None = None,
     location_id: str | None = None,
@@ -55,13 +53,13 @@ async def day_schedule(
 ) -> DaySchedule:
     """A day's schedule (today by default) in the location's zone, by practitioner or location,
     in start order. Cancelled, declined and expired appointments are left out."""
-    shown_day, found = await uc.day_schedule(practitioner_id, location_id, day, offset, limit)
+    shown_day, found = await uc.worklists.day_schedule(practitioner_id, location_id, day, offset, limit)
     return DaySchedule(date=shown_day, items=await _shown(access, found))
 
 
 @router.get("/worklists/appointments/no-shows", response_model=list[AppointmentOut])
 async def no_shows(
-    uc: Uc,
+    uc: Services,
     access: CoordinatorAccess,
     days: Annotated[int, Query(ge=1, le=90)] = 7,
     practitioner_id: str | None = None,
@@ -70,4 +68,4 @@ async def no_shows(
     offset: Offset = 0,
 ) -> list[AppointmentOut]:
     """No-shows (manual or automatic) of the last ``days`` days to follow up, the latest first."""
-    return await _shown(access, await uc.no_shows(days, practitioner_id, location_id, offset, limit))
+    return await _shown(access, await uc.worklists.no_shows(days, practitioner_id, location_id, offset, limit))

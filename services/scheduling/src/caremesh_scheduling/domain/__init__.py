@@ -1,6 +1,7 @@
 """Scheduling's domain: the calendar, derived slots, availability search and the appointment
 lifecycle. Pure Python: no I/O."""
 
+from caremesh_kit.codes import SERVICE_CODE
 from caremesh_scheduling.domain.appointments import (
     DEFAULT_HOLD,
     HOLDS_SLOT,
@@ -15,11 +16,9 @@ from caremesh_scheduling.domain.appointments import (
     NeedsAction,
     Payment,
     Status,
-    utcnow,
 )
 from caremesh_scheduling.domain.availability import Busy, BusyIndex, Calendar, Query, decode_cursor, search
 from caremesh_scheduling.domain.calendar import (
-    SERVICE_CODE,
     Location,
     LocationDetails,
     Practitioner,
@@ -36,7 +35,7 @@ from caremesh_scheduling.domain.calendar import (
     template_id,
 )
 from caremesh_scheduling.domain.coverage import KnownCoverage, PatientCoverage
-from caremesh_scheduling.domain.slots import Claim, Slot, Span, fits, offered, parse_slot_id, slot_id
+from caremesh_scheduling.domain.slots import Claim, Slot, SlotRef, Span, fits, offered, parse_slot_id, slot_id
 
 __all__ = [
     "DEFAULT_HOLD",
@@ -67,6 +66,7 @@ __all__ = [
     "ServiceType",
     "ServiceTypeDetails",
     "Slot",
+    "SlotRef",
     "Span",
     "Status",
     "Template",
@@ -82,5 +82,4 @@ __all__ = [
     "search",
     "slot_id",
     "template_id",
-    "utcnow",
 ]

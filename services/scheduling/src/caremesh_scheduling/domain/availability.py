@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from operator import itemgetter
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from caremesh_kit.errors import Invalid
@@ -28,6 +29,12 @@ SECOND = timedelta(seconds=1)
 MICRO = timedelta(microseconds=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CACHE_LIMIT = 200_000  # template days (of one slot duration) kept across searches
+
+# A template's slots of one duration on a local date, in start order: their starts (epoch seconds)
+# and their rooms (one room for all, or each slot's).
+Derived = tuple["array[int]", str | tuple[str, ...]]  # quoted: array is subscriptable at run time from 3.12
+# Derived slots kept across searches, by template id and version, local date and duration.
+DerivedCache = MutableMapping[tuple[str, int, date, int], Derived]
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ class Calendar:
     busy: BusyIndex = field(default_factory=BusyIndex)
     # What each filter of templates and services selects, worked out once per calendar (a caller
     # that keeps the calendar between searches keeps these too).
-    _plans: dict = field(default_factory=dict, compare=False, repr=False)
+    _plans: dict[tuple[object, ...], list["_Plan"]] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,7 @@ def _select(cal: Calendar, q: Query) -> list[_Plan]:
 
 
 def search(
-    cal: Calendar, q: Query, now: datetime, coverage: PatientCoverage | None = None, cache: MutableMapping | None = None
+    cal: Calendar, q: Query, now: datetime, coverage: PatientCoverage | None = None, cache: DerivedCache | None = None
 ) -> tuple[list[Slot], str | None]:
     """Free slots matching ``q``, and the cursor of the next page (None on the last page).
 
@@ -189,11 +196,6 @@ def _seconds(at: datetime) -> int:
     return (at - EPOCH) // SECOND
 
 
-# A template's slots of one duration on a local date, in start order: their starts (epoch seconds)
-# and their rooms (one room for all, or each slot's).
-Derived = tuple[array, str | tuple[str, ...]]
-
-
 def derive(spec: TemplateSpec, tz: ZoneInfo, day: date, duration_minutes: int) -> Derived:
     """``slots_in``'s slots, as kept across searches (an equal start keeps the order derived)."""
     found = sorted(
@@ -205,7 +207,7 @@ def derive(spec: TemplateSpec, tz: ZoneInfo, day: date, duration_minutes: int) -
     )
 
 
-def derived_slots(cache: MutableMapping, template: Template, tz: ZoneInfo, day: date, duration_minutes: int) -> Derived:
+def derived_slots(cache: DerivedCache, template: Template, tz: ZoneInfo, day: date, duration_minutes: int) -> Derived:
     """``derive``, kept in ``cache`` by template version (locations, and so zones, never change)."""
     key = (template.id, template.version, day, duration_minutes)
     found = cache.get(key)
@@ -220,7 +222,7 @@ class _Walk:
     """One search's pass over UTC days, remembering what it derived."""
 
     def __init__(
-        self, plans: list[_Plan], q: Query, now: datetime, coverage: PatientCoverage | None, cache: MutableMapping
+        self, plans: list[_Plan], q: Query, now: datetime, coverage: PatientCoverage | None, cache: DerivedCache
     ) -> None:
         self.plans, self.q, self.now, self.coverage, self.cache = plans, q, now, coverage, cache
         self.zones = {p.tz.key: p.tz for p in plans}
@@ -267,7 +269,7 @@ class _Walk:
         if not any(local_days.values()):
             return
         lo_s, hi_s, after = _seconds(lo), _seconds(hi), self._after
-        heap = []
+        heap: list[tuple[Any, ...]] = []
         for plan in self.plans:
             t = plan.template
             for day in local_days[plan.tz.key]:

@@ -7,6 +7,7 @@ five-minute buckets (see ``slots.claim_ids``), so aligned times make them exact.
 
 from datetime import date, datetime, time
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, model_validator
@@ -109,7 +110,7 @@ class Weekday(StrEnum):
     SUN = "sun"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
         """Python's ``date.weekday()``: Monday is 0."""
         return _WEEKDAY_INDEX[self]
 
@@ -223,6 +224,6 @@ def check_template(spec: TemplateSpec, location: Location, service_types: dict[s
         by_day.setdefault(w.day, []).append((i, w))
     for windows in by_day.values():
         windows.sort(key=lambda iw: iw[1].start)
-        for (_, a), (j, b) in zip(windows, windows[1:], strict=False):
+        for (_, a), (j, b) in pairwise(windows):
             if b.start < a.end:
                 raise Invalid(f"overlaps another {b.day.value} window", field=f"weekly.{j}.start")

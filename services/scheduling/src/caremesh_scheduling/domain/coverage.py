@@ -7,7 +7,7 @@ coverage. A coverage known only from the first filters by dates alone. Pure Pyth
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from caremesh_kit.aggregate import Aggregate
 
@@ -30,7 +30,7 @@ class KnownCoverage(BaseModel):
 class PatientCoverage(Aggregate):
     """Id: the patient id. One per patient, so a search reads it by id."""
 
-    coverages: list[KnownCoverage] = []
+    coverages: list[KnownCoverage] = Field(default_factory=list)
 
     def registered(self, coverage: KnownCoverage) -> bool:
         """From coverage.registered: adds what a later snapshot has not already told."""

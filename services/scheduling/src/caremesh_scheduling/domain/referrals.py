@@ -5,6 +5,7 @@ appointment is linked to it, completed when that visit is fulfilled, and closed:
 closes with ``scheduling.referral.closed``, the event meant for the referring provider.
 """
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -43,7 +44,8 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
-TRANSITIONS: dict[Status, frozenset[Status]] = {
+# Keyed by str for ``guard``'s signature; the keys are Status members.
+TRANSITIONS: Mapping[str, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.ACCEPTED, Status.REJECTED, Status.SCHEDULED, Status.CLOSED}),
     Status.ACCEPTED: frozenset({Status.SCHEDULED, Status.CLOSED}),
     Status.REJECTED: frozenset({Status.CLOSED}),
@@ -120,7 +122,7 @@ class Referral(Aggregate):
         )
         return referral
 
-    def _ids(self) -> dict:
+    def _ids(self) -> dict[str, str]:
         return {
             "referral_id": self.id,
             "patient_id": self.request.patient_id,

@@ -29,6 +29,20 @@ class Span:
 
 
 @dataclass(frozen=True)
+class SlotRef:
+    """What a booking names: practitioner, location, service type and start."""
+
+    practitioner_id: str
+    location_id: str
+    service_type_id: str
+    start: datetime
+
+    @classmethod
+    def of(cls, slot_id: str) -> "SlotRef":
+        return cls(*parse_slot_id(slot_id))
+
+
+@dataclass(frozen=True)
 class Slot:
     """A bookable slot: who, where, what and when, with the buffers that go around it."""
 
@@ -60,10 +74,15 @@ def spans(spec: TemplateSpec, tz: ZoneInfo, day: date) -> list[Span]:
     off = [e for e in spec.exceptions if e.covers(day)]
     if any(e.whole_day for e in off):
         return []
-    cuts = sorted((at(day, e.start_time, tz), at(day, e.end_time, tz)) for e in off)  # type: ignore[arg-type]
+    # None is whole-day here (that returned above): each has both times.
+    cuts = sorted(
+        (at(day, e.start_time, tz), at(day, e.end_time, tz))
+        for e in off
+        if e.start_time is not None and e.end_time is not None
+    )
     out: list[Span] = []
     for w in spec.weekly:
-        if w.day.index != day.weekday():
+        if w.day.number != day.weekday():
             continue
         pieces = [(at(day, w.start, tz), at(day, w.end, tz))]
         for cut_start, cut_end in cuts:

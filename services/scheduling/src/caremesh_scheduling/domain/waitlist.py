@@ -122,7 +122,7 @@ class WaitlistEntry(Aggregate):
         entry.raise_event(WaitlistEntryAdded(**entry._ids()))
         return entry
 
-    def _ids(self) -> dict:
+    def _ids(self) -> dict[str, str]:
         return {"entry_id": self.id, "patient_id": self.wish.patient_id, "service_code": self.wish.service_code}
 
     def matches(self, slot: FreedSlot, now: datetime) -> bool:
@@ -193,6 +193,15 @@ class WaitlistEntry(Aggregate):
         self.passed_over = [*self.passed_over, self.offer.slot.key]
         self.past_offers = [*self.past_offers[-19:], self.offer]
         self.raise_event(WaitlistOfferLapsed(offer_id=self.offer.offer_id, reason=reason, **self._ids()))
+
+    def holds_offer(self, offer_id: str, now: datetime) -> bool:
+        """True while ``offer_id`` is this entry's open offer: its claims keep the slot for it."""
+        return (
+            self.status is Status.OFFERED
+            and self.offer is not None
+            and self.offer.offer_id == offer_id
+            and self.offer.expires_at > now
+        )
 
     def lapsed_offer(self, offer_id: str) -> Offer | None:
         return next((o for o in reversed(self.past_offers) if o.offer_id == offer_id), None)

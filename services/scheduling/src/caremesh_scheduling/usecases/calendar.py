@@ -1,39 +1,32 @@
-"""Calendar use cases: practitioners, locations, service types, templates, availability search,
-and the coverage copy the search filters by."""
+"""The calendar: practitioners, locations, service types and templates, and the slot a template
+derives for a booking."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from caremesh_contracts import CoverageChanged, CoverageRegistered
 from caremesh_kit import context
-from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import Conflict, NotFound
-from caremesh_kit.store import Repository
+from caremesh_kit.clock import Clock
+from caremesh_kit.errors import Conflict, Invalid, NotFound
 from caremesh_scheduling.domain import (
-    KnownCoverage,
     Location,
     LocationDetails,
-    PatientCoverage,
     Practitioner,
     PractitionerDetails,
-    Query,
     ServiceType,
     ServiceTypeDetails,
     Slot,
+    SlotRef,
     Template,
     TemplateSpec,
     check_template,
     fits,
-    search,
+    offered,
     template_id,
-    utcnow,
 )
-from caremesh_scheduling.store import Appointments, all_of
-from caremesh_scheduling.view import CalendarView
+from caremesh_scheduling.store import AppointmentStore, CalendarStore
+from caremesh_scheduling.usecases.calendar_view import CalendarView
 
 
 class TemplateConflict(BaseModel):
@@ -46,56 +39,59 @@ class TemplateConflict(BaseModel):
     reason: str  # outside_availability, service_not_offered or room_changed
 
 
-@dataclass
-class CalendarService:
-    practitioners: Repository[Practitioner]
-    locations: Repository[Location]
-    service_types: Repository[ServiceType]
-    templates: Repository[Template]
-    appointments: Appointments
-    coverage: Repository[PatientCoverage]
-    view: CalendarView
-    # Practitioners' names by id. A practitioner never changes once added (nothing updates one),
-    # so a name read once will do, as for locations.
-    _names: dict[str, str] = field(default_factory=dict)
+class CalendarAdmin:
+    def __init__(self, store: CalendarStore, appointments: AppointmentStore, view: CalendarView, clock: Clock) -> None:
+        self.store = store
+        self.appointments = appointments
+        self.view = view
+        self.clock = clock
+        # Practitioners' names by id. A practitioner never changes once added (nothing updates one),
+        # so a name read once will do, as for locations.
+        self._names: dict[str, str] = {}
 
     # -- practitioners, locations, service types ---------------------------------------------------
     async def add_practitioner(self, details: PractitionerDetails) -> Practitioner:
-        practitioner = await self.practitioners.add(Practitioner(id=context.new_id(), details=details))
+        practitioner = await self.store.practitioners.add(Practitioner(id=context.new_id(), details=details))
         self._names[practitioner.id] = details.name
         return practitioner
+
+    async def practitioner(self, practitioner_id: str) -> Practitioner:
+        return await self.store.practitioners.get(practitioner_id)
 
     async def practitioner_name(self, practitioner_id: str) -> str:
         name = self._names.get(practitioner_id)
         if name is None:
-            name = self._names[practitioner_id] = (await self.practitioners.get(practitioner_id)).details.name
+            name = self._names[practitioner_id] = (await self.practitioner(practitioner_id)).details.name
         return name
 
     async def add_location(self, details: LocationDetails) -> Location:
-        location = await self.locations.add(Location(id=context.new_id(), details=details))
+        location = await self.store.locations.add(Location(id=context.new_id(), details=details))
         self.view.put(location)
         return location
 
     async def add_service_type(self, details: ServiceTypeDetails) -> ServiceType:
-        service = await self.service_types.add(ServiceType(id=context.new_id(), details=details))
+        service = await self.store.service_types.add(ServiceType(id=context.new_id(), details=details))
         self.view.put(service)
         return service
 
-    async def location(self, location_id: str, field: str = "location_id") -> Location:
+    async def find_location(self, location_id: str) -> Location | None:
         """Locations never change, so the view's copy will do; the store if it has none yet."""
-        found = self.view.locations.get(location_id) or await self.locations.find(location_id)
+        return self.view.locations.get(location_id) or await self.store.locations.find(location_id)
+
+    async def location(self, location_id: str, field: str = "location_id") -> Location:
+        found = await self.find_location(location_id)
         if found is None:
             raise NotFound(f"Location {location_id} not found", field=field)
         return found
 
     async def service_type(self, service_type_id: str, field: str = "service_type_id") -> ServiceType:
-        found = self.view.service_types.get(service_type_id) or await self.service_types.find(service_type_id)
+        found = self.view.service_types.get(service_type_id) or await self.store.service_types.find(service_type_id)
         if found is None:
             raise NotFound(f"ServiceType {service_type_id} not found", field=field)
         return found
 
     async def list_practitioners(self, limit: int, offset: int) -> list[Practitioner]:
-        return await all_of(self.practitioners, skip=offset, limit=limit)
+        return await self.store.practitioners_page(offset, limit)
 
     async def list_locations(self) -> list[Location]:
         await self.view.ready()
@@ -111,16 +107,17 @@ class CalendarService:
     ) -> tuple[Template, bool, list[TemplateConflict]]:
         """Create or replace the practitioner's template at the location. Existing appointments
         stay where they are; those the new template does not cover come back as conflicts."""
-        await self.practitioners.get(practitioner_id)
+        await self.store.practitioners.get(practitioner_id)
         location = await self.location(location_id)
         services = {}
         for i, sid in enumerate(spec.service_type_ids):
-            found = self.view.service_types.get(sid) or await self.service_types.find(sid)
+            found = self.view.service_types.get(sid) or await self.store.service_types.find(sid)
             if found is None:
                 raise NotFound(f"ServiceType {sid} not found", field=f"service_type_ids.{i}")
             services[sid] = found
         check_template(spec, location, services)
-        now, tid = utcnow(), template_id(practitioner_id, location_id)
+        now, tid = self.clock(), template_id(practitioner_id, location_id)
+        templates = self.store.templates
 
         def replace(t: Template) -> None:
             if version is not None and t.version != version:
@@ -130,9 +127,9 @@ class CalendarService:
             t.spec, t.updated_at, t.updated_by = spec, now, by
 
         created = False
-        if await self.templates.find(tid) is None and version in (None, 0):
+        if await templates.find(tid) is None and version in (None, 0):
             try:
-                template = await self.templates.add(
+                template = await templates.add(
                     Template(
                         id=tid,
                         practitioner_id=practitioner_id,
@@ -144,9 +141,9 @@ class CalendarService:
                 )
                 created = True
             except Conflict:  # created concurrently: replace that one
-                template = await self.templates.mutate(tid, replace)
+                template = await templates.mutate(tid, replace)
         else:
-            template = await self.templates.mutate(tid, replace)
+            template = await templates.mutate(tid, replace)
         self.view.put(template)
         return template, created, await self.conflicts(template, location, now)
 
@@ -164,7 +161,7 @@ class CalendarService:
         return sorted(out, key=lambda c: (c.start, c.appointment_id))
 
     async def template(self, practitioner_id: str, location_id: str) -> Template:
-        found = await self.templates.find(template_id(practitioner_id, location_id))
+        found = await self.store.templates.find(template_id(practitioner_id, location_id))
         if found is None:
             raise NotFound(
                 f"practitioner {practitioner_id} has no template at location {location_id}", field="location_id"
@@ -172,46 +169,25 @@ class CalendarService:
         return found
 
     async def templates_of(self, practitioner_id: str) -> list[Template]:
-        await self.practitioners.get(practitioner_id)
-        return await all_of(self.templates, {"practitioner_id": practitioner_id})
+        await self.store.practitioners.get(practitioner_id)
+        return await self.store.templates_of(practitioner_id)
 
-    # -- availability ------------------------------------------------------------------------------
-    async def coverage_of(self, patient_id: str) -> PatientCoverage | None:
-        return await self.coverage.find(patient_id)
-
-    async def search(self, q: Query, coverage: PatientCoverage | None) -> tuple[list[Slot], str | None]:
-        """``coverage``: with ``q.patient_id``, the patient's (``coverage_of``)."""
-        await self.view.ready()
-        return search(self.view.calendar(), q, utcnow(), coverage, self.view.derived)
-
-    # -- coverage, from insurance's events ---------------------------------------------------------
-    async def on_coverage_registered(self, event: CoverageRegistered, env: Envelope) -> None:
-        known = KnownCoverage(
-            coverage_id=event.coverage_id,
-            payer=event.payer,
-            period_start=event.period_start,
-            period_end=event.period_end,
-        )
-        await self._coverage(event.patient_id, lambda c: c.registered(known))
-
-    async def on_coverage_changed(self, event: CoverageChanged, env: Envelope) -> None:
-        snapshot = KnownCoverage(
-            coverage_id=event.coverage_id,
-            period_start=event.period_start,
-            period_end=event.period_end,
-            status=event.status,
-            service_codes=list(event.service_codes),
-            coverage_version=event.coverage_version,
-        )
-        await self._coverage(event.patient_id, lambda c: c.changed(snapshot))
-
-    async def _coverage(self, patient_id: str, change: Callable[[PatientCoverage], bool]) -> None:
-        for _ in range(5):
-            if await self.coverage.find(patient_id) is not None:
-                await self.coverage.mutate(patient_id, change)
-                return
-            first = PatientCoverage(id=patient_id)
-            change(first)
-            if await self.coverage.add_once(first):
-                return
-        raise Conflict(f"coverage of patient {patient_id} keeps changing")  # the consumer retries
+    # -- the slot a booking names ------------------------------------------------------------------
+    async def derive_slot(self, ref: SlotRef | str) -> tuple[Slot, str]:
+        """The slot the template derives for ``ref`` now, and the request field that named it."""
+        by_id = isinstance(ref, str)
+        if isinstance(ref, str):
+            ref = SlotRef.of(ref)
+        field = "slot_id" if by_id else "start"
+        template = await self.store.templates.find(template_id(ref.practitioner_id, ref.location_id))
+        if template is None:
+            raise NotFound(
+                f"practitioner {ref.practitioner_id} has no availability at location {ref.location_id}",
+                field="slot_id" if by_id else "location_id",
+            )
+        location = await self.location(ref.location_id, "slot_id" if by_id else "location_id")
+        service = await self.service_type(ref.service_type_id, "slot_id" if by_id else "service_type_id")
+        slot = offered(template.spec, ref.practitioner_id, ref.location_id, location.time_zone, service, ref.start)
+        if slot is None:
+            raise Invalid("that time is not in the practitioner's availability for this service", field=field)
+        return slot, field

@@ -5,10 +5,8 @@ visit unlinks), consumed like any other event: a redelivery changes nothing, and
 the ack is repaired by the redelivery.
 """
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-from pymongo import ASCENDING, IndexModel
 
 from caremesh_contracts import (
     AppointmentCancelled,
@@ -18,15 +16,17 @@ from caremesh_contracts import (
     AppointmentNoShowRecorded,
 )
 from caremesh_kit import context, logs
+from caremesh_kit.clock import Clock
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import Conflict, DomainError, Invalid, Unprocessable
-from caremesh_kit.periodic import every
-from caremesh_kit.runtime import Runtime
-from caremesh_kit.store import Repository
-from caremesh_scheduling.domain import Appointment, CancelReason, utcnow
+from caremesh_scheduling.domain import Appointment, CancelReason, SlotRef
 from caremesh_scheduling.domain.referrals import UNSCHEDULED, Priority, Referral, ReferralRequest, Status
 from caremesh_scheduling.domain.waitlist import WaitlistEntry
-from caremesh_scheduling.usecases.booking import Scheduling, SlotRef
+from caremesh_scheduling.store import AppointmentStore, ReferralStore
+from caremesh_scheduling.usecases.booking import Booking
+from caremesh_scheduling.usecases.calendar import CalendarAdmin
+from caremesh_scheduling.usecases.lifecycle import AppointmentChanges
+from caremesh_scheduling.usecases.writes import write
 
 log = logs.get("caremesh.scheduling.referrals")
 Ended = AppointmentCancelled | AppointmentDeclined | AppointmentHoldExpired | AppointmentNoShowRecorded
@@ -34,44 +34,47 @@ Ended = AppointmentCancelled | AppointmentDeclined | AppointmentHoldExpired | Ap
 
 class Referrals:
     def __init__(
-        self, runtime: Runtime, scheduling: Scheduling, overdue_after: timedelta, sweep_seconds: float
+        self,
+        store: ReferralStore,
+        appointments: AppointmentStore,
+        calendar: CalendarAdmin,
+        booking: Booking,
+        changes: AppointmentChanges,
+        clock: Clock,
+        overdue_after: timedelta,
     ) -> None:
-        self.repo: Repository[Referral] = runtime.repository(
-            "referrals",
-            Referral,
-            [
-                IndexModel([("status", ASCENDING), ("received_at", ASCENDING)]),
-                IndexModel([("appointment_id", ASCENDING)]),
-                IndexModel([("request.patient_id", ASCENDING)]),
-            ],
-        )
-        self.scheduling = scheduling
+        self.store = store
+        self.repo = store.repo
+        self.appointments = appointments
+        self.calendar = calendar
+        self.booking = booking
+        self.changes = changes
+        self.clock = clock
         self.overdue_after = overdue_after
-        self.sweep_seconds = sweep_seconds
 
     # -- commands ------------------------------------------------------------------------------
     async def receive(self, request: ReferralRequest, by: str) -> Referral:
-        return await self.repo.add(Referral.receive(context.new_id(), request, by, utcnow()))
+        return await self.repo.add(Referral.receive(context.new_id(), request, by, self.clock()))
 
     async def get(self, referral_id: str) -> Referral:
         return await self.repo.get(referral_id)
 
     async def accept(self, referral_id: str, by: str) -> Referral:
-        return await self.repo.mutate(referral_id, lambda r: r.accept(by, utcnow()))
+        return await self.repo.mutate(referral_id, lambda r: r.accept(by, self.clock()))
 
     async def reject(self, referral_id: str, reason: str, by: str) -> Referral:
-        return await self.repo.mutate(referral_id, lambda r: r.reject(reason, by, utcnow()))
+        return await self.repo.mutate(referral_id, lambda r: r.reject(reason, by, self.clock()))
 
     async def withdraw(self, referral_id: str, by: str, note: str | None) -> Referral:
-        return await self.repo.mutate(referral_id, lambda r: r.withdraw(by, utcnow(), note))
+        return await self.repo.mutate(referral_id, lambda r: r.withdraw(by, self.clock(), note))
 
     async def link(self, referral_id: str, appointment_id: str, by: str) -> Referral:
         """Link an existing appointment: the same patient's, still holding its time."""
         referral = await self.repo.get(referral_id)
-        appt = await self.scheduling.get_appointment(appointment_id)
+        appt = await self.booking.get_appointment(appointment_id)
         self._check_fits(referral, appt)
         return await self.repo.mutate(
-            referral_id, lambda r: r.schedule(appt.id, appt.start, appt.service_code, by, utcnow())
+            referral_id, lambda r: r.schedule(appt.id, appt.start, appt.service_code, by, self.clock())
         )
 
     async def book(self, referral_id: str, slot: SlotRef | str, by: str) -> tuple[Referral, Appointment]:
@@ -84,14 +87,14 @@ class Referrals:
                 current=referral.status.value,
                 requested=Status.SCHEDULED.value,
             )
-        appt = await self.scheduling.request_appointment(referral.request.patient_id, slot)
+        appt = await self.booking.request_appointment(referral.request.patient_id, slot)
         try:
             referral = await self.repo.mutate(
-                referral_id, lambda r: r.schedule(appt.id, appt.start, appt.service_code, by, utcnow())
+                referral_id, lambda r: r.schedule(appt.id, appt.start, appt.service_code, by, self.clock())
             )
         except (Conflict, Invalid):
             # Wrong service, or scheduled meanwhile: do not keep a visit nobody asked for.
-            await self.scheduling.cancel(appt.id, CancelReason.ERROR, by, "staff", "referral could not be linked")
+            await self.changes.cancel(appt.id, CancelReason.ERROR, by, "staff", "referral could not be linked")
             raise
         return referral, appt
 
@@ -124,69 +127,53 @@ class Referrals:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[Referral], int]:
-        query: dict = {}
-        if patient_id:
-            query["request.patient_id"] = patient_id
-        if status:
-            query["status"] = {"$in": [s.value for s in status]}
-        if overdue is not None:
-            query["overdue_reported"] = overdue
-        if priority:
-            query["request.priority"] = priority.value
-        if service_code:
-            query["request.service_code"] = service_code
-        total = await self.repo.collection.count_documents(query)
-        cursor = self.repo.collection.find(query).sort([("received_at", ASCENDING), ("_id", ASCENDING)])
-        found = [Referral.from_document(d) async for d in cursor.skip(offset).limit(limit)]  # type: ignore[misc]
-        return found, total
+        return await self.store.query(
+            patient_id=patient_id,
+            status=status,
+            overdue=overdue,
+            priority=priority,
+            service_code=service_code,
+            limit=limit,
+            offset=offset,
+        )
 
     # -- scheduling's own events ---------------------------------------------------------------
-    async def _linked(self, appointment_id: str) -> list[Referral]:
-        cursor = self.repo.collection.find({"appointment_id": appointment_id}, {"_id": 1})
-        return [r async for d in cursor if (r := await self.repo.find(d["_id"])) is not None]
-
     async def on_appointment_fulfilled(self, event: AppointmentFulfilled, env: Envelope) -> None:
-        for referral in await self._linked(event.appointment_id):
+        for referral in await self.store.linked(event.appointment_id):
             seen_on = event.start.date()
-            appt = await self.scheduling.appointments.repo.find(event.appointment_id)
+            appt = await self.appointments.repo.find(event.appointment_id)
             if appt is not None and appt.location_id:
-                location = await self.scheduling.calendar.locations.find(appt.location_id)
+                location = await self.calendar.find_location(appt.location_id)
                 if location is not None:  # the visit's date where it took place
                     seen_on = event.start.astimezone(ZoneInfo(location.time_zone)).date()
             try:
-                await self.repo.mutate(
-                    referral.id, lambda r, d=seen_on: r.appointment_fulfilled(event.appointment_id, d, utcnow())
-                )
+                await self._fulfilled(referral.id, event.appointment_id, seen_on)
             except Conflict as exc:
                 raise Unprocessable(exc.detail) from exc
+
+    async def _fulfilled(self, referral_id: str, appointment_id: str, seen_on: date) -> None:
+        await self.repo.mutate(referral_id, lambda r: r.appointment_fulfilled(appointment_id, seen_on, self.clock()))
 
     async def on_appointment_ended(self, event: Ended, env: Envelope) -> None:
         """Cancelled, declined, its hold expired or a no-show: the referral waits to be scheduled again."""
         why = f"appointment {event.routing_key.rsplit('.', 1)[-1].replace('_recorded', '')}"
-        for referral in await self._linked(event.appointment_id):
-            await self.repo.mutate(referral.id, lambda r: r.appointment_cancelled(event.appointment_id, utcnow(), why))
+        for referral in await self.store.linked(event.appointment_id):
+            await self.repo.mutate(
+                referral.id, lambda r: r.appointment_cancelled(event.appointment_id, self.clock(), why)
+            )
 
     # -- the overdue sweep ---------------------------------------------------------------------
     async def report_overdue(self) -> int:
         """Emit ``referral.overdue`` for each unscheduled referral past its age or due date. Every
         replica may run this: the compare-and-set commit lets exactly one report each referral."""
-        now, reported = utcnow(), 0
-        query = {"status": {"$in": [s.value for s in UNSCHEDULED]}, "overdue_reported": False}
-        ids = [d["_id"] async for d in self.repo.collection.find(query, {"_id": 1})]
-        for referral_id in ids:
-            won: list[bool] = []
-
-            def report(r: Referral) -> bool:
-                won.append(r.report_if_overdue(self.overdue_after, now))
-                return won[-1]
-
+        now, reported = self.clock(), 0
+        for referral_id in await self.store.unreported():
             try:
-                await self.repo.mutate(referral_id, report)
+                reported += await self._report(referral_id, now)
             except Exception:
                 log.exception("reporting an overdue referral failed")
-                continue
-            reported += bool(won and won[-1])
         return reported
 
-    async def overdue_sweeper(self) -> None:
-        await every(self.sweep_seconds, self.report_overdue, "reported overdue referrals")
+    async def _report(self, referral_id: str, now: datetime) -> bool:
+        _, won = await write(self.repo, referral_id, lambda r: r.report_if_overdue(self.overdue_after, now))
+        return won

@@ -1,14 +1,13 @@
 """Coordinators' appointment worklists: read-only queries (the API audits what they show)."""
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Invalid
-from caremesh_scheduling.domain import Appointment, Status, utcnow
-
-if TYPE_CHECKING:
-    from caremesh_scheduling.usecases.booking import Scheduling
+from caremesh_scheduling.domain import Appointment, Status
+from caremesh_scheduling.store import AppointmentStore
+from caremesh_scheduling.usecases.calendar import CalendarAdmin
 
 # A day's schedule: what holds time or took place; not what was let go.
 ON_SCHEDULE = [
@@ -25,13 +24,18 @@ ON_SCHEDULE = [
 
 
 class Worklists:
+    def __init__(self, calendar: CalendarAdmin, appointments: AppointmentStore, clock: Clock) -> None:
+        self.calendar = calendar
+        self.appointments = appointments
+        self.clock = clock
+
     async def waiting_on_insurance(
-        self: "Scheduling", practitioner_id: str | None, location_id: str | None, offset: int, limit: int
+        self, practitioner_id: str | None, location_id: str | None, offset: int, limit: int
     ) -> list[Appointment]:
         return await self.appointments.waiting_on_insurance(practitioner_id, location_id, offset, limit)
 
     async def day_schedule(
-        self: "Scheduling",
+        self,
         practitioner_id: str | None,
         location_id: str | None,
         day: date | None,
@@ -40,13 +44,13 @@ class Worklists:
     ) -> tuple[date, list[Appointment]]:
         """A day in the location's zone (by practitioner: each visit in its own location's zone;
         ``day`` defaults to today in the location's, else the practitioner's, zone)."""
-        if not practitioner_id and not location_id:
-            raise Invalid("give practitioner_id or location_id", field="practitioner_id")
         if location_id:
             zone = ZoneInfo((await self.calendar.location(location_id)).details.time_zone)
+        elif practitioner_id:
+            zone = ZoneInfo((await self.calendar.practitioner(practitioner_id)).details.time_zone)
         else:
-            zone = ZoneInfo((await self.calendar.practitioners.get(practitioner_id)).details.time_zone)  # type: ignore[arg-type]
-        day = day or utcnow().astimezone(zone).date()
+            raise Invalid("give practitioner_id or location_id", field="practitioner_id")
+        day = day or self.clock().astimezone(zone).date()
         # Every zone's version of that day lies within 14 hours of it in UTC.
         start = datetime.combine(day, time(), zone) - timedelta(hours=14)
         found = await self.appointments.between(
@@ -64,8 +68,8 @@ class Worklists:
         return day, on_day[offset : offset + limit]
 
     async def no_shows(
-        self: "Scheduling", days: int, practitioner_id: str | None, location_id: str | None, offset: int, limit: int
+        self, days: int, practitioner_id: str | None, location_id: str | None, offset: int, limit: int
     ) -> list[Appointment]:
         return await self.appointments.no_shows(
-            utcnow() - timedelta(days=days), practitioner_id, location_id, offset, limit
+            self.clock() - timedelta(days=days), practitioner_id, location_id, offset, limit
         )

@@ -1,10 +1,10 @@
 """The appointment lifecycle. Pure Python: no I/O."""
 
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from caremesh_contracts import (
     AppointmentArrived,
@@ -21,100 +21,21 @@ from caremesh_contracts import (
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_kit.lifecycle import guard
-from caremesh_scheduling.domain.slots import Claim, Slot, claims_for
-
-
-class Status(StrEnum):
-    REQUESTED = "requested"  # the first state; a request lands as pending in the same write
-    PENDING = "pending"  # on hold while insurance checks eligibility
-    WAITING_ON_AUTHORIZATION = "waiting_on_authorization"  # on hold while the payer decides
-    BOOKED = "booked"
-    DECLINED = "declined"  # insurance said no
-    EXPIRED = "expired"  # the hold ran out before it was booked
-    ARRIVED = "arrived"
-    FULFILLED = "fulfilled"
-    NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
-
-
-# The lifecycle as data: each state and the states it may move to. Anything else is a 409.
-TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.REQUESTED: frozenset({Status.PENDING, Status.WAITING_ON_AUTHORIZATION, Status.CANCELLED}),
-    Status.PENDING: frozenset(
-        {Status.WAITING_ON_AUTHORIZATION, Status.BOOKED, Status.DECLINED, Status.EXPIRED, Status.CANCELLED}
-    ),
-    Status.WAITING_ON_AUTHORIZATION: frozenset({Status.BOOKED, Status.EXPIRED, Status.CANCELLED}),
-    Status.BOOKED: frozenset({Status.ARRIVED, Status.NO_SHOW, Status.CANCELLED}),
-    Status.ARRIVED: frozenset({Status.FULFILLED, Status.CANCELLED}),
-    Status.DECLINED: frozenset(),
-    Status.EXPIRED: frozenset(),
-    Status.FULFILLED: frozenset(),
-    Status.NO_SHOW: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
-HOLDS_SLOT = frozenset(
-    {
-        Status.REQUESTED,
-        Status.PENDING,
-        Status.WAITING_ON_AUTHORIZATION,
-        Status.BOOKED,
-        Status.ARRIVED,
-        Status.FULFILLED,
-        Status.NO_SHOW,
-    }
+from caremesh_scheduling.domain.appointments.states import (
+    DEFAULT_HOLD,
+    HOLDS_SLOT,
+    LATE_CANCEL_WINDOW,
+    MOVABLE,
+    ON_HOLD,
+    TRANSITIONS,
+    Action,
+    Cancellation,
+    CancelReason,
+    NeedsAction,
+    Payment,
+    Status,
 )
-# Holds: states that keep the time only until ``hold_expires_at``.
-ON_HOLD = frozenset({Status.PENDING, Status.WAITING_ON_AUTHORIZATION})
-# Moved in time by a reschedule; later states are about a visit that took place (or not).
-MOVABLE = frozenset({Status.PENDING, Status.WAITING_ON_AUTHORIZATION, Status.BOOKED})
-LATE_CANCEL_WINDOW = timedelta(hours=24)
-DEFAULT_HOLD = timedelta(minutes=15)
-
-
-class CancelReason(StrEnum):
-    """A subset of FHIR's appointment-cancellation-reason codes."""
-
-    PATIENT = "pat"
-    PATIENT_FEELS_BETTER = "pat-fb"
-    PATIENT_NO_TRANSPORT = "pat-lt"
-    PATIENT_MOVED = "pat-mv"
-    PATIENT_DECEASED = "pat-dec"
-    PROVIDER = "prov"
-    PROVIDER_HOSPITALIZED = "prov-hosp"
-    FACILITY_MAINTENANCE = "maint"
-    WEATHER = "oth-weath"
-    ERROR = "oth-err"
-    OTHER = "oth"
-
-
-class Cancellation(BaseModel):
-    reason_code: CancelReason
-    by: str
-    by_role: str
-    at: datetime
-    late: bool
-    note: str | None = None
-
-
-class Action(StrEnum):
-    """Why a coordinator must step in: insurance will not pay as things stand."""
-
-    AUTHORIZATION_DENIED = "authorization_denied"
-    AUTHORIZATION_NOT_COVERING = "authorization_not_covering"
-    AUTHORIZATION_EXPIRED = "authorization_expired"
-    AUTHORIZATION_CANCELLED = "authorization_cancelled"
-    ELIGIBILITY_DENIED = "eligibility_denied"
-
-
-class NeedsAction(BaseModel):
-    reason: Action
-    reason_code: str | None = None  # the payer's or insurance's code
-    since: datetime
-
-
-class Payment(StrEnum):
-    INSURANCE = "insurance"
-    SELF_PAY = "self_pay"
+from caremesh_scheduling.domain.slots import Claim, Slot, claims_for
 
 
 class Appointment(Aggregate):
@@ -146,7 +67,7 @@ class Appointment(Aggregate):
     # delivered late changes nothing.
     insurance_at: datetime | None = None
     no_show_automatic: bool = False
-    previous_starts: list[datetime] = []
+    previous_starts: list[datetime] = Field(default_factory=list)
 
     @classmethod
     def request(
@@ -424,7 +345,7 @@ class Appointment(Aggregate):
         return self.status in HOLDS_SLOT
 
 
-def _where(slot: Slot) -> dict:
+def _where(slot: Slot) -> dict[str, Any]:
     return {
         "location_id": slot.location_id,
         "room": slot.room,
@@ -432,7 +353,3 @@ def _where(slot: Slot) -> dict:
         "buffer_before_minutes": slot.buffer_before // timedelta(minutes=1),
         "buffer_after_minutes": slot.buffer_after // timedelta(minutes=1),
     }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -5,7 +5,8 @@ which takes the whole calendar. FerretDB v1 answers any query but an ``_id`` loo
 its collection, so the copy is loaded once per ``calendar_refresh_seconds`` in the background
 instead of per search. This process's own changes apply at once (and win over a load that was
 already running); another replica's show within the refresh interval. Booking never trusts the
-copy: the template is read from the store and the claims decide.
+copy: the template is read from the store and the claims decide. The composition root runs
+``refresh`` as a sweep.
 
 Each template's slots are derived once per template version and day (ahead, after each load, for
 the dates a search may ask) and kept across searches, so a search only picks from them.
@@ -15,50 +16,27 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from pymongo import ASCENDING
+from caremesh_kit.clock import Clock
+from caremesh_scheduling.domain import Appointment, Busy, BusyIndex, Calendar, Location, ServiceType, Template
+from caremesh_scheduling.domain.availability import CACHE_LIMIT, DerivedCache, derived_slots
+from caremesh_scheduling.store import AppointmentStore, CalendarStore, all_current
 
-from caremesh_kit import logs
-from caremesh_kit.aggregate import Aggregate
-from caremesh_kit.store import Repository
-from caremesh_scheduling.domain import (
-    Appointment,
-    Busy,
-    BusyIndex,
-    Calendar,
-    Location,
-    ServiceType,
-    Template,
-    utcnow,
-)
-from caremesh_scheduling.domain.availability import CACHE_LIMIT, derived_slots
-from caremesh_scheduling.store import Appointments
-
-log = logs.get("caremesh.scheduling.view")
-A = TypeVar("A", bound=Aggregate)
 WARM_DAYS = range(-1, 93)  # days from today: local dates of a search's longest range (92 days) from yesterday
 
 
 class CalendarView:
-    def __init__(
-        self,
-        templates: Repository[Template],
-        locations: Repository[Location],
-        service_types: Repository[ServiceType],
-        appointments: Appointments,
-        refresh_seconds: float,
-    ) -> None:
-        self._repos = templates, locations, service_types
+    def __init__(self, calendar: CalendarStore, appointments: AppointmentStore, clock: Clock) -> None:
+        self._calendar_store = calendar
         self._appointments = appointments
-        self.refresh_seconds = refresh_seconds
+        self.clock = clock
         self.templates: dict[str, Template] = {}
         self.locations: dict[str, Location] = {}
         self.service_types: dict[str, ServiceType] = {}
         self._busy: dict[str, Busy] = {}
         # Each template's slots per day and duration, kept across searches (keyed by template version).
-        self.derived: dict = {}
+        self.derived: DerivedCache = {}
         self._index: BusyIndex | None = None
         self._calendar: Calendar | None = None  # what searches read, until something changes
         self._warmed: dict[str, tuple[int, date]] = {}  # by template: the version and day last derived ahead
@@ -75,11 +53,11 @@ class CalendarView:
 
     async def reload(self) -> None:
         started = time.monotonic()
-        templates, locations, service_types = [
-            await _all_of(repo, held)
-            for repo, held in zip(self._repos, (self.templates, self.locations, self.service_types), strict=True)
-        ]
-        busy = await self._appointments.busy_after(utcnow() - timedelta(minutes=5))
+        store = self._calendar_store
+        templates = await all_current(store.templates, self.templates)
+        locations = await all_current(store.locations, self.locations)
+        service_types = await all_current(store.service_types, self.service_types)
+        busy = await self._appointments.busy_after(self.clock() - timedelta(minutes=5))
         self.templates = {t.id: t for t in templates}
         self.locations = {loc.id: loc for loc in locations}
         self.service_types = {s.id: s for s in service_types}
@@ -92,21 +70,16 @@ class CalendarView:
         self._calendar = None
         self._loaded.set()
 
-    async def run(self) -> None:
-        """Background task: reload every ``refresh_seconds``, and derive ahead what searches will ask."""
-        while True:
-            try:
-                await self.reload()
-                await self.warm()
-            except Exception:
-                log.exception("calendar reload failed")
-            await asyncio.sleep(self.refresh_seconds)
+    async def refresh(self) -> None:
+        """The sweep: reload, and derive ahead what searches will ask."""
+        await self.reload()
+        await self.warm()
 
     async def warm(self) -> int:
         """Derive each template's slots (at its version) for the dates a search may ask from today on,
         unless the cache could not keep them all; a template at a time, so searches run in between,
         and once per template version and day. How many templates it derived."""
-        today, done = utcnow().date(), 0
+        today, done = self.clock().date(), 0
         plans = []
         for t in list(self.templates.values()):
             location = self.locations.get(t.location_id)
@@ -168,13 +141,3 @@ class CalendarView:
                 busy=self._index,
             )
         return self._calendar
-
-
-async def _all_of(repo: Repository[A], held: dict[str, A]) -> list[A]:
-    """Every document of ``repo`` (by id), reusing the copy held of each whose version is unchanged:
-    a reload every few seconds then validates only what changed."""
-    out = []
-    async for doc in repo.collection.find({}).sort("_id", ASCENDING):
-        kept = held.get(doc["_id"])
-        out.append(kept if kept is not None and kept.version == doc["version"] else repo.model.from_document(doc))
-    return out

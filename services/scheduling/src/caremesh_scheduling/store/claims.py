@@ -23,18 +23,22 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from enum import Enum
+from functools import partial
 from itertools import groupby
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError, OperationFailure
 
+from caremesh_kit.clock import Clock
 from caremesh_kit.runtime import Runtime
-from caremesh_scheduling.domain import Claim, utcnow
+from caremesh_scheduling.domain import Claim
 
 PREFIX = "claims."
+# Whether a claim's holder (an appointment, or an open waitlist offer) still holds its time.
 Holds = Callable[[str], Awaitable[bool]]
+Attempt = dict[str, Any]
 T = TypeVar("T")
 
 
@@ -47,7 +51,7 @@ BUSY_RETRIES = 8
 
 
 def _backoff(attempt: int) -> float:
-    return min(0.05 * 2**attempt, 1.0) * random.uniform(0.5, 1.5)
+    return min(0.05 * 2.0**attempt, 1.0) * random.uniform(0.5, 1.5)
 
 
 async def transient(op: Callable[[], Awaitable[T]]) -> T:
@@ -69,17 +73,18 @@ class _Holder(Enum):
     TAKEN = "taken"
 
 
-class Claims:
-    def __init__(self, runtime: Runtime, wait_seconds: float = 5, stale_seconds: float = 60) -> None:
+class ClaimStore:
+    def __init__(self, runtime: Runtime, clock: Clock, wait_seconds: float = 5, stale_seconds: float = 60) -> None:
         self.db = runtime.store.db
-        self.attempts: AsyncCollection = self.db["claim_sets"]
+        self.clock = clock
+        self.attempts: AsyncCollection[Attempt] = self.db["claim_sets"]
         self.wait_seconds = wait_seconds
         self.stale_seconds = stale_seconds
         runtime.indexes["claim_sets"] = [IndexModel([("claimed_at", ASCENDING)])]
         self._created: set[str] = set()
         self._creating = asyncio.Lock()
 
-    def collection(self, day: date) -> AsyncCollection:
+    def collection(self, day: date) -> AsyncCollection[Attempt]:
         return self.db[f"{PREFIX}{day:%Y%m%d}"]
 
     async def _create(self, day: date) -> None:
@@ -102,9 +107,7 @@ class Claims:
     async def acquire(self, appointment_id: str, claims: list[Claim], holds: Holds, now: datetime) -> Claim | None:
         """Claim all for the appointment, or none: None when all are held, else the claim that is
         taken by an appointment that holds its time (everything claimed so far is undone)."""
-        by_day: dict[str, list[str]] = {}
-        for c in claims:
-            by_day.setdefault(f"{c.bucket:%Y%m%d}", []).append(c.id)
+        by_day = _by_day(claims)
         with contextlib.suppress(DuplicateKeyError):  # a retried insert that had gone through
             await transient(
                 lambda: self.attempts.insert_one({"_id": appointment_id, "claimed_at": now, "claims": by_day})
@@ -133,7 +136,7 @@ class Claims:
                 continue
             except BulkWriteError as exc:
                 errors = exc.details.get("writeErrors") or [{}]
-                i += errors[0].get("index", 0)  # ordered: all before the first error went in
+                i += int(errors[0].get("index", 0))  # ordered: all before the first error went in
                 if errors[0].get("code") != 11000:
                     if not busy(exc) or refused >= BUSY_RETRIES:
                         raise
@@ -167,7 +170,7 @@ class Claims:
         attempt = await transient(lambda: self.attempts.find_one({"_id": holder}, {"claimed_at": 1}))
         if attempt is not None:
             # A stale attempt is a crash's leftover: the sweeper settles or frees it.
-            fresh = attempt["claimed_at"] > utcnow() - timedelta(seconds=self.stale_seconds)
+            fresh = attempt["claimed_at"] > self.clock() - timedelta(seconds=self.stale_seconds)
             return _Holder.IN_FLIGHT if fresh else _Holder.TAKEN
         if await holds(holder):
             return _Holder.TAKEN
@@ -184,17 +187,24 @@ class Claims:
         """Only the holder's claims go; repeating it is harmless."""
         for day, group in groupby(claims, key=lambda c: c.bucket.date()):
             query = {"_id": {"$in": [c.id for c in group]}, "appointment_id": appointment_id}
-            await transient(lambda: self.collection(day).delete_many(query))  # noqa: B023 - awaited here
+            await transient(partial(self.collection(day).delete_many, query))
+
+    async def name(self, appointment_id: str, claims: list[Claim]) -> None:
+        """What a registered attempt names from now on: the sweeper frees those of them its
+        appointment does not hold, should the attempt be left behind."""
+        await transient(
+            lambda: self.attempts.update_one({"_id": appointment_id}, {"$set": {"claims": _by_day(claims)}})
+        )
 
     async def undo(self, appointment_id: str, claims: list[Claim]) -> None:
         await self.release(appointment_id, claims)
         await transient(lambda: self.attempts.delete_one({"_id": appointment_id}))
 
     # -- housekeeping ---------------------------------------------------------------------------
-    async def stale_attempts(self, cutoff: datetime) -> list[dict]:
+    async def stale_attempts(self, cutoff: datetime) -> list[Attempt]:
         return [d async for d in self.attempts.find({"claimed_at": {"$lt": cutoff}})]
 
-    async def free_attempt(self, attempt: dict) -> None:
+    async def free_attempt(self, attempt: Attempt) -> None:
         """Undo an attempt left by a crash, from what it registered."""
         for day, ids in attempt["claims"].items():
             await self.db[f"{PREFIX}{day}"].delete_many({"_id": {"$in": ids}, "appointment_id": attempt["_id"]})
@@ -208,3 +218,10 @@ class Claims:
             await self.db.drop_collection(name)
             self._created.discard(name)
         return len(old)
+
+
+def _by_day(claims: list[Claim]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for c in claims:
+        out.setdefault(f"{c.bucket:%Y%m%d}", []).append(c.id)
+    return out
