@@ -1,13 +1,15 @@
 """Local stand-ins for the SMS provider and the patient app, and the service wired to them."""
 
 import uuid
+from datetime import datetime
 
 import pytest
 
-from caremesh_testing.recording_server import Recorded, RecordingServer, Reply
-from caremesh_testing import running, service_settings
+from caremesh_kit.clock import system_clock
 from caremesh_notifications.app import build
 from caremesh_notifications.settings import NotificationsSettings
+from caremesh_testing import running, service_settings
+from caremesh_testing.recording_server import Recorded, RecordingServer, Reply
 
 SMS_SID, SMS_TOKEN, SMS_FROM = "AC" + "1" * 32, "test-auth-token", "+15550001111"
 CALLBACK_BASE = "https://notifications.test/callbacks/sms/status"
@@ -27,6 +29,21 @@ def twilio_messages(request: Recorded) -> Reply:
             "account_sid": SMS_SID,
         },
     )
+
+
+class SettableClock:
+    """The service's one clock (``build(clock=...)``): the system's until a test sets ``at``."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.at or system_clock()
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
 
 
 @pytest.fixture
@@ -62,7 +79,7 @@ def channel_settings(namespace: str, sms_url: str, app_url: str, **overrides) ->
 
 
 @pytest.fixture
-async def channels_service(namespace, sms_provider, patient_app):
+async def channels_service(namespace, sms_provider, patient_app, clock):
     """Notifications with SMS and the app webhook switched on, against the local servers."""
-    async with running(build(channel_settings(namespace, sms_provider.url, patient_app.url))) as client:
+    async with running(build(channel_settings(namespace, sms_provider.url, patient_app.url), clock=clock)) as client:
         yield client

@@ -1,10 +1,19 @@
+"""The service's processes: ``caremesh-notifications`` (the service) and ``caremesh-templates``."""
+
 from caremesh_kit.runtime import main as run
-from caremesh_notifications.app import SERVICE, build
+from caremesh_notifications.api import cli
+from caremesh_notifications.app import SERVICE, build, template_release
 from caremesh_notifications.settings import NotificationsSettings
 
 
 def main() -> None:
-    run(SERVICE, NotificationsSettings(), build)
+    settings = NotificationsSettings()
+    run(SERVICE, settings, lambda _: build(settings))  # the kit hands back the settings it was given
+
+
+def templates(argv: list[str] | None = None) -> int:
+    """Check the template files, or record new versions in their lock; the exit status."""
+    return cli.main(argv, template_release)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from pydantic_settings import SettingsConfigDict
 
 from caremesh_kit.links import DEV_OFFER_LINK_SECRET
 from caremesh_kit.settings import ServiceSettings
-from caremesh_notifications.reminders import ReminderPolicy
+from caremesh_notifications.domain.reminders import ReminderPolicy
 
 DEV_SURVEY_LINK_SECRET = "caremesh-dev-survey-links-change-me-0123456789"
 

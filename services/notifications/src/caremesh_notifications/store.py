@@ -38,7 +38,7 @@ class Messages:
         cursor = self.repo.collection.find({"patient_id": patient_id}, {"outbox": 0}).sort(
             [("created_at", DESCENDING), ("_id", ASCENDING)]
         )
-        return [Message.from_document(d) async for d in cursor.skip(offset).limit(limit)]  # type: ignore[misc]
+        return [Message.from_document(d) async for d in cursor.skip(offset).limit(limit)]
 
     async def of_appointment(self, appointment_id: str) -> list[Message]:
         """Every message about this appointment (confirmations, notices, reminders of every plan), in one
@@ -99,3 +99,16 @@ def appointments(runtime: Runtime) -> Repository[Appointment]:
 
 def surveys(runtime: Runtime) -> Repository[Survey]:
     return runtime.repository("surveys", Survey)
+
+
+async def family_of(family: Repository[FamilyMember], patient_id: str) -> list[FamilyMember]:
+    """A patient's family members and caregivers (served by the ``patient_id`` index)."""
+    cursor = family.collection.find({"patient_id": patient_id})
+    return [FamilyMember.from_document(d) async for d in cursor]
+
+
+async def household_preferences(prefs: Repository[Preferences], patient_id: str) -> dict[str, Preferences]:
+    """The stored preferences of a patient and of their family members (all carry the patient's id), by
+    recipient id, in one query."""
+    cursor = prefs.collection.find({"patient_id": patient_id})
+    return {d["_id"]: Preferences.from_document(d) async for d in cursor}

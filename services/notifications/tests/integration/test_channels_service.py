@@ -15,6 +15,8 @@ from caremesh_contracts import (
     RelatedPersonAdded,
 )
 from caremesh_kit.bus import QUEUE_HEADER, REASON_HEADER, Names
+from caremesh_notifications.adapters.sms import signature
+from caremesh_notifications.adapters.webhook import verify
 from caremesh_testing import (
     MAILPIT,
     EventCapture,
@@ -25,8 +27,6 @@ from caremesh_testing import (
     publish_event,
     wait_settled,
 )
-from caremesh_notifications.channels.sms import signature
-from caremesh_notifications.channels.webhook import verify
 
 pytestmark = pytest.mark.usefixtures("channels_service")
 
@@ -58,7 +58,7 @@ def booked(patient_id: str) -> AppointmentBooked:
 async def registered(client: httpx.AsyncClient, amqp_url: str, namespace: str, p: PatientRegistered, **prefs) -> None:
     await publish_event(amqp_url, namespace, p)
     uc = client._transport.app.state.usecases
-    await eventually(lambda: uc.contacts.find(p.patient_id), what="contact stored")
+    await eventually(lambda: uc.recipients.contacts.find(p.patient_id), what="contact stored")
     if prefs:
         r = await client.put(f"/patients/{p.patient_id}/preferences", json=prefs)
         assert r.status_code == 200, r.text
@@ -190,7 +190,8 @@ async def test_the_app_webhook_is_signed(channels_service, patient_app, amqp_url
         lambda: [r for r in patient_app.requests if r.json()["recipient_id"] == p.patient_id],
         what="the push to the app",
     )
-    assert verify(settings(channels_service).webhook_secret, req.body, req.headers["x-caremesh-signature"])
+    signed = req.headers["x-caremesh-signature"]
+    assert verify(settings(channels_service).webhook_secret, req.body, signed, datetime.now(UTC))
     body = req.json()
     assert (body["kind"], body["title"], body["appointment_id"]) == (
         "appointment.booked",
@@ -232,7 +233,7 @@ async def test_an_unrecoverable_failure_is_dead_lettered_with_the_reason(
     assert headers[QUEUE_HEADER] == Names(namespace).queue("notifications", AppointmentBooked)
 
 
-async def test_quiet_hours_hold_a_message_and_required_ones_go_at_once(channels_service, amqp_url, namespace):
+async def test_quiet_hours_hold_a_message_and_required_ones_go_at_once(channels_service, clock, amqp_url, namespace):
     p = patient()
     now = datetime.now(UTC)
     quiet = {"start": f"{(now - timedelta(hours=1)).hour:02d}:00", "end": f"{(now + timedelta(hours=2)).hour:02d}:00"}
@@ -258,14 +259,16 @@ async def test_quiet_hours_hold_a_message_and_required_ones_go_at_once(channels_
     assert held["status"] == "queued"
     assert datetime.fromisoformat(held["not_before"]).hour == (now + timedelta(hours=2)).hour
 
-    dispatcher = channels_service._transport.app.state.usecases.dispatcher
-    dispatcher.clock = lambda: datetime.fromisoformat(held["not_before"]) + timedelta(seconds=1)
-    assert await dispatcher.send_due(dispatcher.clock()) == 1
-    assert await dispatcher.send_due(dispatcher.clock()) == 0  # sent once
+    dispatcher = channels_service._transport.app.state.usecases.delivery
+    clock.at = datetime.fromisoformat(held["not_before"]) + timedelta(seconds=1)
+    assert await dispatcher.send_due() == 1
+    assert await dispatcher.send_due() == 0  # sent once
     assert len(await mailbox(p.email)) == 2
 
 
-async def test_a_held_family_message_is_cancelled_when_consent_is_withdrawn(channels_service, amqp_url, namespace):
+async def test_a_held_family_message_is_cancelled_when_consent_is_withdrawn(
+    channels_service, clock, amqp_url, namespace
+):
     p = patient()
     await registered(channels_service, amqp_url, namespace, p)
     ruth = RelatedPersonAdded(
@@ -313,9 +316,9 @@ async def test_a_held_family_message_is_cancelled_when_consent_is_withdrawn(chan
         ),
     )
     await wait_settled(namespace)
-    dispatcher = channels_service._transport.app.state.usecases.dispatcher
-    dispatcher.clock = lambda: now + timedelta(hours=3)
-    assert await dispatcher.send_due(dispatcher.clock()) == 0
+    dispatcher = channels_service._transport.app.state.usecases.delivery
+    clock.at = now + timedelta(hours=3)
+    assert await dispatcher.send_due() == 0
     held = next(m for m in await messages(channels_service, p.patient_id) if m["recipient_id"])
     assert (held["status"], held["failure"]) == ("cancelled", "no_consent")
     assert await mailbox(ruth.email) == []

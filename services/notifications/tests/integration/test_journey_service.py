@@ -21,6 +21,9 @@ from caremesh_contracts import (
     SurveyCompleted,
     WaitlistEntryOffered,
 )
+from caremesh_kit import links
+from caremesh_notifications.app import build
+from caremesh_notifications.settings import NotificationsSettings
 from caremesh_testing import (
     MAILPIT,
     EventCapture,
@@ -32,9 +35,6 @@ from caremesh_testing import (
     service_settings,
     wait_settled,
 )
-from caremesh_notifications import links
-from caremesh_notifications.app import build
-from caremesh_notifications.settings import NotificationsSettings
 
 SCHEDULING = "https://scheduling.test"
 GOOD = {"overall": 5, "communication": 4, "waiting": 2, "recommend": 9}
@@ -90,8 +90,8 @@ async def household(client, amqp_url, namespace, daughter_consent: list[str], so
     uc = state(client).usecases
 
     async def stored():
-        members = [await uc.family.find(k.related_person_id) for k in kids]
-        return await uc.contacts.find(pid) and all(m and m.consent_changed_at for m in members)
+        members = [await uc.recipients.family.find(k.related_person_id) for k in kids]
+        return await uc.recipients.contacts.find(pid) and all(m and m.consent_changed_at for m in members)
 
     await eventually(stored, what="the household stored")
     return p, kids[0], kids[1]

@@ -16,6 +16,8 @@ from caremesh_contracts import (
     PatientRegistered,
     RelatedPersonAdded,
 )
+from caremesh_notifications.app import build
+from caremesh_notifications.settings import NotificationsSettings
 from caremesh_testing import (
     EventCapture,
     eventually,
@@ -26,8 +28,6 @@ from caremesh_testing import (
     service_settings,
     wait_settled,
 )
-from caremesh_notifications.app import build
-from caremesh_notifications.settings import NotificationsSettings
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ async def test_after_a_merge_messages_go_to_the_record_that_stayed(notifications
     await publish_event(amqp_url, namespace, PatientMerged(patient_id=dup.patient_id, merged_into=keep.patient_id))
 
     async def merged():
-        c = await notifications._transport.app.state.usecases.contacts.find(dup.patient_id)
+        c = await notifications._transport.app.state.usecases.recipients.contacts.find(dup.patient_id)
         return c is not None and c.merged_into == keep.patient_id
 
     await eventually(merged, what="contact merged")

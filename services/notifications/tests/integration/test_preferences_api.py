@@ -5,9 +5,9 @@ import uuid
 import pytest
 
 from caremesh_contracts import PatientRegistered, RelatedPersonAdded
-from caremesh_testing import bearer, eventually, publish_event, running, service_settings
 from caremesh_notifications.app import build
 from caremesh_notifications.settings import NotificationsSettings
+from caremesh_testing import bearer, eventually, publish_event, running, service_settings
 
 
 @pytest.fixture
@@ -36,8 +36,8 @@ async def known_patient(client, amqp_url, namespace) -> tuple[PatientRegistered,
     await publish_event(amqp_url, namespace, p)
     await publish_event(amqp_url, namespace, m)
     uc = client._transport.app.state.usecases
-    await eventually(lambda: uc.family.find(m.related_person_id), what="family member stored")
-    await eventually(lambda: uc.contacts.find(pid), what="contact stored")
+    await eventually(lambda: uc.recipients.family.find(m.related_person_id), what="family member stored")
+    await eventually(lambda: uc.recipients.contacts.find(pid), what="contact stored")
     return p, m
 
 
@@ -84,7 +84,7 @@ async def test_preferences_default_then_change_with_versions_and_are_audited(ser
 
 
 async def test_only_the_patient_themself_or_a_coordinator_may_change_them(service, amqp_url, namespace):
-    p, m = await known_patient(service, amqp_url, namespace)
+    p, _ = await known_patient(service, amqp_url, namespace)
     url = f"/patients/{p.patient_id}/preferences"
     other = bearer("patient", subject="mallory", patient_id="someone-else")
     assert (await service.get(url, headers=other)).status_code == 403

@@ -17,6 +17,9 @@ from caremesh_contracts import (
     PatientRegistered,
     RelatedPersonAdded,
 )
+from caremesh_notifications.app import build
+from caremesh_notifications.domain import Channel
+from caremesh_notifications.settings import NotificationsSettings
 from caremesh_testing import (
     EventCapture,
     eventually,
@@ -27,9 +30,6 @@ from caremesh_testing import (
     service_settings,
     wait_settled,
 )
-from caremesh_notifications.app import build
-from caremesh_notifications.domain import Channel
-from caremesh_notifications.settings import NotificationsSettings
 
 H = timedelta(hours=1)
 START = datetime(2030, 1, 15, 14, 30, tzinfo=UTC)  # 09:30 EST in New York, 15:30 CET in Paris
@@ -85,12 +85,12 @@ async def family_of_three(
     )
 
     async def consented():
-        m = await uc(client).family.find(daughter.related_person_id)
+        m = await uc(client).recipients.family.find(daughter.related_person_id)
         return (
             m is not None
             and m.categories == ["appointments"]
-            and await uc(client).family.find(son.related_person_id)
-            and await uc(client).contacts.find(pid)
+            and await uc(client).recipients.family.find(son.related_person_id)
+            and await uc(client).recipients.contacts.find(pid)
         )
 
     await eventually(consented, what="contact, family and consent stored")
@@ -302,13 +302,13 @@ class InFlight:
             self.now -= 1
 
 
-async def test_two_replicas_sweeping_at_once_send_each_due_reminder_once_and_concurrently(namespace, amqp_url):
+async def test_two_replicas_sweeping_at_once_send_each_due_reminder_once_and_concurrently(namespace, amqp_url, clock):
     settings = service_settings(NotificationsSettings, namespace, due_scan_seconds=3600)
-    async with running(build(settings)) as one, running(build(settings)) as two:
+    async with running(build(settings, clock=clock)) as one, running(build(settings, clock=clock)) as two:
         pid = str(uuid.uuid4())
         p = PatientRegistered(patient_id=pid, given_name="Grace", email=f"grace-{pid[:8]}@example.org", time_zone="UTC")
         await publish_event(amqp_url, namespace, p)
-        await eventually(lambda: uc(one).contacts.find(pid), what="contact stored")
+        await eventually(lambda: uc(one).recipients.contacts.find(pid), what="contact stored")
         start = datetime.now(UTC) + timedelta(days=5)
         for i in range(10):  # three held reminders each
             await publish_event(amqp_url, namespace, booked(pid, start + i * H))
@@ -317,13 +317,14 @@ async def test_two_replicas_sweeping_at_once_send_each_due_reminder_once_and_con
         await wait_settled(namespace)
 
         due = start + 10 * H  # every reminder's time has come
+        clock.at = due
         flights = []
         for client in (one, two):
-            d = uc(client).dispatcher
-            d.clock, d.sweep_batch, d.sweep_concurrency = (lambda: due), 7, 4  # several pages, four at a time
+            d = uc(client).delivery
+            d.sweep_batch, d.sweep_concurrency = 7, 4  # several pages, four at a time
             d.senders[Channel.EMAIL] = InFlight(d.senders[Channel.EMAIL])
             flights.append(d.senders[Channel.EMAIL])
-        sent = await asyncio.gather(uc(one).dispatcher.send_due(due), uc(two).dispatcher.send_due(due))
+        sent = await asyncio.gather(uc(one).delivery.send_due(due), uc(two).delivery.send_due(due))
 
         assert sum(sent) == 30
         assert 1 < max(f.most for f in flights) <= 4

@@ -9,9 +9,9 @@ import pytest
 from caremesh_contracts import AppointmentBooked, PatientRegistered
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.store import counting_round_trips
-from caremesh_testing import eventually, mailbox, publish_event, running, service_settings
 from caremesh_notifications.app import build
 from caremesh_notifications.settings import NotificationsSettings
+from caremesh_testing import eventually, mailbox, publish_event, running, service_settings
 
 # Before this bound was set the booked handler took 20 (44 with three reminders; 8 and 17 redelivered), a
 # due reminder 11: a read per channel to find a chain, a read before each write, a claim of its own.
@@ -39,7 +39,7 @@ async def registered(client, amqp_url: str, namespace: str) -> PatientRegistered
         patient_id=pid, given_name="Grace", email=f"grace-{pid[:8]}@example.org", time_zone="America/New_York"
     )
     await publish_event(amqp_url, namespace, p)
-    await eventually(lambda: uc(client).contacts.find(pid), what="contact stored")
+    await eventually(lambda: uc(client).recipients.contacts.find(pid), what="contact stored")
     return p
 
 
@@ -67,7 +67,7 @@ def booked(patient_id: str, start: datetime) -> tuple[AppointmentBooked, Envelop
 
 async def handled(client, event: AppointmentBooked, env: Envelope) -> int:
     with counting_round_trips() as trips:
-        await uc(client).on_appointment_booked(event, env)
+        await uc(client).appointments.on_appointment_booked(event, env)
     return trips.store
 
 
@@ -84,8 +84,9 @@ async def no_reminders(namespace):
 
 
 @pytest.fixture
-async def with_reminders(namespace):
-    async with running(build(service_settings(NotificationsSettings, namespace, due_scan_seconds=3600))) as client:
+async def with_reminders(namespace, clock):
+    settings = service_settings(NotificationsSettings, namespace, due_scan_seconds=3600)
+    async with running(build(settings, clock=clock)) as client:
         yield client
 
 
@@ -125,7 +126,7 @@ async def test_reminders_are_stored_in_the_same_writes_as_the_confirmation(with_
     assert again <= REDELIVERED_MAX
 
 
-async def test_a_due_reminder_is_sent_in_few_round_trips(with_reminders, amqp_url, namespace):
+async def test_a_due_reminder_is_sent_in_few_round_trips(with_reminders, clock, amqp_url, namespace):
     p = await registered(with_reminders, amqp_url, namespace)
     start = datetime.now(UTC) + timedelta(days=5)
     event, env = booked(p.patient_id, start)
@@ -134,9 +135,9 @@ async def test_a_due_reminder_is_sent_in_few_round_trips(with_reminders, amqp_ur
         (m for m in await history(with_reminders, p.patient_id) if m["template"] == "appointment.reminder"),
         key=lambda m: m["not_before"],
     )
-    dispatcher = uc(with_reminders).dispatcher
+    dispatcher = uc(with_reminders).delivery
     due_at = datetime.fromisoformat(first["not_before"]) + timedelta(seconds=1)
-    dispatcher.clock = lambda: due_at
+    clock.at = due_at
     with counting_round_trips() as trips:
         assert await dispatcher.send_due(due_at) == 1
     print(f"due sweep, one reminder: {trips.store} store round trips")

@@ -2,17 +2,17 @@
 
 import base64
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from caremesh_testing.recording_server import Recorded, RecordingServer, Reply
-from caremesh_notifications.channels import ChannelError
-from caremesh_notifications.channels.sms import TwilioSms, callback_url, signature, valid_signature
-from caremesh_notifications.channels.webhook import AppWebhook, sign, verify
+from caremesh_notifications.adapters import ChannelError
+from caremesh_notifications.adapters.sms import TwilioSms, callback_url, signature, valid_signature
+from caremesh_notifications.adapters.webhook import AppWebhook, sign, verify
 from caremesh_notifications.domain import Channel, Contact, Content, Message, Route
 from caremesh_notifications.settings import NotificationsSettings
+from caremesh_testing.recording_server import Recorded, RecordingServer, Reply
 
 SECRET = "s" * 40
 
@@ -124,9 +124,10 @@ async def test_webhook_posts_signed_json_the_app_can_verify():
     assert accepted.provider_message_id == "push-7"
     assert req.path == "/push" and req.headers["content-type"] == "application/json"
     assert req.headers["x-caremesh-message-id"] == "msg-1"
-    assert verify(SECRET, req.body, req.headers["x-caremesh-signature"])
-    assert not verify("another-secret-of-forty-characters-long!", req.body, req.headers["x-caremesh-signature"])
-    assert not verify(SECRET, req.body.replace(b"Amara", b"Mallory"), req.headers["x-caremesh-signature"])
+    signed, now = req.headers["x-caremesh-signature"], datetime.now(UTC)
+    assert verify(SECRET, req.body, signed, now)
+    assert not verify("another-secret-of-forty-characters-long!", req.body, signed, now)
+    assert not verify(SECRET, req.body.replace(b"Amara", b"Mallory"), signed, now)
     assert req.json() == {
         "message_id": "msg-1",
         "recipient_id": "pat-1",
@@ -138,12 +139,23 @@ async def test_webhook_posts_signed_json_the_app_can_verify():
     }
 
 
+async def test_webhook_signatures_carry_the_service_clocks_time():
+    at = datetime(2030, 1, 15, 14, 30, tzinfo=UTC)
+    with RecordingServer(lambda r: Reply(202, {})) as server:
+        await AppWebhook(settings(server.url), clock=lambda: at).send(message(Channel.WEBHOOK, to="pat-1"))
+        [req] = server.requests
+    signed = req.headers["x-caremesh-signature"]
+    assert signed.startswith(f"t={int(at.timestamp())},")
+    assert verify(SECRET, req.body, signed, at + timedelta(seconds=300))
+    assert not verify(SECRET, req.body, signed, at + timedelta(seconds=301))
+
+
 def test_webhook_signatures_expire():
     body = b'{"a":1}'
     header = sign(SECRET, body, 1_000_000)
-    assert verify(SECRET, body, header, now=1_000_100)
-    assert not verify(SECRET, body, header, now=1_000_000 + 301)  # a replay, later
-    assert not verify(SECRET, body, "garbage")
+    assert verify(SECRET, body, header, now=datetime.fromtimestamp(1_000_100, UTC))
+    assert not verify(SECRET, body, header, now=datetime.fromtimestamp(1_000_000 + 301, UTC))  # a replay, later
+    assert not verify(SECRET, body, "garbage", now=datetime.fromtimestamp(1_000_000, UTC))
 
 
 async def test_webhook_failures_are_classified():

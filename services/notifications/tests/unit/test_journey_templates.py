@@ -5,10 +5,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from caremesh_notifications.adapters import templates as template_files
 from caremesh_notifications.domain import Category, Channel, Rule
-from caremesh_notifications.templates import KINDS, Audience, Catalog, localize
+from caremesh_notifications.domain.templates import KINDS, Audience, localize
 
-CATALOG = Catalog.load().verify()
+CATALOG = template_files.load().verify()
 WHEN = datetime(2026, 7, 15, 13, 30, tzinfo=UTC)  # 09:30 EDT
 BASE = {
     "recipient_name": "Amara",

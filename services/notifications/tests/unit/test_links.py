@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from caremesh_notifications import links
-from caremesh_notifications.links import OfferAction
+from caremesh_kit import links
+from caremesh_kit.links import OfferAction
 from caremesh_notifications.settings import NotificationsSettings
 
 SECRET = "offer-link-secret-for-tests-0123456789abcdef"

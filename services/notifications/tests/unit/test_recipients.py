@@ -20,7 +20,7 @@ from caremesh_notifications.domain import (
     routes,
     select,
 )
-from caremesh_notifications.templates import KINDS
+from caremesh_notifications.domain.templates import KINDS
 
 ALL = {Channel.EMAIL, Channel.SMS, Channel.WEBHOOK}
 BOOKED = KINDS["appointment.booked"].rule

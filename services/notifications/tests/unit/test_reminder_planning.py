@@ -7,8 +7,7 @@ import pytest
 
 from caremesh_contracts import AppointmentBooked, AppointmentRescheduled
 from caremesh_notifications.domain import Appointment, Preferences, QuietHours, VisitStatus
-from caremesh_notifications.reminders import ReminderPolicy, plan
-from caremesh_notifications.scheduler import parse_source, reminder_source
+from caremesh_notifications.domain.reminders import ReminderPolicy, parse_source, plan, reminder_source
 
 H = timedelta(hours=1)
 POLICY = ReminderPolicy.parse("default=72h,24h,2h;97110=24h;G0438=7d,1d")

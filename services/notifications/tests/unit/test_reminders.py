@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from caremesh_notifications.reminders import ReminderPolicy, offset_label, parse_duration, plan
+from caremesh_notifications.domain.reminders import ReminderPolicy, offset_label, parse_duration, plan
 
 H = timedelta(hours=1)
 NY = ZoneInfo("America/New_York")

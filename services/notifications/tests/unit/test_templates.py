@@ -9,25 +9,27 @@ import pytest
 from jinja2 import UndefinedError, meta
 
 from caremesh_contracts import AppointmentBooked, AppointmentCancelled, AppointmentDeclined, AppointmentNoShowRecorded
+from caremesh_notifications.__main__ import templates as cli
+from caremesh_notifications.adapters import templates as template_files
+from caremesh_notifications.adapters.templates import FILES
 from caremesh_notifications.app import build
-from caremesh_notifications.domain import Category, Channel, Rule
-from caremesh_notifications.settings import NotificationsSettings
-from caremesh_notifications.templates import (
+from caremesh_notifications.domain import Category, Channel, Rule, appointment_facts
+from caremesh_notifications.domain.templates import (
     CEILING,
     KINDS,
+    LOCK,
     Audience,
     Catalog,
     Kind,
     Sensitivity,
+    Source,
     TemplateCheckError,
     UnknownTemplate,
-    cli,
     localize,
 )
-from caremesh_notifications.templates.engine import FILES, LOCK, Source
-from caremesh_notifications.usecases import appointment_facts
+from caremesh_notifications.settings import NotificationsSettings
 
-CATALOG = Catalog.load().verify()
+CATALOG = template_files.load().verify()
 
 
 def booked(start: datetime, service_code: str = "99213") -> AppointmentBooked:
@@ -204,8 +206,8 @@ def write(root: Path, files: dict[str, str], lock: bool = True) -> Catalog:
         (root / rel).write_text(text)
     kinds = {"test.kind": kind_with(recipient_name=Sensitivity.PLAIN, diagnosis=Sensitivity.CLINICAL)}
     if lock:
-        (root / LOCK).write_text(json.dumps(Catalog.load(root, kinds).locked()))
-    return Catalog.load(root, kinds)
+        (root / LOCK).write_text(json.dumps(template_files.load(root, kinds).locked()))
+    return template_files.load(root, kinds)
 
 
 GOOD = {
@@ -230,13 +232,8 @@ def test_a_diagnosis_in_an_sms_template_fails_the_check(tmp_path):
 
 
 def test_a_diagnosis_on_the_lock_screen_fails_the_check(tmp_path):
-    catalog = write(
-        tmp_path,
-        GOOD
-        | {
-            "test.kind/webhook.en.v1.j2": "{% block title %}{{ diagnosis }}{% endblock %}{% block text %}x{% endblock %}"
-        },
-    )
+    push = "{% block title %}{{ diagnosis }}{% endblock %}{% block text %}x{% endblock %}"
+    catalog = write(tmp_path, GOOD | {"test.kind/webhook.en.v1.j2": push})
     assert any("minimum necessary" in e for e in catalog.check())
 
 
@@ -254,8 +251,8 @@ def test_sms_rendering_never_sees_clinical_variables_even_when_given_them(tmp_pa
 
 
 def test_the_shipped_templates_pass_the_check():
-    assert Catalog.load().check() == []
-    assert cli.main(["check"]) == 0
+    assert template_files.load().check() == []
+    assert cli(["check"]) == 0
 
 
 def test_a_missing_template_is_reported(tmp_path):
@@ -279,7 +276,7 @@ def test_a_variable_without_sample_data_fails_under_strict_undefined(tmp_path):
         )
     }
     write(tmp_path, GOOD)
-    errors = Catalog.load(tmp_path, kinds).check()
+    errors = template_files.load(tmp_path, kinds).check()
     assert errors == ["test.kind/email.en.v1.j2: does not render with the sample data: 'diagnosis' is undefined"]
 
 
@@ -307,11 +304,11 @@ def test_a_released_version_may_not_change_or_disappear(tmp_path):
     write(tmp_path, GOOD)
     (tmp_path / "test.kind/sms.en.v1.j2").write_text("{% block text %}Changed {{ recipient_name }}{% endblock %}")
     kinds = {"test.kind": kind_with(recipient_name=Sensitivity.PLAIN, diagnosis=Sensitivity.CLINICAL)}
-    assert Catalog.load(tmp_path, kinds).check() == [
+    assert template_files.load(tmp_path, kinds).check() == [
         "test.kind/sms.en.v1.j2: changed after release; add the change as a new version instead"
     ]
     (tmp_path / "test.kind/sms.en.v1.j2").unlink()
-    errors = Catalog.load(tmp_path, kinds).check()
+    errors = template_files.load(tmp_path, kinds).check()
     assert "test.kind/sms.en.v1.j2: released, so it may not be removed (messages name its version)" in errors
 
 
@@ -319,12 +316,12 @@ def test_a_new_version_is_used_once_locked_and_older_ones_stay_renderable(tmp_pa
     write(tmp_path, GOOD)
     (tmp_path / "test.kind/sms.en.v2.j2").write_text("{% block text %}Hello {{ recipient_name }}!{% endblock %}")
     kinds = {"test.kind": kind_with(recipient_name=Sensitivity.PLAIN, diagnosis=Sensitivity.CLINICAL)}
-    unlocked = Catalog.load(tmp_path, kinds)
+    unlocked = template_files.load(tmp_path, kinds)
     assert unlocked.check() == [
         "test.kind/sms.en.v2.j2: not in versions.lock; a new version is recorded with `caremesh-templates lock`"
     ]
     (tmp_path / LOCK).write_text(json.dumps(unlocked.locked()))
-    catalog = Catalog.load(tmp_path, kinds)
+    catalog = template_files.load(tmp_path, kinds)
     assert catalog.check() == []
     variables = {"recipient_name": "Amara", "diagnosis": "x"}
     assert catalog.render("test.kind", Channel.SMS, variables).version == 2
@@ -337,11 +334,11 @@ def test_the_cli_fails_on_a_broken_copy_and_locks_new_versions(tmp_path, capsys)
     root = tmp_path / "files"
     shutil.copytree(FILES, root)
     (root / "appointment.booked/sms.en.v2.j2").write_text("{% block text %}Hi {{ recipient_name }}{% endblock %}")
-    assert cli.main(["--root", str(root), "check"]) == 1
+    assert cli(["--root", str(root), "check"]) == 1
     assert "appointment.booked/sms.en.v2.j2: not in versions.lock" in capsys.readouterr().err
-    assert cli.main(["--root", str(root), "lock"]) == 0
+    assert cli(["--root", str(root), "lock"]) == 0
     (root / "appointment.booked/sms.en.v1.j2").write_text("{% block text %}{{ practitioner_name }}{% endblock %}")
-    assert cli.main(["--root", str(root), "check"]) == 1
+    assert cli(["--root", str(root), "check"]) == 1
     err = capsys.readouterr().err
     assert "'practitioner_name' is CARE and may not appear in sms" in err and "changed after release" in err
 
@@ -351,4 +348,4 @@ def test_the_service_refuses_to_start_with_a_broken_template(tmp_path):
     shutil.copytree(FILES, root)
     (root / "appointment.cancelled/email.en.v1.j2").unlink()
     with pytest.raises(TemplateCheckError, match="released, so it may not be removed"):
-        build(NotificationsSettings(), catalog=Catalog.load(root))
+        build(NotificationsSettings(), catalog=template_files.load(root))

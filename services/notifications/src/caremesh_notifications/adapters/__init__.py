@@ -1,4 +1,6 @@
-"""Delivery channels behind one interface: email (SMTP), SMS (a Twilio-compatible API), the app (webhook)."""
+"""Notifications' outbound I/O other than the store and the bus: the delivery channels behind one
+interface (``email``: SMTP, ``sms``: a Twilio-compatible API, ``webhook``: the patient's app) and the
+template files (``templates``)."""
 
 from dataclasses import dataclass
 from typing import Protocol

@@ -6,7 +6,7 @@ from email.utils import make_msgid
 
 import aiosmtplib
 
-from caremesh_notifications.channels import Accepted, ChannelError
+from caremesh_notifications.adapters import Accepted, ChannelError
 from caremesh_notifications.domain import Channel, Message
 from caremesh_notifications.settings import NotificationsSettings
 

@@ -10,11 +10,12 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from caremesh_notifications.channels import Accepted, ChannelError, http_error, status_error
+from caremesh_notifications.adapters import Accepted, ChannelError, http_error, status_error
 from caremesh_notifications.domain import Channel, Message
 from caremesh_notifications.settings import NotificationsSettings
 
@@ -67,7 +68,7 @@ class TwilioSms:
         await self.client.aclose()
 
 
-def _json(r: httpx.Response) -> dict:
+def _json(r: httpx.Response) -> dict[str, Any]:
     try:
         body = r.json()
     except ValueError:

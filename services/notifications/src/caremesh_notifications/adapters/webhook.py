@@ -2,17 +2,18 @@
 
 The signature header is ``X-CareMesh-Signature: t=<unix seconds>,v1=<hex>``, where ``v1`` is
 HMAC-SHA256 with the shared secret over ``"<t>." + body``. The timestamp lets the app refuse
-replays; ``verify`` is what an app does (and what the tests use).
+replays; ``verify`` is what an app does (and what the tests use), at the time it is given.
 """
 
 import hashlib
 import hmac
 import json
-import time
+from datetime import datetime
 
 import httpx
 
-from caremesh_notifications.channels import Accepted, http_error, status_error
+from caremesh_kit.clock import Clock, system_clock
+from caremesh_notifications.adapters import Accepted, http_error, status_error
 from caremesh_notifications.domain import Channel, Message
 from caremesh_notifications.settings import NotificationsSettings
 
@@ -25,18 +26,18 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify(secret: str, body: bytes, header: str | None, now: float | None = None, tolerance: float = 300) -> bool:
+def verify(secret: str, body: bytes, header: str | None, now: datetime, tolerance: float = 300) -> bool:
     try:
         fields = dict(part.split("=", 1) for part in (header or "").split(","))
         timestamp = int(fields["t"])
     except (KeyError, ValueError):
         return False
-    if abs((now if now is not None else time.time()) - timestamp) > tolerance:
+    if abs(now.timestamp() - timestamp) > tolerance:
         return False
     return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={fields.get('v1', '')}")
 
 
-def payload(message: Message) -> dict:
+def payload(message: Message) -> dict[str, str | None]:
     """What the app needs to show a notification and route it: no more than the SMS would say."""
     return {
         "message_id": message.id,
@@ -52,8 +53,10 @@ def payload(message: Message) -> dict:
 class AppWebhook:
     channel = Channel.WEBHOOK
 
-    def __init__(self, settings: NotificationsSettings, client: httpx.AsyncClient | None = None) -> None:
-        self.s = settings
+    def __init__(
+        self, settings: NotificationsSettings, client: httpx.AsyncClient | None = None, clock: Clock = system_clock
+    ) -> None:
+        self.s, self.clock = settings, clock
         self.client = client or httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
 
     async def send(self, message: Message) -> Accepted:
@@ -61,7 +64,7 @@ class AppWebhook:
         headers = {
             "Content-Type": "application/json",
             MESSAGE_ID_HEADER: message.id,
-            SIGNATURE_HEADER: sign(self.s.webhook_secret, body, int(time.time())),
+            SIGNATURE_HEADER: sign(self.s.webhook_secret, body, int(self.clock().timestamp())),
         }
         try:
             r = await self.client.post(self.s.webhook_url, content=body, headers=headers)

@@ -5,48 +5,36 @@ Not behind a bearer token: the provider cannot send one. It signs each callback 
 any callback whose signature or account does not match.
 """
 
-from datetime import UTC, datetime
-from typing import Annotated
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from caremesh_kit import context
 from caremesh_kit.audit import Action, AuditEntry, Purpose
-from caremesh_kit.http import use_cases
-from caremesh_notifications.channels.sms import SIGNATURE_HEADER, valid_signature
-from caremesh_notifications.usecases import Notifications
+from caremesh_notifications.api.deps import Services
 
 router = APIRouter(tags=["callbacks"])
-Uc = Annotated[Notifications, Depends(use_cases)]
 PROVIDER = "sms-provider"  # the audit trail's actor for provider callbacks
 
 
-def signed_url(base: str, request: Request) -> str:
-    """The URL the provider called, as we gave it: our public base with the query it carried."""
-    return urlsplit(base)._replace(query=request.url.query).geturl()
-
-
 @router.post("/callbacks/sms/status", status_code=204, response_class=Response)
-async def sms_status(request: Request, uc: Uc) -> Response:
-    s = request.app.state.settings
-    if not (s.sms_provider_url and s.sms_status_callback_url):
+async def sms_status(request: Request, uc: Services) -> Response:
+    reports = uc.reports
+    if not reports.configured:
         raise HTTPException(404, "SMS delivery reports are not configured")
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-    if not valid_signature(
-        s.sms_auth_token, signed_url(s.sms_status_callback_url, request), form, request.headers.get(SIGNATURE_HEADER)
-    ):
+    if not reports.authentic(request.url.query, form, request.headers.get(reports.signature_header)):
         raise HTTPException(403, "invalid provider signature")
-    if form.get("AccountSid") != s.sms_account_sid or not form.get("MessageSid") or not form.get("MessageStatus"):
+    if not reports.complete(form):
         raise HTTPException(422, "AccountSid, MessageSid and MessageStatus are required")
-    message = await uc.delivery_report(
+    message = await reports.delivery_report(
         request.query_params.get("message_id"), form["MessageSid"], form["MessageStatus"], form.get("ErrorCode") or None
     )
-    await request.app.state.audit.record(
+    await uc.audit.record(
         AuditEntry(
             id=context.new_id(),
-            at=datetime.now(UTC),
-            service=request.app.state.audit.service,
+            at=uc.clock(),
+            service=uc.audit.service,
             actor=PROVIDER,
             roles=["service"],
             action=Action.UPDATE,

@@ -4,17 +4,15 @@ team's own messages to a patient or their consenting family. Every read and send
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from caremesh_kit import context
 from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
-from caremesh_kit.http import use_cases
+from caremesh_notifications.api.deps import Services
 from caremesh_notifications.domain import Category, Message
-from caremesh_notifications.usecases import Notifications
 
 router = APIRouter(tags=["messages"])
-Uc = Annotated[Notifications, Depends(use_cases)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -76,30 +74,30 @@ class OwnMessageOut(BaseModel):
 
 @router.get("/messages", response_model=list[MessageOut])
 async def list_messages(
-    uc: Uc,
+    uc: Services,
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[MessageOut]:
     await access.read("Message", "*", patient_id)
-    return [MessageOut.of(m) for m in await uc.messages_of(patient_id, limit, offset)]
+    return [MessageOut.of(m) for m in await uc.history.of_patient(patient_id, limit, offset)]
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut)
-async def get_message(message_id: str, uc: Uc, access: PatientAccess) -> MessageOut:
-    message = await uc.messages.repo.get(message_id)
+async def get_message(message_id: str, uc: Services, access: PatientAccess) -> MessageOut:
+    message = await uc.history.get(message_id)
     await access.read("Message", message_id, message.patient_id)
     return MessageOut.of(message)
 
 
 @router.get("/patients/{patient_id}/messages", response_model=MessagePage)
 async def message_history(
-    patient_id: str, uc: Uc, access: PatientAccess, limit: Limit = 50, offset: Offset = 0
+    patient_id: str, uc: Services, access: PatientAccess, limit: Limit = 50, offset: Offset = 0
 ) -> MessagePage:
     """Everything sent (or held, or cancelled) for this patient and to their family, newest first."""
     await access.read("Message", "*", patient_id)
-    found = await uc.messages_of(patient_id, limit + 1, offset)
+    found = await uc.history.of_patient(patient_id, limit + 1, offset)
     return MessagePage(
         items=[MessageOut.of(m) for m in found[:limit]],
         limit=limit,
@@ -109,12 +107,12 @@ async def message_history(
 
 
 @router.post("/patients/{patient_id}/messages", response_model=OwnMessageOut, status_code=201)
-async def send_message(patient_id: str, body: OwnMessageIn, uc: Uc, access: CoordinatorAccess) -> OwnMessageOut:
+async def send_message(patient_id: str, body: OwnMessageIn, uc: Services, access: CoordinatorAccess) -> OwnMessageOut:
     """Send the coordinator's own message to the patient and/or their consenting family, now or when
     each recipient's quiet hours end."""
     source = f"care-team:{context.new_id()}"  # with recipient and channel, each message's key
     await access.wrote(Action.CREATE, "Communication", source, patient_id)
-    sent = await uc.journey.send_own(
+    sent = await uc.care_team.send(
         patient_id,
         source,
         category=Category(body.category),

@@ -6,13 +6,11 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from caremesh_kit.auth import Principal, Role, require
-from caremesh_kit.http import use_cases
+from caremesh_notifications.api.deps import Services
 from caremesh_notifications.domain import Category, Channel, Content
-from caremesh_notifications.templates.localize import variables as localized
-from caremesh_notifications.usecases import Notifications
+from caremesh_notifications.domain.templates.localize import variables as localized
 
 router = APIRouter(tags=["templates"])
-Uc = Annotated[Notifications, Depends(use_cases)]
 Staff = Annotated[Principal, Depends(require(Role.COORDINATOR, Role.CLINICIAN))]
 
 
@@ -35,8 +33,8 @@ class PreviewIn(BaseModel):
 
 
 @router.get("/templates", response_model=list[KindOut])
-async def list_templates(uc: Uc, _: Staff) -> list[KindOut]:
-    c = uc.catalog
+async def list_templates(uc: Services, _: Staff) -> list[KindOut]:
+    c = uc.templates.catalog
     return [
         KindOut(
             kind=k.name,
@@ -53,6 +51,6 @@ async def list_templates(uc: Uc, _: Staff) -> list[KindOut]:
 
 
 @router.post("/templates/{kind}/preview", response_model=Content)
-async def preview(kind: str, body: PreviewIn, uc: Uc, _: Staff) -> Content:
+async def preview(kind: str, body: PreviewIn, uc: Services, _: Staff) -> Content:
     """Render one template version with sample data or the variables given: nothing is sent or stored."""
-    return uc.preview(kind, body.channel, body.language, body.version, body.variables)
+    return uc.templates.preview(kind, body.channel, body.language, body.version, body.variables)

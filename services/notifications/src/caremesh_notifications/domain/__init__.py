@@ -1,7 +1,7 @@
 """Notifications' domain: recipients and consent, preferences, messages, appointments as known
-here, surveys. Pure Python: no I/O."""
+here, reminder plans, surveys and message templates. Pure Python: no I/O, no clock (``now`` is passed in)."""
 
-from caremesh_notifications.domain.appointments import Appointment, VisitStatus
+from caremesh_notifications.domain.appointments import Appointment, AppointmentEvent, VisitStatus, appointment_facts
 from caremesh_notifications.domain.messages import Content, Message, MessageStatus, message_id
 from caremesh_notifications.domain.preferences import (
     DEFAULT_CHANNELS,
@@ -25,6 +25,7 @@ from caremesh_notifications.domain.recipients import (
     routes,
     select,
 )
+from caremesh_notifications.domain.reminders import ReminderPolicy
 from caremesh_notifications.domain.surveys import Answers, Survey, SurveyStatus
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Addressee",
     "Answers",
     "Appointment",
+    "AppointmentEvent",
     "Category",
     "Channel",
     "Contact",
@@ -43,12 +45,14 @@ __all__ = [
     "PreferencesIn",
     "QuietHours",
     "Recipient",
+    "ReminderPolicy",
     "Route",
     "Rule",
     "Skip",
     "Survey",
     "SurveyStatus",
     "VisitStatus",
+    "appointment_facts",
     "is_patient",
     "message_id",
     "opt_out",

@@ -6,11 +6,38 @@ that arrives after it; a move applies if it is newer than the last one applied (
 time, then by continuing from the current start); a booking never moves a time already known.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from caremesh_contracts import AppointmentBooked, AppointmentRescheduled
+from caremesh_contracts import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDeclined,
+    AppointmentFulfilled,
+    AppointmentNoShowRecorded,
+    AppointmentRescheduled,
+)
 from caremesh_kit.aggregate import Aggregate
+
+AppointmentEvent = (
+    AppointmentBooked
+    | AppointmentDeclined
+    | AppointmentCancelled
+    | AppointmentNoShowRecorded
+    | AppointmentRescheduled
+    | AppointmentFulfilled
+)
+
+
+def appointment_facts(e: AppointmentEvent) -> dict[str, str | date]:
+    """What an appointment message may say: the time, the reference and who sees the patient (never
+    the service code); each kind's templates use what they declare."""
+    facts: dict[str, str | date] = {"when": e.start, "reference": e.appointment_id}
+    if isinstance(e, AppointmentBooked | AppointmentRescheduled | AppointmentFulfilled):
+        facts["practitioner_name"] = e.practitioner_name
+    if isinstance(e, AppointmentRescheduled):
+        facts["previous_when"] = e.previous_start
+    return facts
 
 
 class VisitStatus(StrEnum):

@@ -111,7 +111,7 @@ class PreferencesIn(BaseModel):
 
     @field_validator("channels", "opt_outs")
     @classmethod
-    def _unique(cls, v: list) -> list:
+    def _unique(cls, v: list[StrEnum]) -> list[StrEnum]:
         if len(set(v)) != len(v):
             raise ValueError("must not repeat a value")
         return v

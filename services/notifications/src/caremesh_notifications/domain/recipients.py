@@ -118,9 +118,8 @@ def permitted(rule: Rule, recipient: Recipient, prefs: Preferences | None) -> Sk
     Consent is never overridden, not even for a required message: family members hear only
     what the patient allowed. Opt-outs are overridden by ``required``.
     """
-    if not is_patient(recipient):
-        if rule.consent is None or not recipient.may_receive(rule.consent):
-            return Skip.NO_CONSENT
+    if isinstance(recipient, FamilyMember) and (rule.consent is None or not recipient.may_receive(rule.consent)):
+        return Skip.NO_CONSENT
     return opt_out(rule, prefs)
 
 

@@ -33,7 +33,8 @@ class ReminderPolicy(BaseModel):
     @classmethod
     def parse(cls, text: str) -> "ReminderPolicy":
         """From configuration: ``default=72h,24h,2h;97110=24h;G0438=7d,1d`` (an empty list: none)."""
-        default, by_service = DEFAULT_OFFSETS, {}
+        default: tuple[timedelta, ...] = DEFAULT_OFFSETS
+        by_service: dict[str, tuple[timedelta, ...]] = {}
         for part in filter(None, (p.strip() for p in text.split(";"))):
             key, _, values = part.partition("=")
             if not _:
@@ -86,3 +87,22 @@ def plan(
         else:
             planned.append(PlannedReminder(offset=label, due_at=due, send_at=send_at))
     return planned, skipped
+
+
+REMINDER, FAMILY_REMINDER = "appointment.reminder", "family.appointment.reminder"
+REMINDER_KINDS = frozenset({REMINDER, FAMILY_REMINDER})
+
+
+def reminder_source(appointment_id: str, plan_no: int, offset: str) -> str:
+    """A reminder's key (with recipient and channel, its message id): the same plan maps to the same ids."""
+    return f"reminder:{appointment_id}:{plan_no}:{offset}"
+
+
+def parse_source(source: str) -> tuple[str, int] | None:
+    """The appointment id and plan number of a reminder's key."""
+    head, _, rest = source.partition(":")
+    try:
+        appointment_id, plan_no, _offset = rest.rsplit(":", 2)
+        return (appointment_id, int(plan_no)) if head == "reminder" else None
+    except ValueError:
+        return None

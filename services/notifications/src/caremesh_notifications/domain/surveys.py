@@ -160,10 +160,10 @@ def check_scores(scores: dict[str, int]) -> dict[str, int]:
     return {q.id: scores[q.id] for q in QUESTIONS}
 
 
-def questions(language: str) -> list[dict]:
+def questions(language: str) -> list[dict[str, object]]:
     lang = wording(language)
     low, high = SCALE_LABELS[lang]
-    out: list[dict] = [
+    out: list[dict[str, object]] = [
         {
             "id": q.id,
             "type": "scale",

@@ -10,15 +10,16 @@ message, with its own deterministic id, so a redelivered event finds the whole c
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from caremesh_kit import logs
+from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Conflict, VersionConflict
-from caremesh_notifications.channels import Accepted, ChannelError, Sender
+from caremesh_notifications.adapters import Accepted, ChannelError, Sender
 from caremesh_notifications.domain import Channel, Message, MessageStatus, message_id
+from caremesh_notifications.domain.templates import Catalog
 from caremesh_notifications.store import Messages
-from caremesh_notifications.templates import Catalog
 
 log = logs.get("caremesh.notifications.delivery")
 
@@ -36,26 +37,18 @@ class Outcome(StrEnum):
 Gate = Callable[[Message], Awaitable[str | None]]
 
 
-async def _open(message: Message) -> str | None:
-    return None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Dispatcher:
     messages: Messages
     senders: dict[Channel, Sender]
     catalog: Catalog
+    gate: Gate
+    clock: Clock
     lease: timedelta = timedelta(seconds=30)
     attempts: int = 3
     sweep_batch: int = 200  # held messages the due sweep loads per query
     sweep_concurrency: int = 32  # sends the due sweep has in flight at once
-    gate: Gate = _open
-    clock: Callable[[], datetime] = _now
-    _soon: set[asyncio.Task] = field(default_factory=set, repr=False)
+    _soon: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     @property
     def available(self) -> set[Channel]:
@@ -213,14 +206,7 @@ class Dispatcher:
         except Exception as exc:  # noqa: BLE001 - the due sweep tries again
             logs.info(log, "background send failed", message_id=message.id, error=type(exc).__name__)
 
-    async def sweep_forever(self, interval: float) -> None:
-        try:
-            while True:
-                try:
-                    await self.send_due()
-                except Exception as exc:  # noqa: BLE001 - the next sweep tries again
-                    logs.info(log, "due sweep failed", error=type(exc).__name__)
-                await asyncio.sleep(interval)
-        finally:  # the service stops: what is in flight is retried by the next sweep
-            for task in list(self._soon):
-                task.cancel()
+    def cancel_in_flight(self) -> None:
+        """On stop: sends started by ``deliver_soon`` are dropped; the due sweep retries them."""
+        for task in list(self._soon):
+            task.cancel()

@@ -2,17 +2,17 @@
 
 ``Notice`` is how any producer asks for messages: the event handlers, the reminder scheduler (one
 notice per recipient and reminder, with its time) and the care team's own messages.
-``Notifier.next_allowed`` answers a scheduler's "when may this recipient be messaged".
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from caremesh_kit import logs
-from caremesh_kit.errors import NotFound, RetryLater, Unprocessable
+from caremesh_kit.clock import Clock
+from caremesh_kit.errors import RetryLater, Unprocessable
 from caremesh_kit.store import Repository
-from caremesh_notifications.delivery import Dispatcher, Outcome
+from caremesh_notifications import store
 from caremesh_notifications.domain import (
     Addressee,
     Category,
@@ -23,15 +23,15 @@ from caremesh_notifications.domain import (
     MessageStatus,
     Preferences,
     Recipient,
+    Route,
     Skip,
     message_id,
-    opt_out,
-    permitted,
     select,
 )
-from caremesh_notifications.tasks import concurrently
-from caremesh_notifications.templates import Audience, Catalog, Kind
-from caremesh_notifications.templates.localize import variables as localized
+from caremesh_notifications.domain.templates import Audience, Catalog, Kind
+from caremesh_notifications.domain.templates.localize import variables as localized
+from caremesh_notifications.usecases.delivery import Dispatcher, Outcome
+from caremesh_notifications.usecases.tasks import concurrently
 
 log = logs.get("caremesh.notifications")
 
@@ -112,6 +112,7 @@ class Notifier:
     prefs: Repository[Preferences]
     dispatcher: Dispatcher
     catalog: Catalog
+    clock: Clock
 
     async def notify(self, notice: Notice) -> list[Result]:
         """Store the messages this notice calls for (once, however often it comes) and send those due."""
@@ -132,7 +133,7 @@ class Notifier:
         household = await self.household(notice.patient_id, family=notice.family_kind is not None)
         selected = self.addressees(notice, household)
         stored = await self.dispatcher.messages.of_source(household.patient.id, notice.source) if selected[0] else []
-        return await self.place([self.prepare(notice, household, Heads(stored), datetime.now(UTC), selected)])
+        return await self.place([self.prepare(notice, household, Heads(stored), self.clock(), selected)])
 
     async def place(self, prepared: list[Prepared]) -> Planned:
         """Store every message composed for these notices in one write; with the heads found, the chains
@@ -209,7 +210,7 @@ class Notifier:
         patient: Contact,
         r: Recipient,
         prefs: Preferences | None,
-        routes: list,
+        routes: list[Route],
         now: datetime,
     ) -> Message | None:
         first = routes[0]
@@ -271,39 +272,10 @@ class Notifier:
         if not family:
             found = await self.prefs.find(patient_id)
             return {patient_id: found} if found is not None else {}
-        cursor = self.prefs.collection.find({"patient_id": patient_id})
-        return {d["_id"]: Preferences.from_document(d) async for d in cursor}  # type: ignore[misc]
+        return await store.household_preferences(self.prefs, patient_id)
 
     async def family_of(self, patient_id: str) -> list[FamilyMember]:
-        cursor = self.family.collection.find({"patient_id": patient_id})
-        return [FamilyMember.from_document(d) async for d in cursor]  # type: ignore[misc]
-
-    async def recipient(self, recipient_id: str) -> Recipient | None:
-        return await self.contacts.find(recipient_id) or await self.family.find(recipient_id)
-
-    async def next_allowed(self, recipient_id: str, at: datetime) -> datetime:
-        """When this recipient may be messaged, at ``at`` or later (their quiet hours, in their zone)."""
-        r = await self.recipient(recipient_id)
-        if r is None:
-            raise NotFound(f"no recipient {recipient_id}")
-        prefs = await self.prefs.find(recipient_id)
-        return prefs.next_allowed(at, r.time_zone) if prefs else at
-
-    async def gate(self, message: Message) -> str | None:
-        """Checked before every send: a held message must not outlive a consent withdrawal or an opt-out."""
-        if message.template not in self.catalog.kinds:
-            return None
-        rule = self.catalog.kind(message.template).rule_for(message.category)
-        if message.recipient_id is None:  # the patient: no consent to check, only their opt-outs
-            why = opt_out(rule, await self.prefs.find(message.patient_id))
-        else:
-            member, prefs = await concurrently(
-                self.family.find(message.recipient_id), self.prefs.find(message.recipient_id)
-            )
-            if member is None:
-                return None
-            why = permitted(rule, member, prefs)
-        return why.value if why else None
+        return await store.family_of(self.family, patient_id)
 
 
 def settle(results: list[Result]) -> None:

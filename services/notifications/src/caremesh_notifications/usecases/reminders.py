@@ -7,44 +7,31 @@ event, ``cancel_stale`` cancels the reminders not yet sent that belong to an old
 visit that will not happen) and ``prepare`` composes the current plan's, which a redelivery finds
 again. Both work from one read of the appointment's messages, and the handler stores the plan with
 the event's own message in one write.
-Before each send, ``gate`` checks once more that the reminder is still of the current plan.
+Before each send, ``SendGate.visit`` checks once more that the reminder is still of the current plan.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from caremesh_kit import logs
+from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Conflict
 from caremesh_kit.store import Repository
 from caremesh_notifications.domain import Addressee, Appointment, Message, MessageStatus
-from caremesh_notifications.notify import Heads, Household, Notice, Notifier, Prepared
-from caremesh_notifications.reminders import ReminderPolicy, plan
+from caremesh_notifications.domain.reminders import (
+    FAMILY_REMINDER,
+    REMINDER,
+    REMINDER_KINDS,
+    ReminderPolicy,
+    plan,
+    reminder_source,
+)
 from caremesh_notifications.store import Messages
-from caremesh_notifications.tasks import concurrently
+from caremesh_notifications.usecases.notify import Heads, Household, Notice, Notifier, Prepared
+from caremesh_notifications.usecases.tasks import concurrently
 
 log = logs.get("caremesh.notifications.reminders")
-REMINDER, FAMILY_REMINDER = "appointment.reminder", "family.appointment.reminder"
-REMINDER_KINDS = {REMINDER, FAMILY_REMINDER}
-
-
-def reminder_source(appointment_id: str, plan_no: int, offset: str) -> str:
-    """A reminder's key (with recipient and channel, its message id): the same plan maps to the same ids."""
-    return f"reminder:{appointment_id}:{plan_no}:{offset}"
-
-
-def parse_source(source: str) -> tuple[str, int] | None:
-    """The appointment id and plan number of a reminder's key."""
-    head, _, rest = source.partition(":")
-    try:
-        appointment_id, plan_no, _offset = rest.rsplit(":", 2)
-        return (appointment_id, int(plan_no)) if head == "reminder" else None
-    except ValueError:
-        return None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -53,7 +40,7 @@ class Reminders:
     messages: Messages
     appointments: Repository[Appointment]
     policy: ReminderPolicy
-    clock: Callable[[], datetime] = _now
+    clock: Clock
 
     async def record(
         self,
@@ -64,19 +51,15 @@ class Reminders:
     ) -> tuple[Appointment, bool]:
         """Apply an event to the appointment as known here, creating it if this is the first we hear of it;
         and whether it was created just now. ``likely_new``: try creating it first (a booking)."""
-        for _ in range(5):
-            if not likely_new:
-                found = await self.appointments.find(appointment_id)
-                if found is not None:
-                    return await self.appointments.mutate(appointment_id, change, loaded=found), False
-            likely_new = False
+        found = None if likely_new else await self.appointments.find(appointment_id)
+        if found is None:
             fresh = new()
             change(fresh)
             try:
                 return await self.appointments.add(fresh), True
             except Conflict:
-                continue  # another consumer created it meanwhile: apply the change to theirs
-        raise Conflict("the appointment keeps changing concurrently")
+                pass  # another consumer created it meanwhile: apply the change to theirs
+        return await self.appointments.mutate(appointment_id, change, loaded=found), False
 
     async def cancel_stale(self, appt: Appointment, stored: list[Message]) -> None:
         """Cancel the appointment's reminders not yet sent (among ``stored``, its messages as read just
@@ -127,16 +110,6 @@ class Reminders:
         if skipped:  # counts only
             logs.info(log, "reminders skipped", appointment_id=appt.id, count=skipped)
         return out
-
-    async def gate(self, message: Message) -> str | None:
-        """Before a reminder goes out: its appointment still happens, at the time it was planned for."""
-        if message.template not in REMINDER_KINDS:
-            return None
-        key = parse_source(message.source)
-        appt = await self.appointments.find(key[0]) if key else None
-        if appt is None or not appt.active:
-            return f"appointment {appt.status.value if appt else 'unknown'}"
-        return None if key and key[1] == appt.plan else "appointment moved"
 
 
 def _allowed(a: Addressee) -> Callable[[datetime], datetime]:

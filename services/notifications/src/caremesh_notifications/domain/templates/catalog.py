@@ -1,4 +1,4 @@
-"""Loading, choosing and rendering the versioned Jinja2 templates, and checking them all.
+"""Choosing and rendering the versioned Jinja2 templates, and checking them all.
 
 Each file holds one channel's template in one language at one version, as Jinja blocks (the
 channel's ``PARTS``). A released version never changes: ``versions.lock`` holds each file's
@@ -6,22 +6,16 @@ hash, and a change must come as a new file ``v<N+1>``. Messages record the versi
 """
 
 import hashlib
-import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
 
-from caremesh_notifications.domain import Channel, Content
-from caremesh_notifications.templates import localize
-from caremesh_notifications.templates.kinds import DEFAULT_LANGUAGE, KINDS, PARTS, Kind
+from caremesh_notifications.domain.messages import Content
+from caremesh_notifications.domain.preferences import Channel
+from caremesh_notifications.domain.templates import localize
+from caremesh_notifications.domain.templates.kinds import DEFAULT_LANGUAGE, KINDS, PARTS, Kind
 
-FILES = Path(__file__).parent / "files"
-LOCK = "versions.lock"
-_NAME = re.compile(
-    r"^(?P<channel>[a-z]+)\.(?P<language>[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.v(?P<version>[1-9][0-9]*)\.j2$"
-)
+LOCK = "versions.lock"  # the released versions' hashes, next to the template files
 
 
 class TemplateCheckError(Exception):
@@ -57,9 +51,8 @@ class Catalog:
         lock: dict[str, str],
         kinds: dict[str, Kind] = KINDS,
         stray: list[str] | None = None,
-        root: Path | None = None,
     ) -> None:
-        self.kinds, self.lock, self.root = kinds, lock, root
+        self.kinds, self.lock = kinds, lock
         self.sources = {(s.kind, s.channel, s.language, s.version): s for s in sources}
         self.stray = stray or []  # files that name no kind or channel: reported by check()
         # Autoescaping only where the output is HTML; StrictUndefined everywhere: a missing variable is an error.
@@ -68,29 +61,6 @@ class Catalog:
             for html in (False, True)
         }
         self._compiled: dict[tuple[str, bool], Template] = {}
-
-    @classmethod
-    def load(cls, root: Path = FILES, kinds: dict[str, Kind] = KINDS) -> "Catalog":
-        sources, stray = [], []
-        for path in sorted(root.glob("*/*")):
-            rel = path.relative_to(root).as_posix()
-            m = _NAME.match(path.name)
-            if path.parent.name not in kinds or m is None or m["channel"] not in Channel.__members__.values():
-                stray.append(rel)
-                continue
-            sources.append(
-                Source(
-                    path.parent.name,
-                    Channel(m["channel"]),
-                    m["language"],
-                    int(m["version"]),
-                    rel,
-                    path.read_text(encoding="utf-8"),
-                )
-            )
-        lock_file = root / LOCK
-        lock = json.loads(lock_file.read_text()) if lock_file.exists() else {}
-        return cls(sources, lock, kinds, stray, root)
 
     # -- choosing ---------------------------------------------------------------------------
     def kind(self, name: str) -> Kind:

@@ -1,6 +1,6 @@
 """The kinds of message there are: who they go to, what they may say, and sample data for the checks.
 
-A kind names a folder of Jinja2 templates (``files/<kind>/<channel>.<language>.v<N>.j2``). Each
+A kind names a folder of Jinja2 templates (``adapters/templates/files/<kind>/<channel>.<language>.v<N>.j2``). Each
 variable has a sensitivity, and each channel a ceiling: SMS and the app (whose notifications show
 on lock screens) get only ``PLAIN`` facts, never clinical ones (minimum necessary).
 """
@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import IntEnum
 
-from caremesh_notifications import links
-from caremesh_notifications.domain import Category, Channel, Rule
+from caremesh_kit import links
+from caremesh_notifications.domain.preferences import Category, Channel
+from caremesh_notifications.domain.recipients import Rule
 
 
 class Sensitivity(IntEnum):
@@ -99,8 +100,17 @@ _SAMPLE: dict[str, str | date] = {
 }
 
 
-def _kind(name: str, audience: Audience, rule: Rule, variables: dict[str, Sensitivity], **options) -> Kind:
-    return Kind(name, audience, rule, variables, {k: _SAMPLE[k] for k in variables}, **options)
+def _kind(
+    name: str,
+    audience: Audience,
+    rule: Rule,
+    variables: dict[str, Sensitivity],
+    *,
+    open_category: bool = False,
+    sms_max_chars: int = SMS_MAX_CHARS,
+) -> Kind:
+    sample = {k: _SAMPLE[k] for k in variables}
+    return Kind(name, audience, rule, variables, sample, open_category=open_category, sms_max_chars=sms_max_chars)
 
 
 _APPOINTMENTS, _REMINDERS, _INSURANCE = Category.APPOINTMENTS, Category.REMINDERS, Category.INSURANCE
