@@ -40,7 +40,9 @@ TARGETS = {
     "settings-common": "docs/configuration.md",
     **{f"settings-{s}": "docs/configuration.md" for s in SERVICES},
 }
-MARK = re.compile(r"(<!-- BEGIN GENERATED: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)", re.S)
+MARK = re.compile(
+    r"(<!-- BEGIN GENERATED: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)", re.S
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,10 @@ def events_table(subs: dict[str, list[Subscription]]) -> str:
     for service, entries in subs.items():
         for sub in entries:
             consumers.setdefault(sub.event.ce_type(), []).append(Consumer(service, handler_name(sub.handler)))
-    lines = ["| routing key | version | producer | consumers (handler) | body fields |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "| routing key | version | producer | consumers (handler) | body fields |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for event in all_event_types():
         who = consumers.get(event.ce_type(), [])
         heard = "; ".join(f"{c.service} (`{c.handler}`)" for c in who) or "none (event log only)"
@@ -90,7 +95,10 @@ def event_flow(subs: dict[str, list[Subscription]]) -> str:
         produced.setdefault(event.source_service(), []).append(event.routing_key)
     lines = ["```mermaid", "flowchart LR"]
     lines += [f'    {s[:3].upper()}["{s}"]' for s in SERVICES]
-    lines += ['    EX{{"&lt;ns&gt;.events<br/>topic exchange"}}', '    LOG[("&lt;ns&gt;.event-log<br/>stream, bound to #35;")]']
+    lines += [
+        '    EX{{"&lt;ns&gt;.events<br/>topic exchange"}}',
+        '    LOG[("&lt;ns&gt;.event-log<br/>stream, bound to #35;")]',
+    ]
     for service in SERVICES:
         keys = "<br/>".join(produced.get(service, []))
         lines.append(f'    {service[:3].upper()} -- "{keys}" --> EX')
@@ -115,13 +123,20 @@ def field_comments(cls: type) -> dict[str, str]:
     source = textwrap.dedent(inspect.getsource(cls))
     lines = source.splitlines()
     found: dict[str, str] = {}
+    previous, head = "", ""  # head: the field whose comment a group of adjacent fields shares
     for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             above, i = [], node.lineno - 2
             while i >= 0 and lines[i].strip().startswith("#"):
                 above.insert(0, lines[i].strip().lstrip("#").strip())
                 i -= 1
-            found[node.target.id] = " ".join(above)
+            if above:
+                found[node.target.id], head = " ".join(above), node.target.id
+            elif head and lines[node.lineno - 2].strip().startswith(previous + ":"):
+                found[node.target.id] = f"(with `{head.upper()}`, above)"
+            else:
+                head = ""
+            previous = node.target.id
     return found
 
 
@@ -132,6 +147,8 @@ def _limits(info: FieldInfo) -> str:
         for attr, word in words.items():
             if (value := getattr(meta, attr, None)) is not None:
                 out.append(f"{word} {value}")
+        if pattern := getattr(meta, "pattern", None):
+            out.append(f"matches `{pattern}`")
     return ", ".join(out)
 
 

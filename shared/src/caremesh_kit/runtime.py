@@ -7,7 +7,7 @@ subscriptions, repositories (collections with an outbox), indexes and HTTP route
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -131,6 +131,9 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     asyncio.run(uvicorn.Server(config).serve())
 
 
-def main(service: str, settings: ServiceSettings, build: Callable[[ServiceSettings], FastAPI]) -> None:
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def main(service: str, settings: S, build: Callable[[S], FastAPI]) -> None:
     logs.configure(service, settings.log_level)
     serve(build(settings), settings)

@@ -40,8 +40,9 @@ class ServiceSettings(BaseSettings):
     index_reconcile_seconds: float = Field(default=15.0, gt=0)
     # On shutdown, how long in-flight requests and messages may take.
     graceful_timeout_seconds: float = 15.0
-    # Listen address and port (Compose and Kubernetes set 0.0.0.0).
+    # Listen address (Compose and Kubernetes set 0.0.0.0).
     http_host: str = "127.0.0.1"
+    # Listen port; each service has its own default.
     http_port: int = 8000
     # HS256 key that checks bearer tokens: the same for all services and whatever issues tokens.
     jwt_secret: str = DEV_JWT_SECRET

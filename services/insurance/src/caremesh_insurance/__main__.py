@@ -5,7 +5,7 @@ from caremesh_kit.runtime import main as run
 
 def main() -> None:
     settings = InsuranceSettings()
-    run(SERVICE, settings, lambda _: build(settings))  # the runner passes back the settings it was given
+    run(SERVICE, settings, build)
 
 
 if __name__ == "__main__":

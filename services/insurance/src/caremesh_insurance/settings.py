@@ -22,6 +22,7 @@ class InsuranceSettings(ServiceSettings):
     x12_provider_npi: str = Field(default="1234567893", pattern=r"^[0-9]{10}$")
     x12_trace_originator: str = Field(default="9000000000", pattern=r"^9[0-9]{9}$")
     x12_usage: str = Field(default="T", pattern=r"^[TP]$")
+    # Timeout of a 270/271 exchange, or of sending a 278, with a payer.
     x12_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often each replica looks for prior authorizations due for review: decisions past their
     # deadline (overdue, once), approvals ending or running low.

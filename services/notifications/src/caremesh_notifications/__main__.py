@@ -8,7 +8,7 @@ from caremesh_notifications.settings import NotificationsSettings
 
 def main() -> None:
     settings = NotificationsSettings()
-    run(SERVICE, settings, lambda _: build(settings))  # the kit hands back the settings it was given
+    run(SERVICE, settings, build)
 
 
 def templates(argv: list[str] | None = None) -> int:

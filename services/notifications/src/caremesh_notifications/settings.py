@@ -15,6 +15,7 @@ class NotificationsSettings(ServiceSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27104/"
     mongodb_db: str = "caremesh_notifications"
     http_port: int = 8004
+    # The SMTP relay (Mailpit locally): host, port, login if it needs one, STARTTLS, sender, timeout.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None

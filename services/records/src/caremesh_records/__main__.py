@@ -5,7 +5,7 @@ from caremesh_records.settings import RecordsSettings
 
 def main() -> None:
     settings = RecordsSettings()
-    run(SERVICE, settings, lambda _: build(settings))  # the kit passes back these same settings
+    run(SERVICE, settings, build)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from caremesh_scheduling.settings import SchedulingSettings
 
 def main() -> None:
     settings = SchedulingSettings()
-    run(SERVICE, settings, lambda _: build(settings))
+    run(SERVICE, settings, build)
 
 
 if __name__ == "__main__":
