@@ -78,16 +78,12 @@ class Resource(BaseModel):
     version: int
 
 
-def use_cases(request: Request) -> Any:
-    """Dependency: the service layer the composition root gave the app."""
-    return request.app.state.usecases
-
-
-def container(kind: type[C]) -> Callable[[Request], C]:
+def container(kind: type[C]) -> Callable[[Request], Awaitable[C]]:
     """A typed dependency for a service's container of use cases (built only by its ``app.py``):
-    ``Annotated[UseCases, Depends(container(UseCases))]`` in every route."""
+    ``Annotated[UseCases, Depends(container(UseCases))]`` in every route. A coroutine, because
+    FastAPI runs a plain function in a worker thread: a hop per request."""
 
-    def get(request: Request) -> C:
+    async def get(request: Request) -> C:
         found = request.app.state.usecases
         if not isinstance(found, kind):
             raise TypeError(f"the app was built with {type(found).__name__}, not {kind.__name__}")

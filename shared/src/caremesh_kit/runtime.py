@@ -91,7 +91,7 @@ class Runtime:
         return await self.store.ping()
 
     def http_app(self, routers: list[APIRouter], usecases: object, subscriptions: list[Subscription]) -> FastAPI:
-        """The service's app: its routes reach ``usecases`` through ``caremesh_kit.http.use_cases``,
+        """The service's app: its routes reach ``usecases`` through ``caremesh_kit.http.container``,
         and ``subscriptions`` (the service's explicit event list) are consumed while it runs."""
         self.subscribe(subscriptions)
 

@@ -301,6 +301,25 @@ class Repository(Generic[A]):
                     raise
         raise AssertionError("unreachable")
 
+    async def add_or_mutate(
+        self, aggregate_id: str, new: Callable[[], A], change: Callable[[A], object], likely_new: bool = False
+    ) -> tuple[A, bool]:
+        """Apply ``change`` to the aggregate, creating it with ``new()`` first if it does not exist;
+        and whether this call created it. Of two creators one adds; the other's change goes on top
+        of it through ``mutate``. ``likely_new``: try adding before looking (saves a read)."""
+        found = None if likely_new else await self.find(aggregate_id)
+        if found is None:
+            fresh = new()
+            outcome = change(fresh)
+            if inspect.isawaitable(outcome):
+                await outcome
+            try:
+                return await self.add(fresh), True
+            except Conflict:
+                # Created meanwhile: change theirs, which its writer may not have materialized yet.
+                await self.roll_forward(aggregate_id, 1)
+        return await self.mutate(aggregate_id, change, loaded=found), False
+
     async def prune(self, now: datetime | None = None) -> int:
         """Delete commits done more than the retention ago; returns how many.
 

@@ -246,3 +246,14 @@ async def test_mutate_against_a_clients_version_refuses_any_other_and_never_retr
     assert (await repo.get("t1")).value == 2
     # Without a client's version the same race is retried on the latest state.
     assert (await repo.mutate("t1", raced, loaded=first)).value == 12
+
+
+async def test_add_or_mutate_creates_once_and_applies_every_change(store):
+    repo = Repository(store, "things", Thing, "tests")
+
+    def bump(t: Thing) -> None:
+        t.value += 1
+
+    outcomes = await asyncio.gather(*(repo.add_or_mutate("t2", lambda: Thing(id="t2"), bump) for _ in range(4)))
+    assert sorted(created for _, created in outcomes) == [False, False, False, True]
+    assert (await repo.get("t2")).value == 4  # no change lost to the race between the creators

@@ -16,7 +16,6 @@ from datetime import datetime
 
 from caremesh_kit import logs
 from caremesh_kit.clock import Clock
-from caremesh_kit.errors import Conflict
 from caremesh_kit.store import Repository
 from caremesh_notifications.domain import Addressee, Appointment, Message, MessageStatus
 from caremesh_notifications.domain.reminders import (
@@ -51,15 +50,7 @@ class Reminders:
     ) -> tuple[Appointment, bool]:
         """Apply an event to the appointment as known here, creating it if this is the first we hear of it;
         and whether it was created just now. ``likely_new``: try creating it first (a booking)."""
-        found = None if likely_new else await self.appointments.find(appointment_id)
-        if found is None:
-            fresh = new()
-            change(fresh)
-            try:
-                return await self.appointments.add(fresh), True
-            except Conflict:
-                pass  # another consumer created it meanwhile: apply the change to theirs
-        return await self.appointments.mutate(appointment_id, change, loaded=found), False
+        return await self.appointments.add_or_mutate(appointment_id, new, change, likely_new)
 
     async def cancel_stale(self, appt: Appointment, stored: list[Message]) -> None:
         """Cancel the appointment's reminders not yet sent (among ``stored``, its messages as read just

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from caremesh_kit.audit import Action, PatientAccess
 from caremesh_kit.auth import Role
 from caremesh_kit.http import Resource
-from caremesh_records.api import Services
+from caremesh_records.api.deps import Services
 from caremesh_records.domain.family import Category, ConsentRecord, RelatedPerson, RelatedPersonDetails
 
 router = APIRouter(tags=["family"])

@@ -14,7 +14,7 @@ from fhir.resources.R4B.resource import Resource
 
 from caremesh_kit.audit import Access, PatientAccess
 from caremesh_kit.errors import Invalid, NotFound
-from caremesh_records.api import Services
+from caremesh_records.api.deps import Services
 from caremesh_records.domain.fhir import careplan, family, mapping
 from caremesh_records.domain.history import KINDS, Kind
 from caremesh_records.usecases import UseCases

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
-from caremesh_records.api import Services
+from caremesh_records.api.deps import Services
 from caremesh_records.domain.history import (
     Allergy,
     AllergyStatusUpdate,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import CoordinatorAccess
 from caremesh_kit.errors import Invalid, NotFound
-from caremesh_records.api import Services
+from caremesh_records.api.deps import Services
 from caremesh_records.usecases.fhir_import import bundle as bundles
 from caremesh_records.usecases.fhir_import.jobs import split
 from caremesh_records.usecases.fhir_import.report import Counts, ImportReport, Outcome, ResourceOutcome

@@ -11,7 +11,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from caremesh_kit.audit import Action, PatientAccess
 from caremesh_kit.errors import Invalid
-from caremesh_records.api import Services
+from caremesh_records.api.deps import Services
 from caremesh_records.domain.history import KINDS
 from caremesh_records.domain.intake import Outcome, questionnaire
 

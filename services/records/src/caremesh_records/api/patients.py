@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
 from caremesh_kit.http import Resource
-from caremesh_records.api import Services
+from caremesh_records.api.deps import Services
 from caremesh_records.domain import (
     Demographics,
     DuplicateCandidate,

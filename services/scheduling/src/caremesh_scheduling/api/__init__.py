@@ -4,7 +4,7 @@ and recurring series. Every route reaches the use cases through ``Services``."""
 from fastapi import APIRouter
 
 from caremesh_scheduling.api import appointments, availability, calendar, referrals, series, waitlist, worklists
-from caremesh_scheduling.api.dependencies import Services
+from caremesh_scheduling.api.deps import Services
 
 router = APIRouter()
 for part in (calendar, availability, appointments, referrals, waitlist, series, worklists):

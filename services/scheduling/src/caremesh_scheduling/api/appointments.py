@@ -11,7 +11,7 @@ from caremesh_kit.audit import Access, Action, CareTeamAccess, CoordinatorAccess
 from caremesh_kit.auth import Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import Resource
-from caremesh_scheduling.api.dependencies import Services
+from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import Appointment, Cancellation, CancelReason, NeedsAction, SlotRef
 
 router = APIRouter(tags=["appointments"])

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import PatientAccess
 from caremesh_kit.errors import Invalid
-from caremesh_scheduling.api.dependencies import Services
+from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import KnownCoverage, Slot, decode_cursor
 from caremesh_scheduling.domain import Query as Search
 

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from caremesh_kit.auth import AnyUser, Coordinator
 from caremesh_kit.http import Resource
-from caremesh_scheduling.api.dependencies import Services
+from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import (
     Location,
     LocationDetails,

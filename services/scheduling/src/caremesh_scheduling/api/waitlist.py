@@ -13,7 +13,7 @@ from caremesh_kit.errors import Forbidden
 from caremesh_kit.http import Resource
 from caremesh_kit.links import verify_offer
 from caremesh_scheduling.api.appointments import AppointmentOut
-from caremesh_scheduling.api.dependencies import Services
+from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain.waitlist import Offer, Status, WaitlistEntry, Wish
 
 router = APIRouter(tags=["waitlist"])

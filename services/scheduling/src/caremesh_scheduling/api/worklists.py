@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from caremesh_kit.audit import CoordinatorAccess
 from caremesh_scheduling.api.appointments import AppointmentOut
-from caremesh_scheduling.api.dependencies import Services
+from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import Appointment
 
 router = APIRouter(tags=["worklists"])

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from caremesh_contracts import CoverageChanged, CoverageRegistered
 from caremesh_kit.clock import Clock
 from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import Conflict
 from caremesh_scheduling.domain import KnownCoverage, PatientCoverage, Query, Slot, search
 from caremesh_scheduling.store import CalendarStore
 from caremesh_scheduling.usecases.calendar_view import CalendarView
@@ -49,12 +48,4 @@ class AvailabilitySearch:
 
     async def _coverage(self, patient_id: str, change: Callable[[PatientCoverage], bool]) -> None:
         """Change the patient's copy, creating it on the first event (of two creators, one adds)."""
-        for _ in range(5):
-            if await self.coverage.find(patient_id) is not None:
-                await self.coverage.mutate(patient_id, change)
-                return
-            first = PatientCoverage(id=patient_id)
-            change(first)
-            if await self.coverage.add_once(first):
-                return
-        raise Conflict(f"coverage of patient {patient_id} keeps changing")  # the consumer retries
+        await self.coverage.add_or_mutate(patient_id, lambda: PatientCoverage(id=patient_id), change)
