@@ -181,6 +181,8 @@ class Repository(Generic[A]):
         try:
             await self._commit(aggregate, 1)
         except VersionConflict as exc:
+            # Another writer's commit won the race; its state may not be materialized yet.
+            await self.roll_forward(aggregate.id, 1)
             raise Conflict(f"{self.model.__name__} {aggregate.id} already exists") from exc
         return aggregate
 
@@ -316,8 +318,7 @@ class Repository(Generic[A]):
             try:
                 return await self.add(fresh), True
             except Conflict:
-                # Created meanwhile: change theirs, which its writer may not have materialized yet.
-                await self.roll_forward(aggregate_id, 1)
+                pass  # created meanwhile (and rolled forward by ``add``): change theirs
         return await self.mutate(aggregate_id, change, loaded=found), False
 
     async def prune(self, now: datetime | None = None) -> int:
