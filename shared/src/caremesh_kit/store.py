@@ -274,7 +274,19 @@ class Repository(Generic[A]):
         loaded: A | None = None,
         expected_version: int | None = None,
     ) -> A:
-        """Load, apply ``change`` and save, retrying on a concurrent write.
+        """Load, apply ``change`` and save, retrying on a concurrent write (see ``apply``)."""
+        aggregate, _ = await self.apply(aggregate_id, change, attempts, loaded, expected_version)
+        return aggregate
+
+    async def apply(
+        self,
+        aggregate_id: str,
+        change: Callable[[A], Any],
+        attempts: int = 5,
+        loaded: A | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[A, Any]:
+        """``mutate``, also returning what ``change`` returned on the attempt that stood.
 
         ``change`` is a domain method call; when it returns False (nothing to do, as for a
         redelivered event) nothing is written. It may be a coroutine function, for a change that
@@ -286,18 +298,14 @@ class Repository(Generic[A]):
         """
         for attempt in range(attempts):
             aggregate = loaded if attempt == 0 and loaded is not None else await self.get(aggregate_id)
-            if expected_version is not None and aggregate.version != expected_version:
-                raise VersionConflict(
-                    f"{self.model.__name__} {aggregate_id} is at version {aggregate.version}, not {expected_version}",
-                    current_version=aggregate.version,
-                )
+            check_version(aggregate, expected_version)
             outcome = change(aggregate)
             if inspect.isawaitable(outcome):
                 outcome = await outcome
             if outcome is False:
-                return aggregate
+                return aggregate, outcome
             try:
-                return await self.save(aggregate)
+                return await self.save(aggregate), outcome
             except VersionConflict:
                 if expected_version is not None or attempt == attempts - 1:
                     raise
@@ -341,6 +349,16 @@ class Repository(Generic[A]):
             deleted += (await self.commits.delete_many({"done_bucket": minute})).deleted_count
             self._pruned_through = minute
         return deleted
+
+
+def check_version(aggregate: Aggregate, expected_version: int | None) -> None:
+    """The client's ``version`` (None: any) must be the aggregate's: else 409 naming the current one."""
+    if expected_version is not None and aggregate.version != expected_version:
+        raise VersionConflict(
+            f"{type(aggregate).__name__} {aggregate.id} is at version {aggregate.version}, not {expected_version}",
+            field="version",
+            current_version=aggregate.version,
+        )
 
 
 def bucket(at: datetime) -> int:

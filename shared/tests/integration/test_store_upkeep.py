@@ -231,7 +231,7 @@ async def test_mutate_against_a_clients_version_refuses_any_other_and_never_retr
     assert (await repo.mutate("t1", bump, expected_version=1)).version == 2
     with pytest.raises(VersionConflict) as stale:
         await repo.mutate("t1", bump, expected_version=1)  # the client saw version 1; it is at 2
-    assert stale.value.extra["current_version"] == 2
+    assert stale.value.extra == {"field": "version", "current_version": 2}
     assert (await repo.get("t1")).value == 1
 
     # A concurrent write between the client's read and its save: a conflict, not a retry on top.

@@ -31,11 +31,10 @@ from caremesh_insurance.domain.authorization import (
 from caremesh_insurance.domain.authorization.submission import Kind, ReviewRequest
 from caremesh_insurance.usecases import metrics
 from caremesh_insurance.usecases.ports import SubmissionAdapter
-from caremesh_insurance.usecases.versions import expect
 from caremesh_kit import context, logs
 from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Invalid, NotFound, VersionConflict
-from caremesh_kit.store import Repository
+from caremesh_kit.store import Repository, check_version
 
 log = logs.get("caremesh.insurance.authorizations")
 # Authorizations required by an appointment get a stable id from it.
@@ -44,10 +43,6 @@ SYSTEM = "system"
 SWEEP_BATCH = 200
 LIVE = [s.value for s in (*IN_FORCE, Status.APPEALED)]  # where an approval may stand
 LIVE_OR_OPEN = sorted({*LIVE, *(s.value for s in OPEN)})
-
-
-def _expect(version: int | None, current: int) -> None:
-    expect(version, current, "authorization")
 
 
 def _expiry(a: PriorAuthorization) -> tuple[date, str]:
@@ -146,15 +141,8 @@ class PriorAuthorizationRequests:
     async def _change(
         self, auth_id: str, version: int | None, change: Callable[[PriorAuthorization], bool]
     ) -> tuple[PriorAuthorization, bool]:
-        changed = False
-
-        def apply(a: PriorAuthorization) -> bool:
-            nonlocal changed
-            _expect(version, a.version)
-            changed = change(a)
-            return changed
-
-        return await self.repo.mutate(auth_id, apply), changed
+        auth, outcome = await self.repo.apply(auth_id, change, expected_version=version)
+        return auth, bool(outcome)
 
     async def create(self, patient_id: str, coverage_id: str, service_code: str, by: str) -> PriorAuthorization:
         """One asked for by a coordinator (e.g. a renewal), not by an appointment."""
@@ -229,7 +217,7 @@ class PriorAuthorizationRequests:
     ) -> PriorAuthorization:
         """Through the payer's submission adapter (a 278 for x12_278), then recorded with its clock."""
         auth = await self.repo.get(auth_id)
-        _expect(version, auth.version)
+        check_version(auth, version)
         now = self.clock()
         if not auth.allowed(Status.SUBMITTED):
             return auth  # already submitted: a repeat sends nothing
@@ -304,7 +292,7 @@ class PriorAuthorizationRequests:
         note: str | None = None,
     ) -> PriorAuthorization:
         auth = await self.repo.get(auth_id)
-        _expect(version, auth.version)
+        check_version(auth, version)
         now = self.clock()
         if not auth.allowed(Status.APPEALED):
             return auth

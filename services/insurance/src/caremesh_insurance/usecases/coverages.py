@@ -16,7 +16,6 @@ from caremesh_insurance.domain import (
     PlanTerms,
     ServiceBenefit,
 )
-from caremesh_insurance.usecases.versions import expect
 from caremesh_kit import context, logs
 from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Invalid, NotFound
@@ -72,10 +71,9 @@ class CoverageRegistry:
         now = self.clock()
 
         def change(c: Coverage) -> bool:
-            expect(version, c.version, "coverage")
             return c.amend(terms, plan, payer.terms.name, now)
 
-        return await self.coverages.repo.mutate(coverage_id, change), plan
+        return await self.coverages.repo.mutate(coverage_id, change, expected_version=version), plan
 
     async def end_coverage(self, coverage_id: str, on: date, version: int | None) -> tuple[Coverage, Plan]:
         coverage = await self.coverages.repo.get(coverage_id)
@@ -83,10 +81,9 @@ class CoverageRegistry:
         now = self.clock()
 
         def change(c: Coverage) -> bool:
-            expect(version, c.version, "coverage")
             return c.end(on, plan, now)
 
-        return await self.coverages.repo.mutate(coverage_id, change), plan
+        return await self.coverages.repo.mutate(coverage_id, change, expected_version=version), plan
 
     async def cancel_coverage(self, coverage_id: str, version: int | None) -> tuple[Coverage, Plan]:
         coverage = await self.coverages.repo.get(coverage_id)
@@ -94,10 +91,9 @@ class CoverageRegistry:
         now = self.clock()
 
         def change(c: Coverage) -> bool:
-            expect(version, c.version, "coverage")
             return c.cancel(plan, now)
 
-        return await self.coverages.repo.mutate(coverage_id, change), plan
+        return await self.coverages.repo.mutate(coverage_id, change, expected_version=version), plan
 
     async def get_coverage(self, coverage_id: str) -> tuple[Coverage, Plan]:
         coverage = await self.coverages.repo.get(coverage_id)

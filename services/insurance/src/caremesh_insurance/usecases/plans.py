@@ -6,7 +6,6 @@ from datetime import datetime
 
 from caremesh_insurance import store
 from caremesh_insurance.domain import Coverage, Payer, PayerTerms, Plan, PlanTerms
-from caremesh_insurance.usecases.versions import expect
 from caremesh_kit import context
 from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Invalid
@@ -24,10 +23,9 @@ class PlanCatalog:
         now = self.clock()
 
         def change(p: Payer) -> bool:
-            expect(version, p.version, "payer")
             return p.revise(terms, now)
 
-        return await self.payers.repo.mutate(payer_id, change)
+        return await self.payers.repo.mutate(payer_id, change, expected_version=version)
 
     async def get_payer(self, payer_id: str) -> Payer:
         return await self.payers.repo.get(payer_id)
@@ -51,10 +49,9 @@ class PlanCatalog:
         now = self.clock()
 
         def change(p: Plan) -> bool:
-            expect(version, p.version, "plan")
             return p.revise(terms, now)
 
-        plan = await self.plans.repo.mutate(plan_id, change)
+        plan = await self.plans.repo.mutate(plan_id, change, expected_version=version)
         await self.announce_plan(plan)
         return plan
 

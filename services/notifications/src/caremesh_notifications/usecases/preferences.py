@@ -32,7 +32,9 @@ class RecipientPreferences:
         current = await self.prefs.find(r.id)
         if current is None:
             if version not in (None, 0):
-                raise Conflict("the preferences changed meanwhile", current_version=0)
+                raise VersionConflict(
+                    f"no preferences stored yet, not version {version}", field="version", current_version=0
+                )
             fresh = Preferences.defaults(r.id, patient_id)
             if not fresh.update(body, by, now):
                 return fresh
@@ -40,9 +42,6 @@ class RecipientPreferences:
                 return await self.prefs.add(fresh)
             except Conflict:
                 pass  # created concurrently: change theirs (or refuse, if a version was named)
-        try:
-            return await self.prefs.mutate(
-                r.id, lambda p: p.update(body, by, now), loaded=current, expected_version=version
-            )
-        except VersionConflict as exc:  # the answer this API has always given for a stale version
-            raise Conflict("the preferences changed meanwhile", **exc.extra) from exc
+        return await self.prefs.mutate(
+            r.id, lambda p: p.update(body, by, now), loaded=current, expected_version=version
+        )

@@ -9,7 +9,7 @@ from caremesh_contracts import CarePlanChanged, CareTaskOverdue
 from caremesh_kit import context, logs
 from caremesh_kit.clock import Clock
 from caremesh_kit.envelope import Envelope
-from caremesh_kit.errors import Conflict, NotFound, VersionConflict
+from caremesh_kit.errors import Conflict, NotFound
 from caremesh_kit.store import Repository
 from caremesh_records.domain import Patient, TimelineEntry
 from caremesh_records.domain.careplan import (
@@ -155,18 +155,8 @@ class CarePlans:
         """Compare-and-set: against ``version`` if given, else retried on the latest version.
         Nothing is written when ``change`` returns False (a repeat)."""
         plan = await self.get(patient_id, plan_id)
-        if version is not None and version != plan.version:
-            raise VersionConflict(
-                f"care plan {plan_id} is at version {plan.version}, not {version}", current_version=plan.version
-            )
-        results: list[T] = []  # of the attempt that was saved (the last)
-
-        def apply(plan: CarePlan) -> T:
-            results.append(change(plan))
-            return results[-1]
-
-        plan = await self.plans.repo.mutate(plan_id, apply, loaded=plan, expected_version=version)
-        return plan, results[-1]
+        plan, result = await self.plans.repo.apply(plan_id, change, loaded=plan, expected_version=version)
+        return plan, result
 
     # -- the coordinator's worklist --------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from caremesh_kit import context
 from caremesh_kit.clock import Clock
-from caremesh_kit.errors import Conflict, NotFound, VersionConflict
+from caremesh_kit.errors import Conflict, NotFound
 from caremesh_kit.store import Repository
 from caremesh_records.domain import Patient
 from caremesh_records.domain.history import KINDS, HistoryEntry, Kind, NewEntry, StatusUpdate
@@ -58,11 +58,6 @@ class HealthHistory:
         """Compare-and-set: against ``update.version`` if given, else retried on the latest version."""
         patient = await self.patients.get(patient_id)
         entry = await self.get(kind, patient_id, entry_id)
-        if update.version is not None and update.version != entry.version:
-            raise VersionConflict(
-                f"{entry.NOUN} {entry_id} is at version {entry.version}, not {update.version}",
-                current_version=entry.version,
-            )
         applied, before, after = False, None, None  # of the attempt that was saved
 
         async def change(entry: HistoryEntry) -> bool:

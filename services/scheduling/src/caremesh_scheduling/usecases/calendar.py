@@ -120,10 +120,6 @@ class CalendarAdmin:
         templates = self.store.templates
 
         def replace(t: Template) -> None:
-            if version is not None and t.version != version:
-                raise Conflict(
-                    f"the template is at version {t.version}, not {version}", field="version", current_version=t.version
-                )
             t.spec, t.updated_at, t.updated_by = spec, now, by
 
         created = False
@@ -141,9 +137,9 @@ class CalendarAdmin:
                 )
                 created = True
             except Conflict:  # created concurrently: replace that one
-                template = await templates.mutate(tid, replace)
+                template = await templates.mutate(tid, replace, expected_version=version)
         else:
-            template = await templates.mutate(tid, replace)
+            template = await templates.mutate(tid, replace, expected_version=version)
         self.view.put(template)
         return template, created, await self.conflicts(template, location, now)
 

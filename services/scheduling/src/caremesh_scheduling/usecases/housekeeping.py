@@ -10,7 +10,6 @@ from caremesh_kit.errors import VersionConflict
 from caremesh_scheduling.domain import Appointment
 from caremesh_scheduling.store import AppointmentStore
 from caremesh_scheduling.usecases.appointment_book import AppointmentBook
-from caremesh_scheduling.usecases.writes import write
 
 log = logs.get("caremesh.scheduling.lifecycle")
 SWEEP_BATCH = 200
@@ -55,8 +54,8 @@ class Housekeeping:
         """One compare-and-set write: of replicas sweeping at once, one wins; the others skip."""
         try:
             with context.bound(correlation=context.new_id()):
-                saved, changed = await write(self.appointments.repo, appt.id, change, attempts=1)
-            if not changed:
+                saved, outcome = await self.appointments.repo.apply(appt.id, change, attempts=1)
+            if outcome is False:
                 return False
         except VersionConflict:
             return False  # another replica (or a request) wrote first; the next round looks again

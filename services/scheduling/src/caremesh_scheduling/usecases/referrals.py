@@ -26,7 +26,6 @@ from caremesh_scheduling.store import AppointmentStore, ReferralStore
 from caremesh_scheduling.usecases.booking import Booking
 from caremesh_scheduling.usecases.calendar import CalendarAdmin
 from caremesh_scheduling.usecases.lifecycle import AppointmentChanges
-from caremesh_scheduling.usecases.writes import write
 
 log = logs.get("caremesh.scheduling.referrals")
 Ended = AppointmentCancelled | AppointmentDeclined | AppointmentHoldExpired | AppointmentNoShowRecorded
@@ -175,5 +174,5 @@ class Referrals:
         return reported
 
     async def _report(self, referral_id: str, now: datetime) -> bool:
-        _, won = await write(self.repo, referral_id, lambda r: r.report_if_overdue(self.overdue_after, now))
-        return won
+        _, outcome = await self.repo.apply(referral_id, lambda r: r.report_if_overdue(self.overdue_after, now))
+        return outcome is not False

@@ -21,7 +21,6 @@ from caremesh_scheduling.usecases.appointment_book import AppointmentBook
 from caremesh_scheduling.usecases.booking import Booking
 from caremesh_scheduling.usecases.calendar import CalendarAdmin
 from caremesh_scheduling.usecases.referrals import Referrals
-from caremesh_scheduling.usecases.writes import write
 
 log = logs.get("caremesh.scheduling.waitlist")
 OFFERS = uuid.UUID("6f1d2c1e-3b7a-5c55-9a43-0c9e8d1f2a77")
@@ -153,8 +152,8 @@ class Waitlist:
 
     async def _lapse(self, entry_id: str, offer_id: str, reason: str) -> bool:
         """True when this call lapsed it (of two replicas, one does); its event passes the slot on."""
-        _, won = await write(self.repo, entry_id, lambda e: e.lapse(offer_id, reason, self.clock()))
-        return won
+        _, outcome = await self.repo.apply(entry_id, lambda e: e.lapse(offer_id, reason, self.clock()))
+        return outcome is not False
 
     async def on_offer_lapsed(self, event: WaitlistOfferLapsed, env: Envelope) -> None:
         """Declined, expired or removed: release the hold and offer the slot to the next match.
