@@ -7,7 +7,7 @@ the caller may see the patient and records the attempt, allowed or denied.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
@@ -17,6 +17,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from caremesh_kit import context
 from caremesh_kit.auth import Principal, Role, require
+from caremesh_kit.clock import Clock, system_clock
 from caremesh_kit.store import Store
 
 
@@ -64,7 +65,8 @@ class AuditTrail:
         IndexModel([("actor", ASCENDING), ("at", DESCENDING)]),
     ]
 
-    def __init__(self, store: Store, service: str) -> None:
+    def __init__(self, store: Store, service: str, clock: Clock = system_clock) -> None:
+        self.clock = clock
         self.collection = store.db["audit"]
         self.service = service
 
@@ -113,7 +115,7 @@ class Access:
         await self.trail.record(
             AuditEntry(
                 id=context.new_id(),
-                at=datetime.now(UTC),
+                at=self.trail.clock(),
                 service=self.trail.service,
                 actor=self.who.subject,
                 roles=sorted(self.who.roles),

@@ -38,7 +38,7 @@ class Runtime:
         self.bus = Bus(service, settings)
         self.relay = OutboxRelay(self.bus, settings.outbox_scan_seconds)
         self.indexes: dict[str, Sequence[IndexModel]] = {"audit": audit.AuditTrail.INDEXES}
-        self.audit = audit.AuditTrail(self.store, service)
+        self.audit = audit.AuditTrail(self.store, service, clock)
         self.background: list[Callable[[], Any]] = []
         self._tasks: list[asyncio.Task[Any]] = []
 

@@ -121,9 +121,6 @@ class Survey(Aggregate):
             expires_at=expires_at,
         )
 
-    def open_at(self, now: datetime) -> bool:
-        return self.status is SurveyStatus.OPEN and now < self.expires_at
-
     def answer(self, answers: Answers, now: datetime) -> None:
         """Store the answers, once: a second answer is a Conflict, an expired survey too."""
         if self.status is SurveyStatus.COMPLETED:
