@@ -5,7 +5,7 @@ subscriptions, repositories (collections with an outbox), indexes and HTTP route
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -40,6 +40,8 @@ class Runtime:
         self.indexes: dict[str, Sequence[IndexModel]] = {"audit": audit.AuditTrail.INDEXES}
         self.audit = audit.AuditTrail(self.store, service, clock)
         self.background: list[Callable[[], Any]] = []
+        # Run on stop, after the background jobs are cancelled (e.g. closing HTTP clients).
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[Any]] = []
 
     def repository(self, collection: str, model: type[A], indexes: Sequence[IndexModel] = ()) -> Repository[A]:
@@ -82,6 +84,8 @@ class Runtime:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for hook in self.on_stop:
+            await hook()
         await self.relay.stop()
         await self.bus.stop()  # waits for in-flight messages up to the graceful timeout
         await self.store.close()

@@ -1,6 +1,5 @@
 """Composition root of the notifications service: the one place that builds and wires."""
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -108,7 +107,7 @@ def build(
         clock=clock,
     )
     runtime.sweep(settings.due_scan_seconds, dispatcher.send_due, "held messages sent")
-    runtime.background.append(lambda: _close_on_stop(dispatcher, senders))
+    runtime.on_stop.append(lambda: _close(dispatcher, senders))
     return runtime.http_app(routers, usecases, handlers.subscriptions(usecases))
 
 
@@ -117,13 +116,9 @@ def template_release(root: Path | None = None) -> TemplateRelease:
     return TemplateRelease(TemplateFolder(root or FILES))
 
 
-async def _close_on_stop(dispatcher: Dispatcher, senders: dict[Channel, Sender]) -> None:
-    """Lives as long as the service; on stop (cancelled) drops the sends in flight (the due sweep
-    retries them) and closes the channels' HTTP clients."""
-    try:
-        await asyncio.Event().wait()
-    finally:
-        dispatcher.cancel_in_flight()
-        for s in senders.values():
-            if close := getattr(s, "close", None):
-                await close()
+async def _close(dispatcher: Dispatcher, senders: dict[Channel, Sender]) -> None:
+    """On stop: drop the sends in flight (the due sweep retries them), close the channels' HTTP clients."""
+    dispatcher.cancel_in_flight()
+    for s in senders.values():
+        if close := getattr(s, "close", None):
+            await close()
