@@ -4,7 +4,8 @@ Topology (names prefixed by the namespace, default ``caremesh``):
 - ``<ns>.events``: the durable topic exchange every event is published to;
 - ``<ns>.event-log``: a stream bound to ``#``, so nothing is unroutable and any event can be replayed;
 - ``<ns>.<service>.<routing key>``: one quorum queue per subscriber, with a delivery limit and
-  dead-lettering to ``<ns>.dlx`` into ``<queue>.dlq``, which keeps the failure reason.
+  dead-lettering to ``<ns>.dlx`` into ``<queue>.dlq``, which keeps the failure reason for
+  ``dead_letter_retention_days`` (message TTL).
 """
 
 import asyncio
@@ -169,10 +170,37 @@ class Bus:
             )
         )
         await log_queue.bind(self.names.exchange, routing_key="#")
-        for sub in self._subscriptions:
-            name = self.names.queue(self.service, sub.event)
-            dlq = await self.broker.declare_queue(RabbitQueue(f"{name}.dlq", queue_type=QueueType.QUORUM, durable=True))
-            await dlq.bind(self.names.dead_letter_exchange, routing_key=name)
+        if self._subscriptions:
+            await self._declare_dead_letter_queues(
+                [self.names.queue(self.service, s.event) for s in self._subscriptions]
+            )
+
+    async def _declare_dead_letter_queues(self, queues: list[str]) -> None:
+        """Each ``<queue>.dlq`` with the retention as message TTL. A DLQ made before (without it, or
+        with another value) is refused that argument and kept as it is; the retention policy of
+        ``caremesh-dlq retention`` covers it. Its own connection: a refused declare closes the channel."""
+        ttl_ms = int(self.settings.dead_letter_retention_days * 86_400_000)
+        connection = await aio_pika.connect(self.settings.amqp_url)
+        try:
+            channel = await connection.channel()
+            for name in queues:
+                try:
+                    dlq = await channel.declare_queue(
+                        f"{name}.dlq",
+                        durable=True,
+                        # RabbitMQ 4.0-4.2 count a read handed back as a delivery, with a default
+                        # limit of 20: a high limit keeps dead letters that are only looked at.
+                        arguments={"x-queue-type": "quorum", "x-message-ttl": ttl_ms, "x-delivery-limit": 1_000_000},
+                    )
+                except aio_pika.exceptions.ChannelPreconditionFailed:
+                    log.warning(
+                        "dead-letter queue kept without its retention argument", extra={"fields": {"queue": name}}
+                    )
+                    channel = await connection.channel()
+                    dlq = await channel.declare_queue(f"{name}.dlq", passive=True)
+                await dlq.bind(self.names.dead_letter_exchange, routing_key=name)
+        finally:
+            await connection.close()
 
     async def start(self) -> None:
         await self.broker.connect()
