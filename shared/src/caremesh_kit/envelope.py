@@ -30,14 +30,14 @@ class Envelope:
 def stored_event(event: Event, *, service: str, subject: str) -> dict[str, Any]:
     """The outbox form of an event: everything the relay needs to publish it later."""
     return {
-        "id": context.new_id(),
+        "id": context.random_id(),
         "type": event.ce_type(),
         "routing_key": event.routing_key,
         "source": f"/caremesh/{service}",
         "subject": subject,
         "time": datetime.now(UTC),
         "data": event.model_dump_json(),
-        "correlation_id": context.correlation_id.get() or context.new_id(),
+        "correlation_id": context.correlation_id.get() or context.random_id(),
         "traceparent": context.child_traceparent(context.traceparent.get()),
     }
 

@@ -37,12 +37,18 @@ class Runtime:
         )
         self.bus = Bus(service, settings)
         self.relay = OutboxRelay(self.bus, settings.outbox_scan_seconds)
-        self.indexes: dict[str, Sequence[IndexModel]] = {"audit": audit.AuditTrail.INDEXES}
+        self.indexes: dict[str, Sequence[IndexModel]] = {"audit": audit.AuditTrail.INDEXES, **idempotency.INDEXES}
         self.audit = audit.AuditTrail(self.store, service, clock)
         self.background: list[Callable[[], Any]] = []
         # Run on stop, after the background jobs are cancelled (e.g. closing HTTP clients).
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[Any]] = []
+        retention = settings.idempotency_retention_seconds
+        self.sweep(
+            min(retention / 24, 3600.0),
+            lambda: idempotency.sweep(self.store.db, retention),
+            "idempotency keys expired",
+        )
 
     def repository(self, collection: str, model: type[A], indexes: Sequence[IndexModel] = ()) -> Repository[A]:
         """A repository whose outbox the relay drains."""
@@ -112,7 +118,9 @@ class Runtime:
             settings=self.settings,
             routers=[*routers, audit.router],
             readiness={"broker": self.bus.ping, "store": self._store_ready},
-            inner_middlewares=[idempotency.middleware(self.store, http.problem)],
+            inner_middlewares=[
+                idempotency.middleware(self.store, http.problem, self.settings.idempotency_lease_seconds)
+            ],
             lifespan=lifespan,
         )
         app.state.runtime = self

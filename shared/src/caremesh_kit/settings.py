@@ -29,10 +29,21 @@ class ServiceSettings(BaseSettings):
     # Retention of the event-log stream by age (RabbitMQ x-max-age: Y, M, D, h, m, s) and by size.
     event_log_max_age: str = "30D"
     event_log_max_bytes: int = 5 * 1024**3
+    # Days a dead letter is kept before the broker drops it (message TTL on the dead-letter queues),
+    # as it holds the whole body, contact details included. `caremesh-dlq retention` applies it to
+    # dead-letter queues made before it existed.
+    dead_letter_retention_days: float = Field(default=14, gt=0)
     # Fresh commits are relayed at once; this scan picks up any left by a crash or another replica.
     outbox_scan_seconds: float = Field(default=2.0, gt=0)
     # Done commits are pruned after this long, so the commit log the relay reads stays small.
     commit_retention_seconds: float = Field(default=600.0, ge=10)
+    # How long a request under an Idempotency-Key holds its key: a retry meanwhile gets 409, one
+    # after it (the first was killed or failed) runs it again, finding what the first made. Keep it
+    # longer than the slowest request.
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0)
+    # How long a stored response answers retries under its key (from the first request); a key
+    # left pending is dropped this long after its lease ended.
+    idempotency_retention_seconds: float = Field(default=86400.0, gt=0)
     # FerretDB on PostgreSQL only: where to keep the GIN indexes its filters need ("{service}" is
     # replaced by the service's name). Unreachable, or a MongoDB store, and nothing is done.
     ferretdb_postgres_url: str = "postgresql://caremesh:caremesh@127.0.0.1:5433/caremesh_{service}"

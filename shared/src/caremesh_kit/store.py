@@ -19,6 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, CollectionInvalid, DuplicateKeyError
 
+from caremesh_kit import context
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.envelope import stored_event
 from caremesh_kit.errors import Conflict, NotFound, VersionConflict
@@ -175,21 +176,38 @@ class Repository(Generic[A]):
             await materialize(self.collection, newest)
 
     async def add(self, aggregate: A) -> A:
+        """Create it; Conflict if it exists. Except in a request under an ``Idempotency-Key``,
+        when it minted the id or is a rerun: the one found is what an earlier attempt of the same
+        request made (under ids minted or derived from them), and is returned."""
+        return await self._add(aggregate, earlier=context.minted_here(aggregate.id) or context.rerun())
+
+    async def _add(self, aggregate: A, earlier: bool = False) -> A:
         # The commit of version 1 may have been pruned long ago: the current state is the proof.
         if await self.collection.find_one({"_id": aggregate.id}, {"_id": 1}) is not None:
+            if earlier:
+                return await self.get(aggregate.id)
             raise Conflict(f"{self.model.__name__} {aggregate.id} already exists")
         try:
             await self._commit(aggregate, 1)
         except VersionConflict as exc:
             # Another writer's commit won the race; its state may not be materialized yet.
             await self.roll_forward(aggregate.id, 1)
+            if earlier:
+                return await self.get(aggregate.id)
             raise Conflict(f"{self.model.__name__} {aggregate.id} already exists") from exc
         return aggregate
+
+    async def made_earlier(self, aggregate_id: str) -> A | None:
+        """In the rerun of a request under an ``Idempotency-Key``, the aggregate an earlier attempt
+        made under this id (minted by ``context.new_id``), if any; otherwise None, without a read."""
+        if not (context.rerun() and context.minted_here(aggregate_id)):
+            return None
+        return await self.find(aggregate_id)
 
     async def add_once(self, aggregate: A) -> bool:
         """Add unless it exists: for consumers, where a redelivery must change nothing."""
         try:
-            await self.add(aggregate)
+            await self._add(aggregate)
         except Conflict:
             return False
         return True
@@ -324,7 +342,7 @@ class Repository(Generic[A]):
             if inspect.isawaitable(outcome):
                 await outcome
             try:
-                return await self.add(fresh), True
+                return await self._add(fresh), True
             except Conflict:
                 pass  # created meanwhile (and rolled forward by ``add``): change theirs
         return await self.mutate(aggregate_id, change, loaded=found), False

@@ -32,6 +32,9 @@ class Patients:
         """Register, and name any existing patients this one may duplicate (for the caller to
         review and merge); registration itself goes ahead."""
         patient_id = context.new_id()
+        if (earlier := await self.patients.made_earlier(patient_id)) is not None:
+            # A retry under the key of a registration that went through: no new number for it.
+            return earlier, earlier.candidates_among(await self.index.possible_duplicates(earlier))
         while not await self.index.reserve_mrn(
             mrn := mrn_with_check_digit(f"{secrets.randbelow(10**9):09d}"), patient_id
         ):
