@@ -38,7 +38,8 @@ class CoverageChanged(Event):
 
 class EligibilityConfirmed(Event):
     """trigger (optional) says what checked it: appointment_requested, pre_visit, coverage_changed,
-    on_demand or payer_response. A re-check emits only when the decision changes."""
+    on_demand, payer_response or rescheduled. A re-check emits only when the decision changes; a
+    reschedule always emits (the decision for the new date)."""
 
     routing_key = "insurance.eligibility.confirmed"
 

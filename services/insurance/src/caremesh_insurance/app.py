@@ -68,6 +68,7 @@ def build(
         clock=clock,
         days_before=settings.recheck_days_before,
         lease=timedelta(seconds=settings.recheck_lease_seconds),
+        relocate=prior_authorizations.appointment_moved,
     )
     catalog = PlanCatalog(payers, plans, coverages, clock)
     usecases = UseCases(

@@ -6,6 +6,7 @@ from caremesh_contracts import (
     AppointmentFulfilled,
     AppointmentNoShowRecorded,
     AppointmentRequested,
+    AppointmentRescheduled,
     CoverageChanged,
 )
 from caremesh_insurance.domain import AppointmentStatus
@@ -38,6 +39,8 @@ def subscriptions(uc: UseCases) -> list[Subscription]:
         Subscription(AppointmentCancelled, on_appointment_cancelled),
         Subscription(AppointmentDeclined, on_appointment_declined),
         Subscription(AppointmentNoShowRecorded, on_appointment_no_show),
+        # A move: re-decided for the new day, and the authorization units follow the visit.
+        Subscription(AppointmentRescheduled, uc.eligibility.on_appointment_rescheduled),
         # Units used by prior authorizations.
         Subscription(AppointmentFulfilled, uc.authorizations.on_appointment_fulfilled),
     ]

@@ -109,11 +109,12 @@ class Checks:
         )
 
     async def failing(self, start: date, end: date, limit: int, offset: int) -> list[EligibilityCheck]:
-        """Scheduled visits from ``start`` to ``end`` whose coverage did not pass eligibility."""
+        """Scheduled visits from ``start`` to ``end`` whose coverage did not pass eligibility, or whose
+        payer refused the inquiry for a reason a coordinator must fix (``action``)."""
         return await self._find(
             {
                 "appointment_status": AppointmentStatus.SCHEDULED.value,
-                "decision.outcome": Outcome.DENIED.value,
+                "$or": [{"decision.outcome": Outcome.DENIED.value}, {"action": {"$ne": None}}],
                 "service_date": {"$gte": _day(start), "$lte": _day(end)},
             },
             limit=limit,

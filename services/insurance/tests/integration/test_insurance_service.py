@@ -80,7 +80,7 @@ async def test_requested_appointment_is_confirmed_once_even_when_delivered_twice
         await publish_event(amqp_url, namespace, event, event_id=event_id)
         [confirmed] = await cap.wait_for(EligibilityConfirmed)
         await wait_settled(namespace)
-        assert len(cap.of(EligibilityConfirmed)) == 1 and cap.of(EligibilityDenied) == []
+        assert len(cap.ids_of(EligibilityConfirmed)) == 1 and cap.of(EligibilityDenied) == []
     assert (confirmed.coverage_id, confirmed.trigger) == (cov["id"], "appointment_requested")
     check = (await insurance.get("/eligibility-checks/a-ok")).json()
     assert (check["decision"]["outcome"], check["appointment_id"], check["runs"]) == ("confirmed", "a-ok", 1)
@@ -129,7 +129,7 @@ async def test_plan_rules_decide_visit_limits_and_flag_prior_authorization(
         await publish_event(amqp_url, namespace, appointment("p4", "a-auth", "99214", days=4))
         [required] = await cap.wait_for(AuthorizationRequired)
         await wait_settled(namespace)
-        assert len(cap.of(EligibilityConfirmed)) == 1
+        assert len(cap.ids_of(EligibilityConfirmed)) == 1
     assert (denied.appointment_id, denied.reason_code) == ("a-pt2", "visit_limit_reached")
     assert (required.appointment_id, required.service_code) == ("a-auth", "99214")
     first = (await insurance.get("/eligibility-checks/a-pt1")).json()["result"]["benefits"][0]

@@ -353,7 +353,7 @@ MALFORMED = {
         "ISA06 must be 15 characters long, not 16",
     ),
     "isa delimiters clash": (lambda t: t.replace("~", ":"), "four distinct characters"),
-    "wrong isa version": (swap("*00501*", "*00401*"), "ISA12 must be 00501"),
+    "wrong isa version": (swap("*00501*", "*00401*"), "ISA12 00401 (version 4010) is not supported"),
     "bad usage": (swap("*0*T*:", "*0*Z*:"), "ISA15 (usage) must be P or T"),
     "a 270 instead": (lambda t: build_270(INQUIRY), "GS01 must be HB for a 271"),
     "wrong version": (lambda t: t.replace("005010X279A1", "004010X092A1"), "GS08 must be 005010X279A1"),

@@ -17,6 +17,7 @@ from caremesh_insurance.domain import (
     Person,
     Plan,
     PlanTerms,
+    RejectionAction,
     Trigger,
     Visit,
 )
@@ -222,11 +223,12 @@ def test_the_dependent_sample_answers_for_the_dependent():
     assert r.decision.outcome is Outcome.CONFIRMED and r.benefits[0].copay == Decimal("10.00")
 
 
-def test_the_error_sample_denies_with_aaa_50_and_keeps_the_envelope_finding():
+def test_the_error_sample_asks_to_fix_the_providers_enrollment_and_keeps_the_envelope_finding():
     r = interpret(
         parse_271(fixture("subscriber-health-benefit-check-error.271")), None, coverage(), PLAN, DAY, "99213", []
     )
-    assert r.decision.reason is DenialReason.PAYER_REJECTED
+    # AAA 50 (provider ineligible for inquiries) is no denial of the patient: the rules decide.
+    assert (r.decision.outcome, r.action) == (Outcome.CONFIRMED, RejectionAction.FIX_ENROLLMENT)
     assert [(x.loop, x.code) for x in r.rejections] == [("2100B", "50")]
     assert r.findings == ["segment 10 (SE): SE02 (4323) does not match ST02 (4321)"]
 
@@ -236,7 +238,7 @@ def test_a_271_that_answers_nothing_about_the_patient_is_an_error():
     no_eb = text.replace("EB*1**30**GOLD 123 PLAN~", "").replace("EB*1**1^33^35^47^86^88^98^AL^MH^UC~", "")
     no_eb = no_eb.replace("SE*22*", "SE*20*")
     with pytest.raises(X12Error, match="neither whether the coverage is active"):
-        interpret(parse_271(no_eb), None, coverage(), PLAN, DAY, "99213", [])
+        interpret(parse_271(no_eb), "93175-012547", coverage(), PLAN, DAY, "99213", [])
 
 
 # -- FHIR ------------------------------------------------------------------------------------------------
@@ -282,15 +284,15 @@ def test_a_confirmation_as_coverage_eligibility_response():
 
 
 def test_a_rejection_as_coverage_eligibility_response_lists_its_errors():
-    r = answered(Answer(rejection=("patient", "72", "C")))
+    r = answered(Answer(rejection=("patient", "75", "C")))
     data = roundtrip(fhir.coverage_eligibility_response(check_of(r)))
     assert data["outcome"] == "error"
     assert data["disposition"] == "The insurer could not verify this coverage."
     [error] = data["error"]
     assert error["code"]["coding"][0] == {
         "system": fhir.AAA_REASON,
-        "code": "72",
-        "display": "Invalid/missing subscriber/insured ID",
+        "code": "75",
+        "display": "Subscriber/insured not found",
     }
 
 

@@ -29,6 +29,7 @@ from caremesh_kit import codes
 from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
 from caremesh_kit.errors import NotFound
 from caremesh_kit.http import Resource
+from caremesh_kit.openapi import Limit, Offset
 
 router = APIRouter(tags=["prior authorizations"])
 RESOURCE = "PriorAuthorization"
@@ -196,8 +197,8 @@ async def list_authorizations(
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
     status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[AuthorizationOut]:
     """A patient's prior authorizations, newest first."""
     await access.read(RESOURCE, "*", patient_id)

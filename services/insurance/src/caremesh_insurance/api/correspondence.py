@@ -1,14 +1,13 @@
 """The payer correspondence log over HTTP: append and read, for the care team; no change or
 removal. Every access is audited (PayerCorrespondence)."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from caremesh_insurance.api.deps import Services
 from caremesh_insurance.domain.correspondence import Entry, NewEntry
 from caremesh_kit.audit import Action, CareTeamAccess
 from caremesh_kit.errors import Invalid
+from caremesh_kit.openapi import Limit, Offset
 
 router = APIRouter(tags=["payer correspondence"])
 RESOURCE = "PayerCorrespondence"
@@ -32,8 +31,8 @@ async def find(
     coverage_id: str | None = None,
     authorization_id: str | None = None,
     appointment_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[Entry]:
     """Entries by any of their links, the latest first."""
     given = {

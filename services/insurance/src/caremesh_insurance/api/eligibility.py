@@ -22,6 +22,7 @@ from caremesh_insurance.domain.plans import ServiceCode
 from caremesh_insurance.usecases import UseCases
 from caremesh_kit.audit import Access, Action, CareTeamAccess, PatientAccess
 from caremesh_kit.errors import Invalid, NotFound
+from caremesh_kit.openapi import Limit, Offset
 
 router = APIRouter(tags=["eligibility"])
 
@@ -122,8 +123,8 @@ async def list_checks(
     uc: Services,
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[CheckOut]:
     """A patient's checks, latest first."""
     await access.read(RESOURCE, "*", patient_id)

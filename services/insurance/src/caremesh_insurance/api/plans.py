@@ -5,10 +5,11 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import Field
 
-from caremesh_insurance.api.deps import Limit, Offset, Services
+from caremesh_insurance.api.deps import Services
 from caremesh_insurance.domain import Payer, PayerTerms, Plan, PlanStatus, PlanTerms
 from caremesh_kit.auth import AnyUser, Coordinator
 from caremesh_kit.http import Resource
+from caremesh_kit.openapi import Limit, Offset
 
 router = APIRouter(tags=["insurance"])
 

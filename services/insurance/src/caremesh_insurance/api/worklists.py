@@ -11,13 +11,14 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from caremesh_insurance.api.authorizations import AuthorizationOut
-from caremesh_insurance.api.deps import Limit, Offset, Services
+from caremesh_insurance.api.deps import Services
 from caremesh_insurance.domain import DenialReason, EligibilityCheck
 from caremesh_insurance.domain.authorization import PriorAuthorization
 from caremesh_insurance.domain.authorization.report import TurnaroundReport
 from caremesh_insurance.usecases import UseCases
 from caremesh_kit.audit import CoordinatorAccess
 from caremesh_kit.auth import Coordinator
+from caremesh_kit.openapi import Limit, Offset
 
 router = APIRouter(tags=["worklists"])
 RESOURCE = "PriorAuthorization"

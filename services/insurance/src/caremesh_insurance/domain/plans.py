@@ -14,10 +14,12 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     Field,
     HttpUrl,
     PlainSerializer,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -35,14 +37,28 @@ def _service_code(code: str) -> str:
 
 
 ServiceCode = Annotated[str, AfterValidator(_service_code)]
-# Amounts are decimals, stored and served as strings ("25.00"): BSON has no plain decimal.
+
+
+def _exact(value: object) -> object:
+    if isinstance(value, int | float):  # a float is not an exact amount; a string says what is meant
+        raise ValueError('give the amount as a string, e.g. "25.00"')
+    return value
+
+
+# Amounts are decimals, taken, stored and served as strings ("25.00"): BSON has no plain decimal.
 Money = Annotated[
-    Decimal, Field(ge=0, max_digits=11, decimal_places=2), PlainSerializer(lambda d: f"{d:.2f}", return_type=str)
+    Decimal,
+    BeforeValidator(_exact),
+    Field(ge=0, max_digits=11, decimal_places=2),
+    PlainSerializer(lambda d: f"{d:.2f}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,2})?$", "examples": ["25.00"]}),
 ]
 Url = Annotated[HttpUrl, PlainSerializer(str, return_type=str)]
 Percent = Annotated[
     Decimal,
+    BeforeValidator(_exact),
     Field(ge=0, le=100, max_digits=5, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$", "examples": ["20"]}),
     PlainSerializer(lambda d: f"{d.normalize():f}", return_type=str),
 ]
 

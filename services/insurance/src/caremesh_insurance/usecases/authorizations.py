@@ -11,6 +11,7 @@
 import contextlib
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from caremesh_contracts import AppointmentFulfilled, AppointmentRequested
@@ -50,6 +51,18 @@ def _expiry(a: PriorAuthorization) -> tuple[date, str]:
     return (a.approval.valid_to if a.approval else date.max), a.id
 
 
+@dataclass(frozen=True)
+class VisitFacts:
+    """What the gate needs of a visit: from its request, or from its reschedule (``moved``)."""
+
+    appointment_id: str
+    patient_id: str
+    service_code: str
+    day: date
+    provider_id: str | None
+    moved: bool = False
+
+
 class PriorAuthorizationRequests:
     """Prior authorizations as coordinators, appointments and the review sweep move them."""
 
@@ -87,10 +100,18 @@ class PriorAuthorizationRequests:
             coverage, plan = await self.coverages.repo.get(result.decision.coverage_id or ""), None
         if plan is None or plan.id != coverage.terms.plan_id:
             plan = await self.plans.repo.get(coverage.terms.plan_id)
-        benefit = plan.terms.benefit_for(event.service_code)
+        visit = VisitFacts(
+            event.appointment_id, event.patient_id, event.service_code, event.service_date, event.practitioner_id
+        )
+        return await self._gate(visit, coverage, plan, str(uuid.uuid5(REQUIRED_BY, event.appointment_id)))
+
+    async def _gate(self, visit: VisitFacts, coverage: Coverage, plan: Plan, new_id: str) -> Gate | None:
+        """``new_id``: the id of an authorization this visit requires, stable across redeliveries."""
+        benefit = plan.terms.benefit_for(visit.service_code)
         if benefit is None or not benefit.prior_authorization:
             return None
-        appt, code, day, provider = event.appointment_id, event.service_code, event.service_date, event.practitioner_id
+        appt, code, day, provider = visit.appointment_id, visit.service_code, visit.day, visit.provider_id
+        announce = visit.moved  # a booked visit moving onto another approval: scheduling hears of it
         for auth in await self.authorizations.holding(appt):  # a redelivery finds what the first delivery did
             link = auth.link(appt)
             if link is not None and link.state in (LinkState.WAITING, LinkState.COVERED, LinkState.FULFILLED):
@@ -98,10 +119,12 @@ class PriorAuthorizationRequests:
         now = self.clock()
         # The patient's authorizations in force and those still open, in one read (a reservation
         # below changes no field these choices look at; each change reads the one it changes).
-        found = await self.authorizations.of_patient(event.patient_id, LIVE_OR_OPEN)
+        found = await self.authorizations.of_patient(visit.patient_id, LIVE_OR_OPEN)
         live = [a for a in found if a.status in LIVE and a.covers(code, day, provider)]
         for auth in sorted(live, key=_expiry):
-            auth = await self.repo.mutate(auth.id, lambda a: a.reserve(appt, code, day, provider, now))
+            auth = await self.repo.mutate(
+                auth.id, lambda a: a.reserve(appt, code, day, provider, now, announce=announce)
+            )
             if (link := auth.link(appt)) is not None and link.state is LinkState.COVERED:
                 return Gate(auth.id, covered=True)
         pending = [a for a in found if a.status in OPEN and a.service_code == code]
@@ -110,8 +133,8 @@ class PriorAuthorizationRequests:
             if (link := auth.link(appt)) is not None and link.state is LinkState.WAITING:
                 return Gate(auth.id, covered=False)
         auth = PriorAuthorization.require(
-            str(uuid.uuid5(REQUIRED_BY, appt)),
-            event.patient_id,
+            new_id,
+            visit.patient_id,
             coverage.id,
             coverage.payer,
             code,
@@ -123,6 +146,18 @@ class PriorAuthorizationRequests:
         )
         await self.repo.add_once(auth)  # a concurrent delivery may have made it first: the same id
         return Gate(auth.id, covered=False)
+
+    async def appointment_moved(self, visit: VisitFacts, confirmed_by: tuple[Coverage, Plan] | None) -> Gate | None:
+        """A reschedule: the links follow the visit to its new day, then the gate runs again for a
+        visit the coverage confirmed there (None: no authorization is needed, or none confirmed)."""
+        now = self.clock()
+        for auth in await self.authorizations.holding(visit.appointment_id):
+            await self.repo.mutate(auth.id, lambda a: a.move(visit.appointment_id, visit.day, visit.provider_id, now))
+        if confirmed_by is None:
+            return None
+        # A new authorization per day and provider the visit moves to: a redelivery finds the same one.
+        new_id = str(uuid.uuid5(REQUIRED_BY, f"{visit.appointment_id}/{visit.day}/{visit.provider_id}"))
+        return await self._gate(visit, *confirmed_by, new_id)
 
     # -- reading -------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from caremesh_contracts import AppointmentRequested, CoverageChanged
+from caremesh_contracts import AppointmentRequested, AppointmentRescheduled, CoverageChanged
 from caremesh_insurance import store
 from caremesh_insurance.domain import (
     AppointmentStatus,
@@ -32,14 +32,21 @@ from caremesh_insurance.domain.authorization import Gate
 from caremesh_insurance.domain.eligibility.decision import Inquiry
 from caremesh_insurance.domain.eligibility.x12_mapping import interpret_response
 from caremesh_insurance.domain.x12 import PayerUnavailable, X12Error
+from caremesh_insurance.usecases.authorizations import VisitFacts
 from caremesh_insurance.usecases.ports import PayerAdapter
 from caremesh_kit import context
 from caremesh_kit.clock import Clock
-from caremesh_kit.errors import Conflict, Invalid, NotFound
+from caremesh_kit.envelope import Envelope
+from caremesh_kit.errors import Conflict, Invalid, NotFound, RetryLater
 
 # Given the request, a confirming result, and the coverage that confirmed with its plan: None when
 # no prior authorization is needed.
 Authorize = Callable[[AppointmentRequested, EligibilityResult, Coverage, Plan], Awaitable[Gate | None]]
+# Given a moved visit and the coverage that confirmed it on its new day (None: none did): the links
+# follow the visit, and the gate for the new day (None when no authorization is needed).
+Relocate = Callable[[VisitFacts, tuple[Coverage, Plan] | None], Awaitable[Gate | None]]
+# Statuses of a rescheduled appointment that insurance has not decided yet (its request may still come).
+UNDECIDED = frozenset({"requested", "pending"})
 
 
 @dataclass(frozen=True)
@@ -63,12 +70,13 @@ class Eligibility:
         *,
         days_before: int,
         lease: timedelta,
+        relocate: Relocate,
     ) -> None:
         """``adapters`` by name, with the rules one (for payers without an adapter of their own);
         ``authorize``: the prior-authorization gate of a confirmed visit."""
         self.coverages, self.plans, self.payers, self.checks = coverages, plans, payers, checks
         self.adapters, self.rules = adapters, adapters[EligibilityAdapterName.RULES.value]
-        self.authorize, self.clock = authorize, clock
+        self.authorize, self.relocate, self.clock = authorize, relocate, clock
         self.days_before, self.lease = days_before, lease
 
     # -- deciding ---------------------------------------------------------------------------------
@@ -199,6 +207,36 @@ class Eligibility:
                 return c.recheck_for_coverage(event.coverage_id, event.coverage_version, r, at, v)
 
             await self.checks.repo.mutate(check.id, change)
+
+    async def on_appointment_rescheduled(self, event: AppointmentRescheduled, env: Envelope) -> None:
+        """Re-decide for the new day, move the authorization links with the visit, then record the
+        move on the check last: a redelivery after a crash redoes the first two steps harmlessly."""
+        check = await self.checks.repo.find(event.appointment_id)
+        if check is None:
+            if event.status in UNDECIDED:  # moved before its request reached insurance
+                raise RetryLater("the appointment's request has not been checked yet")
+            return  # never checked here (requested before insurance subscribed)
+        if not check.move_due(event.start, event.previous_start, env.time, env.id):
+            return  # a redelivery, a stale move, or a visit that no longer takes place
+        day = check.day_of(event.start)
+        evaluation = await self.evaluation(check.patient_id, day, check.service_code, check.id)
+        visit = VisitFacts(check.id, check.patient_id, check.service_code, day, event.practitioner_id, moved=True)
+        gate = await self.relocate(visit, evaluation.confirmed_by)
+        now = self.clock()
+        await self.checks.repo.mutate(
+            check.id,
+            lambda c: c.move(
+                event.start,
+                event.previous_start,
+                env.time,
+                env.id,
+                evaluation.result,
+                now,
+                evaluation.versions,
+                authorization_id=gate.authorization_id if gate else None,
+                awaiting_authorization=gate is not None and not gate.covered,
+            ),
+        )
 
     async def appointment_ended(self, appointment_id: str, status: AppointmentStatus) -> None:
         with contextlib.suppress(NotFound):  # never checked here (e.g. requested before insurance subscribed)

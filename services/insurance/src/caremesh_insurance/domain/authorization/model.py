@@ -408,11 +408,28 @@ class PriorAuthorization(Aggregate):
         return True
 
     def reserve(
-        self, appointment_id: str, service_code: str, day: date | None, provider_id: str | None, now: datetime
+        self,
+        appointment_id: str,
+        service_code: str,
+        day: date | None,
+        provider_id: str | None,
+        now: datetime,
+        *,
+        announce: bool = False,
     ) -> bool:
-        """Hold a unit for an appointment the approval covers; True if that changed anything."""
+        """Hold a unit for an appointment the approval covers; True if that changed anything.
+        ``announce``: scheduling hears of it (a booked visit moved here from another approval)."""
         if self.link(appointment_id) is not None or not self.covers(service_code, day, provider_id):
             return False
+        if announce and self.approval is not None:
+            self.raise_event(
+                AuthorizationApproved(
+                    partial=self.status is Status.PARTIALLY_APPROVED,
+                    covers_appointment=True,
+                    **self._terms(),
+                    **self._for(appointment_id),
+                )
+            )
         self.links = [
             *self.links,
             AppointmentLink(
@@ -433,6 +450,47 @@ class PriorAuthorization(Aggregate):
             return False
         self._set_links({appointment_id}, LinkState.RELEASED, now)
         return True
+
+    def move(self, appointment_id: str, day: date, provider_id: str | None, now: datetime) -> bool:
+        """The appointment moved to ``day`` (with ``provider_id``). Waiting, it waits as before; a
+        unit held outside the approval's period or provider is let go, and one the approval now
+        covers is taken: scheduling hears either way (``approved`` with ``covers_appointment``)."""
+        link = self.link(appointment_id)
+        if link is None or link.state not in (LinkState.WAITING, LinkState.COVERED, LinkState.NOT_COVERED):
+            return False
+        if (link.service_date, link.provider_id) == (day, provider_id):
+            return False
+        moved = link.model_copy(update={"service_date": day, "provider_id": provider_id})
+        others = [x for x in self.links if x.appointment_id != appointment_id]
+        fits: bool | None = None  # None: nothing to announce
+        if link.state is LinkState.COVERED and not self.matches(link.service_code, day, provider_id):
+            moved, fits = moved.model_copy(update={"state": LinkState.NOT_COVERED, "since": now}), False
+        elif link.state is LinkState.NOT_COVERED:
+            self.links = others  # its own former unit is free for the test below
+            if self.covers(link.service_code, day, provider_id):
+                moved, fits = moved.model_copy(update={"state": LinkState.COVERED, "since": now}), True
+        self.links = [*others, moved]
+        if fits is not None and self.approval is not None:
+            self.raise_event(
+                AuthorizationApproved(
+                    partial=self.status is Status.PARTIALLY_APPROVED,
+                    covers_appointment=fits,
+                    **self._terms(),
+                    **self._for(appointment_id),
+                )
+            )
+        return True
+
+    def _terms(self) -> dict[str, Any]:
+        a = self.approval
+        if a is None:
+            return {}
+        return {
+            "authorization_number": a.authorization_number,
+            "approved_units": a.approved_units,
+            "valid_from": a.valid_from,
+            "valid_to": a.valid_to,
+        }
 
     # -- the clock and the counters: driven by time and by fulfilled visits ------------------------
 

@@ -6,7 +6,7 @@ raises no events. A re-check raises ``insurance.eligibility.confirmed`` or ``.de
 the decision changes, so consumers hear about changes, not about every look.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -18,6 +18,7 @@ from caremesh_insurance.domain.eligibility.decision import (
     DenialReason,
     EligibilityResult,
     Outcome,
+    RejectionAction,
 )
 from caremesh_kit.aggregate import Aggregate
 
@@ -28,6 +29,7 @@ class Trigger(StrEnum):
     COVERAGE_CHANGED = "coverage_changed"
     ON_DEMAND = "on_demand"
     PAYER_RESPONSE = "payer_response"
+    RESCHEDULED = "rescheduled"
 
 
 class AppointmentStatus(StrEnum):
@@ -37,6 +39,29 @@ class AppointmentStatus(StrEnum):
     CANCELLED = "cancelled"
     DECLINED = "declined"
     NO_SHOW = "no_show"
+
+
+# UTC offsets in use anywhere (UTC-12 to UTC+14).
+_OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
+
+
+def local_day(start: datetime, known_start: datetime, known_day: date) -> date:
+    """The local date of a visit moved to ``start``, from a start whose local date is known.
+
+    Scheduling's reschedule names the new start but not its date where the visit takes place; the
+    known pair bounds the location's UTC offset, and the middle of those bounds dates the new start
+    (exact unless the move crosses midnight near the bounds' edge)."""
+    start, known_start = _utc(start), _utc(known_start)
+    midnight = datetime.combine(known_day, datetime.min.time(), tzinfo=UTC)
+    low = max(_OFFSETS[0], midnight - known_start)
+    high = min(_OFFSETS[1], midnight + timedelta(days=1) - known_start)
+    if low >= high:  # an offset out of range: keep the day distance
+        return known_day + (start.date() - known_start.date())
+    return (start + (low + high) / 2).date()
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 class CheckRun(BaseModel):
@@ -64,6 +89,11 @@ class EligibilityCheck(Aggregate):
     # waits on. While it waits, the authorization's events (not a confirmation) decide the booking.
     authorization_id: str | None = None
     awaiting_authorization: bool = False
+    # The latest run's payer rejection that a coordinator must fix (the rules decided meanwhile).
+    action: RejectionAction | None = None
+    # The latest reschedule applied (its event's time and id): an older one arriving late is stale.
+    moved_at: datetime | None = None
+    moved_by: str | None = None
 
     @classmethod
     def for_appointment(
@@ -202,6 +232,49 @@ class EligibilityCheck(Aggregate):
         return True
 
     # -- the appointment, as scheduling reports it -------------------------------------------------
+    def day_of(self, start: datetime) -> date:
+        """The local date of the visit moved to ``start``."""
+        return local_day(start, self.start, self.service_date) if self.start else _utc(start).date()
+
+    def move_due(self, start: datetime, previous_start: datetime, at: datetime, move_id: str) -> bool:
+        """Whether a reschedule to ``start`` (raised at ``at``) is news: not for an appointment that
+        ended, nor a redelivery, nor one older than the move already applied. The event carries no
+        sequence, so its time orders moves; on a tie, only a move from where the visit stands counts."""
+        if self.appointment_id is None or not self.scheduled or self.moved_by == move_id:
+            return False
+        here = _utc(self.start) if self.start else None
+        if self.moved_at is not None:
+            last = _utc(self.moved_at)
+            if _utc(at) < last or (_utc(at) == last and _utc(previous_start) != here):
+                return False
+        return _utc(start) != here
+
+    def move(
+        self,
+        start: datetime,
+        previous_start: datetime,
+        at: datetime,
+        move_id: str,
+        result: EligibilityResult,
+        now: datetime,
+        coverage_versions: dict[str, int],
+        *,
+        authorization_id: str | None,
+        awaiting_authorization: bool,
+    ) -> bool:
+        """The visit moved: re-decided for its new date, always announced (consumers hear the
+        decision for the new date even when it stands), and its pre-visit re-check due again."""
+        if not self.move_due(start, previous_start, at, move_id):
+            return False
+        self.start, self.service_date = start, self.day_of(start)
+        self.moved_at, self.moved_by = at, move_id
+        self.pre_visit_done, self.pre_visit_claimed_at = False, None
+        self.authorization_id, self.awaiting_authorization = authorization_id, awaiting_authorization
+        self.decision, self.checked_at, self.coverage_versions = result.decision, now, coverage_versions
+        self._append(Trigger.RESCHEDULED, result, now)
+        self._announce(Trigger.RESCHEDULED)
+        return True
+
     def appointment_ended(self, status: AppointmentStatus) -> bool:
         if self.appointment_status is None or self.appointment_status is status:
             return False
@@ -218,6 +291,7 @@ class EligibilityCheck(Aggregate):
     # -- internals -------------------------------------------------------------------------------
     def _append(self, trigger: Trigger, result: EligibilityResult, now: datetime) -> None:
         self.runs = [*self.runs, CheckRun(number=len(self.runs) + 1, trigger=trigger, checked_at=now, result=result)]
+        self.action = result.action
 
     def _announce(self, trigger: Trigger) -> None:
         if self.appointment_id is None:

@@ -30,6 +30,14 @@ class DenialReason(StrEnum):
     PAYER_REJECTED = "payer_rejected"  # the payer's 271 rejected the inquiry (AAA)
 
 
+class RejectionAction(StrEnum):
+    """What a coordinator must do before the payer can answer about the patient (the payer rejected
+    the inquiry for a reason that says nothing about the coverage): then re-check."""
+
+    FIX_REQUEST = "fix_request"  # correct the coverage's or the request's details (member id, names, dates)
+    FIX_ENROLLMENT = "fix_enrollment"  # fix the provider's or the submitter's enrollment with the payer
+
+
 PLAIN_REASONS = {
     DenialReason.NO_COVERAGE: "No insurance coverage is on file for this patient.",
     DenialReason.COVERAGE_INACTIVE: "The coverage on file is not active on the date of the visit.",
@@ -95,6 +103,9 @@ class EligibilityResult(BaseModel):
     rejections: list[Rejection] = []
     findings: list[str] = Field([], description="validation findings on the payer's response")
     payer_error: str | None = Field(None, description="why the payer could not be asked; the rules decided")
+    action: RejectionAction | None = Field(
+        None, description="what a coordinator must fix before the payer answers (then re-check); the rules decided"
+    )
     # The interchanges as sent and received, kept for disputes; not served by the API.
     x12_request: str | None = None
     x12_response: str | None = None

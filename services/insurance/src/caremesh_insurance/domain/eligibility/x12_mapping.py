@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from caremesh_insurance.domain.coverage import Coverage, Relationship
+from caremesh_insurance.domain.coverage import Coverage, Person, Relationship
 from caremesh_insurance.domain.eligibility.decision import (
     BenefitDetail,
     Decision,
@@ -19,6 +19,7 @@ from caremesh_insurance.domain.eligibility.decision import (
     EligibilityResult,
     Outcome,
     Rejection,
+    RejectionAction,
     Visit,
     denied,
     evaluate,
@@ -30,6 +31,10 @@ from caremesh_insurance.domain.x12.request import Inquiry270, Person270
 from caremesh_insurance.domain.x12.response import Benefit, Member, Response271, parse_271
 from caremesh_insurance.domain.x12.response import Rejection as X12Rejection
 
+ACTIONS = {
+    RejectionAction.FIX_REQUEST: "correct the coverage's details (member id, names, birth dates) or the request",
+    RejectionAction.FIX_ENROLLMENT: "fix the provider's or the submitter's enrollment with the payer",
+}
 # For a CPT/HCPCS code the payer did not name: office visit, then medical care, then the plan.
 SERVICE_TYPE_PREFERENCE = ("98", "1", "30")
 GENERIC = "30"
@@ -99,21 +104,33 @@ def interpret(
     service_code: str,
     visits: list[Visit],
 ) -> EligibilityResult:
-    member = response.member_for(trace)
-    rejections = response.all_rejections(member)
+    member, mismatch = patient_of(response, trace, coverage)
+    rejections = response.all_rejections(member) if member else _unplaced_rejections(response)
     common: dict[str, Any] = {
         "adapter": "x12",
         "payer": response.payer_name or coverage.payer,
         "findings": response.findings,
     }
     if rejections:
-        if all(r.transient for r in rejections):
-            raise PayerUnavailable(
-                "the payer answered " + ", ".join(f"AAA {r.code} ({r.description})" for r in rejections)
-            )
-        return denied(DenialReason.PAYER_REJECTED, rejections=[rejection(r) for r in rejections], **common)
+        kinds = {r.kind for r in rejections}
+        said = ", ".join(f"AAA {r.code} ({r.description}) in {r.loop}" for r in rejections)
+        if codes.RejectKind.NOT_COVERED in kinds:  # the payer does not know the patient under this policy
+            return denied(DenialReason.PAYER_REJECTED, rejections=[rejection(r) for r in rejections], **common)
+        if kinds == {codes.RejectKind.RETRY_LATER}:
+            raise PayerUnavailable(f"the payer answered {said}")
+        # About the request or its sender, not the coverage: the rules decide until a coordinator fixes it.
+        enrollment = codes.RejectKind.FIX_ENROLLMENT in kinds
+        action = RejectionAction.FIX_ENROLLMENT if enrollment else RejectionAction.FIX_REQUEST
+        return evaluate(coverage, plan, day, service_code, visits).model_copy(
+            update={
+                "rejections": [rejection(r) for r in rejections],
+                "findings": response.findings,
+                "payer_error": f"the payer refused the inquiry: {said}; {ACTIONS[action]}, then re-check",
+                "action": action,
+            }
+        )
     if member is None:
-        raise X12Error("the 271 does not say which of its members the inquiry was about")
+        raise X12Error(mismatch or "the 271 does not say which of its members the inquiry was about")
     statuses = [b for b in member.benefits if b.code in codes.ACTIVE | codes.INACTIVE]
     if not statuses:
         raise X12Error("the 271 says neither whether the coverage is active (EB01 1-8) nor why not (AAA)")
@@ -148,6 +165,55 @@ def interpret(
         benefits=[service, *details],
         **common,
     )
+
+
+def patient_of(response: Response271, trace: str | None, coverage: Coverage) -> tuple[Member | None, str | None]:
+    """The member of the 271 that is the patient asked about, or None with why not. The response
+    must answer this inquiry (its TRN echoes ``trace``; else its subscriber's member id is the
+    coverage's) and name the patient: the dependent's loop, or the subscriber's when it is the
+    patient (a dependent with an id of their own is answered as a subscriber, by name and birth date)."""
+    traced = [m for m in response.members if m.trace_numbers]
+    echoed = bool(trace) and any(trace in m.trace_numbers for m in traced)
+    if trace and traced and not echoed:
+        raise X12Error("the 271 answers another inquiry: no TRN echoes this inquiry's trace number")
+    t = coverage.terms
+    subscribers = [m for m in response.members if m.level == "subscriber"]
+    if t.relationship is Relationship.SELF:
+        candidates = subscribers
+    else:
+        candidates = [m for m in response.members if m.level == "dependent"]
+        candidates += [m for m in subscribers if t.dependent is not None and _same_person(m, t.dependent)]
+    if not echoed:  # nothing ties the answer to the inquiry but the member id
+        others = [m for m in subscribers if m.member_id and m not in candidates] or [
+            m for m in candidates if m.member_id and m.level == "subscriber"
+        ]
+        if any(_norm(m.member_id) != _norm(t.member_id) for m in others):
+            raise X12Error("the 271 answers for another member id than the coverage's")
+    if not candidates:
+        if subscribers and t.relationship is not Relationship.SELF:
+            return None, "the 271 answers for the subscriber only, not for the dependent the inquiry was about"
+        return None, None
+    own = [m for m in candidates if trace and trace in m.trace_numbers]
+    if len(own) == 1:
+        return own[0], None
+    return (candidates[0], None) if len(candidates) == 1 else (None, None)
+
+
+def _unplaced_rejections(response: Response271) -> list[X12Rejection]:
+    """With no member taken as the patient: the payer's and provider's rejections and the subscriber's."""
+    return response.rejections + [r for m in response.members if m.level == "subscriber" for r in m.rejections]
+
+
+def _same_person(member: Member, person: Person) -> bool:
+    return (
+        _norm(member.family_name) == _norm(person.family_name)
+        and _norm(member.given_name) == _norm(person.given_name)
+        and (person.birth_date is None or member.birth_date in (None, person.birth_date))
+    )
+
+
+def _norm(value: str | None) -> str:
+    return (value or "").strip().upper()
 
 
 def _service_detail(member: Member, named: list[Benefit], code: str, by_plan: EligibilityResult) -> BenefitDetail:

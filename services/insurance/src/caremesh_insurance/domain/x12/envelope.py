@@ -6,7 +6,11 @@ compare control numbers, so this module does that part, strictly, before the lib
 - errors (always fatal): not X12, a malformed ISA, a missing or misplaced envelope segment,
   counts that do not match (SE01, GE01, IEA01), the wrong transaction set or version;
 - findings: a trailer whose control number differs from its header's (SE02/ST02, GE02/GS06,
-  IEA02/ISA13). In strict mode a finding is an error; otherwise it is kept with the result.
+  IEA02/ISA13). In strict mode a finding is an error; otherwise it is kept with the result;
+- warnings, kept as findings in either mode: a version label without its addenda (005010X279
+  for 005010X279A1), read as the same transaction.
+
+Blanks and line breaks around segments are ignored; inside a segment they are an error.
 
 Messages name segments, positions and elements, never their values (they may be patient data),
 except control numbers and codes from the standard.
@@ -24,6 +28,9 @@ _TAG = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 FUNCTIONAL_CODES = {"270": "HS", "271": "HB", "278": "HI"}
 VERSIONS = {"270": VERSION, "271": VERSION, "278": REVIEW_VERSION}
+# Labels some payers send for the same implementation guide without its addenda suffix.
+ADDENDA = {"005010X279": VERSION}
+_BLANKS = " \t\r\n"
 
 
 EDI_X12 = "application/EDI-X12"  # the media type of an interchange on HTTP
@@ -117,6 +124,14 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
     for n, (value, width) in enumerate(zip(parts[1:], _ISA_WIDTHS, strict=True), start=1):
         if len(value) != width:
             raise X12Error(f"ISA{n:02d} must be {width} characters long, not {len(value)}", segment="ISA")
+    # The version first: ISA11 is the repetition separator only from 5010 on (4010 has the standards
+    # identifier U there), so the delimiters of another version would be misread.
+    if parts[12] != "00501":
+        version = f"version {parts[12].lstrip('0')}0" if parts[12].isdigit() else "another version"
+        raise X12Error(
+            f"ISA12 {parts[12]} ({version}) is not supported: only 5010 (00501) interchanges are read",
+            segment="ISA",
+        )
     d = Delimiters(element=element, repetition=parts[11], component=parts[16], segment=text[ISA_LENGTH - 1])
     if len(set(d.all())) != 4 or any(c.isalnum() or c.isspace() for c in d.all()):
         raise X12Error(
@@ -125,8 +140,8 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
         )
     segments: list[Segment] = []
     for raw in text.split(d.segment):
-        raw = raw.strip("\r\n")
-        if not raw.strip():
+        raw = raw.strip(_BLANKS)  # indentation and line breaks between segments
+        if not raw:
             continue
         elements = raw.split(d.element)
         tag = elements[0]
@@ -143,12 +158,24 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
     return d, segments
 
 
+def _same_version(seg: Segment, n: int, version: str, findings: list[str]) -> bool:
+    """The version label, or one payers send without its addenda (kept as a warning in ``findings``)."""
+    label = seg.el(n)
+    if label == version:
+        return True
+    if ADDENDA.get(label) != version:
+        return False
+    findings.append(
+        f"segment {seg.position} ({seg.tag}): {seg.tag}{n:02d} {label} lacks the "
+        f"{version[len(label) :]} addenda; read as {version}"
+    )
+    return True
+
+
 def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
     """Tokenize and check the envelopes of an interchange carrying ``expect`` (270, 271 or 278)."""
     d, segments = tokenize(text)
     isa = segments[0]
-    if isa.el(12) != "00501":
-        raise X12Error(f"ISA12 must be 00501 (version 5010), not {isa.el(12)}", segment="ISA")
     if not isa.el(13).isdigit():
         raise X12Error("ISA13 (the interchange control number) must be 9 digits", segment="ISA")
     if isa.el(15) not in ("P", "T"):
@@ -170,14 +197,15 @@ def read(text: str, *, expect: str, strict: bool = False) -> Interchange:
                 segment="GS",
             )
         version = VERSIONS[expect]
-        if gs.el(8) != version:
+
+        if not _same_version(gs, 8, version, interchange.findings):
             raise X12Error(f"GS08 must be {version}, not {gs.el(8)}", position=gs.position, segment="GS")
         count = 0
         while i < len(segments) and segments[i].tag == "ST":
             st = segments[i]
             if st.el(1) != expect:
                 raise X12Error(f"ST01 must be {expect}, not {st.el(1)}", position=st.position, segment="ST")
-            if st.el(3) and st.el(3) != version:
+            if st.el(3) and not _same_version(st, 3, version, interchange.findings):
                 raise X12Error(f"ST03 must be {version}, not {st.el(3)}", position=st.position, segment="ST")
             if not 4 <= len(st.el(2)) <= 9:
                 raise X12Error(

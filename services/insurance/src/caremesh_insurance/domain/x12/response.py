@@ -52,8 +52,12 @@ class Rejection:
         return codes.FOLLOW_UPS[self.follow_up_code]
 
     @property
+    def kind(self) -> codes.RejectKind:
+        return codes.reject_kind(self.code, self.loop)
+
+    @property
     def transient(self) -> bool:
-        return self.code in codes.TRANSIENT_REJECTIONS
+        return self.kind is codes.RejectKind.RETRY_LATER
 
 
 @dataclass
@@ -88,6 +92,9 @@ class Member:
     level: str  # subscriber or dependent
     trace_numbers: list[str] = field(default_factory=list)  # TRN02 of each TRN
     member_id: str | None = None  # NM109 when NM108 is MI
+    family_name: str | None = None  # NM103
+    given_name: str | None = None  # NM104
+    birth_date: date | None = None  # DMG02 when DMG01 is D8
     dates: dict[str, tuple[date, date | None]] = field(default_factory=dict)  # DTP01 -> (from, to)
     rejections: list[Rejection] = field(default_factory=list)
     benefits: list[Benefit] = field(default_factory=list)
@@ -195,6 +202,12 @@ def _walk(segments: list[Segment], d: Delimiters, control_number: str) -> Respon
             response.payer_name, response.payer_id = seg.el(3) or None, seg.el(9) or None
         elif tag == "NM1" and member is not None:
             member.member_id = seg.el(9) if seg.el(8) == "MI" else member.member_id
+            member.family_name, member.given_name = seg.el(3) or None, seg.el(4) or None
+        elif tag == "DMG" and member is not None and seg.el(1) == "D8":
+            try:
+                member.birth_date = _date(seg.el(2))
+            except ValueError:
+                raise X12Error("DMG02 is not a valid date", position=seg.position, segment=tag) from None
         elif tag == "TRN" and member is not None:
             if seg.el(1) == "2" and seg.el(2):  # our own trace, echoed (TRN*1 would be the payer's)
                 member.trace_numbers.append(seg.el(2))
