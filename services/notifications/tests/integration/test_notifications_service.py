@@ -65,7 +65,7 @@ async def test_booking_sends_one_email_even_when_delivered_twice(notifications, 
         await publish_event(amqp_url, namespace, event, event_id=eid)
         [sent] = await cap.wait_for(MessageSent)
         await wait_settled(namespace)
-        assert len(cap.of(MessageSent)) == 1
+        assert len(cap.ids_of(MessageSent)) == 1
     assert sent.appointment_id == event.appointment_id and sent.channel == "email"
     [mail] = await mailbox(p.email)
     assert mail["Subject"] == "Your appointment is confirmed"

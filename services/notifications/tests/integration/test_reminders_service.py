@@ -192,7 +192,7 @@ async def test_a_booking_plans_three_reminders_each_in_the_recipients_own_quiet_
     assert len(await mailbox(daughter.email)) == 1  # her confirmation, once (the patient's may wait for 08:00)
 
 
-async def test_a_reschedule_moves_them_and_a_cancellation_removes_them(service, amqp_url, namespace):
+async def test_a_reschedule_moves_them_and_a_cancellation_supersedes_them(service, amqp_url, namespace):
     p, daughter, _ = await family_of_three(service, amqp_url, namespace)
     b = booked(p.patient_id)
     await publish_event(amqp_url, namespace, b)
@@ -200,7 +200,7 @@ async def test_a_reschedule_moves_them_and_a_cancellation_removes_them(service, 
 
     later = START + timedelta(days=2)
     await publish_event(amqp_url, namespace, rescheduled(b, later))
-    await count(service, p.patient_id, b.appointment_id, 6, "cancelled")
+    await count(service, p.patient_id, b.appointment_id, 6, "superseded")
     moved = await count(service, p.patient_id, b.appointment_id, 6)
     assert {t for _, t in moved} == {later - 72 * H, later - 24 * H, later - 2 * H}
     mails = await eventually(lambda: _subjects(p.email, "Your appointment has moved"), what="the move email")
@@ -208,7 +208,7 @@ async def test_a_reschedule_moves_them_and_a_cancellation_removes_them(service, 
     await eventually(lambda: _subjects(daughter.email, "Grace's appointment has moved"), what="the family email")
 
     await publish_event(amqp_url, namespace, cancelled(b))
-    await count(service, p.patient_id, b.appointment_id, 12, "cancelled")
+    await count(service, p.patient_id, b.appointment_id, 12, "superseded")
     assert await reminders(service, p.patient_id, b.appointment_id) == []
 
 

@@ -17,7 +17,12 @@ router = APIRouter(tags=["callbacks"])
 PROVIDER = "sms-provider"  # the audit trail's actor for provider callbacks
 
 
-@router.post("/callbacks/sms/status", status_code=204, response_class=Response)
+@router.post(
+    "/callbacks/sms/status",
+    status_code=204,
+    response_class=Response,
+    responses={403: {"description": "invalid provider signature"}, 404: {"description": "SMS reports are off"}},
+)
 async def sms_status(request: Request, uc: Services) -> Response:
     reports = uc.reports
     if not reports.configured:

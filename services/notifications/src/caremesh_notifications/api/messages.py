@@ -9,12 +9,11 @@ from pydantic import BaseModel, Field
 
 from caremesh_kit import context
 from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
+from caremesh_kit.openapi import Limit, Offset
 from caremesh_notifications.api.deps import Services
 from caremesh_notifications.domain import Category, Message
 
 router = APIRouter(tags=["messages"])
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 class MessageOut(BaseModel):
@@ -39,6 +38,7 @@ class MessageOut(BaseModel):
     provider_status: str | None
     attempts: int
     failure: str | None
+    superseded_by: str | None  # status "superseded": the appointment event that made it obsolete
     replaces: str | None
 
     @classmethod

@@ -20,6 +20,7 @@ from caremesh_notifications.usecases import UseCases
 
 router = APIRouter(tags=["surveys"])
 Token = Annotated[str, Query(min_length=1, description="the signed token from the survey link")]
+LINK: dict[int | str, dict[str, Any]] = {403: {"description": "the link is invalid or has lapsed"}}
 ACTOR = "survey-link"  # the audit trail's actor: whoever holds the patient's link
 
 
@@ -58,7 +59,7 @@ async def _audit(uc: UseCases, request: Request, action: Action, survey: Survey)
     )
 
 
-@router.get("/surveys/{survey_id}", response_model=SurveyOut)
+@router.get("/surveys/{survey_id}", response_model=SurveyOut, responses=LINK)
 async def get_survey(
     survey_id: str,
     token: Token,
@@ -74,7 +75,7 @@ async def get_survey(
     )
 
 
-@router.post("/surveys/{survey_id}", response_model=SurveyAnswered, status_code=201)
+@router.post("/surveys/{survey_id}", response_model=SurveyAnswered, status_code=201, responses=LINK)
 async def answer_survey(survey_id: str, token: Token, body: Answers, request: Request, uc: Services) -> SurveyAnswered:
     """The answers: every scale question within its range, and an optional comment. Only once (409 after)."""
     survey = await uc.surveys.answer(survey_id, token, body)

@@ -2,7 +2,7 @@
 here, reminder plans, surveys and message templates. Pure Python: no I/O, no clock (``now`` is passed in)."""
 
 from caremesh_notifications.domain.appointments import Appointment, AppointmentEvent, VisitStatus, appointment_facts
-from caremesh_notifications.domain.messages import Content, Message, MessageStatus, message_id
+from caremesh_notifications.domain.messages import Content, Message, MessageStatus, Superseded, message_id
 from caremesh_notifications.domain.preferences import (
     DEFAULT_CHANNELS,
     Category,
@@ -49,6 +49,7 @@ __all__ = [
     "Route",
     "Rule",
     "Skip",
+    "Superseded",
     "Survey",
     "SurveyStatus",
     "VisitStatus",

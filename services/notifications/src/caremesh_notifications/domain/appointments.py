@@ -66,6 +66,7 @@ class Appointment(Aggregate):
     plan: int = 0
     moved_at: datetime | None = None  # the time of the last move applied (the event's time)
     moved_by: str | None = None  # that move's event id
+    ended_by: str | None = None  # the id of the event that ended it (cancelled, declined, ...)
 
     @classmethod
     def seen(cls, appointment_id: str, patient_id: str, service_code: str) -> "Appointment":
@@ -114,14 +115,19 @@ class Appointment(Aggregate):
             self._advance(VisitStatus(e.status))
         return True
 
-    def end(self, status: VisitStatus, start: datetime) -> bool:
+    def end(self, status: VisitStatus, start: datetime, event_id: str | None = None) -> bool:
         """Cancelled, declined, missed or fulfilled: final, whatever arrives later."""
         if self.ended:
             return False
         if self.start is None:
             self.start = start
-        self.status = status
+        self.status, self.ended_by = status, event_id
         return True
+
+    def ended_here(self, event_id: str) -> bool:
+        """Whether this ending is the one in force (an appointment ended before endings were recorded
+        by event counts as ended by whichever ending is told)."""
+        return self.ended and self.ended_by in (None, event_id)
 
     def moved_here(self, event_id: str) -> bool:
         """Whether this move is the one in force (so the patient is told the new time)."""

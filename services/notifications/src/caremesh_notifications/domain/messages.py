@@ -1,6 +1,8 @@
-"""A message on one channel to one recipient, and its life: queued, sending, sent, delivered or failed."""
+"""A message on one channel to one recipient, and its life: queued, sending, sent, delivered, failed,
+cancelled or superseded."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -22,6 +24,7 @@ class MessageStatus(StrEnum):
     DELIVERED = "delivered"  # the provider reported it delivered (SMS status callback)
     FAILED = "failed"
     CANCELLED = "cancelled"  # not sent: consent or an opt-out changed before its time came
+    SUPERSEDED = "superseded"  # not sent: a later change of its appointment made it obsolete (``superseded_by``)
 
 
 # What an SMS provider reports (Twilio's MessageStatus values), mapped onto ours.
@@ -32,6 +35,15 @@ PROVIDER_FAILED = {"failed", "undelivered"}
 def message_id(source: str, recipient: str, channel: Channel) -> str:
     """Deterministic per source (e.g. event id), recipient and channel: a redelivery maps to the same message."""
     return str(uuid.uuid5(_MESSAGE_NS, f"{source}|{recipient}|{channel.value}"))
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """Why an appointment message no longer goes out: what changed, and the event that changed it
+    (None when that event is not known here, e.g. an appointment this service never heard of)."""
+
+    reason: str
+    by: str | None
 
 
 class Content(BaseModel):
@@ -50,6 +62,9 @@ class Message(Aggregate):
     patient_id: str
     recipient_id: str | None = None  # a family member's id; None when to the patient
     appointment_id: str | None
+    # The appointment's reminder plan (its time, as known here) the message was composed for; with the
+    # appointment as it is now, it tells whether a later change superseded the message.
+    appointment_plan: int | None = None
     channel: Channel
     to: str
     template: str
@@ -77,6 +92,7 @@ class Message(Aggregate):
     attempts: int = 0
     last_error: str | None = None
     failure: str | None = None
+    superseded_by: str | None = None  # the appointment event that made it obsolete
 
     @classmethod
     def compose(
@@ -95,6 +111,7 @@ class Message(Aggregate):
         not_before: datetime | None = None,
         replaces: str | None = None,
         sent_by: str | None = None,
+        appointment_plan: int | None = None,
     ) -> "Message":
         if route is None:  # the patient's email, as before channels had a choice
             if not to.email:
@@ -107,6 +124,7 @@ class Message(Aggregate):
             patient_id=to.patient_id,
             recipient_id=None if patient else to.id,
             appointment_id=appointment_id,
+            appointment_plan=appointment_plan,
             channel=route.channel,
             to=route.to,
             template=content.template,
@@ -178,7 +196,12 @@ class Message(Aggregate):
     def fail(self, reason: str, now: datetime) -> None:
         """Give up on this channel; a fallback (if any) is the next message. ``sent_at`` tells a
         refusal while sending from a provider's later report that it was undelivered."""
-        if self.status in (MessageStatus.FAILED, MessageStatus.CANCELLED, MessageStatus.DELIVERED):
+        if self.status in (
+            MessageStatus.FAILED,
+            MessageStatus.CANCELLED,
+            MessageStatus.SUPERSEDED,
+            MessageStatus.DELIVERED,
+        ):
             raise Conflict(f"cannot fail a {self.status.value} message")
         self.status, self.failure, self.failed_at, self.claimed_at = MessageStatus.FAILED, reason, now, None
 
@@ -187,6 +210,14 @@ class Message(Aggregate):
         if self.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
             return False
         self.status, self.failure, self.claimed_at = MessageStatus.CANCELLED, reason, None
+        return True
+
+    def supersede(self, why: Superseded) -> bool:
+        """Not to be sent: its appointment changed since (a cancellation after a held confirmation)."""
+        if self.status not in (MessageStatus.QUEUED, MessageStatus.SENDING):
+            return False
+        self.status, self.failure, self.claimed_at = MessageStatus.SUPERSEDED, why.reason, None
+        self.superseded_by = why.by
         return True
 
     def report(
@@ -217,7 +248,16 @@ class Message(Aggregate):
         ``due``: marked due now, so the due sweep retries it if nothing else does (no event to retry)."""
         route, rest = self.fallbacks[0], self.fallbacks[1:]
         data = self.model_dump(
-            include={"source", "patient_id", "recipient_id", "appointment_id", "category", "variables", "sent_by"}
+            include={
+                "source",
+                "patient_id",
+                "recipient_id",
+                "appointment_id",
+                "appointment_plan",
+                "category",
+                "variables",
+                "sent_by",
+            }
         )
         return Message(
             id=msg_id,

@@ -1,5 +1,6 @@
-"""Scheduling's events: the appointment as known here (for reminders), the patient's (and consenting
-family's) message about each change, and the reminders of the current plan."""
+"""Scheduling's events: the appointment as known here, the patient's (and consenting family's)
+message about each change, the held messages the change supersedes, and the reminders of the
+current plan."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -12,15 +13,27 @@ from caremesh_contracts import (
     AppointmentNoShowRecorded,
     AppointmentRescheduled,
 )
+from caremesh_kit import logs
 from caremesh_kit.clock import Clock
 from caremesh_kit.envelope import Envelope
 from caremesh_kit.errors import RetryLater
-from caremesh_notifications.domain import Appointment, AppointmentEvent, VisitStatus, appointment_facts
+from caremesh_notifications.domain import (
+    Appointment,
+    AppointmentEvent,
+    Message,
+    MessageStatus,
+    Superseded,
+    VisitStatus,
+    appointment_facts,
+)
+from caremesh_notifications.domain.superseding import superseded
 from caremesh_notifications.store import Messages
 from caremesh_notifications.usecases.notify import Heads, Household, Notice, Notifier, Prepared, settle
 from caremesh_notifications.usecases.reminders import Reminders
 from caremesh_notifications.usecases.surveys import Surveys
 from caremesh_notifications.usecases.tasks import concurrently, settled
+
+log = logs.get("caremesh.notifications.appointments")
 
 
 @dataclass
@@ -50,18 +63,19 @@ class AppointmentMessages:
 
     async def on_appointment_declined(self, event: AppointmentDeclined, env: Envelope) -> None:
         notice = self._appointment(env, event, "appointment.declined")
-        await self._on_appointment(event, _end(event, VisitStatus.DECLINED), lambda _: notice, family=False)
+        await self._on_appointment(event, _end(event, env, VisitStatus.DECLINED), _told(notice), family=False)
 
     async def on_appointment_cancelled(self, event: AppointmentCancelled, env: Envelope) -> None:
         notice = self._appointment(env, event, "appointment.cancelled", "family.appointment.cancelled")
-        await self._on_appointment(event, _end(event, VisitStatus.CANCELLED), lambda _: notice, family=True)
+        await self._on_appointment(event, _end(event, env, VisitStatus.CANCELLED), _told(notice), family=True)
 
     async def on_no_show_recorded(self, event: AppointmentNoShowRecorded, env: Envelope) -> None:
         notice = self._appointment(env, event, "appointment.no_show")
-        await self._on_appointment(event, _end(event, VisitStatus.NO_SHOW), lambda _: notice, family=False)
+        await self._on_appointment(event, _end(event, env, VisitStatus.NO_SHOW), _told(notice), family=False)
 
     async def on_appointment_fulfilled(self, event: AppointmentFulfilled, env: Envelope) -> None:
-        await self._on_appointment(event, _end(event, VisitStatus.FULFILLED), lambda _: None, family=None)
+        ended = _end(event, env, VisitStatus.FULFILLED)
+        await self._on_appointment(event, ended, lambda _: None, family=None)
         await self.surveys.invite(event, env)
 
     async def _on_appointment(
@@ -73,9 +87,10 @@ class AppointmentMessages:
         family: bool | None,
         likely_new: bool = False,
     ) -> Appointment:
-        """An appointment event: the appointment as known here; the reminders of another plan (or of a
-        visit that will not take place) cancelled; the event's own message (``notice_for`` the updated
-        appointment, if any) and the current plan's reminders stored in one write; the due ones sent.
+        """An appointment event: the appointment as known here; the held messages it made obsolete
+        superseded (a confirmation after a cancellation, reminders of another plan); the event's own
+        message (``notice_for`` the updated appointment, if any) and the current plan's reminders stored
+        in one write; the due ones sent.
 
         Store round trips, for a first booking: the appointment's creation (3) and the recipients
         (contact, family, preferences: 3), at once; one write of the confirmation, already claimed, with
@@ -98,7 +113,7 @@ class AppointmentMessages:
             )
         # No message can refer to an appointment created just now: nothing to read about it then.
         stored = [] if created else await self.messages.of_appointment(appt.id)
-        await self.reminders.cancel_stale(appt, stored)
+        await self.supersede_held(appt, stored)
 
         def people() -> Household:
             if isinstance(household, Exception):
@@ -107,12 +122,29 @@ class AppointmentMessages:
 
         heads, prepared = Heads(stored), list[Prepared]()
         if (notice := notice_for(appt)) is not None:
+            notice = replace(notice, plan=appt.plan)  # what the appointment is now, for the supersede rule
             prepared.append(self.notifier.prepare(notice, people(), heads, self.clock()))
         if (reminders := self.reminders.prepare(appt, people, heads)) is not None:
             prepared.append(reminders)
         if prepared:
             settle(await self.notifier.deliver((await self.notifier.place(prepared)).messages))
         return appt
+
+    async def supersede_held(self, appt: Appointment, stored: list[Message]) -> None:
+        """Supersede the appointment's messages not yet sent (among ``stored``, its messages as read
+        just now) that the appointment as it is now makes obsolete. Each is one compare-and-set on the
+        message; a redelivered or stale event finds nothing left to change."""
+        held = [(m, why) for m in stored if m.status is MessageStatus.QUEUED and (why := superseded(m, appt))]
+        done = await concurrently(*(self._supersede(m, why) for m, why in held))
+        if count := sum(m.status is MessageStatus.SUPERSEDED for m in done):
+            logs.info(log, "held messages superseded", appointment_id=appt.id, count=count)
+
+    async def _supersede(self, message: Message, why: Superseded) -> Message:
+        # As read: if it changed since (a sweep claimed it), the compare-and-set refuses and it is read
+        # again; only a message nobody has claimed is stopped, one being sent is past stopping.
+        return await self.messages.repo.mutate(
+            message.id, lambda m: m.status is MessageStatus.QUEUED and m.supersede(why), loaded=message
+        )
 
     @staticmethod
     def _appointment(env: Envelope, e: AppointmentEvent, kind: str, family_kind: str | None = None) -> Notice:
@@ -126,9 +158,14 @@ class AppointmentMessages:
         )
 
 
-def _end(e: AppointmentEvent, status: VisitStatus) -> Callable[[Appointment], bool]:
-    """Final, whatever arrives later; the reminders not yet sent go."""
-    return lambda a: a.end(status, e.start)
+def _end(e: AppointmentEvent, env: Envelope, status: VisitStatus) -> Callable[[Appointment], bool]:
+    """Final, whatever arrives later; the messages it supersedes go unsent."""
+    return lambda a: a.end(status, e.start, env.id)
+
+
+def _told(notice: Notice) -> Callable[[Appointment], Notice | None]:
+    """An ending's notice, unless another ending took effect first (its notice is the one told)."""
+    return lambda a: notice if a.ended_here(notice.source) else None
 
 
 def _at(notice: Notice, appt: Appointment) -> Notice:

@@ -17,7 +17,7 @@ from caremesh_kit import logs
 from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Conflict, VersionConflict
 from caremesh_notifications.adapters import Accepted, ChannelError, Sender
-from caremesh_notifications.domain import Channel, Message, MessageStatus, message_id
+from caremesh_notifications.domain import Channel, Message, MessageStatus, Superseded, message_id
 from caremesh_notifications.domain.templates import Catalog
 from caremesh_notifications.store import Messages
 
@@ -31,10 +31,13 @@ class Outcome(StrEnum):
     BUSY = "busy"  # another consumer holds the send lease
     FAILED = "failed"  # every route failed; the reasons are on the messages
     CANCELLED = "cancelled"  # consent or preferences no longer allow it
+    SUPERSEDED = "superseded"  # a later change of its appointment made it obsolete
 
 
-# Why a message may no longer go out (consent withdrawn, opted out), or None: checked before each send.
-Gate = Callable[[Message], Awaitable[str | None]]
+# Why a message may no longer go out, or None: checked before each send. A reason (consent withdrawn,
+# opted out) cancels it; a ``Superseded`` (its appointment changed since) supersedes it.
+Gate = Callable[[Message], Awaitable[str | Superseded | None]]
+_STOPPED = (MessageStatus.FAILED, MessageStatus.CANCELLED, MessageStatus.SUPERSEDED)
 
 
 @dataclass
@@ -100,15 +103,19 @@ class Dispatcher:
             now = self.clock()
             if message.done:
                 return Outcome.SENT, message
-            if message.status in (MessageStatus.FAILED, MessageStatus.CANCELLED):
+            if message.status in _STOPPED:
                 return Outcome(message.status.value), message
             if not message.due(now):
                 return Outcome.HELD, message
             if not message.claimable(now, self.lease):
                 return Outcome.BUSY, message
             if not permitted and (why := await self.gate(message)) is not None:
-                message = await self.messages.repo.mutate(message.id, lambda m: m.cancel(why))
-                return (Outcome.CANCELLED if message.status is MessageStatus.CANCELLED else Outcome.BUSY), message
+                # Only while nobody else took the send meanwhile: one being sent is past stopping.
+                message = await self.messages.repo.mutate(
+                    message.id, lambda m: m.claimable(now, self.lease) and _stop(m, why), loaded=message
+                )
+                stopped = message.status in (MessageStatus.CANCELLED, MessageStatus.SUPERSEDED)
+                return (Outcome(message.status.value) if stopped else Outcome.BUSY), message
         sender = self.senders.get(message.channel)
         if sender is None:  # configured when the chain was planned, not now
             reason = f"{message.channel.value}: not configured"
@@ -210,3 +217,7 @@ class Dispatcher:
         """On stop: sends started by ``deliver_soon`` are dropped; the due sweep retries them."""
         for task in list(self._soon):
             task.cancel()
+
+
+def _stop(message: Message, why: str | Superseded) -> bool:
+    return message.supersede(why) if isinstance(why, Superseded) else message.cancel(why)

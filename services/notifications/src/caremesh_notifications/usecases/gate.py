@@ -1,11 +1,20 @@
 """What is checked before every send: a held message must not outlive a consent withdrawal or an
-opt-out, and a reminder must not outlive its visit or its plan."""
+opt-out, nor a change of its appointment that supersedes it (see ``domain.superseding``)."""
 
 from dataclasses import dataclass
 
 from caremesh_kit.store import Repository
-from caremesh_notifications.domain import Appointment, FamilyMember, Message, Preferences, opt_out, permitted
-from caremesh_notifications.domain.reminders import REMINDER_KINDS, parse_source
+from caremesh_notifications.domain import (
+    Appointment,
+    FamilyMember,
+    Message,
+    Preferences,
+    Superseded,
+    opt_out,
+    permitted,
+)
+from caremesh_notifications.domain.reminders import parse_source
+from caremesh_notifications.domain.superseding import BOUND, superseded
 from caremesh_notifications.domain.templates import Catalog
 from caremesh_notifications.usecases.tasks import concurrently
 
@@ -17,10 +26,11 @@ class SendGate:
     appointments: Repository[Appointment]
     catalog: Catalog
 
-    async def __call__(self, message: Message) -> str | None:
-        """Why the message may no longer go out, or None; both checks read at once."""
+    async def __call__(self, message: Message) -> str | Superseded | None:
+        """Why the message may no longer go out, or None; both checks read at once. A superseded
+        message says so first: the event that superseded it is the more useful answer."""
         consent, visit = await concurrently(self.consent(message), self.visit(message))
-        why: str | None = consent or visit
+        why: str | Superseded | None = visit or consent
         return why
 
     async def consent(self, message: Message) -> str | None:
@@ -39,12 +49,11 @@ class SendGate:
             why = permitted(rule, member, prefs)
         return why.value if why else None
 
-    async def visit(self, message: Message) -> str | None:
-        """For a reminder: its appointment still happens, at the time it was planned for."""
-        if message.template not in REMINDER_KINDS:
+    async def visit(self, message: Message) -> Superseded | None:
+        """For a message about an appointment: still true of the appointment as it is now."""
+        if message.template not in BOUND:
             return None
         key = parse_source(message.source)
-        appt = await self.appointments.find(key[0]) if key else None
-        if appt is None or not appt.active:
-            return f"appointment {appt.status.value if appt else 'unknown'}"
-        return None if key and key[1] == appt.plan else "appointment moved"
+        appointment_id = message.appointment_id or (key[0] if key else None)
+        appt = await self.appointments.find(appointment_id) if appointment_id else None
+        return superseded(message, appt)

@@ -45,6 +45,7 @@ class Notice:
     patient_id: str
     facts: dict[str, str | date] = field(default_factory=dict)  # datetimes: shown per recipient
     appointment_id: str | None = None
+    plan: int | None = None  # the appointment's plan (its time) the notice is true of, for the supersede rule
     family_kind: str | None = None
     at: datetime | None = None  # not before this (a reminder's time); quiet hours push it later
     until: datetime | None = None  # pointless from then on (the visit, an offer's end): skip who must wait past it
@@ -239,6 +240,7 @@ class Notifier:
             fallbacks=routes[1:],
             not_before=allowed if allowed > now or notice.swept else None,
             sent_by=notice.sent_by,
+            appointment_plan=notice.plan,
         )
         if message.due(now):
             # Sent by whoever composes it, right after storing it: stored claimed, so the claim is no

@@ -3,10 +3,10 @@
 A reminder is a held message (``queued`` with ``not_before``), one per appointment, plan, offset,
 recipient and channel, under a deterministic id. The due sweep sends it through the usual claim,
 so it survives restarts and goes out once however many replicas sweep. After every appointment
-event, ``cancel_stale`` cancels the reminders not yet sent that belong to an older plan (or to a
-visit that will not happen) and ``prepare`` composes the current plan's, which a redelivery finds
-again. Both work from one read of the appointment's messages, and the handler stores the plan with
-the event's own message in one write.
+event, the handler supersedes the held messages the change made obsolete (reminders of an older plan
+among them, see ``domain.superseding``) and ``prepare`` composes the current plan's, which a
+redelivery finds again. Both work from one read of the appointment's messages, and the handler stores
+the plan with the event's own message in one write.
 Before each send, ``SendGate.visit`` checks once more that the reminder is still of the current plan.
 """
 
@@ -17,18 +17,16 @@ from datetime import datetime
 from caremesh_kit import logs
 from caremesh_kit.clock import Clock
 from caremesh_kit.store import Repository
-from caremesh_notifications.domain import Addressee, Appointment, Message, MessageStatus
+from caremesh_notifications.domain import Addressee, Appointment
 from caremesh_notifications.domain.reminders import (
     FAMILY_REMINDER,
     REMINDER,
-    REMINDER_KINDS,
     ReminderPolicy,
     plan,
     reminder_source,
 )
 from caremesh_notifications.store import Messages
 from caremesh_notifications.usecases.notify import Heads, Household, Notice, Notifier, Prepared
-from caremesh_notifications.usecases.tasks import concurrently
 
 log = logs.get("caremesh.notifications.reminders")
 
@@ -52,26 +50,6 @@ class Reminders:
         and whether it was created just now. ``likely_new``: try creating it first (a booking)."""
         return await self.appointments.add_or_mutate(appointment_id, new, change, likely_new)
 
-    async def cancel_stale(self, appt: Appointment, stored: list[Message]) -> None:
-        """Cancel the appointment's reminders not yet sent (among ``stored``, its messages as read just
-        now) that belong to another plan, or all of them if the visit will not take place as booked."""
-        current = reminder_source(appt.id, appt.plan, "") if appt.active else None
-        why = "appointment moved" if appt.active else f"appointment {appt.status.value}"
-        stale = [
-            m
-            for m in stored
-            if m.template in REMINDER_KINDS
-            and m.status is MessageStatus.QUEUED
-            and (current is None or not m.source.startswith(current))
-        ]
-        done = await concurrently(*(self._cancel(m, why) for m in stale))
-        if cancelled := sum(m.status is MessageStatus.CANCELLED for m in done):
-            logs.info(log, "reminders cancelled", appointment_id=appt.id, count=cancelled, reason=why)
-
-    async def _cancel(self, message: Message, why: str) -> Message:
-        # As read: if it changed since (a sweep claimed it), the compare-and-set refuses and it is read again.
-        return await self.messages.repo.mutate(message.id, lambda m: _cancel_queued(m, why), loaded=message)
-
     def prepare(self, appt: Appointment, household: Callable[[], Household], heads: Heads) -> Prepared | None:
         """The current plan's reminders: found in ``heads`` (a redelivery), or composed, per recipient
         (the patient, family with consent) and policy offset, out of each one's quiet hours. None when
@@ -85,6 +63,7 @@ class Reminders:
             family_kind=FAMILY_REMINDER,
             patient_id=appt.patient_id,
             appointment_id=appt.id,
+            plan=appt.plan,
             until=appt.start,
             facts={"when": appt.start, "reference": appt.id, "practitioner_name": appt.practitioner_name or ""},
         )
@@ -107,8 +86,3 @@ def _allowed(a: Addressee) -> Callable[[datetime], datetime]:
     """The recipient's quiet hours, in their own zone (as the notifier applies them)."""
     prefs, zone = a.prefs, a.recipient.time_zone
     return (lambda t: prefs.next_allowed(t, zone)) if prefs else (lambda t: t)
-
-
-def _cancel_queued(m: Message, why: str) -> bool:
-    # Only a message nobody has claimed: one being sent is past stopping.
-    return m.status is MessageStatus.QUEUED and m.cancel(why)
