@@ -174,7 +174,7 @@ async def test_an_overdue_task_is_announced_once_by_two_replicas_and_after_a_res
             await wait_settled(namespace)
             got = (await client.get(f"/patients/{pid}/care-plans/{plan['id']}")).json()
             assert got["tasks"][0]["overdue_at"] is not None
-        assert len(cap.of(CareTaskOverdue)) == 1
+        assert len(cap.ids_of(CareTaskOverdue)) == 1
 
 
 async def test_the_worklist_shows_overdue_tasks_and_goals_at_risk(records):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import Action, CareTeamAccess, CoordinatorAccess, PatientAccess
 from caremesh_kit.http import Resource
+from caremesh_kit.openapi import Limit, Offset
 from caremesh_records.api.deps import Services
 from caremesh_records.domain.careplan import (
     CarePlan,
@@ -145,8 +146,8 @@ async def list_plans(
     uc: Services,
     access: PatientAccess,
     status: Annotated[PlanStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[CarePlanOut]:
     await access.read("CarePlan", "*", patient_id)
     now = uc.clock()
@@ -233,8 +234,8 @@ async def worklist(
     assignee: Annotated[str | None, Query(description="a care-team member's tasks and the goals they serve")] = None,
     patient_id: Annotated[str | None, Query()] = None,
     kind: Annotated[Literal["task", "goal"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[WorklistItem]:
     items = await uc.care_plans.worklist(assignee, patient_id, kind, limit, offset)
     # One read per patient shown: the trail is kept by patient.

@@ -14,6 +14,7 @@ from fhir.resources.R4B.resource import Resource
 
 from caremesh_kit.audit import Access, PatientAccess
 from caremesh_kit.errors import Invalid, NotFound
+from caremesh_kit.openapi import limit_query, offset_query
 from caremesh_records.api.deps import Services
 from caremesh_records.domain.fhir import careplan, family, mapping
 from caremesh_records.domain.history import KINDS, Kind
@@ -146,8 +147,8 @@ async def search(
     access: PatientAccess,
     patient: Annotated[str | None, Query(description="Patient id or Patient/{id}")] = None,
     id_: Annotated[str | None, Query(alias="_id", description="Patient search: the id")] = None,
-    count: Annotated[int, Query(alias="_count", ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+    count: Annotated[int, limit_query(alias="_count")] = 100,
+    offset: Annotated[int, offset_query(alias="_offset")] = 0,
 ) -> Response:
     _known(resource_type)
     if resource_type == "Patient":

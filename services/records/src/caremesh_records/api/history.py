@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
+from caremesh_kit.openapi import Limit, Offset
 from caremesh_records.api.deps import Services
 from caremesh_records.domain.history import (
     Allergy,
@@ -65,8 +66,8 @@ def _routes(path: str, entry: type[HistoryEntry], new: type[NewEntry], update: t
         uc: Services,
         access: PatientAccess,
         status: Annotated[status_type | None, Query()] = None,  # type: ignore[valid-type]  # a type chosen per kind at run time
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[HistoryEntry]:
         await access.read(resource, "*", patient_id)
         return await uc.history.entries_of(kind, patient_id, status, limit, offset)

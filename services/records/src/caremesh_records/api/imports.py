@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import CoordinatorAccess
 from caremesh_kit.errors import Invalid, NotFound
+from caremesh_kit.openapi import Offset, limit_query
 from caremesh_records.api.deps import Services
 from caremesh_records.usecases.fhir_import import bundle as bundles
 from caremesh_records.usecases.fhir_import.jobs import split
@@ -141,8 +142,8 @@ async def import_status(
     import_id: str,
     uc: Services,
     access: CoordinatorAccess,
-    limit: Annotated[int, Query(ge=0, le=5000, description="outcomes per page; 0: none")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(5000, minimum=0, description="outcomes per page; 0: none")] = 100,
+    offset: Offset = 0,
     outcome: Annotated[Outcome | None, Query(description="only outcomes of this kind")] = None,
 ) -> ImportStatus:
     found = await uc.import_jobs.status(import_id, outcomes=limit > 0)

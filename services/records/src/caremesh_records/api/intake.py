@@ -12,6 +12,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from caremesh_kit.audit import Action, PatientAccess
 from caremesh_kit.errors import Invalid
 from caremesh_records.api.deps import Services
+from caremesh_records.api.fhir import FhirResponse
 from caremesh_records.domain.history import KINDS
 from caremesh_records.domain.intake import Outcome, questionnaire
 
@@ -21,7 +22,9 @@ router = APIRouter(prefix="/fhir", tags=["intake"])
 FHIR_JSON = "application/fhir+json"
 
 
-@router.get("/Questionnaire/intake", summary="The intake questionnaire (FHIR R4 Questionnaire)")
+@router.get(
+    "/Questionnaire/intake", response_class=FhirResponse, summary="The intake questionnaire (FHIR R4 Questionnaire)"
+)
 async def intake_questionnaire(_: PatientAccess) -> Response:
     return Response(questionnaire().model_dump_json(), media_type=FHIR_JSON)
 
@@ -53,7 +56,9 @@ async def submit_intake(
     return outcomes
 
 
-@router.get("/QuestionnaireResponse", summary="A patient's intake responses, as a searchset Bundle")
+@router.get(
+    "/QuestionnaireResponse", response_class=FhirResponse, summary="A patient's intake responses, as a searchset Bundle"
+)
 async def intake_responses(
     uc: Services, access: PatientAccess, patient: Annotated[str, Query(description="Patient id or Patient/{id}")]
 ) -> Response:

@@ -1,15 +1,16 @@
 """Patients over HTTP: registration (with possible duplicates), merges, the timeline and encounters."""
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import Action, CareTeamAccess, PatientAccess
 from caremesh_kit.http import Resource
+from caremesh_kit.openapi import Limit, Offset
 from caremesh_records.api.deps import Services
 from caremesh_records.domain import (
+    Deceased,
     Demographics,
     DuplicateCandidate,
     Encounter,
@@ -26,6 +27,7 @@ class PatientOut(Resource, Demographics):
     status: PatientStatus
     merged_into: str | None
     registered_at: datetime
+    deceased: Deceased | None = None
 
     @classmethod
     def of(cls, p: Patient) -> "PatientOut":
@@ -36,6 +38,7 @@ class PatientOut(Resource, Demographics):
             status=p.status,
             merged_into=p.merged_into,
             registered_at=p.registered_at,
+            deceased=p.deceased,
             **p.demographics.model_dump(),
         )
 
@@ -91,8 +94,8 @@ async def timeline(
     patient_id: str,
     uc: Services,
     access: PatientAccess,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[TimelineEntry]:
     await access.read("Timeline", patient_id, patient_id)
     return await uc.patients.timeline_of(patient_id, limit, offset)
@@ -103,8 +106,8 @@ async def encounters(
     patient_id: str,
     uc: Services,
     access: PatientAccess,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[Encounter]:
     """Visits that took place, oldest first."""
     await access.read("Encounter", "*", patient_id)

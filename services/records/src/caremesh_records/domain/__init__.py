@@ -4,6 +4,7 @@ plans, family and consent, the intake questionnaire and the FHIR R4B mapping. No
 
 from caremesh_records.domain.patient import (
     MRN_SYSTEM,
+    Deceased,
     Demographics,
     DuplicateCandidate,
     Identifier,
@@ -30,6 +31,7 @@ from caremesh_records.domain.timeline import (
 
 __all__ = [
     "MRN_SYSTEM",
+    "Deceased",
     "Demographics",
     "DuplicateCandidate",
     "Encounter",

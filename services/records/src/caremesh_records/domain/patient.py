@@ -3,9 +3,10 @@
 import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, EmailStr, Field, ValidationInfo, field_validator, model_validator
 
 from caremesh_contracts import (
     PatientMerged,
@@ -13,7 +14,7 @@ from caremesh_contracts import (
 )
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.errors import Conflict, Invalid
-from caremesh_kit.types import TimeZoneName
+from caremesh_kit.types import CalendarDate, TimeZoneName
 
 MRN_SYSTEM = "urn:caremesh:mrn"
 
@@ -30,9 +31,15 @@ class Identifier(BaseModel):
 
 
 class Demographics(BaseModel):
-    given_name: str = Field(min_length=1, max_length=200)
+    given_name: str = Field(min_length=1, max_length=200, description="every given name, space-separated")
+    given_names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="each given name on its own (FHIR name.given), joined they are given_name; "
+        "defaults to [given_name]",
+    )
     family_name: str = Field(min_length=1, max_length=200)
-    birth_date: date
+    birth_date: CalendarDate
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")
     time_zone: TimeZoneName = "UTC"
@@ -40,6 +47,27 @@ class Demographics(BaseModel):
         default=None, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$", description="BCP 47, e.g. en or es-MX"
     )
     identifiers: list[Identifier] = Field(default_factory=list, max_length=20)
+
+    @field_validator("given_names")
+    @classmethod
+    def _agree_with_given_name(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        given = info.data.get("given_name")
+        if names and given is not None and " ".join(names) != given:
+            raise ValueError("joined with spaces, given_names must be given_name")
+        return names
+
+    @model_validator(mode="after")
+    def _one_given_name_by_default(self) -> "Demographics":
+        # Records stored before given_names existed, and clients that send only given_name.
+        if not self.given_names:
+            self.given_names = [self.given_name]
+        return self
+
+
+class Deceased(BaseModel):
+    """The patient has died. ``at`` is when, if the source said (FHIR deceasedDateTime)."""
+
+    at: AwareDatetime | None = None
 
 
 def match_key(d: Demographics) -> str:
@@ -78,6 +106,7 @@ class Patient(Aggregate):
     mrn: str = ""  # empty only for records made before MRNs were assigned
     status: PatientStatus = PatientStatus.ACTIVE
     merged_into: str | None = None
+    deceased: Deceased | None = None  # None: not known to have died
     # Kept for lookups (indexed): the folded name and birth date, and every identifier.
     match_key: str = ""
     identifier_keys: list[str] = Field(default_factory=list)
@@ -112,10 +141,23 @@ class Patient(Aggregate):
         return True
 
     @classmethod
-    def register(cls, patient_id: str, demographics: Demographics, now: datetime, mrn: str = "") -> "Patient":
+    def register(
+        cls,
+        patient_id: str,
+        demographics: Demographics,
+        now: datetime,
+        mrn: str = "",
+        deceased: Deceased | None = None,
+    ) -> "Patient":
         # A birth date is a local date: compare with today where the patient lives.
         if demographics.birth_date > local_date(now, demographics.time_zone):
             raise Invalid("birth_date is in the future", field="birth_date")
+        if deceased is not None and deceased.at is not None:
+            if deceased.at > now:
+                raise Invalid("deceased.at is in the future", field="deceased.at")
+            # As the source wrote it: its offset, not the patient's zone, says which day it was.
+            if deceased.at.date() < demographics.birth_date:
+                raise Invalid("deceased.at is before birth_date", field="deceased.at")
         if not (demographics.email or demographics.phone):
             raise Invalid("a patient needs an email or a phone number to be kept informed", field="email")
         patient = cls(
@@ -123,6 +165,7 @@ class Patient(Aggregate):
             demographics=demographics,
             registered_at=now,
             mrn=mrn,
+            deceased=deceased,
             match_key=match_key(demographics),
             identifier_keys=sorted({i.key for i in demographics.identifiers} | {f"{MRN_SYSTEM}|{mrn}"}),
         )

@@ -156,8 +156,10 @@ def patient(p: Patient) -> FhirPatient:
             link=[{"other": patient_ref(merged_into), "type": "replaced-by"}] if merged_into else None,
             identifier=identifiers or None,
             meta=Meta(versionId=str(p.version), source="urn:caremesh:records"),
-            name=[{"use": "official", "family": d.family_name, "given": [d.given_name]}],
+            name=[{"use": "official", "family": d.family_name, "given": d.given_names or [d.given_name]}],
             birthDate=d.birth_date,
+            deceasedDateTime=p.deceased.at if p.deceased else None,
+            deceasedBoolean=True if p.deceased and p.deceased.at is None else None,
             telecom=telecom or None,
             communication=[
                 PatientCommunication(

@@ -54,15 +54,19 @@ def coded(path: str, concept: CodeableConcept | None, systems: tuple[str, ...]) 
         if not (c.system and c.code):
             reasons.append(f"{path}.coding.{i} needs a system and a code")
             continue
+        display = (c.display or (concept.text if concept else None) or "").strip()
         try:
-            codes.check(f"{path}.coding.{i}", Coding(system=c.system, code=c.code, display="-"), systems)
+            coding = Coding(system=c.system, code=c.code, display=display[:500] or "-")
+            codes.check(f"{path}.coding.{i}", coding, systems)
+        except ValidationError as exc:  # e.g. a code longer than any system's
+            reasons.append("; ".join(f"{path}.coding.{i}.{e['loc'][0]}: {e['msg']}" for e in exc.errors()))
+            continue
         except Invalid as exc:
             reasons.append(exc.detail)
             continue
-        display = c.display or (concept.text if concept else None)
         if not display:
             raise Reject(f"{path}.coding.{i} has no display text: records keeps one with every code")
-        return Coding(system=c.system, code=c.code, display=display[:500])
+        return coding
     raise Reject(reasons[0])
 
 

@@ -7,7 +7,9 @@ To import another type, add one entry to ``HANDLERS``:
 where ``map(entry, bundle) -> list[Item]`` is pure (raise ``plan.Skip`` or ``plan.Reject`` with the
 reason for the report; resolve the patient with ``clinical.patient_of``) and
 ``write(sink, item) -> writer.Result`` stores one item once (derive its id with
-``patient.derived_id(patient_id, item.key)``). Then drop the type from ``NOT_IMPORTED``.
+``patient.derived_id(patient_id, item.key)``). Then drop the type from ``NOT_IMPORTED``. A type
+written as part of another (``carried=True``, a Goal with its CarePlan) is written last, and its
+``write`` reports what the other made of it (``Sink.carried``).
 """
 
 from caremesh_records.usecases.fhir_import import careplans, clinical, encounters, writer
@@ -25,7 +27,7 @@ HANDLERS: dict[str, Handler] = {
     "FamilyMemberHistory": Handler(clinical.family_history, writer.write_history),
     "Encounter": Handler(encounters.encounter, writer.write_encounter),
     "CarePlan": Handler(careplans.care_plan, careplans.write_care_plan),
-    "Goal": Handler(careplans.goal, careplans.write_care_plan),  # maps to nothing: written with its plan
+    "Goal": Handler(careplans.goal, careplans.write_goal, carried=True),  # written with its plan
 }
 
 # Why a type is skipped; any other type gets plan.DEFAULT_REASON.

@@ -8,12 +8,12 @@ re-import finds the patient it made the first time.
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from pydantic import ValidationError
 
-from caremesh_records.domain import Demographics, Identifier
+from caremesh_records.domain import Deceased, Demographics, Identifier
 from caremesh_records.usecases.fhir_import.bundle import Entry, ParsedBundle, validation_reason
 from caremesh_records.usecases.fhir_import.plan import Item, Reject
 
@@ -42,6 +42,7 @@ class PatientData:
     patient_id: str  # derived from the import identifier
     demographics: Demographics
     import_identifier: Identifier
+    deceased: Deceased | None = None
 
 
 def patient(entry: Entry, bundle: ParsedBundle) -> list[Item]:
@@ -49,7 +50,8 @@ def patient(entry: Entry, bundle: ParsedBundle) -> list[Item]:
     warnings: list[str] = []
     names = p.name or []
     name = next((n for n in names if n.use == "official"), names[0] if names else None)
-    given = " ".join(g for g in name.given or [] if g) if name else ""
+    given_names = [g.strip() for g in (name.given or []) if g and g.strip()] if name else []
+    given = " ".join(given_names)
     family = (name.family or "") if name else ""
     if not given or not family:
         raise Reject("Patient.name needs a given and a family name")
@@ -63,12 +65,12 @@ def patient(entry: Entry, bundle: ParsedBundle) -> list[Item]:
         warnings.append("Patient.telecom phone is not a number records can call (E.164): not kept")
     if not (email or phone):
         raise Reject("Patient.telecom has no email or phone number: records needs one to keep the patient informed")
-    if p.deceasedBoolean or p.deceasedDateTime:
-        warnings.append("Patient.deceased is not kept by records")
+    deceased = _deceased(p, warnings)
     source_id = entry.source_id
     ident = Identifier(system=import_system(bundle.source), value=source_id[:100])
     fields = {
         "given_name": given,
+        "given_names": given_names,
         "family_name": family,
         "birth_date": p.birthDate,
         "email": email,
@@ -82,7 +84,7 @@ def patient(entry: Entry, bundle: ParsedBundle) -> list[Item]:
         demographics = Demographics(**fields)
     except ValidationError as exc:
         # An optional field records cannot take is left out rather than losing the patient.
-        bad = {str(e["loc"][0]) for e in exc.errors()} & {"email", "language", "time_zone"}
+        bad = {str(e["loc"][0]) for e in exc.errors()} & {"email", "language", "time_zone", "given_names"}
         if not bad:
             raise Reject(f"Patient: {validation_reason(exc)}") from None
         warnings.append(f"Patient {', '.join(sorted(bad))} not in a form records takes: not kept")
@@ -92,7 +94,9 @@ def patient(entry: Entry, bundle: ParsedBundle) -> list[Item]:
             raise Reject(f"Patient: {validation_reason(again)}") from None
         if not (demographics.email or demographics.phone):
             raise Reject("Patient.telecom has no usable email or phone number: records needs one") from None
-    data = PatientData(patient_id=derived_id(ident.key), demographics=demographics, import_identifier=ident)
+    data = PatientData(
+        patient_id=derived_id(ident.key), demographics=demographics, import_identifier=ident, deceased=deceased
+    )
     return [
         Item(
             entry=entry.index,
@@ -118,6 +122,21 @@ def e164(written: str, countries: set[str]) -> str | None:
     else:
         return None
     return candidate if re.fullmatch(r"\+[1-9][0-9]{6,14}", candidate) else None
+
+
+def _deceased(p: FhirPatient, warnings: list[str]) -> Deceased | None:
+    """The fact of death, and when if the source says so in a form records keeps (a full date
+    and time with its offset, not before birth); otherwise the fact alone, with a warning."""
+    if p.deceasedDateTime is None:
+        return Deceased() if p.deceasedBoolean else None
+    at = p.deceasedDateTime
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        warnings.append("Patient.deceasedDateTime is not a full date and time with an offset: only the death is kept")
+        return Deceased()
+    if isinstance(p.birthDate, date) and at.date() < p.birthDate:
+        warnings.append("Patient.deceasedDateTime is before the birth date: only the death is kept")
+        return Deceased()
+    return Deceased(at=at)
 
 
 def _language(p: FhirPatient) -> str | None:

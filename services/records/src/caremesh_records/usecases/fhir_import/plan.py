@@ -42,13 +42,16 @@ Mapper = Callable[[Entry, ParsedBundle], list[Item]]
 class Handler:
     map: Mapper
     write: Callable[[Any, Item], Awaitable[Any]]  # (writer.Sink, Item) -> writer.Result
+    # Written as part of another type's items (a Goal with its CarePlan): its items come after
+    # every other, so their outcome can follow what was written.
+    carried: bool = False
 
 
 @dataclass
 class Plan:
     bundle_type: str
     source: str
-    items: list[Item]  # the patients first, then the bundle's order
+    items: list[Item]  # the patients first, then the bundle's order, carried types last
     decided: list[ResourceOutcome]  # skipped or rejected without writing
     unresolved: Counter[str]
     resources: int  # entries in the bundle
@@ -71,8 +74,12 @@ def plan(raw: Any, handlers: Mapping[str, Handler], not_imported: Mapping[str, s
             )
         )
 
-    # Patients first: every other item names its patient.
-    ordered = sorted(bundle.entries, key=lambda e: (e.resource_type != "Patient", e.index))
+    # Patients first: every other item names its patient. Carried types last.
+    def order(e: Entry) -> tuple[bool, bool, int]:
+        handler = handlers.get(e.resource_type)
+        return e.resource_type != "Patient", handler is not None and handler.carried, e.index
+
+    ordered = sorted(bundle.entries, key=order)
     for e in ordered:
         handler = handlers.get(e.resource_type)
         if handler is None:

@@ -16,7 +16,7 @@ from caremesh_kit.audit import Access, Action
 from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Conflict, Invalid
 from caremesh_kit.store import Repository
-from caremesh_records.domain import Encounter, Patient, PatientStatus, mrn_with_check_digit
+from caremesh_records.domain import Deceased, Encounter, Patient, PatientStatus, mrn_with_check_digit
 from caremesh_records.domain.history import KINDS
 from caremesh_records.store import PatientIndex, PatientLog
 from caremesh_records.usecases.care_plans import CarePlans
@@ -64,6 +64,8 @@ class Sink:
     # History entry ids already there, per patient found (not made) by this import: one query per
     # patient instead of a read per entry, which on FerretDB costs more than the write.
     existing: dict[str, set[str]] = field(default_factory=dict)
+    # The outcome of a resource written as part of another (a Goal with its CarePlan), by its entry.
+    carried: dict[int, Result] = field(default_factory=dict)
     _audited: set[tuple[str, str]] = field(default_factory=set)
 
     @property
@@ -144,9 +146,11 @@ async def write_patient(sink: Sink, item: Item) -> Result:
             how += f"; that patient was merged into {current.id}"
         sink.patients[item.entry] = current
         return Result(Outcome.SKIPPED, how, current.id)
-    patient = Patient.register(
-        data.patient_id, data.demographics, records.clock(), await _mrn(records, data.patient_id)
-    )
+    now, deceased, warnings = records.clock(), data.deceased, list[str]()
+    if deceased is not None and deceased.at is not None and deceased.at > now:
+        deceased = Deceased()
+        warnings.append("Patient.deceasedDateTime is in the future: only the death is kept")
+    patient = Patient.register(data.patient_id, data.demographics, now, await _mrn(records, data.patient_id), deceased)
     candidates = patient.candidates_among(await records.index.possible_duplicates(patient))
     await sink.access.wrote(Action.CREATE, "Patient", patient.id, patient.id)
     if not await records.patients.add_once(patient):  # a concurrent import of the same patient won
@@ -156,8 +160,12 @@ async def write_patient(sink: Sink, item: Item) -> Result:
     return Result(
         Outcome.IMPORTED,
         id=patient.id,
-        warnings=tuple(
-            f"possible duplicate of patient {c.patient_id} ({c.reason}): review, and merge if so" for c in candidates
+        warnings=(
+            *warnings,
+            *(
+                f"possible duplicate of patient {c.patient_id} ({c.reason}): review, and merge if so"
+                for c in candidates
+            ),
         ),
     )
 
