@@ -115,6 +115,15 @@ class EventCapture:
             if (m.headers or {}).get("ce-type") == event.ce_type()
         ]
 
+    def distinct(self, event: type[Event]) -> list[Any]:
+        """One per event id, in arrival order: an effect counted once however often it was delivered."""
+        seen: dict[str, Any] = {}
+        for m in self.messages:
+            headers = m.headers or {}
+            if headers.get("ce-type") == event.ce_type():
+                seen.setdefault(str(headers.get("ce-id")), event.model_validate_json(m.body))
+        return list(seen.values())
+
     def ids_of(self, event: type[Event]) -> set[str]:
         """Distinct event ids: delivery is at least once, so one event may be published twice."""
         return {
@@ -124,8 +133,9 @@ class EventCapture:
         }
 
     async def wait_for(self, event: type[Event], count: int = 1, timeout: float = 20) -> list[Any]:
+        """At least ``count`` distinct events (by id), each once."""
         return await eventually(
-            lambda: _enough(self.of(event), count), timeout=timeout, what=f"{count} x {event.ce_type()}"
+            lambda: _enough(self.distinct(event), count), timeout=timeout, what=f"{count} x {event.ce_type()}"
         )
 
 
@@ -366,3 +376,15 @@ def envelope_for(event: Event, subject: str) -> Envelope:
         correlation_id=context.new_id(),
         traceparent=None,
     )
+
+
+async def left_in_flight(db: Any, lease_until: datetime) -> list[str]:
+    """Turn each stored ``Idempotency-Key`` back into the pending key a process killed mid-request
+    leaves (after its commit, before it stored the response), its lease ending at ``lease_until``;
+    the keys' ids."""
+    keys = db["idempotency_keys"]
+    done = [d async for d in keys.find({"state": "done"})]
+    for d in done:
+        kept = {k: d[k] for k in ("_id", "request", "created_at", "owner", "seed") if k in d}
+        await keys.replace_one({"_id": d["_id"]}, kept | {"state": "pending", "lease_until": lease_until})
+    return [d["_id"] for d in done]

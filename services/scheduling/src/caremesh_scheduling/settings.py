@@ -1,4 +1,6 @@
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from caremesh_kit.links import DEV_OFFER_LINK_SECRET
@@ -33,3 +35,12 @@ class SchedulingSettings(ServiceSettings):
     offer_hold_seconds: float = Field(default=2 * 3600, gt=0)
     # HMAC key of the offer links' tokens: the same value as notifications' OFFER_LINK_SECRET.
     offer_link_secret: str = Field(default=DEV_OFFER_LINK_SECRET, min_length=32)
+
+    @model_validator(mode="after")
+    def _claims_outlive_a_wait(self) -> Self:
+        # A request gives up (503) once half the orphan age has gone, so that the sweeper never
+        # frees the claims of one that will still commit: a wait for another request's claims
+        # must fit well inside that half.
+        if self.orphan_claim_seconds < 4 * self.claim_wait_seconds:
+            raise ValueError("orphan_claim_seconds must be at least 4 x claim_wait_seconds")
+        return self

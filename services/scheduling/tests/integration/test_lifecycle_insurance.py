@@ -69,7 +69,7 @@ async def test_authorization_required_then_approved_books_once(scheduling, clini
         await publish_event(amqp_url, namespace, required, event_id=eid)  # and the request again, late
         [booked] = await cap.wait_for(AppointmentBooked)
         await wait_settled(namespace)
-        assert len(cap.of(AppointmentBooked)) == 1 and len(cap.of(AppointmentAwaitingAuthorization)) == 1
+        assert len(cap.ids_of(AppointmentBooked)) == 1 and len(cap.ids_of(AppointmentAwaitingAuthorization)) == 1
     body = (await scheduling.get(f"/appointments/{appt['id']}")).json()
     assert (body["status"], body["hold_expires_at"], body["needs_action"]) == ("booked", None, None)
     assert booked.appointment_id == appt["id"]

@@ -149,7 +149,9 @@ class ClaimStore:
                 refused += 1
                 await asyncio.sleep(_backoff(refused))
                 continue
-            holder = await self._holder(claims[i], appointment_id, holds)
+            holder = await self._holder(
+                claims[i], appointment_id, holds, [c.id for c in claims[i:] if c.bucket.date() == day]
+            )
             if holder is _Holder.MINE:
                 i += 1
             elif holder is _Holder.TAKEN or loop.time() >= deadline:
@@ -159,7 +161,8 @@ class ClaimStore:
                 delay = min(delay * 2, 0.25)
         return None
 
-    async def _holder(self, claim: Claim, me: str, holds: Holds) -> _Holder:
+    async def _holder(self, claim: Claim, me: str, holds: Holds, mine: list[str]) -> _Holder:
+        """Who holds ``claim``; ``mine``: the rest of this request's claims on that day."""
         collection = self.collection(claim.bucket.date())
         doc = await transient(lambda: collection.find_one({"_id": claim.id}))
         if doc is None:
@@ -175,8 +178,8 @@ class ClaimStore:
         if await holds(holder):
             return _Holder.TAKEN
         # Left by an appointment that no longer holds its time (a crash between its cancellation
-        # and the release): take it over.
-        await transient(lambda: collection.delete_one({"_id": claim.id, "appointment_id": holder}))
+        # and the release): take over all of its claims this request needs that day at once.
+        await transient(lambda: collection.delete_many({"_id": {"$in": mine}, "appointment_id": holder}))
         return _Holder.FREE
 
     async def settle(self, appointment_id: str) -> None:
