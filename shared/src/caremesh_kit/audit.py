@@ -11,14 +11,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import BaseModel
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from caremesh_kit import context
 from caremesh_kit.auth import Principal, Role, require
 from caremesh_kit.clock import Clock, system_clock
+from caremesh_kit.openapi import Offset, limit_query
 from caremesh_kit.store import Store
+from caremesh_kit.types import Instant
 
 
 class Purpose(StrEnum):
@@ -114,7 +116,7 @@ class Access:
         allowed = self.who.may_see_patient(patient_id)
         await self.trail.record(
             AuditEntry(
-                id=context.new_id(),
+                id=context.random_id(),
                 at=self.trail.clock(),
                 service=self.trail.service,
                 actor=self.who.subject,
@@ -168,10 +170,10 @@ async def query_trail(
     _: Annotated[Principal, Depends(require())],
     patient_id: str | None = None,
     actor: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    since: Instant | None = None,
+    until: Instant | None = None,
+    limit: Annotated[int, limit_query(1000)] = 100,
+    offset: Offset = 0,
 ) -> list[AuditEntry]:
     """The trail, newest first (administrators: privacy and security officers)."""
     return await trail.query(patient_id=patient_id, actor=actor, since=since, until=until, limit=limit, offset=offset)
@@ -182,8 +184,8 @@ async def access_report(
     patient_id: str,
     trail: Annotated[AuditTrail, Depends(_trail)],
     who: Annotated[Principal, Depends(require(Role.PATIENT))],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(1000)] = 200,
+    offset: Offset = 0,
 ) -> list[AuditEntry]:
     """A patient's access report: who touched their data here, when and why."""
     if not who.may_see_patient(patient_id):

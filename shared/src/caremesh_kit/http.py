@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from caremesh_kit import context, logs, metrics
+from caremesh_kit import context, logs, metrics, openapi
 from caremesh_kit.auth import Role, require
 from caremesh_kit.errors import DomainError
 
@@ -50,7 +51,20 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     resp = problem(exc.status_code, _title(exc.status_code), str(exc.detail), request)
     for k, v in (exc.headers or {}).items():
         resp.headers[k] = v
+    if exc.status_code == 405:
+        resp.headers["Allow"] = _allowed(request)
     return resp
+
+
+def _allowed(request: Request) -> str:
+    """Every method the path has. Starlette's 405 names only those of the first route that
+    matched the path, and a path's methods are often separate routes (GET and POST /patients)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
@@ -166,10 +180,17 @@ def create_app(
         return problem(503, "Not ready", "a dependency is unavailable", request, checks=results)
 
     # Probes stay open (they reveal nothing); metrics need a token, as Prometheus can send one.
-    @app.get("/metrics", tags=["ops"], dependencies=[Depends(require(Role.SERVICE))])
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        dependencies=[Depends(require(Role.SERVICE))],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
         app.include_router(router)
+    openapi.describe(app)
     return app

@@ -11,6 +11,7 @@ from caremesh_kit.audit import Access, Action, CareTeamAccess, CoordinatorAccess
 from caremesh_kit.auth import Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import Resource
+from caremesh_kit.openapi import Limit
 from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import Appointment, Cancellation, CancelReason, NeedsAction, SlotRef
 
@@ -100,7 +101,7 @@ async def list_appointments(
     uc: Services,
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
 ) -> list[AppointmentOut]:
     await access.read("Appointment", "*", patient_id)
     return [AppointmentOut.of(a) for a in await uc.booking.appointments_of(patient_id, limit)]

@@ -1,7 +1,7 @@
 """Availability search: free slots derived from the templates."""
 
 import asyncio
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from caremesh_kit.audit import PatientAccess
 from caremesh_kit.errors import Invalid
+from caremesh_kit.openapi import limit_query
+from caremesh_kit.types import CalendarDate, WallClockTime
 from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import KnownCoverage, Slot, decode_cursor
 from caremesh_scheduling.domain import Query as Search
@@ -66,14 +68,18 @@ async def availability(
     service_type_id: str | None = None,
     practitioner_id: str | None = None,
     location_id: str | None = None,
-    from_date: Annotated[date | None, Query(alias="from", description="local date; default yesterday (UTC)")] = None,
-    to_date: Annotated[date | None, Query(alias="to", description="local date, inclusive; default from + 14")] = None,
-    time_from: Annotated[time | None, Query(description="local time the slot starts at or after")] = None,
-    time_to: Annotated[time | None, Query(description="local time the slot ends at or before")] = None,
+    from_date: Annotated[
+        CalendarDate | None, Query(alias="from", description="local date; default yesterday (UTC)")
+    ] = None,
+    to_date: Annotated[
+        CalendarDate | None, Query(alias="to", description="local date, inclusive; default from + 14")
+    ] = None,
+    time_from: Annotated[WallClockTime | None, Query(description="local time the slot starts at or after")] = None,
+    time_to: Annotated[WallClockTime | None, Query(description="local time the slot ends at or before")] = None,
     patient_id: Annotated[
         str | None, Query(description="only what their coverage allows and they are free for")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    limit: Annotated[int, limit_query(200)] = 20,
     cursor: str | None = None,
 ) -> AvailabilityOut:
     """Free slots in start order. Dates and times are the location's wall-clock time."""

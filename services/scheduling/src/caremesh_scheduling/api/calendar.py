@@ -1,13 +1,14 @@
 """Practitioners, locations, service types and availability templates (staff write, all read)."""
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Self
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import Field
 
 from caremesh_kit.auth import AnyUser, Coordinator
 from caremesh_kit.http import Resource
+from caremesh_kit.openapi import Limit, Offset
 from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import (
     Location,
@@ -76,10 +77,6 @@ class TemplateOut(TemplateSpec, Resource):
 
 class TemplateChangeOut(TemplateOut):
     conflicts: list[TemplateConflict] = Field(description="appointments the new template no longer covers")
-
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post("/practitioners", status_code=201, response_model=PractitionerOut)

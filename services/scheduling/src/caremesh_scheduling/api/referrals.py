@@ -10,6 +10,7 @@ from caremesh_kit.audit import Access, Action, CoordinatorAccess, PatientAccess,
 from caremesh_kit.auth import Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import Resource
+from caremesh_kit.openapi import Offset, limit_query
 from caremesh_scheduling.api.appointments import AppointmentOut, AppointmentRequest
 from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain.referrals import Priority, Referral, ReferralRequest, Status, Transition
@@ -84,8 +85,8 @@ async def list_for_patient(
     uc: Services,
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(200)] = 50,
+    offset: Offset = 0,
 ) -> Page:
     await access.read("Referral", "*", patient_id)
     found, total = await uc.referrals.query(patient_id=patient_id, limit=limit, offset=offset)
@@ -100,8 +101,8 @@ async def worklist(
     overdue: bool | None = None,
     priority: Priority | None = None,
     service_code: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(200)] = 50,
+    offset: Offset = 0,
 ) -> Page:
     """Referrals waiting to be scheduled (received or accepted), oldest first; ``overdue=true``
     for those reported overdue."""

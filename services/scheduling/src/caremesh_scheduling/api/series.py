@@ -10,6 +10,7 @@ from caremesh_kit.audit import Action, CoordinatorAccess, PatientAccess
 from caremesh_kit.auth import Role
 from caremesh_kit.errors import Invalid
 from caremesh_kit.http import Resource
+from caremesh_kit.openapi import limit_query
 from caremesh_scheduling.api.appointments import AppointmentRequest
 from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import CancelReason
@@ -72,7 +73,7 @@ async def of_patient(
     uc: Services,
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, limit_query(200)] = 50,
 ) -> list[SeriesOut]:
     """A patient's series, each with its occurrences' appointment ids."""
     await access.read("Series", "*", patient_id)

@@ -12,6 +12,7 @@ from caremesh_kit.audit import Access, Action, AuditEntry, CoordinatorAccess, Pa
 from caremesh_kit.errors import Forbidden
 from caremesh_kit.http import Resource
 from caremesh_kit.links import verify_offer
+from caremesh_kit.openapi import Offset, limit_query
 from caremesh_scheduling.api.appointments import AppointmentOut
 from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain.waitlist import Offer, Status, WaitlistEntry, Wish
@@ -63,7 +64,7 @@ async def of_patient(
     uc: Services,
     access: PatientAccess,
     patient_id: Annotated[str, Query(min_length=1)],
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, limit_query(200)] = 50,
 ) -> list[EntryOut]:
     await access.read("WaitlistEntry", "*", patient_id)
     return [EntryOut.of(e) for e in await uc.waitlist.of_patient(patient_id, limit)]
@@ -81,8 +82,8 @@ async def outstanding(
     uc: Services,
     access: CoordinatorAccess,
     practitioner_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, limit_query(200)] = 50,
+    offset: Offset = 0,
 ) -> OfferPage:
     """Offers waiting on the patient, the soonest to lapse first."""
     found, total = await uc.waitlist.outstanding(limit, offset, practitioner_id)
@@ -112,18 +113,19 @@ async def _audit(uc: Services, access: Access, offer_id: str) -> None:
 
 # The links in the offer message: the signed token is the caller check (no bearer token).
 Token = Annotated[str | None, Query(max_length=200)]
+LINK: dict[int | str, dict[str, Any]] = {403: {"description": "the link is invalid or has expired"}}
 
 
-@router.get("/waitlist/offers/{offer_id}/accept", operation_id="follow_offer_accept_link")
-@router.post("/waitlist/offers/{offer_id}/accept", operation_id="post_offer_accept_link")
+@router.get("/waitlist/offers/{offer_id}/accept", operation_id="follow_offer_accept_link", responses=LINK)
+@router.post("/waitlist/offers/{offer_id}/accept", operation_id="post_offer_accept_link", responses=LINK)
 async def accept_link(offer_id: str, request: Request, uc: Services, token: Token = None) -> dict[str, Any]:
     await _check_link(request, uc, offer_id, "accept", token)
     _, appt = await uc.waitlist.accept(offer_id)
     return {"status": "booked", "offer_id": offer_id, "appointment_id": appt.id, "start": appt.start}
 
 
-@router.get("/waitlist/offers/{offer_id}/decline", operation_id="follow_offer_decline_link")
-@router.post("/waitlist/offers/{offer_id}/decline", operation_id="post_offer_decline_link")
+@router.get("/waitlist/offers/{offer_id}/decline", operation_id="follow_offer_decline_link", responses=LINK)
+@router.post("/waitlist/offers/{offer_id}/decline", operation_id="post_offer_decline_link", responses=LINK)
 async def decline_link(offer_id: str, request: Request, uc: Services, token: Token = None) -> dict[str, Any]:
     await _check_link(request, uc, offer_id, "decline", token)
     await uc.waitlist.decline(offer_id)

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from caremesh_kit.audit import CoordinatorAccess
+from caremesh_kit.openapi import Limit, Offset
+from caremesh_kit.types import CalendarDate
 from caremesh_scheduling.api.appointments import AppointmentOut
 from caremesh_scheduling.api.deps import Services
 from caremesh_scheduling.domain import Appointment
 
 router = APIRouter(tags=["worklists"])
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 async def _shown(access: CoordinatorAccess, found: list[Appointment]) -> list[AppointmentOut]:
@@ -47,7 +47,7 @@ async def day_schedule(
     access: CoordinatorAccess,
     practitioner_id: str | None = None,
     location_id: str | None = None,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[CalendarDate | None, Query(alias="date")] = None,
     limit: Limit = 200,
     offset: Offset = 0,
 ) -> DaySchedule:

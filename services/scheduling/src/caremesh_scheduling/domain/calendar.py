@@ -10,16 +10,17 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
 
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.codes import SERVICE_CODE
 from caremesh_kit.errors import Invalid, NotFound
-from caremesh_kit.types import TimeZoneName
+from caremesh_kit.types import TimeZoneName, text_only
 
 # CPT (5 digits or 4 digits + letter) or HCPCS Level II (letter + 4 digits).
 STEP_MINUTES = 5
 ROOM_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
+ON_STEP = r"^([01][0-9]|2[0-3]):[0-5][05](:00(\.0{1,6})?)?$"
 
 
 def _on_step(value: time) -> time:
@@ -37,7 +38,13 @@ def _minutes(value: int) -> int:
 
 
 # Kept as "HH:MM" in documents and responses (BSON has no time of day).
-LocalTime = Annotated[time, AfterValidator(_on_step), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
+LocalTime = Annotated[
+    time,
+    BeforeValidator(text_only),
+    AfterValidator(_on_step),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": ON_STEP, "description": "HH:MM on a 5-minute step"}),
+]
 Minutes = Annotated[int, AfterValidator(_minutes)]
 
 
@@ -172,10 +179,10 @@ class TemplateSpec(BaseModel):
     exceptions: list[TimeOff] = Field(default_factory=list, max_length=1000)
     buffer_before_minutes: Minutes = Field(default=0, ge=0, le=240)
     buffer_after_minutes: Minutes = Field(default=0, ge=0, le=240)
-    slot_interval_minutes: Minutes | None = Field(
+    # Bounded before the step check: bounds after a validator on an optional field reach the
+    # JSON Schema as unknown keywords ("ge"), and clients would not see them.
+    slot_interval_minutes: Annotated[int, Field(ge=STEP_MINUTES, le=480), AfterValidator(_minutes)] | None = Field(
         default=None,
-        ge=STEP_MINUTES,
-        le=480,
         description="minutes between slot starts; default: back to back (duration plus buffers)",
     )
     valid_from: date | None = None

@@ -5,7 +5,7 @@ An entry waits, is offered one slot at a time under a hold that lapses, and is e
 (accepted) or waits again (declined or expired) without being offered that slot again.
 """
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from caremesh_contracts.waitlist import (
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.codes import SERVICE_CODE
 from caremesh_kit.errors import Conflict
+from caremesh_kit.types import CalendarDate, WallClockTime
 
 
 class Priority(IntEnum):
@@ -39,8 +40,8 @@ class PreferredTime(BaseModel):
     """A window the patient can come in, in the location's local time."""
 
     days: list[Weekday] = Field(default_factory=lambda: list(Weekday), min_length=1)
-    start: time = time(0, 0)
-    end: time = time(23, 59, 59)
+    start: WallClockTime = time(0, 0)
+    end: WallClockTime = time(23, 59, 59)
 
     @model_validator(mode="after")
     def _order(self) -> "PreferredTime":
@@ -61,8 +62,8 @@ class Wish(BaseModel):
     patient_id: str = Field(min_length=1)
     service_code: str = Field(pattern=SERVICE_CODE)
     practitioner_id: str | None = None
-    earliest: date | None = None
-    latest: date | None = None
+    earliest: CalendarDate | None = None
+    latest: CalendarDate | None = None
     preferred_times: list[PreferredTime] = Field(
         default_factory=list, max_length=14, description="any of them fits; none given: any time"
     )
