@@ -5,7 +5,7 @@ ifeq ($(UV),)
 UV := python3 -m uv
 endif
 
-.PHONY: run test check infra infra-down deps demo token schemas templates bench docs
+.PHONY: run test check infra infra-down deps demo token schemas templates bench docs chaos
 
 deps:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -50,3 +50,9 @@ templates: deps
 # Every benchmark in turn (about 15 minutes), then one table of figures against the targets.
 bench: infra deps
 	$(UV) run python bench/summary.py
+
+# Faults under a booking load (kill -9 each service, broker restart, a store down for 30 s), CHAOS_N
+# requests each; `make test` runs the same suite at 10. Restarts the shared broker and one store.
+CHAOS_N ?= 100
+chaos: infra deps
+	CHAOS_N=$(CHAOS_N) $(UV) run pytest tests/chaos -m chaos -s
