@@ -67,12 +67,24 @@ async def _gone(port: int, seconds: float = 120) -> None:
     raise TimeoutError(f"port {port} still open")
 
 
+async def _exited(pid: int, seconds: float = 120) -> None:
+    for _ in range(int(seconds * 4)):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"process {pid} still running")
+
+
 async def restart_broker() -> None:
     """The node stops as on a shutdown (SIGTERM), then starts again through scripts/infra."""
     pid = _pid(DATA / "rabbitmq" / "rabbit.pid", BROKER_PORT)
     try:
         os.kill(pid, signal.SIGTERM)
         await _gone(BROKER_PORT)
+        # The listener closes first; a node started before the old one has exited is refused.
+        await _exited(pid)
     finally:
         await asyncio.to_thread(infra_up)
 
