@@ -6,6 +6,7 @@ The broker and the stores are the ones ``scripts/infra`` runs; they are brought 
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,7 +16,6 @@ from caremesh_kit.devcluster import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "scripts" / "infra"
-DATA = Path(os.environ.get("CAREMESH_DATA", ROOT / ".local" / "infra"))
 BROKER_PORT = 5672
 STORES = {"scheduling": 27101, "records": 27102, "insurance": 27103, "notifications": 27104}
 READY_SECONDS = 180  # a service's start on a busy two-core machine
@@ -51,12 +51,12 @@ async def kill_service(cluster: Cluster, service: str) -> None:
     await asyncio.to_thread(start)
 
 
-def _pid(pid_file: Path, port: int) -> int:
-    pid = int(pid_file.read_text())
-    # A pid file outlives its process: make sure the pid is still the one on that port.
+def _pid(port: int) -> int:
+    """The process listening on ``port`` (the broker's data folder, and so its pid file, can move)."""
     listening = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, timeout=30)
-    assert f"pid={pid}," in listening.stdout, f"pid {pid} from {pid_file} is not on port {port}"
-    return pid
+    found = re.findall(r"pid=(\d+),", listening.stdout)
+    assert found, f"nothing listens on port {port}"
+    return int(found[0])
 
 
 async def _gone(port: int, seconds: float = 120) -> None:
@@ -79,7 +79,7 @@ async def _exited(pid: int, seconds: float = 120) -> None:
 
 async def restart_broker() -> None:
     """The node stops as on a shutdown (SIGTERM), then starts again through scripts/infra."""
-    pid = _pid(DATA / "rabbitmq" / "rabbit.pid", BROKER_PORT)
+    pid = _pid(BROKER_PORT)
     try:
         os.kill(pid, signal.SIGTERM)
         await _gone(BROKER_PORT)
@@ -90,7 +90,7 @@ async def restart_broker() -> None:
 
 
 async def stop_store(service: str, seconds: float) -> None:
-    pid = _pid(DATA / "ferretdb" / service / "pid", STORES[service])
+    pid = _pid(STORES[service])
     try:
         os.kill(pid, signal.SIGKILL)
         await asyncio.sleep(seconds)
