@@ -29,7 +29,8 @@ async def test_200_parallel_attempts_on_20_slots_book_exactly_20_and_no_patient_
     clinics = [first] + [
         await clinic(scheduling, rooms=(f"R{i}",), name=f"Dr. {i}", location=first.location) for i in range(1, 4)
     ]
-    when = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=3)
+    # Mid-morning in Berlin, so the five times never reach the end of the clinic day at midnight.
+    when = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=3)
     times = [(await first.first_slot(when + timedelta(minutes=30 * k)))["start"] for k in range(5)]
     slots = {(i, t): (await c.slots(**{"from": t[:10], "to": t[:10]})) for i, c in enumerate(clinics) for t in times}
     slot_ids = {key: next(s["slot_id"] for s in found if s["start"] == key[1]) for key, found in slots.items()}
