@@ -59,12 +59,16 @@ class AuditEntry(BaseModel):
     allowed: bool
     route: str
     correlation_id: str | None
+    # Allowed only by breaking the glass: a clinician beyond their patient context, in an emergency.
+    break_glass: bool = False
+    reason: str | None = None
 
 
 class AuditTrail:
     INDEXES: ClassVar[list[IndexModel]] = [
         IndexModel([("patient_id", ASCENDING), ("at", DESCENDING)]),
         IndexModel([("actor", ASCENDING), ("at", DESCENDING)]),
+        IndexModel([("break_glass", ASCENDING), ("at", DESCENDING)]),
     ]
 
     def __init__(self, store: Store, service: str, clock: Clock = system_clock) -> None:
@@ -82,10 +86,13 @@ class AuditTrail:
         actor: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        break_glass: bool | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[AuditEntry]:
         q: dict[str, Any] = {}
+        if break_glass is not None:
+            q["break_glass"] = break_glass
         if patient_id:
             q["patient_id"] = patient_id
         if actor:
@@ -104,6 +111,8 @@ class Access:
     purpose: Purpose
     trail: AuditTrail
     route: str
+    # Why the glass is broken (X-Break-Glass-Reason); only with purpose ETREAT.
+    emergency_reason: str | None = None
 
     async def read(self, resource_type: str, resource_id: str, patient_id: str) -> None:
         """Check and record a read; 403 (recorded too) when the caller may not see the patient."""
@@ -114,6 +123,7 @@ class Access:
 
     async def _record(self, action: Action, resource_type: str, resource_id: str, patient_id: str) -> None:
         allowed = self.who.may_see_patient(patient_id)
+        broke_glass = not allowed and action is Action.READ and self.may_break_glass
         await self.trail.record(
             AuditEntry(
                 id=context.random_id(),
@@ -126,13 +136,21 @@ class Access:
                 resource_id=resource_id,
                 patient_id=patient_id,
                 purpose=self.purpose,
-                allowed=allowed,
+                allowed=allowed or broke_glass,
                 route=self.route,
                 correlation_id=context.correlation_id.get(),
+                break_glass=broke_glass,
+                reason=self.emergency_reason if broke_glass else None,
             )
         )
-        if not allowed:
-            raise HTTPException(403, "patients may only see their own data")
+        if not (allowed or broke_glass):
+            raise HTTPException(403, "the caller may not see this patient's data")
+
+    @property
+    def may_break_glass(self) -> bool:
+        """A clinician, in an emergency (purpose ETREAT) and saying why, may read beyond their
+        patient context; only reads, and never a patient user."""
+        return Role.CLINICIAN in self.who.roles and self.purpose is Purpose.ETREAT and bool(self.emergency_reason)
 
 
 def access_for(*roles: Role) -> Callable[..., Any]:
@@ -143,10 +161,12 @@ def access_for(*roles: Role) -> Callable[..., Any]:
         request: Request,
         who: Annotated[Principal, Depends(check)],
         x_purpose_of_use: Annotated[Purpose | None, Header()] = None,
+        x_break_glass_reason: Annotated[str | None, Header(min_length=10, max_length=500)] = None,
     ) -> Access:
         default = Purpose.PATRQT if who.roles == {Role.PATIENT} else Purpose.TREAT
         route = getattr(request.scope.get("route"), "path", request.url.path)
-        return Access(who, x_purpose_of_use or default, request.app.state.audit, f"{request.method} {route}")
+        trail = request.app.state.audit
+        return Access(who, x_purpose_of_use or default, trail, f"{request.method} {route}", x_break_glass_reason)
 
     return dependency
 
@@ -177,6 +197,19 @@ async def query_trail(
 ) -> list[AuditEntry]:
     """The trail, newest first (administrators: privacy and security officers)."""
     return await trail.query(patient_id=patient_id, actor=actor, since=since, until=until, limit=limit, offset=offset)
+
+
+@router.get("/audit/break-glass", response_model=list[AuditEntry])
+async def break_glass_report(
+    trail: Annotated[AuditTrail, Depends(_trail)],
+    _: Annotated[Principal, Depends(require())],
+    since: Instant | None = None,
+    until: Instant | None = None,
+    limit: Annotated[int, limit_query(1000)] = 100,
+    offset: Offset = 0,
+) -> list[AuditEntry]:
+    """Every break-glass access, newest first, for the privacy officer's review (administrators)."""
+    return await trail.query(break_glass=True, since=since, until=until, limit=limit, offset=offset)
 
 
 @router.get("/audit/patients/{patient_id}", response_model=list[AuditEntry])

@@ -14,8 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from caremesh_kit import context, logs, metrics, openapi
-from caremesh_kit.auth import Role, require
+from caremesh_kit.auth import Role, require, verifier_for
 from caremesh_kit.errors import DomainError
+from caremesh_kit.policy import KIT, Policy, guard, unlisted
 
 PROBLEM = "application/problem+json"
 log = logs.get("caremesh.http")
@@ -115,9 +116,12 @@ def create_app(
     settings: Any,
     routers: list[APIRouter],
     readiness: dict[str, ReadinessCheck],
+    policy: Policy,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     inner_middlewares: Sequence[Callable[..., Any]] = (),
 ) -> FastAPI:
+    """``policy``: who may call each of ``routers``' routes (see ``caremesh_kit.policy``); the app
+    refuses to build with a route it does not name."""
     docs = bool(getattr(settings, "api_docs", False))
     app = FastAPI(
         title=f"CareMesh {service}",
@@ -126,8 +130,11 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
+        dependencies=[Depends(guard)],
     )
     app.state.settings = settings
+    app.state.verifier = verifier_for(settings)
+    app.state.policy = {**KIT, **policy}
     # Starlette types every handler as taking Exception; each of these gets only its own type.
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
@@ -192,5 +199,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    if missing := unlisted(app, app.state.policy):
+        raise RuntimeError(f"routes without an authorization policy: {missing}")
     openapi.describe(app)
     return app

@@ -15,15 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import jwt
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import Response
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from caremesh_kit import context
-from caremesh_kit.auth import decode
+from caremesh_kit.auth import authenticate
 from caremesh_kit.store import Doc, Store
 
 KEYS = "idempotency_keys"
@@ -36,16 +35,15 @@ HEADER = "idempotency-key"
 Problem = Callable[..., Response]
 
 
-def _caller(request: Request) -> str:
-    """The whole principal (subject, roles, patient), so a replay goes only to a caller the
-    route would have authorized alike; "" for a bad token, which the route answers with 401."""
+async def _caller(request: Request) -> str:
+    """The whole principal (subject, roles, patient, scopes), so a replay goes only to a caller
+    the route would have authorized alike; "" for a bad token, which the route answers."""
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    s = request.app.state.settings
     try:
-        who = decode(token, s.jwt_secret, s.jwt_issuer, s.jwt_audience)
-    except jwt.InvalidTokenError:
+        who = await authenticate(request, token)
+    except HTTPException:
         return ""
-    return f"{who.subject}|{','.join(sorted(who.roles))}|{who.patient_id or ''}"
+    return who.key
 
 
 @dataclass
@@ -63,7 +61,7 @@ def middleware(store: Store, problem: Problem, lease_seconds: float) -> Callable
         key = request.headers.get(HEADER)
         if request.method != "POST" or key is None:
             return await call_next(request)
-        caller = _caller(request)
+        caller = await _caller(request)
         if not caller:
             return await call_next(request)  # unauthenticated: the route answers 401
         if not 1 <= len(key) <= 255:

@@ -18,6 +18,7 @@ from caremesh_kit.bus import Bus, Subscription
 from caremesh_kit.clock import Clock, system_clock
 from caremesh_kit.outbox import OutboxRelay
 from caremesh_kit.periodic import every
+from caremesh_kit.policy import Policy
 from caremesh_kit.settings import ServiceSettings
 from caremesh_kit.store import A, Repository, Store
 
@@ -100,9 +101,12 @@ class Runtime:
     async def _store_ready(self) -> bool:
         return await self.store.ping()
 
-    def http_app(self, routers: list[APIRouter], usecases: object, subscriptions: list[Subscription]) -> FastAPI:
+    def http_app(
+        self, routers: list[APIRouter], usecases: object, subscriptions: list[Subscription], policy: Policy
+    ) -> FastAPI:
         """The service's app: its routes reach ``usecases`` through ``caremesh_kit.http.container``,
-        and ``subscriptions`` (the service's explicit event list) are consumed while it runs."""
+        ``subscriptions`` (the service's explicit event list) are consumed while it runs, and
+        ``policy`` says who may call each route."""
         self.subscribe(subscriptions)
 
         @asynccontextmanager
@@ -118,6 +122,7 @@ class Runtime:
             settings=self.settings,
             routers=[*routers, audit.router],
             readiness={"broker": self.bus.ping, "store": self._store_ready},
+            policy=policy,
             inner_middlewares=[
                 idempotency.middleware(self.store, http.problem, self.settings.idempotency_lease_seconds)
             ],

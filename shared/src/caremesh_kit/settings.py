@@ -1,6 +1,10 @@
 """Settings from the environment; each service subclasses with its own prefix."""
 
-from pydantic import Field
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "caremesh-dev-secret-change-me-0123456789"
@@ -9,7 +13,20 @@ DEV_JWT_SECRET = "caremesh-dev-secret-change-me-0123456789"
 class ServiceSettings(BaseSettings):
     """Fields every service reads, e.g. SCHEDULING_AMQP_URL for scheduling."""
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_files(cls, data: Any) -> Any:
+        """``<NAME>_FILE`` names a file holding the value, as Kubernetes mounts a Secret."""
+        if not isinstance(data, dict):
+            return data
+        prefix = str(cls.model_config.get("env_prefix", "")).upper()
+        for name in cls.model_fields:
+            path = os.environ.get(f"{prefix}{name.upper()}_FILE")
+            if path and name not in data:
+                data[name] = Path(path).read_text().strip()
+        return data
 
     # RabbitMQ connection.
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
@@ -55,11 +72,43 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     # Listen port; each service has its own default.
     http_port: int = 8000
-    # HS256 key that checks bearer tokens: the same for all services and whatever issues tokens.
+    # "development" or "production" (CAREMESH_ENV, one value for the whole deployment). Production
+    # refuses to start on a development secret, a short key, API docs on or an over-long token
+    # lifetime (see caremesh_kit.security).
+    environment: Literal["development", "production"] = Field(
+        default="development", validation_alias=AliasChoices("CAREMESH_ENV", "environment")
+    )
+    # Sign-in through the hospital's identity provider: its issuer URL (discovery at
+    # <issuer>/.well-known/openid-configuration, keys from its JWKS). Empty: HS256 with jwt_secret,
+    # for development only.
+    oidc_issuer: str = ""
+    # The JWKS URL when discovery is not served; empty: the one discovery names.
+    oidc_jwks_url: str = ""
+    # How long a fetched key set is trusted before it is fetched again (an unknown kid refetches at once).
+    oidc_jwks_cache_seconds: float = Field(default=300, gt=0)
+    # Asymmetric algorithms accepted from the identity provider.
+    oidc_algorithms: list[str] = ["RS256", "ES256"]
+    # Where the user's roles are in the token (dotted, e.g. realm_access.roles for Keycloak).
+    jwt_roles_claim: str = "roles"
+    # HS256 key that checks bearer tokens in development: the same for all services and the minter.
     jwt_secret: str = DEV_JWT_SECRET
-    # Required iss and aud claims.
+    # Required iss (HS256 only; OIDC requires oidc_issuer) and aud claims.
     jwt_issuer: str = "caremesh"
     jwt_audience: str = "caremesh"
+    # Longest accepted token lifetime (exp - iat; iat is then required), and production's ceiling.
+    jwt_max_lifetime_seconds: int = Field(default=24 * 3600, gt=0)
+    # Requests per caller and route, e.g. "600/minute;50/second" (the `limits` notation); empty: off.
+    rate_limit: str = ""
+    # Where the limiter keeps its counters: "memory://" per replica, or a shared "redis://..." one.
+    rate_limit_storage: str = "memory://"
+    # TLS to RabbitMQ and MongoDB: a CA bundle to trust, and a client certificate and key (PEM) when
+    # the server asks for one. Setting any of them turns TLS on for that connection.
+    amqp_tls_ca_file: str = ""
+    amqp_tls_cert_file: str = ""
+    amqp_tls_key_file: str = ""
+    mongodb_tls_ca_file: str = ""
+    mongodb_tls_cert_file: str = ""
+    mongodb_tls_key_file: str = ""
     # Root log level.
     log_level: str = "INFO"
     # Serve /docs and /openapi.json; off by default, as those are the only routes without a token.

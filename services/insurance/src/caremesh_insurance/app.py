@@ -8,6 +8,7 @@ from caremesh_insurance import api, handlers, store
 from caremesh_insurance.adapters.eligibility import RulesAdapter, X12Adapter
 from caremesh_insurance.adapters.submission import ManualSubmission, X12ReviewAdapter
 from caremesh_insurance.adapters.x12_transport import HttpX12Transport, X12Transport
+from caremesh_insurance.api.policy import POLICY
 from caremesh_insurance.domain.x12 import X12Identity
 from caremesh_insurance.settings import InsuranceSettings
 from caremesh_insurance.usecases import (
@@ -86,4 +87,4 @@ def build(
     runtime.sweep(
         settings.authorization_sweep_seconds, prior_authorizations.review_due, "prior authorizations reviewed"
     )
-    return runtime.http_app(api.routers(), usecases, handlers.subscriptions(usecases))
+    return runtime.http_app(api.routers(), usecases, handlers.subscriptions(usecases), POLICY)

@@ -14,6 +14,7 @@ from caremesh_notifications.adapters.sms import TwilioSms
 from caremesh_notifications.adapters.templates import FILES, TemplateFolder
 from caremesh_notifications.adapters.webhook import AppWebhook
 from caremesh_notifications.api import routers
+from caremesh_notifications.api.policy import POLICY
 from caremesh_notifications.domain import Channel
 from caremesh_notifications.domain.templates import Catalog
 from caremesh_notifications.settings import NotificationsSettings
@@ -108,7 +109,7 @@ def build(
     )
     runtime.sweep(settings.due_scan_seconds, dispatcher.send_due, "held messages sent")
     runtime.on_stop.append(lambda: _close(dispatcher, senders))
-    return runtime.http_app(routers, usecases, handlers.subscriptions(usecases))
+    return runtime.http_app(routers, usecases, handlers.subscriptions(usecases), POLICY)
 
 
 def template_release(root: Path | None = None) -> TemplateRelease:

@@ -6,6 +6,7 @@ from caremesh_kit.clock import Clock, system_clock
 from caremesh_kit.runtime import Runtime
 from caremesh_records import handlers, store
 from caremesh_records.api import care_plans, family, fhir, history, imports, intake, patients
+from caremesh_records.api.policy import POLICY
 from caremesh_records.settings import RecordsSettings
 from caremesh_records.usecases import (
     CarePlans,
@@ -57,4 +58,4 @@ def build(settings: RecordsSettings | None = None, clock: Clock | None = None) -
         imports.router,
         fhir.router,
     ]
-    return runtime.http_app(routers, uc, handlers.subscriptions(uc))
+    return runtime.http_app(routers, uc, handlers.subscriptions(uc), POLICY)

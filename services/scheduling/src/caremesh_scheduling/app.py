@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from caremesh_kit.clock import Clock, system_clock
 from caremesh_kit.runtime import Runtime
 from caremesh_scheduling import api, handlers, store
+from caremesh_scheduling.api.policy import POLICY
 from caremesh_scheduling.settings import SchedulingSettings
 from caremesh_scheduling.usecases import (
     AppointmentChanges,
@@ -84,4 +85,4 @@ def build(settings: SchedulingSettings | None = None, clock: Clock | None = None
     sweep_seconds = settings.referral_waitlist_sweep_seconds
     runtime.sweep(sweep_seconds, usecases.referrals.report_overdue, "reported overdue referrals")
     runtime.sweep(sweep_seconds, usecases.waitlist.lapse_expired, "lapsed expired waitlist offers")
-    return runtime.http_app([api.router], usecases, handlers.subscriptions(usecases))
+    return runtime.http_app([api.router], usecases, handlers.subscriptions(usecases), POLICY)
