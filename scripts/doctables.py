@@ -7,7 +7,9 @@ table that differs from what the code says (tests/docs runs it). Generated:
 - ``event-flow``: the same as a diagram;
 - ``subscriptions``: each service's list, in the order of its ``handlers.py``;
 - ``settings-common``, ``settings-<service>``: environment variables, defaults, limits, meaning
-  (the comment above the field in its settings class).
+  (the comment above the field in its settings class);
+- ``policy``: every route of every service, who may call it and the SMART scope it needs (the
+  services' ``api/policy.py`` tables and the kit's own routes).
 
 A section sits between ``<!-- BEGIN GENERATED: <name> -->`` and ``<!-- END GENERATED: <name> -->``.
 """
@@ -28,6 +30,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from caremesh_contracts import all_event_types
+from caremesh_kit.auth import Role
 from caremesh_kit.bus import Subscription
 from caremesh_kit.settings import ServiceSettings
 
@@ -39,6 +42,7 @@ TARGETS = {
     "subscriptions": "docs/events.md",
     "settings-common": "docs/configuration.md",
     **{f"settings-{s}": "docs/configuration.md" for s in SERVICES},
+    "policy": "docs/security.md",
 }
 MARK = re.compile(
     r"(<!-- BEGIN GENERATED: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)", re.S
@@ -198,9 +202,32 @@ def settings_tables() -> dict[str, str]:
     return tables
 
 
+def policy_table() -> str:
+    from caremesh_kit.policy import KIT, Policy, Rule
+
+    def who(rule: Rule) -> str:
+        if rule.public:
+            return "no token (probe, or a signed link or callback)"
+        roles = ", ".join(sorted(r.value for r in rule.roles | {Role.ADMIN}))
+        return roles + (" (a patient-bound caller: own data only)" if rule.patient else "")
+
+    def scope(rule: Rule) -> str:
+        return "" if rule.public else f"`{rule.resource}.{rule.interaction}`"
+
+    rows = ["| service | method | path | roles | SMART scope |", "| --- | --- | --- | --- | --- |"]
+    for service in SERVICES:
+        policy: Policy = importlib.import_module(f"caremesh_{service}.api.policy").POLICY
+        for (method, path), rule in policy.items():
+            rows.append(f"| {service} | {method} | `{path}` | {who(rule)} | {scope(rule)} |")
+    for (method, path), rule in KIT.items():
+        rows.append(f"| every service | {method} | `{path}` | {who(rule)} | {scope(rule)} |")
+    return "\n".join(rows) + "\n"
+
+
 def generate() -> dict[str, str]:
     subs = subscriptions()
     return {
+        "policy": policy_table(),
         "events": events_table(subs),
         "event-flow": event_flow(subs),
         "subscriptions": subscriptions_table(subs),

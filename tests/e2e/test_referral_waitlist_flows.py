@@ -47,7 +47,11 @@ async def test_a_cancellation_reaches_the_waitlist_by_email_and_the_link_books_i
     link = urlsplit(accept)
     assert link.path.endswith("/accept") and "token=" in link.query
     # The link names scheduling's public URL; the suite runs it on another port.
+    # Opening the link (as a mail scanner would) books nothing; the page's button POSTs it.
     r = await suite.scheduling.get(f"{link.path}?{link.query}", headers={"Authorization": ""})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "open"
+    r = await suite.scheduling.post(f"{link.path}?{link.query}", headers={"Authorization": ""})
     assert r.status_code == 200, r.text
     booked = (await suite.scheduling.get(f"/appointments/{r.json()['appointment_id']}")).json()
     assert (booked["patient_id"], booked["slot_id"]) == (waiting, slot_id)

@@ -6,20 +6,26 @@ Topology (names prefixed by the namespace, default ``caremesh``):
 - ``<ns>.<service>.<routing key>``: one quorum queue per subscriber, with a delivery limit and
   dead-lettering to ``<ns>.dlx`` into ``<queue>.dlq``, which keeps the failure reason for
   ``dead_letter_retention_days`` (message TTL).
+
+TLS: setting any of ``amqp_tls_ca_file``, ``amqp_tls_cert_file``, ``amqp_tls_key_file`` connects
+over TLS (``amqps``; the URL's port must then be the broker's TLS port, 5671 by default).
 """
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aio_pika
 from faststream import AckPolicy
 from faststream.rabbit import Channel, ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.schemas import QueueType
+from faststream.security import BaseSecurity
 from pydantic import ValidationError
 
 from caremesh_contracts import Event
@@ -97,6 +103,35 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+def amqp_ssl_context(ca_file: str = "", cert_file: str = "", key_file: str = "") -> ssl.SSLContext | None:
+    """The TLS context for RabbitMQ, or None (plain AMQP) when no file is set. The CA bundle replaces
+    the system's trust store; a client certificate is presented when the broker asks for one."""
+    if not (ca_file or cert_file or key_file):
+        return None
+    if key_file and not cert_file:
+        raise ValueError("amqp_tls_key_file is set without amqp_tls_cert_file")
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file or None)
+    if cert_file:
+        context.load_cert_chain(cert_file, key_file or None)  # no key file: the key is in the cert's PEM
+    return context
+
+
+def settings_ssl_context(settings: ServiceSettings) -> ssl.SSLContext | None:
+    return amqp_ssl_context(settings.amqp_tls_ca_file, settings.amqp_tls_cert_file, settings.amqp_tls_key_file)
+
+
+def tls_url(amqp_url: str, context: ssl.SSLContext | None) -> str:
+    """``amqps`` when TLS is on (aiormq chooses the transport by scheme), keeping host, port and vhost."""
+    if context is None:
+        return amqp_url
+    return urlsplit(amqp_url)._replace(scheme="amqps").geturl()
+
+
+async def connect(amqp_url: str, context: ssl.SSLContext | None = None) -> aio_pika.abc.AbstractConnection:
+    """A plain aio-pika connection, over TLS when ``context`` is given."""
+    return await aio_pika.connect(tls_url(amqp_url, context), ssl_context=context)
+
+
 async def _raw_body(message: Any) -> bytes:
     # The consumer validates the body itself, so a non-JSON body reaches it (and the DLQ).
     body: bytes = message.body
@@ -108,8 +143,10 @@ class Bus:
         self.service = service
         self.settings = settings
         self.names = Names(settings.bus_namespace)
+        self.ssl_context = settings_ssl_context(settings)
         self.broker = RabbitBroker(
             settings.amqp_url,
+            security=None if self.ssl_context is None else BaseSecurity(ssl_context=self.ssl_context),
             # Confirms plus raising on return: a publish either lands or fails loudly.
             default_channel=Channel(prefetch_count=settings.prefetch, publisher_confirms=True, on_return_raises=True),
             graceful_timeout=settings.graceful_timeout_seconds,
@@ -180,7 +217,7 @@ class Bus:
         with another value) is refused that argument and kept as it is; the retention policy of
         ``caremesh-dlq retention`` covers it. Its own connection: a refused declare closes the channel."""
         ttl_ms = int(self.settings.dead_letter_retention_days * 86_400_000)
-        connection = await aio_pika.connect(self.settings.amqp_url)
+        connection = await connect(self.settings.amqp_url, self.ssl_context)
         try:
             channel = await connection.channel()
             for name in queues:
@@ -312,13 +349,17 @@ class Bus:
 
 
 async def read_event_log(
-    amqp_url: str, namespace: str, offset: str | int = "first", idle_seconds: float = 1.0
+    amqp_url: str,
+    namespace: str,
+    offset: str | int = "first",
+    idle_seconds: float = 1.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[aio_pika.abc.AbstractIncomingMessage]:
     """Replay the event log from an offset ("first", "last", "next", a number or a timestamp).
 
     Yields messages until none arrives for ``idle_seconds``.
     """
-    connection = await aio_pika.connect(amqp_url)
+    connection = await connect(amqp_url, ssl_context)
     buffer: asyncio.Queue[aio_pika.abc.AbstractIncomingMessage] = asyncio.Queue()
 
     async def take(message: aio_pika.abc.AbstractIncomingMessage) -> None:

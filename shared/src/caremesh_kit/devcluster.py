@@ -8,11 +8,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 SERVICES = {"scheduling": 8001, "records": 8002, "insurance": 8003, "notifications": 8004}
+# Set for a test run (the root conftest.py): every cluster's service logs are kept there, so that
+# one test can scan them all for patient data at the end of the run.
+TEST_LOG_DIR = "CAREMESH_TEST_LOG_DIR"
 
 
 @dataclass
@@ -44,16 +48,34 @@ class Cluster:
         env.update(self.extra_env)
         return env
 
+    def __post_init__(self) -> None:
+        run_dir = os.environ.get(TEST_LOG_DIR)
+        if run_dir and self.log_dir is None:
+            self.log_dir = Path(run_dir) / f"{self.namespace}-{uuid.uuid4().hex[:6]}"
+
+    def _log_file(self, service: str) -> IO[bytes] | None:
+        if not self.log_dir:
+            return None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        path = self.log_dir / f"{service}.log"
+        run_dir = os.environ.get(TEST_LOG_DIR)
+        if run_dir and not path.resolve().is_relative_to(Path(run_dir).resolve()):
+            # A log kept elsewhere (e.g. the end-to-end suite's) is linked into the run's folder.
+            link = Path(run_dir) / f"{self.namespace}-{service}.log"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if link.is_symlink() and link.resolve() != path.resolve():  # another cluster's, same namespace
+                link = link.with_name(f"{self.namespace}-{uuid.uuid4().hex[:6]}-{service}.log")
+            if not link.is_symlink():
+                link.symlink_to(path.resolve())
+        return open(path, "ab")  # lives as long as the process
+
     def start(self, service: str) -> None:
         port = SERVICES[service] + self.port_offset
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 # Else readiness would be answered by whatever holds the port.
                 raise RuntimeError(f"port {port} for {service} is already in use")
-        out: int | IO[bytes] = subprocess.DEVNULL
-        if self.log_dir:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        out: int | IO[bytes] = self._log_file(service) or subprocess.DEVNULL
         self.procs[service] = subprocess.Popen(
             [sys.executable, "-m", f"caremesh_{service}"], env=self.env(service), stdout=out, stderr=subprocess.STDOUT
         )

@@ -8,12 +8,13 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute, iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from caremesh_kit import context, logs, metrics, openapi
+from caremesh_kit import context, logs, metrics, openapi, ratelimit
 from caremesh_kit.auth import Role, require, verifier_for
 from caremesh_kit.errors import DomainError
 from caremesh_kit.policy import KIT, Policy, guard, unlisted
@@ -121,7 +122,8 @@ def create_app(
     inner_middlewares: Sequence[Callable[..., Any]] = (),
 ) -> FastAPI:
     """``policy``: who may call each of ``routers``' routes (see ``caremesh_kit.policy``); the app
-    refuses to build with a route it does not name."""
+    refuses to build with a route it does not name. ``settings.rate_limit`` (when set) limits each
+    caller on each route (``caremesh_kit.ratelimit``)."""
     docs = bool(getattr(settings, "api_docs", False))
     app = FastAPI(
         title=f"CareMesh {service}",
@@ -130,7 +132,7 @@ def create_app(
         docs_url="/docs" if docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
-        dependencies=[Depends(guard)],
+        dependencies=[Depends(openapi.refuse_nul), Depends(guard)],
     )
     app.state.settings = settings
     app.state.verifier = verifier_for(settings)
@@ -142,6 +144,10 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected)
     for mw in inner_middlewares:  # added first, so they run inside the observing middleware
         app.middleware("http")(mw)
+    # Outside the inner ones (a refused request stores nothing), inside observe (counted, correlated).
+    limiter = ratelimit.from_settings(service, settings)
+    if limiter is not None:
+        app.middleware("http")(ratelimit.middleware(limiter, problem))
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -201,5 +207,29 @@ def create_app(
         app.include_router(router)
     if missing := unlisted(app, app.state.policy):
         raise RuntimeError(f"routes without an authorization policy: {missing}")
-    openapi.describe(app)
+    _describe(app, limited=limiter is not None)
     return app
+
+
+def _describe(app: FastAPI, limited: bool) -> None:
+    """The kit's OpenAPI (``openapi.describe``), plus what it leaves out: a route's own description
+    of an error it answers (the kit gives every status one generic text), and 429 when limited."""
+    kit = openapi.describe(app)
+
+    def document() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = kit()
+        for route in iter_route_contexts(app.routes):
+            if not isinstance(route.original_route, APIRoute):
+                continue
+            for method in route.methods or ():
+                op = spec["paths"].get(route.path_format, {}).get(method.lower())
+                for status, declared in route.original_route.responses.items():
+                    if op and str(status) in op["responses"] and "description" in declared and int(status) >= 400:
+                        op["responses"][str(status)]["description"] = declared["description"]
+        if limited:
+            ratelimit.document(spec)
+        return spec
+
+    app.openapi = document  # type: ignore[method-assign]

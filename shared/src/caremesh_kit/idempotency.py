@@ -32,6 +32,8 @@ INDEXES = {
     TAKEOVERS: [IndexModel([("at", ASCENDING)])],
 }
 HEADER = "idempotency-key"
+# Headers that change what a request means, so a retry must repeat them (the query and body too).
+FINGERPRINT_HEADERS = ("x-purpose-of-use", "x-break-glass-reason")
 Problem = Callable[..., Response]
 
 
@@ -74,7 +76,8 @@ def middleware(store: Store, problem: Problem, lease_seconds: float) -> Callable
             )
         scope = hashlib.sha256(f"{caller}\n{request.url.path}\n{key}".encode()).hexdigest()
         # The query is part of the request: the same key on /offers/x/accept?answer=no is another request.
-        fingerprint = hashlib.sha256(request.url.query.encode() + b"\n" + await request.body()).hexdigest()
+        stated = "\n".join(request.headers.get(h, "") for h in FINGERPRINT_HEADERS)
+        fingerprint = hashlib.sha256(f"{request.url.query}\n{stated}\n".encode() + await request.body()).hexdigest()
         lease = await _claim(scope, fingerprint, request)
         if isinstance(lease, Response):
             return lease

@@ -12,7 +12,8 @@ too, with bounds, so that no service passes an unbounded number to the store.
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 
 PROBLEM = "application/problem+json"
@@ -20,9 +21,25 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 CORRELATION = "x-correlation-id"
 
+# No NUL in a path or query parameter: a PostgreSQL-backed store cannot compare text holding one.
+NO_NUL = "^[^\\x00]*$"
+
 # Pages: a deeper page than this is not a page a person reads; MongoDB's skip is an int64.
 MAX_OFFSET = 1_000_000
 MAX_LIMIT = 500
+
+
+async def refuse_nul(request: Request) -> None:
+    """The app-wide dependency that enforces ``NO_NUL`` with a 422 naming the parameter."""
+    found = [("query", k) for k, v in request.query_params.multi_items() if "\x00" in v]
+    found += [("path", k) for k, v in request.path_params.items() if "\x00" in str(v)]
+    if found:
+        raise RequestValidationError(
+            [
+                {"loc": loc, "msg": "must not contain a NUL character", "type": "string_pattern_mismatch"}
+                for loc in found
+            ]
+        )
 
 
 def limit_query(maximum: int = MAX_LIMIT, minimum: int = 1, **kw: Any) -> Any:
@@ -134,6 +151,8 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> None:
     for p in op.get("parameters", []):
         if "schema" in p:
             p["schema"] = _without_null(p["schema"])
+            if p["in"] in ("path", "query") and p["schema"].get("type") == "string":
+                p["schema"].setdefault("pattern", NO_NUL)
     responses: dict[str, Any] = op.setdefault("responses", {})
     declared = {int(c) for c in responses if c.isdigit() and int(c) >= 400}
     for status in _statuses(path, method, op) | declared:

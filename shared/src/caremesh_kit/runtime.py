@@ -31,7 +31,7 @@ class Runtime:
         self.settings = settings
         self.clock = clock  # the service's one clock, handed to its use cases
         database = settings.mongodb_db or f"caremesh_{service}"
-        self.store = Store(settings.mongodb_url, database)
+        self.store = Store.of(settings, database)
         # FerretDB's PostgreSQL schema is the Mongo database's name.
         self.gin = pgindex.Reconciler(
             settings.ferretdb_postgres_url.replace("{service}", service), database, settings.index_reconcile_seconds
@@ -151,6 +151,14 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def main(service: str, settings: S, build: Callable[[S], FastAPI]) -> None:
+def main(service: str, settings: S | Callable[[], S], build: Callable[[S], FastAPI]) -> None:
+    """Check the settings (production mode: ``caremesh_kit.security``), then serve. Given the
+    settings class rather than an instance, a setting that fails validation is reported as one
+    line naming it, without its value (pydantic's message would print a rejected secret)."""
+    from caremesh_kit import security  # here: only a process that serves needs it
+
+    if not isinstance(settings, ServiceSettings):
+        settings = security.load_or_exit(service, settings)
     logs.configure(service, settings.log_level)
+    security.check_or_exit(service, settings)
     serve(build(settings), settings)

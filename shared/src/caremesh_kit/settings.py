@@ -13,7 +13,8 @@ DEV_JWT_SECRET = "caremesh-dev-secret-change-me-0123456789"
 class ServiceSettings(BaseSettings):
     """Fields every service reads, e.g. SCHEDULING_AMQP_URL for scheduling."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # hide_input_in_errors: a refused value may be a secret.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
     @model_validator(mode="before")
     @classmethod

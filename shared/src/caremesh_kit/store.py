@@ -2,15 +2,22 @@
 
 Each change of an aggregate, with the events it raised, is one single-document insert; see
 ``Repository``.
+
+TLS: setting any of ``mongodb_tls_ca_file``, ``mongodb_tls_cert_file``, ``mongodb_tls_key_file``
+connects over TLS (see ``tls_options``).
 """
 
 import contextlib
 import contextvars
 import inspect
+import os
+import tempfile
 import time as _time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from bson.codec_options import TypeEncoder, TypeRegistry
@@ -23,6 +30,7 @@ from caremesh_kit import context
 from caremesh_kit.aggregate import Aggregate
 from caremesh_kit.envelope import stored_event
 from caremesh_kit.errors import Conflict, NotFound, VersionConflict
+from caremesh_kit.settings import ServiceSettings
 
 A = TypeVar("A", bound=Aggregate)
 Doc = dict[str, Any]  # a BSON document as PyMongo returns it
@@ -74,8 +82,44 @@ class _RoundTripListener(monitoring.CommandListener):
         pass
 
 
+def tls_options(ca_file: str = "", cert_file: str = "", key_file: str = "") -> tuple[dict[str, Any], Path | None]:
+    """PyMongo's TLS options, and the temporary file they name if any (None: plain, no file set).
+
+    PyMongo takes the client certificate and its key as one PEM: given apart, they are joined in a
+    private (0600) temporary file, kept while the client may reconnect (a ``mongodb+srv`` client
+    reads it again when it resolves its hosts) and removed by ``Store.close``.
+    """
+    if not (ca_file or cert_file or key_file):
+        return {}, None
+    if key_file and not cert_file:
+        raise ValueError("mongodb_tls_key_file is set without mongodb_tls_cert_file")
+    options: dict[str, Any] = {"tls": True}
+    if ca_file:
+        options["tlsCAFile"] = ca_file
+    joined = None
+    if cert_file and key_file:
+        fd, name = tempfile.mkstemp(prefix="caremesh-mongodb-", suffix=".pem")
+        joined = Path(name)
+        with os.fdopen(fd, "wb") as pem:
+            pem.write(Path(cert_file).read_bytes().rstrip(b"\n") + b"\n" + Path(key_file).read_bytes())
+        options["tlsCertificateKeyFile"] = name
+    elif cert_file:
+        options["tlsCertificateKeyFile"] = cert_file  # the key is in the same PEM
+    return options, joined
+
+
+def _discard(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
 class Store:
-    def __init__(self, url: str, database: str) -> None:
+    def __init__(
+        self, url: str, database: str, *, tls_ca_file: str = "", tls_cert_file: str = "", tls_key_file: str = ""
+    ) -> None:
+        tls, joined = tls_options(tls_ca_file, tls_cert_file, tls_key_file)
+        # The joined PEM goes on close, or at exit if the store is never closed (a failed start).
+        self._remove_pem = weakref.finalize(self, _discard, joined)
         self.client: AsyncMongoClient[Doc] = AsyncMongoClient(
             url,
             tz_aware=True,
@@ -83,8 +127,20 @@ class Store:
             appname="caremesh",
             type_registry=TypeRegistry([_DateEncoder()]),
             event_listeners=[_RoundTripListener()],
+            **tls,
         )
         self.db: AsyncDatabase[Doc] = self.client[database]
+
+    @classmethod
+    def of(cls, settings: ServiceSettings, database: str) -> "Store":
+        """The service's store, over TLS when its settings name a CA, certificate or key."""
+        return cls(
+            settings.mongodb_url,
+            database,
+            tls_ca_file=settings.mongodb_tls_ca_file,
+            tls_cert_file=settings.mongodb_tls_cert_file,
+            tls_key_file=settings.mongodb_tls_key_file,
+        )
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")
@@ -108,6 +164,7 @@ class Store:
 
     async def close(self) -> None:
         await self.client.close()
+        self._remove_pem()
 
 
 class Repository(Generic[A]):

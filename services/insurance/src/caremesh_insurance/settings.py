@@ -7,6 +7,9 @@ from caremesh_kit.settings import ServiceSettings
 class InsuranceSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INSURANCE_", extra="ignore")
 
+    # RabbitMQ connection, as the service's own user: it may publish only insurance.* events and reach only
+    # its own queues (scripts/infra provisions it locally, with this development password).
+    amqp_url: str = "amqp://caremesh-insurance:caremesh-insurance-dev@127.0.0.1:5672/"
     mongodb_url: str = "mongodb://127.0.0.1:27103/"
     mongodb_db: str = "caremesh_insurance"
     http_port: int = 8003

@@ -12,6 +12,9 @@ DEV_SURVEY_LINK_SECRET = "caremesh-dev-survey-links-change-me-0123456789"
 class NotificationsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
 
+    # RabbitMQ connection, as the service's own user: it may publish only notifications.* events and reach only
+    # its own queues (scripts/infra provisions it locally, with this development password).
+    amqp_url: str = "amqp://caremesh-notifications:caremesh-notifications-dev@127.0.0.1:5672/"
     mongodb_url: str = "mongodb://127.0.0.1:27104/"
     mongodb_db: str = "caremesh_notifications"
     http_port: int = 8004

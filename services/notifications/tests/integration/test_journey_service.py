@@ -131,6 +131,7 @@ async def test_a_waitlist_offer_links_to_scheduling_with_tokens_that_check_out(s
     await eventually(lambda: with_subject(p.email, subject), what="the offer email")
     text = await full_text(p.email, subject)
     assert "Friday 01 February 2030 at 10:00 EST" in text and "97110" not in text
+    assert "opens a page where you confirm" in text  # following a link changes nothing (scheduling)
     secret, now = state(service).settings.offer_link_secret, datetime.now(UTC)
     for action in links.OfferAction:
         url = urlsplit(link(text, f"{SCHEDULING}/waitlist/offers/{offer.offer_id}/{action.value}?token="))

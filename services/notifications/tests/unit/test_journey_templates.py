@@ -94,6 +94,11 @@ def test_a_waitlist_offer_carries_both_links_on_every_channel():
     html = render("waitlist.offer").html
     assert f'<a href="{BASE["accept_url"]}">' in html and "until <strong>Monday 13 July 2026 at 17:00 EDT" in html
     assert "Okafor" not in render("waitlist.offer", Channel.SMS).text
+    # Following a link only shows the offer (scheduling answers it on the page's POST): the email says so.
+    for content in (render("waitlist.offer"), render("waitlist.offer", language="es")):
+        assert content.version >= 2 and "Yes, I will take" not in content.html
+    assert "opening a link alone books or gives up nothing" in render("waitlist.offer").text
+    assert "abrir un enlace no reserva ni cede nada" in render("waitlist.offer", language="es").html
 
 
 def test_authorization_outcomes_in_plain_language():

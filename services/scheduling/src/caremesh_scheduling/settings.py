@@ -10,6 +10,9 @@ from caremesh_kit.settings import ServiceSettings
 class SchedulingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SCHEDULING_", extra="ignore")
 
+    # RabbitMQ connection, as the service's own user: it may publish only scheduling.* events and reach only
+    # its own queues (scripts/infra provisions it locally, with this development password).
+    amqp_url: str = "amqp://caremesh-scheduling:caremesh-scheduling-dev@127.0.0.1:5672/"
     mongodb_url: str = "mongodb://127.0.0.1:27101/"
     mongodb_db: str = "caremesh_scheduling"
     http_port: int = 8001

@@ -65,10 +65,13 @@ async def test_a_cancellation_is_offered_to_the_best_match_and_accepting_books_i
         assert [i["id"] for i in page["items"]] == [high["id"]]
         # A forged or misdirected token is refused.
         bad = link(offer, OfferAction.DECLINE).replace("/decline?", "/accept?")
-        assert (await scheduling.get(bad, headers={"Authorization": ""})).status_code == 403
+        assert (await scheduling.post(bad, headers={"Authorization": ""})).status_code == 403
+        # Following the link shows the offer; only posting it accepts.
         r = await scheduling.get(link(offer, OfferAction.ACCEPT), headers={"Authorization": ""})
+        assert (r.status_code, r.json()["state"]) == (200, "open"), r.text
+        r = await scheduling.post(link(offer, OfferAction.ACCEPT), headers={"Authorization": ""})
         assert r.status_code == 200, r.text
-        assert r.json()["status"] == "booked"
+        assert r.json()["state"] == "accepted"
         [accepted] = await cap.wait_for(WaitlistEntryAccepted)
     assert accepted.appointment_id == r.json()["appointment_id"]
     booked = (await scheduling.get(f"/appointments/{accepted.appointment_id}")).json()
@@ -78,9 +81,10 @@ async def test_a_cancellation_is_offered_to_the_best_match_and_accepting_books_i
     # The entry was made for a referral: the visit is linked to it.
     linked = (await scheduling.get(f"/referrals/{referral['id']}")).json()
     assert (linked["status"], linked["appointment_id"]) == ("scheduled", accepted.appointment_id)
-    # Following the link again changes nothing.
-    again = await scheduling.get(link(offer, OfferAction.ACCEPT), headers={"Authorization": ""})
-    assert again.json()["appointment_id"] == accepted.appointment_id
+    # Posting the link again changes nothing, and says so.
+    again = await scheduling.post(link(offer, OfferAction.ACCEPT), headers={"Authorization": ""})
+    assert again.status_code == 409, again.text
+    assert (again.json()["current"], again.json()["appointment_id"]) == ("accepted", accepted.appointment_id)
 
 
 async def test_declining_passes_the_slot_to_the_next_match(scheduling, clinic, namespace, amqp_url):

@@ -49,11 +49,17 @@ class Scopes:
     granted: frozenset[Scope]
 
     @classmethod
-    def parse(cls, claim: str | Iterable[str] | None) -> "Scopes | None":
-        """None when the token carries no scope claim at all: it is then limited by its roles only."""
+    def parse(cls, claim: object) -> "Scopes | None":
+        """None when the token carries no scope claim at all: it is then limited by its roles only.
+        A space-separated string or a list of strings (Entra ID's ``scp``); a claim of any other
+        shape grants nothing rather than failing the request."""
         if claim is None:
             return None
-        words = claim.split() if isinstance(claim, str) else [str(w) for w in claim]
+        words: Iterable[str] = ()
+        if isinstance(claim, str):
+            words = claim.split()
+        elif isinstance(claim, list | tuple):
+            words = [w for w in claim if isinstance(w, str)]
         return cls(frozenset(s for s in map(parse_one, words) if s is not None))
 
     @property
