@@ -106,6 +106,11 @@ def production_problems(settings: ServiceSettings) -> list[str]:
             f"{_env(settings, 'amqp_url')} logs in to the broker as guest:guest: give the service its own "
             "broker user and password in the URL"
         )
+    user, password = _broker_user(settings.amqp_url)
+    if password == f"{user}-dev":  # the development users scripts/infra provisions
+        problems.append(
+            f"{_env(settings, 'amqp_url')} uses the development broker password: set the real one in the URL"
+        )
     for field in ("amqp_url", "mongodb_url"):
         if _is_placeholder(unquote(urlsplit(getattr(settings, field)).password or "")):
             problems.append(f"{_env(settings, field)} has a CHANGE_ME password: put the real one in the URL")

@@ -38,7 +38,7 @@ POLICY: Policy = {
         "CoverageEligibilityRequest", "u", Role.CLINICIAN, Role.COORDINATOR, patient=True
     ),
     ("POST", "/eligibility-checks/{check_id}/payer-responses"): allow(
-        "CoverageEligibilityRequest", "c", Role.CLINICIAN, Role.COORDINATOR, patient=True
+        "CoverageEligibilityResponse", "c", Role.CLINICIAN, Role.COORDINATOR, patient=True
     ),
     ("GET", "/fhir/CoverageEligibilityResponse/{check_id}"): allow(
         "CoverageEligibilityResponse", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
@@ -62,11 +62,9 @@ POLICY: Policy = {
     ("POST", "/correspondence"): allow("Communication", "c", Role.CLINICIAN, Role.COORDINATOR, patient=True),
     ("GET", "/correspondence"): allow("Communication", "s", Role.CLINICIAN, Role.COORDINATOR, patient=True),
     ("GET", "/correspondence/{entry_id}"): allow("Communication", "r", Role.CLINICIAN, Role.COORDINATOR, patient=True),
-    ("GET", "/worklists/authorizations/to-submit"): allow("Claim", "s", Role.COORDINATOR, patient=True),
-    ("GET", "/worklists/authorizations/waiting-on-payer"): allow("Claim", "s", Role.COORDINATOR, patient=True),
-    ("GET", "/worklists/authorizations/denials"): allow("Claim", "s", Role.COORDINATOR, patient=True),
-    ("GET", "/worklists/eligibility-failures"): allow(
-        "CoverageEligibilityResponse", "s", Role.COORDINATOR, patient=True
-    ),
+    ("GET", "/worklists/authorizations/to-submit"): allow("Claim", "s", Role.COORDINATOR),
+    ("GET", "/worklists/authorizations/waiting-on-payer"): allow("Claim", "s", Role.COORDINATOR),
+    ("GET", "/worklists/authorizations/denials"): allow("Claim", "s", Role.COORDINATOR),
+    ("GET", "/worklists/eligibility-failures"): allow("CoverageEligibilityResponse", "s", Role.COORDINATOR),
     ("GET", "/reports/authorizations/turnaround"): allow("Claim", "s", Role.COORDINATOR),
 }

@@ -14,17 +14,17 @@ POLICY: Policy = {
     ),
     ("POST", "/patients/{patient_id}/messages"): allow("Communication", "c", Role.COORDINATOR, patient=True),
     ("GET", "/patients/{patient_id}/preferences"): allow(
-        "Patient", "s", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
+        "Patient", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("PUT", "/patients/{patient_id}/preferences"): allow("Patient", "u", Role.COORDINATOR, Role.PATIENT, patient=True),
     ("GET", "/patients/{patient_id}/related-persons/{person_id}/preferences"): allow(
-        "RelatedPerson", "s", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
+        "RelatedPerson", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("PUT", "/patients/{patient_id}/related-persons/{person_id}/preferences"): allow(
         "RelatedPerson", "u", Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("GET", "/templates"): allow("Basic", "s", Role.CLINICIAN, Role.COORDINATOR),
-    ("POST", "/templates/{kind}/preview"): allow("Basic", "c", Role.CLINICIAN, Role.COORDINATOR),
+    ("POST", "/templates/{kind}/preview"): allow("Basic", "r", Role.CLINICIAN, Role.COORDINATOR),
     ("POST", "/callbacks/sms/status"): PUBLIC,
     ("GET", "/surveys/{survey_id}"): PUBLIC,
     ("POST", "/surveys/{survey_id}"): PUBLIC,

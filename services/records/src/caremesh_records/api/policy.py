@@ -11,7 +11,7 @@ POLICY: Policy = {
         "Patient", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("GET", "/patients/{patient_id}/timeline"): allow(
-        "Patient", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
+        "*", "s", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("GET", "/patients/{patient_id}/encounters"): allow(
         "Encounter", "s", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
@@ -97,9 +97,7 @@ POLICY: Policy = {
     ("PUT", "/patients/{patient_id}/related-persons/{person_id}/consent"): allow(
         "Consent", "u", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
-    ("GET", "/fhir/Questionnaire/intake"): allow(
-        "Questionnaire", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
-    ),
+    ("GET", "/fhir/Questionnaire/intake"): allow("Questionnaire", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT),
     ("POST", "/fhir/QuestionnaireResponse"): allow(
         "QuestionnaireResponse", "c", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
@@ -130,18 +128,18 @@ POLICY: Policy = {
     ("POST", "/patients/{patient_id}/care-plans/{plan_id}/tasks/{task_id}/status"): allow(
         "Task", "u", Role.CLINICIAN, Role.COORDINATOR, patient=True
     ),
-    ("GET", "/worklists/care-plans"): allow("CarePlan", "s", Role.COORDINATOR, patient=True),
-    ("POST", "/fhir"): allow("Bundle", "c", Role.COORDINATOR, patient=True),
-    ("POST", "/imports"): allow("Bundle", "c", Role.COORDINATOR, patient=True),
-    ("GET", "/imports/{import_id}"): allow("Bundle", "r", Role.COORDINATOR, patient=True),
+    ("GET", "/worklists/care-plans"): allow("CarePlan", "s", Role.COORDINATOR),
+    ("POST", "/fhir"): allow("Bundle", "c", Role.COORDINATOR),
+    ("POST", "/imports"): allow("Bundle", "c", Role.COORDINATOR),
+    ("GET", "/imports/{import_id}"): allow("Bundle", "r", Role.COORDINATOR),
     ("GET", "/fhir/Patient/{patient_id}/$everything"): allow(
-        "Patient", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
+        "*", "s", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("GET", "/fhir/Patient/{patient_id}"): allow(
         "Patient", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("GET", "/fhir/{resource_type}"): allow(
-        "{resource_type}", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
+        "{resource_type}", "s", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("GET", "/fhir/{resource_type}/{resource_id}"): allow(
         "{resource_type}", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True

@@ -50,14 +50,14 @@ POLICY: Policy = {
         "ServiceRequest", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
     ("GET", "/referrals"): allow("ServiceRequest", "s", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True),
-    ("GET", "/worklists/referrals"): allow("ServiceRequest", "s", Role.COORDINATOR, patient=True),
+    ("GET", "/worklists/referrals"): allow("ServiceRequest", "s", Role.COORDINATOR),
     ("POST", "/referrals/{referral_id}/accept"): allow("ServiceRequest", "u", Role.COORDINATOR, patient=True),
     ("POST", "/referrals/{referral_id}/reject"): allow("ServiceRequest", "u", Role.COORDINATOR, patient=True),
     ("POST", "/referrals/{referral_id}/withdraw"): allow(
         "ServiceRequest", "u", Role.COORDINATOR, Role.SERVICE, patient=True
     ),
     ("POST", "/referrals/{referral_id}/link"): allow("ServiceRequest", "u", Role.COORDINATOR, patient=True),
-    ("POST", "/referrals/{referral_id}/appointments"): allow("ServiceRequest", "c", Role.COORDINATOR, patient=True),
+    ("POST", "/referrals/{referral_id}/appointments"): allow("Appointment", "c", Role.COORDINATOR, patient=True),
     ("POST", "/waitlist"): allow("Appointment", "c", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True),
     ("GET", "/waitlist/{entry_id}"): allow(
         "Appointment", "r", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
@@ -66,7 +66,7 @@ POLICY: Policy = {
     ("DELETE", "/waitlist/{entry_id}"): allow(
         "Appointment", "d", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
-    ("GET", "/worklists/waitlist-offers"): allow("Appointment", "s", Role.COORDINATOR, patient=True),
+    ("GET", "/worklists/waitlist-offers"): allow("Appointment", "s", Role.COORDINATOR),
     ("POST", "/waitlist/offers/{offer_id}/accepted"): allow(
         "Appointment", "u", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
@@ -85,7 +85,7 @@ POLICY: Policy = {
     ("POST", "/series/{series_id}/cancel"): allow(
         "Appointment", "u", Role.CLINICIAN, Role.COORDINATOR, Role.PATIENT, patient=True
     ),
-    ("GET", "/worklists/appointments/insurance"): allow("Appointment", "s", Role.COORDINATOR, patient=True),
-    ("GET", "/worklists/appointments/day"): allow("Appointment", "s", Role.COORDINATOR, patient=True),
-    ("GET", "/worklists/appointments/no-shows"): allow("Appointment", "s", Role.COORDINATOR, patient=True),
+    ("GET", "/worklists/appointments/insurance"): allow("Appointment", "s", Role.COORDINATOR),
+    ("GET", "/worklists/appointments/day"): allow("Appointment", "s", Role.COORDINATOR),
+    ("GET", "/worklists/appointments/no-shows"): allow("Appointment", "s", Role.COORDINATOR),
 }
