@@ -166,7 +166,13 @@ def access_for(*roles: Role) -> Callable[..., Any]:
         default = Purpose.PATRQT if who.roles == {Role.PATIENT} else Purpose.TREAT
         route = getattr(request.scope.get("route"), "path", request.url.path)
         trail = request.app.state.audit
-        return Access(who, x_purpose_of_use or default, trail, f"{request.method} {route}", x_break_glass_reason)
+        access = Access(who, x_purpose_of_use or default, trail, f"{request.method} {route}", x_break_glass_reason)
+        # A change under another patient's path is refused before the route runs, not after it wrote.
+        patient_id = request.path_params.get("patient_id")
+        if patient_id and request.method != "GET" and not who.may_see_patient(patient_id):
+            action = Action.CREATE if request.method == "POST" else Action.UPDATE
+            await access.wrote(action, "Patient", patient_id, patient_id)  # records the refusal; 403
+        return access
 
     return dependency
 
