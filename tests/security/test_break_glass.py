@@ -64,7 +64,8 @@ async def test_only_clinicians_break_the_glass_and_only_to_read(records):
     assert (await records.get(f"/patients/{other}", headers=as_patient | EMERGENCY)).status_code == 403
 
     clinician = bearer("clinician", subject="dr-write", patient_id=own)
-    allergy = {"substance": {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "7980", "display": "penicillin G"}}
+    penicillin = {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "7980", "display": "penicillin G"}
+    allergy = {"substance": penicillin}
     r = await records.post(f"/patients/{other}/allergies", json=allergy, headers=clinician | EMERGENCY)
     assert r.status_code == 403, r.text
     # The same write for their own patient goes through: the refusal above is the patient, not the body.
