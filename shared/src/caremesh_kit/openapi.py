@@ -9,8 +9,6 @@ generated document once, so no route lists these by hand. Pagination parameters 
 too, with bounds, so that no service passes an unbounded number to the store.
 """
 
-import contextlib
-import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -31,27 +29,10 @@ MAX_OFFSET = 1_000_000
 MAX_LIMIT = 500
 
 
-def _nul_fields(value: Any, at: tuple[str | int, ...]) -> list[tuple[str | int, ...]]:
-    if isinstance(value, str):
-        return [at] if "\x00" in value else []
-    if isinstance(value, dict):
-        return [f for k, v in value.items() for f in _nul_fields(v, (*at, k))] + (
-            [at] if any("\x00" in k for k in value) else []
-        )
-    if isinstance(value, list):
-        return [f for i, v in enumerate(value) for f in _nul_fields(v, (*at, i))]
-    return []
-
-
 async def refuse_nul(request: Request) -> None:
-    """The app-wide dependency that enforces ``NO_NUL`` with a 422 naming the parameter or field."""
+    """The app-wide dependency that enforces ``NO_NUL`` with a 422 naming the parameter."""
     found: list[tuple[str | int, ...]] = [("query", k) for k, v in request.query_params.multi_items() if "\x00" in v]
     found += [("path", k) for k, v in request.path_params.items() if "\x00" in str(v)]
-    if request.method in ("POST", "PUT", "PATCH"):
-        body = await request.body()  # read once by FastAPI already; cached
-        if b"\\u0000" in body:  # JSON spells NUL only as this escape
-            with contextlib.suppress(ValueError):  # not JSON: the route's own validation answers
-                found += _nul_fields(json.loads(body), ("body",))
     if found:
         raise RequestValidationError(
             [
@@ -220,18 +201,6 @@ def _tag_required(schema: Any, schemas: dict[str, Any]) -> None:
         _tag_required(value, schemas)
 
 
-def _no_nul(schema: Any) -> None:
-    """State ``NO_NUL`` on every free-text string of the bodies."""
-    if isinstance(schema, list):
-        for item in schema:
-            _no_nul(item)
-    elif isinstance(schema, dict):
-        if schema.get("type") == "string" and not {"enum", "const", "pattern", "format"} & schema.keys():
-            schema["pattern"] = NO_NUL
-        for value in schema.values():
-            _no_nul(value)
-
-
 def document(app: FastAPI) -> dict[str, Any]:
     """The app's OpenAPI document, with the kit's answers described on every operation."""
     spec = get_openapi(title=app.title, version=app.version, routes=app.routes, description=app.description)
@@ -243,7 +212,6 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemas["FhirResource"] = FHIR_RESOURCE_SCHEMA
     for schema in list(schemas.values()):
         _tag_required(schema, schemas)
-        _no_nul(schema)
     for path, item in spec.get("paths", {}).items():
         for method in _METHODS:
             if method in item:
