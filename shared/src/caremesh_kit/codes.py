@@ -31,15 +31,17 @@ NAMES = {
 # A billable service: CPT (5 digits, or 4 and a letter) or HCPCS Level II (a letter and 4 digits).
 SERVICE_CODE = r"^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
 
-# Stripped, so blank text is empty: the pattern (a non-space) says so in the JSON Schema too.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"\S")]
+# Stripped, so blank text is empty; the pattern (a non-space, and no NUL, which a PostgreSQL-backed
+# store cannot hold) says so in the JSON Schema too.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 
 class Coding(BaseModel):
     """A code in a system, with the text a person reads (required: codes alone get misread)."""
 
-    system: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"\S")]
+    system: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=NOT_BLANK)]
     display: Text
 
 

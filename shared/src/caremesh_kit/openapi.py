@@ -9,6 +9,8 @@ generated document once, so no route lists these by hand. Pagination parameters 
 too, with bounds, so that no service passes an unbounded number to the store.
 """
 
+import contextlib
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -21,18 +23,67 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 CORRELATION = "x-correlation-id"
 
-# No NUL in a path or query parameter: a PostgreSQL-backed store cannot compare text holding one.
+# No NUL in a parameter or a declared body string: a PostgreSQL-backed store cannot hold one.
 NO_NUL = "^[^\\x00]*$"
+_UNSAFE = ("enum", "const", "pattern", "format")  # strings these already keep free of NUL
 
 # Pages: a deeper page than this is not a page a person reads; MongoDB's skip is an int64.
 MAX_OFFSET = 1_000_000
 MAX_LIMIT = 500
 
 
+Loc = tuple[str | int, ...]
+
+
+def nul_fields(value: Any, schema: Any, schemas: dict[str, Any], at: Loc = ("body",)) -> list[Loc]:
+    """Where ``value`` breaks a ``NO_NUL`` that ``schema`` states: declared strings and map keys
+    only, so a NUL in a property the model ignores is ignored too, as the document says."""
+    if not isinstance(schema, dict):
+        return []
+    if "$ref" in schema:
+        return nul_fields(value, schemas.get(schema["$ref"].rsplit("/", 1)[-1]), schemas, at)
+    found: list[Loc] = []
+    if isinstance(value, str) and schema.get("pattern") == NO_NUL and "\x00" in value:
+        found.append(at)
+    elif isinstance(value, dict):
+        declared, extra = schema.get("properties") or {}, schema.get("additionalProperties")
+        for key, item in value.items():
+            if key in declared:
+                found += nul_fields(item, declared[key], schemas, (*at, key))
+            elif isinstance(extra, dict):
+                if (schema.get("propertyNames") or {}).get("pattern") == NO_NUL and "\x00" in key:
+                    found.append((*at, key))
+                found += nul_fields(item, extra, schemas, (*at, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += nul_fields(item, schema.get("items"), schemas, (*at, i))
+    options = [*schema.get("anyOf", ()), *schema.get("oneOf", ()), *schema.get("allOf", ())]
+    tag = (schema.get("discriminator") or {}).get("propertyName")
+    mapping = (schema.get("discriminator") or {}).get("mapping") or {}
+    if tag and isinstance(value, dict) and value.get(tag) in mapping:
+        options = [{"$ref": mapping[value[tag]]}]  # only the variant the tag names
+    for option in options:
+        found += nul_fields(value, option, schemas, at)
+    return list(dict.fromkeys(found))
+
+
+def _body_schema(request: Request) -> Any:
+    route = request.scope.get("route")
+    spec = request.app.openapi()
+    op = spec.get("paths", {}).get(getattr(route, "path_format", ""), {}).get(request.method.lower(), {})
+    return ((op.get("requestBody") or {}).get("content") or {}).get("application/json", {}).get("schema")
+
+
 async def refuse_nul(request: Request) -> None:
-    """The app-wide dependency that enforces ``NO_NUL`` with a 422 naming the parameter."""
-    found: list[tuple[str | int, ...]] = [("query", k) for k, v in request.query_params.multi_items() if "\x00" in v]
+    """The app-wide dependency that enforces ``NO_NUL`` with a 422 naming the parameter or field."""
+    found: list[Loc] = [("query", k) for k, v in request.query_params.multi_items() if "\x00" in v]
     found += [("path", k) for k, v in request.path_params.items() if "\x00" in str(v)]
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = await request.body()  # read by FastAPI already; cached
+        if b"\\u0000" in body:  # JSON can spell a NUL only as this escape
+            with contextlib.suppress(ValueError):  # not JSON: the route's own validation answers
+                schema = _body_schema(request)
+                found += nul_fields(json.loads(body), schema, request.app.openapi()["components"]["schemas"])
     if found:
         raise RequestValidationError(
             [
@@ -153,6 +204,8 @@ def _operation(path: str, method: str, op: dict[str, Any]) -> None:
             p["schema"] = _without_null(p["schema"])
             if p["in"] in ("path", "query") and p["schema"].get("type") == "string":
                 p["schema"].setdefault("pattern", NO_NUL)
+    for body in ((op.get("requestBody") or {}).get("content") or {}).values():
+        _no_nul(body.get("schema"))
     responses: dict[str, Any] = op.setdefault("responses", {})
     declared = {int(c) for c in responses if c.isdigit() and int(c) >= 400}
     for status in _statuses(path, method, op) | declared:
@@ -201,6 +254,21 @@ def _tag_required(schema: Any, schemas: dict[str, Any]) -> None:
         _tag_required(value, schemas)
 
 
+def _no_nul(schema: Any) -> None:
+    """State ``NO_NUL`` on every free-text string and map key (``nul_fields`` enforces it)."""
+    if isinstance(schema, list):
+        for item in schema:
+            _no_nul(item)
+    elif isinstance(schema, dict):
+        if schema.get("type") == "string" and not set(_UNSAFE) & schema.keys():
+            schema["pattern"] = NO_NUL
+        if schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+            schema.setdefault("propertyNames", {"pattern": NO_NUL})
+        for key, value in schema.items():
+            if key != "propertyNames":
+                _no_nul(value)
+
+
 def document(app: FastAPI) -> dict[str, Any]:
     """The app's OpenAPI document, with the kit's answers described on every operation."""
     spec = get_openapi(title=app.title, version=app.version, routes=app.routes, description=app.description)
@@ -212,6 +280,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemas["FhirResource"] = FHIR_RESOURCE_SCHEMA
     for schema in list(schemas.values()):
         _tag_required(schema, schemas)
+        _no_nul(schema)
     for path, item in spec.get("paths", {}).items():
         for method in _METHODS:
             if method in item:

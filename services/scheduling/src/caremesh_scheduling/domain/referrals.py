@@ -71,7 +71,7 @@ class ReferringProvider(BaseModel):
 class Attachment(BaseModel):
     """A document held elsewhere, by reference: scheduling keeps no clinical documents."""
 
-    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2000)  # a str: BSON cannot store AnyUrl
+    url: str = Field(pattern=r"^https?://[^\s\x00]+$", max_length=2000)  # a str: BSON cannot store AnyUrl
     title: str | None = Field(default=None, max_length=200)
     content_type: str | None = Field(default=None, max_length=100)
 
