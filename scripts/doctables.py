@@ -36,13 +36,15 @@ from caremesh_kit.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("scheduling", "records", "insurance", "notifications")
+GATEWAY = "partners"  # the partner gateway: a service with an API and settings, and no queues
 TARGETS = {
     "events": "docs/events.md",
     "event-flow": "docs/events.md",
     "subscriptions": "docs/events.md",
     "settings-common": "docs/configuration.md",
-    **{f"settings-{s}": "docs/configuration.md" for s in SERVICES},
+    **{f"settings-{s}": "docs/configuration.md" for s in (*SERVICES, GATEWAY)},
     "policy": "docs/security.md",
+    "partner-views": "docs/partners.md",
 }
 MARK = re.compile(
     r"(<!-- BEGIN GENERATED: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)", re.S
@@ -185,7 +187,7 @@ def settings_table(cls: type[ServiceSettings], names: list[str], prefix: str) ->
 def settings_tables() -> dict[str, str]:
     tables = {"settings-common": settings_table(ServiceSettings, list(ServiceSettings.model_fields), "<PREFIX>_")}
     common = ServiceSettings()
-    for service in SERVICES:
+    for service in (*SERVICES, GATEWAY):
         module = importlib.import_module(f"caremesh_{service}.settings")
         cls = next(
             c
@@ -215,7 +217,7 @@ def policy_table() -> str:
         return "" if rule.public else f"`{rule.resource}.{rule.interaction}`"
 
     rows = ["| service | method | path | roles | SMART scope |", "| --- | --- | --- | --- | --- |"]
-    for service in SERVICES:
+    for service in (*SERVICES, GATEWAY):
         policy: Policy = importlib.import_module(f"caremesh_{service}.api.policy").POLICY
         for (method, path), rule in policy.items():
             rows.append(f"| {service} | {method} | `{path}` | {who(rule)} | {scope(rule)} |")
@@ -224,9 +226,22 @@ def policy_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+def partner_views_table() -> str:
+    """Minimum necessary: the fields each kind of partner receives, per event type."""
+    from caremesh_contracts.audiences import VIEWS, PartnerKind
+
+    kinds = list(PartnerKind)
+    rows = ["| event | " + " | ".join(k.value for k in kinds) + " |", "| --- |" + " --- |" * len(kinds)]
+    for key, views in sorted(VIEWS.items()):
+        cells = [", ".join(f"`{f}`" for f in views[k]) if k in views else "" for k in kinds]
+        rows.append(f"| `{key}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def generate() -> dict[str, str]:
     subs = subscriptions()
     return {
+        "partner-views": partner_views_table(),
         "policy": policy_table(),
         "events": events_table(subs),
         "event-flow": event_flow(subs),

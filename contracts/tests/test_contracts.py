@@ -19,7 +19,7 @@ def test_every_event_follows_the_naming_rules():
     assert len(all_event_types()) >= 40
     for cls in all_event_types():
         service, aggregate, name = cls.routing_key.split(".")
-        assert service in {"scheduling", "records", "insurance", "notifications"}
+        assert service in {"scheduling", "records", "insurance", "notifications", "partners"}
         assert cls.ce_type() == f"org.caremesh.{service}.{aggregate}.{name}.v1"
         assert PAST_TENSE.search(name), f"{cls.routing_key} is not in the past tense"
 
@@ -98,3 +98,21 @@ def test_new_optional_fields_and_new_descriptions_break_nothing():
 )
 def test_a_change_a_consumer_would_trip_on_is_named(change, why):
     assert any(p.startswith(why) for p in _edit(change)), _edit(change)
+
+
+def test_every_partner_view_names_real_fields_and_analytics_gets_no_patient_id():
+    from caremesh_contracts.audiences import VIEWS, PartnerKind
+
+    by_key = {cls.routing_key: cls for cls in all_event_types()}
+    assert set(VIEWS) <= set(by_key)
+    for key, views in VIEWS.items():
+        for kind, fields in views.items():
+            assert set(fields) <= set(by_key[key].model_fields), (key, kind)
+            if kind is PartnerKind.ANALYTICS:
+                assert not {"patient_id", "referral_id", "appointment_id"} & set(fields), key
+    assert (
+        json.loads((SCHEMA_DIR / "org.caremesh.scheduling.referral.closed.v1.json").read_text())["x-partner-views"][
+            "referring_clinic"
+        ][0]
+        == "referral_id"
+    )

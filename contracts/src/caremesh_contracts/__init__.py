@@ -24,6 +24,7 @@ from caremesh_contracts.insurance import (
     EligibilityDenied,
 )
 from caremesh_contracts.notifications import MessageSent, SurveyCompleted
+from caremesh_contracts.partners import PartnerSubscriptionDisabled
 from caremesh_contracts.records import (
     CarePlanChanged,
     CareTaskOverdue,
@@ -90,6 +91,7 @@ __all__ = [
     "EligibilityDenied",
     "Event",
     "MessageSent",
+    "PartnerSubscriptionDisabled",
     "PatientMerged",
     "PatientRegistered",
     "ReferralAccepted",

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from caremesh_contracts.audiences import VIEWS
 from caremesh_contracts.base import Event, all_event_types
 from caremesh_contracts.compat import breaking_changes
 from caremesh_contracts.examples import example
@@ -36,6 +37,7 @@ def schema_of(cls: type[Event]) -> dict[str, Any]:
     schema["examples"] = [example(cls)]
     schema["x-routing-key"] = cls.routing_key
     schema["x-cloudevents-type"] = cls.ce_type()
+    schema["x-partner-views"] = {kind.value: list(fields) for kind, fields in VIEWS.get(cls.routing_key, {}).items()}
     return schema
 
 
@@ -82,6 +84,7 @@ def render_asyncapi() -> dict[str, Any]:
             "payload": {"$ref": f"#/components/schemas/{cls.__name__}"},
             "examples": [{"name": "example", "payload": example(cls)}],
             "bindings": {"amqp": {"messageType": key, "bindingVersion": AMQP_BINDING}},
+            "x-partner-views": {kind.value: list(fields) for kind, fields in VIEWS.get(cls.routing_key, {}).items()},
         }
         channels[cls.routing_key] = {
             "address": cls.routing_key,

@@ -29,6 +29,7 @@ class CoverageChanged(Event):
     patient_id: str
     coverage_version: int
     plan_id: str
+    payer_id: str | None = Field(default=None, description="whose plan; a payer partner hears only of its members")
     status: str = Field(description="active, or cancelled (entered in error)")
     period_start: date
     period_end: date | None = None

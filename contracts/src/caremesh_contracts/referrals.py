@@ -7,6 +7,8 @@ closed), so it carries their reference back and the visit's date, not clinical n
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import Field
+
 from caremesh_contracts.base import Event
 
 
@@ -14,6 +16,9 @@ class _Referral(Event):
     referral_id: str
     patient_id: str
     service_code: str
+    referring_organization: str | None = Field(
+        default=None, description="who referred; a referring clinic partner hears only of its own referrals"
+    )
 
 
 class ReferralReceived(_Referral):

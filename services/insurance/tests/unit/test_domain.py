@@ -167,6 +167,7 @@ def test_registering_raises_registered_and_changed_without_member_details():
         patient_id="pat-1",
         coverage_version=1,
         plan_id="plan-1",
+        payer_id="payer-1",
         status="active",
         period_start=date(2026, 1, 1),
         period_end=date(2026, 12, 31),

@@ -4,9 +4,18 @@ from pydantic_settings import SettingsConfigDict
 
 from caremesh_kit.links import DEV_OFFER_LINK_SECRET
 from caremesh_kit.settings import ServiceSettings
+from caremesh_kit.webhooks import secret_bytes
 from caremesh_notifications.domain.reminders import ReminderPolicy
 
 DEV_SURVEY_LINK_SECRET = "caremesh-dev-survey-links-change-me-0123456789"
+
+
+def _key_length(secret: str) -> int:
+    """The HMAC key's length of a webhook secret; 0 for an empty or malformed one."""
+    try:
+        return len(secret_bytes(secret))
+    except ValueError:
+        return 0
 
 
 class NotificationsSettings(ServiceSettings):
@@ -33,9 +42,10 @@ class NotificationsSettings(ServiceSettings):
     sms_from: str = ""  # E.164 sender number
     sms_status_callback_url: str = ""  # public URL of POST /callbacks/sms/status; empty: no delivery reports
     sms_timeout_seconds: float = Field(default=10, gt=0)
-    # The patient app's endpoint for pushes (JSON, HMAC-SHA256 signed); off while webhook_url is empty.
+    # The patient app's endpoint for pushes (JSON, Standard Webhooks signed); off while webhook_url is empty.
     webhook_url: str = ""
-    webhook_secret: str = ""
+    webhook_secret: str = ""  # whsec_<base64> (or a plain secret, keyed with its UTF-8 bytes)
+    webhook_previous_secret: str | None = None  # while set, pushes carry its signature too (a rotation)
     webhook_timeout_seconds: float = Field(default=10, gt=0)
     # Attempts on one channel (transient failures) before falling back to the next.
     channel_attempts: int = Field(default=3, ge=1)
@@ -72,9 +82,16 @@ class NotificationsSettings(ServiceSettings):
     def _channels_complete(self) -> "NotificationsSettings":
         if self.sms_provider_url and not (self.sms_account_sid and self.sms_auth_token and self.sms_from):
             raise ValueError("SMS needs sms_account_sid, sms_auth_token and sms_from with sms_provider_url")
-        if self.webhook_url and len(self.webhook_secret) < 32:
-            raise ValueError("the webhook needs a webhook_secret of at least 32 characters")
+        if self.webhook_url:
+            for name, secret in zip(("webhook_secret", "webhook_previous_secret"), self.webhook_secrets, strict=False):
+                if _key_length(secret) < 32:
+                    raise ValueError(f"the webhook needs a {name} of at least 32 key bytes (whsec_ secrets: decoded)")
         return self
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """What pushes are signed with: the current secret, then the previous one during a rotation."""
+        return [self.webhook_secret, *([self.webhook_previous_secret] if self.webhook_previous_secret else [])]
 
     @property
     def send_lease_seconds(self) -> float:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from caremesh_contracts import (
     AppointmentBooked,
@@ -14,17 +15,20 @@ from caremesh_contracts import (
     PatientRegistered,
     RelatedPersonAdded,
 )
+from caremesh_kit import webhooks
 from caremesh_kit.bus import QUEUE_HEADER, REASON_HEADER, Names
 from caremesh_notifications.adapters.sms import signature
-from caremesh_notifications.adapters.webhook import verify
+from caremesh_notifications.app import build
 from caremesh_testing import (
     MAILPIT,
     EventCapture,
     bearer,
+    delete_namespace,
     drain_queue,
     eventually,
     mailbox,
     publish_event,
+    running,
     wait_settled,
 )
 
@@ -190,8 +194,13 @@ async def test_the_app_webhook_is_signed(channels_service, patient_app, amqp_url
         lambda: [r for r in patient_app.requests if r.json()["recipient_id"] == p.patient_id],
         what="the push to the app",
     )
-    signed = req.headers["x-caremesh-signature"]
-    assert verify(settings(channels_service).webhook_secret, req.body, signed, datetime.now(UTC))
+    # Standard Webhooks, checked as the app would, with the official library; the test secret is a
+    # plain one (no whsec_ prefix), so the verifier is given its UTF-8 bytes.
+    secret = settings(channels_service).webhook_secret
+    assert Webhook(secret.encode()).verify(req.body, req.headers)["recipient_id"] == p.patient_id
+    with pytest.raises(WebhookVerificationError):
+        Webhook(webhooks.new_secret()).verify(req.body, req.headers)
+    assert len(req.headers["webhook-signature"].split(" ")) == 1  # no rotation under way
     body = req.json()
     assert (body["kind"], body["title"], body["appointment_id"]) == (
         "appointment.booked",
@@ -201,7 +210,54 @@ async def test_the_app_webhook_is_signed(channels_service, patient_app, amqp_url
     assert "Lovelace" not in body["body"]  # lock screens show only plain facts
     await wait_settled(namespace)
     [m] = await messages(channels_service, p.patient_id)
-    assert (m["channel"], m["status"], req.headers["x-caremesh-message-id"]) == ("webhook", "sent", m["id"])
+    assert (m["channel"], m["status"], req.headers["webhook-id"]) == ("webhook", "sent", m["id"])
+
+
+@pytest.fixture
+async def rotating_service(channels_service, clock):
+    """A second notifications service, on its own namespace and database, in the middle of a secret
+    rotation: a new whsec_ secret, and the app's old plain one as the previous secret."""
+    ns = f"test-{uuid.uuid4().hex[:12]}"
+    s = settings(channels_service).model_copy(
+        update={
+            "bus_namespace": ns,
+            "mongodb_db": f"t_{ns.replace('-', '_')}",
+            "webhook_secret": webhooks.new_secret(),
+            "webhook_previous_secret": "the-apps-old-plain-webhook-secret-0123456789",
+        }
+    )
+    try:
+        async with running(build(s, clock=clock)) as client:
+            yield client, ns
+    finally:
+        await delete_namespace(ns)
+
+
+async def test_during_a_rotation_either_secret_verifies_and_retries_keep_the_webhook_id(
+    rotating_service, patient_app, amqp_url
+):
+    client, ns = rotating_service
+    s = settings(client)
+    p = patient()
+    await registered(client, amqp_url, ns, p, channels=["webhook", "email"])
+    patient_app.fail(503, times=1)
+    await publish_event(amqp_url, ns, booked(p.patient_id))
+
+    def pushes() -> list:
+        return [r for r in patient_app.requests if r.json()["recipient_id"] == p.patient_id]
+
+    await eventually(lambda: len(pushes()) >= 2, what="the push and its retry after the 503")
+    await wait_settled(ns)
+    first, retry = pushes()
+    for req in (first, retry):
+        assert len(req.headers["webhook-signature"].split(" ")) == 2
+        Webhook(s.webhook_secret).verify(req.body, req.headers)  # an app already on the new secret
+        Webhook(s.webhook_previous_secret.encode()).verify(req.body, req.headers)  # one still on the old
+    with pytest.raises(WebhookVerificationError):
+        Webhook(webhooks.new_secret()).verify(first.body, first.headers)
+    [m] = await messages(client, p.patient_id)
+    assert (m["channel"], m["status"], m["attempts"]) == ("webhook", "sent", 2)
+    assert first.headers["webhook-id"] == retry.headers["webhook-id"] == m["id"]  # the app de-duplicates on it
 
 
 async def test_a_duplicate_event_sends_one_sms(channels_service, sms_provider, amqp_url, namespace):

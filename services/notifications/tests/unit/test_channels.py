@@ -2,14 +2,16 @@
 
 import base64
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from caremesh_kit import webhooks
 from caremesh_notifications.adapters import ChannelError
 from caremesh_notifications.adapters.sms import TwilioSms, callback_url, signature, valid_signature
-from caremesh_notifications.adapters.webhook import AppWebhook, sign, verify
+from caremesh_notifications.adapters.webhook import AppWebhook
 from caremesh_notifications.domain import Channel, Contact, Content, Message, Route
 from caremesh_notifications.settings import NotificationsSettings
 from caremesh_testing.recording_server import Recorded, RecordingServer, Reply
@@ -123,11 +125,14 @@ async def test_webhook_posts_signed_json_the_app_can_verify():
         [req] = server.requests
     assert accepted.provider_message_id == "push-7"
     assert req.path == "/push" and req.headers["content-type"] == "application/json"
-    assert req.headers["x-caremesh-message-id"] == "msg-1"
-    signed, now = req.headers["x-caremesh-signature"], datetime.now(UTC)
-    assert verify(SECRET, req.body, signed, now)
-    assert not verify("another-secret-of-forty-characters-long!", req.body, signed, now)
-    assert not verify(SECRET, req.body.replace(b"Amara", b"Mallory"), signed, now)
+    assert req.headers["webhook-id"] == "msg-1"
+    # Standard Webhooks, checked with the official library; SECRET is plain, so it gets the bytes.
+    Webhook(SECRET.encode()).verify(req.body, req.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(b"another-secret-of-forty-characters-long!").verify(req.body, req.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET.encode()).verify(req.body.replace(b"Amara", b"Mallory"), req.headers)
+    assert "x-caremesh-signature" not in req.headers and "x-caremesh-message-id" not in req.headers
     assert req.json() == {
         "message_id": "msg-1",
         "recipient_id": "pat-1",
@@ -144,18 +149,19 @@ async def test_webhook_signatures_carry_the_service_clocks_time():
     with RecordingServer(lambda r: Reply(202, {})) as server:
         await AppWebhook(settings(server.url), clock=lambda: at).send(message(Channel.WEBHOOK, to="pat-1"))
         [req] = server.requests
-    signed = req.headers["x-caremesh-signature"]
-    assert signed.startswith(f"t={int(at.timestamp())},")
-    assert verify(SECRET, req.body, signed, at + timedelta(seconds=300))
-    assert not verify(SECRET, req.body, signed, at + timedelta(seconds=301))
+    assert req.headers["webhook-timestamp"] == str(int(at.timestamp()))
+    assert req.headers["webhook-signature"] == webhooks.signature(SECRET, "msg-1", int(at.timestamp()), req.body)
 
 
-def test_webhook_signatures_expire():
-    body = b'{"a":1}'
-    header = sign(SECRET, body, 1_000_000)
-    assert verify(SECRET, body, header, now=datetime.fromtimestamp(1_000_100, UTC))
-    assert not verify(SECRET, body, header, now=datetime.fromtimestamp(1_000_000 + 301, UTC))  # a replay, later
-    assert not verify(SECRET, body, "garbage", now=datetime.fromtimestamp(1_000_000, UTC))
+async def test_during_a_rotation_the_push_carries_both_signatures():
+    current = webhooks.new_secret()
+    with RecordingServer(lambda r: Reply(202, {})) as server:
+        s = settings(server.url).model_copy(update={"webhook_secret": current, "webhook_previous_secret": SECRET})
+        await AppWebhook(s).send(message(Channel.WEBHOOK, to="pat-1"))
+        [req] = server.requests
+    assert len(req.headers["webhook-signature"].split(" ")) == 2
+    Webhook(current).verify(req.body, req.headers)
+    Webhook(SECRET.encode()).verify(req.body, req.headers)
 
 
 async def test_webhook_failures_are_classified():
@@ -177,6 +183,13 @@ def test_sms_settings_must_be_complete():
 def test_the_webhook_needs_a_long_secret():
     with pytest.raises(ValidationError, match="webhook_secret"):
         NotificationsSettings(webhook_url="https://app.example/push", webhook_secret="short")
+
+
+def test_a_previous_webhook_secret_must_be_long_too_and_an_empty_one_is_none():
+    with pytest.raises(ValidationError, match="webhook_previous_secret"):
+        NotificationsSettings(webhook_url="https://a/push", webhook_secret=SECRET, webhook_previous_secret="short")
+    s = NotificationsSettings(webhook_url="https://a/push", webhook_secret=SECRET, webhook_previous_secret="")
+    assert s.webhook_secrets == [SECRET]
 
 
 def test_channels_are_off_by_default_and_the_lease_covers_the_slowest():

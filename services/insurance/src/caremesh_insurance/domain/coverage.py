@@ -147,6 +147,7 @@ class Coverage(Aggregate):
                 patient_id=self.terms.patient_id,
                 coverage_version=self.version + 1,
                 plan_id=plan.id,
+                payer_id=plan.terms.payer_id,
                 status=self.status.value,
                 period_start=self.terms.period_start,
                 period_end=self.terms.period_end,

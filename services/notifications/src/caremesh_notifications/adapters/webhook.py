@@ -1,40 +1,20 @@
-"""Pushes to the patient's app: JSON POSTed to its endpoint, signed so the app can verify it.
+"""Pushes to the patient's app: JSON POSTed to its endpoint, signed the Standard Webhooks 1.0 way.
 
-The signature header is ``X-CareMesh-Signature: t=<unix seconds>,v1=<hex>``, where ``v1`` is
-HMAC-SHA256 with the shared secret over ``"<t>." + body``. The timestamp lets the app refuse
-replays; ``verify`` is what an app does (and what the tests use), at the time it is given.
+``webhook-id`` is the message id, the same on every retry: the app de-duplicates on it.
+``webhook-timestamp`` is the attempt's time (the service's clock), and ``webhook-signature`` carries
+one ``v1,`` signature per secret: two while ``webhook_previous_secret`` is set, during a rotation.
+The app verifies with the ``standardwebhooks`` library (see ``caremesh_kit.webhooks``).
 """
 
-import hashlib
-import hmac
 import json
-from datetime import datetime
 
 import httpx
 
+from caremesh_kit import webhooks
 from caremesh_kit.clock import Clock, system_clock
 from caremesh_notifications.adapters import Accepted, http_error, status_error
 from caremesh_notifications.domain import Channel, Message
 from caremesh_notifications.settings import NotificationsSettings
-
-SIGNATURE_HEADER = "X-CareMesh-Signature"
-MESSAGE_ID_HEADER = "X-CareMesh-Message-Id"  # the same on every retry: the app de-duplicates on it
-
-
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-def verify(secret: str, body: bytes, header: str | None, now: datetime, tolerance: float = 300) -> bool:
-    try:
-        fields = dict(part.split("=", 1) for part in (header or "").split(","))
-        timestamp = int(fields["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(now.timestamp() - timestamp) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={fields.get('v1', '')}")
 
 
 def payload(message: Message) -> dict[str, str | None]:
@@ -61,11 +41,7 @@ class AppWebhook:
 
     async def send(self, message: Message) -> Accepted:
         body = json.dumps(payload(message), separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            MESSAGE_ID_HEADER: message.id,
-            SIGNATURE_HEADER: sign(self.s.webhook_secret, body, int(self.clock().timestamp())),
-        }
+        headers = webhooks.headers(self.s.webhook_secrets, message.id, int(self.clock().timestamp()), body)
         try:
             r = await self.client.post(self.s.webhook_url, content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -122,11 +122,12 @@ class Referral(Aggregate):
         )
         return referral
 
-    def _ids(self) -> dict[str, str]:
+    def _ids(self) -> dict[str, str | None]:
         return {
             "referral_id": self.id,
             "patient_id": self.request.patient_id,
             "service_code": self.request.service_code,
+            "referring_organization": self.request.referring.organization,
         }
 
     def _move(self, target: Status, by: str, now: datetime, note: str | None = None) -> bool:

@@ -1,0 +1,1 @@
+"""The gateway's ways out (partners' webhook endpoints) and in (the event log)."""
