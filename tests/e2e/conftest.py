@@ -1,4 +1,4 @@
-"""The four services as separate processes on the real broker, stores and SMTP server."""
+"""The four services and the partner gateway as separate processes on the real broker, stores and SMTP server."""
 
 import uuid
 from dataclasses import dataclass, field
@@ -9,11 +9,11 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from caremesh_kit.devcluster import SERVICES, Cluster
+from caremesh_kit.devcluster import PORTS, SERVICES, Cluster
 from caremesh_testing import bearer, delete_namespace, eventually, mailbox_with
 
 ROOT = Path(__file__).resolve().parents[2]
-STORES = {"scheduling": 27101, "records": 27102, "insurance": 27103, "notifications": 27104}
+STORES = {"scheduling": 27101, "records": 27102, "insurance": 27103, "notifications": 27104, "partners": 27105}
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Suite:
         return self.cluster.namespace
 
     def __getattr__(self, service: str) -> httpx.AsyncClient:
-        if service in SERVICES:
+        if service in PORTS:
             return self.clients[service]
         raise AttributeError(service)
 
@@ -172,10 +172,16 @@ async def suite():
         db_suffix=f"_e2e_{key}",
         port_offset=300,
         log_dir=ROOT / ".local" / "e2e-logs" / key,
-        extra_env={f"{s.upper()}_DELIVERY_LIMIT": "20" for s in SERVICES},
+        extra_env={f"{s.upper()}_DELIVERY_LIMIT": "20" for s in SERVICES}
+        # The gateway retries within seconds here, not Svix's minutes and hours.
+        | {"PARTNERS_RETRY_SCHEDULE_SECONDS": "[0, 0.5, 1, 2, 3, 5, 8, 13]", "PARTNERS_DISPATCH_SCAN_SECONDS": "0.2"},
     )
-    cluster.up()
+    cluster.up(gateway=True)
     clients = {s: httpx.AsyncClient(base_url=cluster.url(s), headers=bearer(), timeout=30) for s in SERVICES}
+    # Partners are an administrator's to register.
+    clients["partners"] = httpx.AsyncClient(
+        base_url=cluster.url("partners"), headers=bearer("admin", subject="platform-admin"), timeout=30
+    )
     suite = Suite(cluster, clients)
     try:
         yield suite

@@ -1,4 +1,4 @@
-"""Run the four services as separate local processes (``make run``, end-to-end tests, benchmarks)."""
+"""Run the services as separate local processes (``make run``, end-to-end tests, benchmarks)."""
 
 import argparse
 import os
@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import IO
 
 SERVICES = {"scheduling": 8001, "records": 8002, "insurance": 8003, "notifications": 8004}
+# The partner gateway: started by ``make run`` and by the tests that ask for it (``up(gateway=True)``).
+GATEWAY = {"partners": 8005}
+PORTS = SERVICES | GATEWAY
 # Set for a test run (the root conftest.py): every cluster's service logs are kept there, so that
 # one test can scan them all for patient data at the end of the run.
 TEST_LOG_DIR = "CAREMESH_TEST_LOG_DIR"
@@ -31,7 +34,7 @@ class Cluster:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{SERVICES[service] + self.port_offset}"
+        return f"http://127.0.0.1:{PORTS[service] + self.port_offset}"
 
     def env(self, service: str) -> dict[str, str]:
         p = service.upper() + "_"
@@ -39,7 +42,7 @@ class Cluster:
         env.update(
             {
                 p + "BUS_NAMESPACE": self.namespace,
-                p + "HTTP_PORT": str(SERVICES[service] + self.port_offset),
+                p + "HTTP_PORT": str(PORTS[service] + self.port_offset),
                 p + "MONGODB_DB": f"caremesh_{service}{self.db_suffix}",
             }
         )
@@ -70,7 +73,7 @@ class Cluster:
         return open(path, "ab")  # lives as long as the process
 
     def start(self, service: str) -> None:
-        port = SERVICES[service] + self.port_offset
+        port = PORTS[service] + self.port_offset
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 # Else readiness would be answered by whatever holds the port.
@@ -95,10 +98,11 @@ class Cluster:
             time.sleep(0.2)
         raise TimeoutError(f"{service} not ready after {timeout}s")
 
-    def up(self) -> "Cluster":
-        for s in SERVICES:
+    def up(self, gateway: bool = False) -> "Cluster":
+        started = [*SERVICES, *(GATEWAY if gateway else ())]
+        for s in started:
             self.start(s)
-        for s in SERVICES:
+        for s in started:
             self.wait_ready(s)
         return self
 
@@ -123,17 +127,17 @@ class Cluster:
 
 
 def main() -> None:
-    """Start all four services in the foreground; Ctrl-C stops them cleanly."""
+    """Start the services and the partner gateway in the foreground; Ctrl-C stops them cleanly."""
     argparse.ArgumentParser(prog="caremesh-run", description=main.__doc__).parse_args()
     cluster = Cluster(log_dir=Path(".local/logs"))
     failed = False
     try:
-        for s in SERVICES:
+        for s in PORTS:
             cluster.start(s)
-        for s in SERVICES:
+        for s in PORTS:
             cluster.wait_ready(s)
         print("\nCareMesh is running:")
-        for s in SERVICES:
+        for s in PORTS:
             print(f"  {s:<14} {cluster.url(s)}   (OpenAPI: {cluster.url(s)}/docs)")
         print("  rabbitmq       http://127.0.0.1:15672 (guest/guest)")
         print("  mailpit        http://127.0.0.1:8025")

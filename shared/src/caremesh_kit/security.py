@@ -114,6 +114,13 @@ def production_problems(settings: ServiceSettings) -> list[str]:
     for field in ("amqp_url", "mongodb_url"):
         if _is_placeholder(unquote(urlsplit(getattr(settings, field)).password or "")):
             problems.append(f"{_env(settings, field)} has a CHANGE_ME password: put the real one in the URL")
+    # The partner gateway provisions broker users through the management API.
+    admin = getattr(settings, "broker_management_password", None)
+    if admin is not None and (admin == "guest" or _is_placeholder(admin)):
+        problems.append(
+            f"{_env(settings, 'broker_management_password')} is the development one: set the password of the "
+            "gateway's own management user"
+        )
     return problems
 
 

@@ -30,5 +30,10 @@ class PartnersSettings(ServiceSettings):
     dispatch_scan_seconds: float = Field(default=1.0, gt=0)
     # An attempt claimed longer ago than this died with its process: it is made again.
     delivery_lease_seconds: float = Field(default=60, gt=0)
-    # Deliveries are deleted this long after they were delivered (the log keeps them until then).
-    delivery_retention_days: float = Field(default=30, gt=0)
+    # The RabbitMQ management API, through which the gateway provisions each AMQP partner's user,
+    # exchange and queue (an administrator of the vhost; the local broker's guest in development).
+    broker_management_url: str = "http://127.0.0.1:15672"
+    broker_management_username: str = "guest"
+    broker_management_password: str = "guest"
+    # What AMQP partners are told to connect to (their credentials come from the gateway).
+    partner_amqp_url: str = "amqps://127.0.0.1:5671/"

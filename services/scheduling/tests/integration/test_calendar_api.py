@@ -115,7 +115,9 @@ async def test_availability_pages_with_a_cursor_and_filters_local_time_across_ds
 async def test_booked_time_leaves_the_search_and_a_cancellation_brings_it_back(scheduling, clinic):
     c = await clinic(scheduling, buffer_after_minutes=10, slot_interval_minutes=10)
     slot = await c.first_slot(datetime.now(UTC) + timedelta(days=2))
-    day = {"from": slot["start"][:10], "to": slot["start"][:10]}
+    # The search takes the location's days, not UTC's: the slot's own and the next (for the +40).
+    local_day = datetime.fromisoformat(slot["start"]).astimezone(ZoneInfo(c.location["time_zone"])).date()
+    day = {"from": str(local_day), "to": str(local_day + timedelta(days=1))}
     appt = (await c.book(slot["slot_id"])).json()
     start = datetime.fromisoformat(slot["start"])
     starts = {datetime.fromisoformat(s["start"]) for s in await c.slots(**day)}

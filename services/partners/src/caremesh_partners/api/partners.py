@@ -10,6 +10,7 @@ from caremesh_kit.http import Resource
 from caremesh_kit.openapi import Limit, Offset
 from caremesh_partners.api.deps import Services
 from caremesh_partners.domain import (
+    Channel,
     Filter,
     Partner,
     PartnerStatus,
@@ -18,7 +19,6 @@ from caremesh_partners.domain import (
     Subscription,
     SubscriptionStatus,
     SubscriptionTerms,
-    Webhook,
 )
 
 router = APIRouter(tags=["partners"])
@@ -46,6 +46,16 @@ class PartnerOut(Resource):
         )
 
 
+class BrokerCredentialsOut(BaseModel):
+    """For AMQP subscriptions: the partner connects to ``url`` as ``username`` and consumes
+    ``queue``, its own; it may do nothing else on the broker."""
+
+    url: str
+    username: str
+    password: str = Field(description="shown once; asking again replaces it")
+    queue: str
+
+
 class StatusIn(BaseModel):
     status: PartnerStatus
 
@@ -58,7 +68,7 @@ class SubscriptionOut(Resource):
     partner_id: str
     event_types: list[str]
     filters: list[Filter]
-    channel: Webhook
+    channel: Channel
     description: str | None
     status: SubscriptionStatus
     disabled_reason: str | None
@@ -113,6 +123,15 @@ async def get_partner(partner_id: str, uc: Services) -> PartnerOut:
 async def set_status(partner_id: str, body: StatusIn, uc: Services) -> PartnerOut:
     """A suspended partner receives nothing until it is active again (its deliveries are not made)."""
     return PartnerOut.of(await uc.admin.set_status(partner_id, body.status))
+
+
+@router.post("/partners/{partner_id}/broker-credentials", response_model=BrokerCredentialsOut)
+async def broker_credentials(partner_id: str, uc: Services) -> BrokerCredentialsOut:
+    """Make (or reset) the partner's broker user, exchange and queue for its AMQP subscriptions."""
+    made = await uc.admin.broker_credentials(partner_id)
+    return BrokerCredentialsOut(
+        url=uc.partner_amqp_url, username=made.username, password=made.password, queue=made.queue
+    )
 
 
 @router.post("/partners/{partner_id}/subscriptions", status_code=201, response_model=SubscriptionOut)

@@ -8,6 +8,7 @@ POLICY: Policy = {
     ("GET", "/partners"): allow("Organization", "s"),
     ("GET", "/partners/{partner_id}"): allow("Organization", "r"),
     ("POST", "/partners/{partner_id}/status"): allow("Organization", "u"),
+    ("POST", "/partners/{partner_id}/broker-credentials"): allow("Organization", "u"),
     ("POST", "/partners/{partner_id}/subscriptions"): allow("Subscription", "c"),
     ("GET", "/partners/{partner_id}/subscriptions"): allow("Subscription", "s"),
     ("GET", "/subscriptions/{subscription_id}"): allow("Subscription", "r"),

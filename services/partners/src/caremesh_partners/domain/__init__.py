@@ -4,6 +4,8 @@ from caremesh_partners.domain.deliveries import DEFAULT_SCHEDULE, Attempt, Deliv
 from caremesh_partners.domain.partners import PURPOSES, Partner, PartnerStatus, PartnerTerms
 from caremesh_partners.domain.scope import Facts, partner_view
 from caremesh_partners.domain.subscriptions import (
+    Amqp,
+    Channel,
     Filter,
     Secret,
     Start,
@@ -16,7 +18,9 @@ from caremesh_partners.domain.subscriptions import (
 __all__ = [
     "DEFAULT_SCHEDULE",
     "PURPOSES",
+    "Amqp",
     "Attempt",
+    "Channel",
     "Delivery",
     "DeliveryStatus",
     "Facts",

@@ -40,7 +40,8 @@ class Attempt(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        """A 2xx answer from a webhook; a publisher confirm (no status, no error) over AMQP."""
+        return self.error is None and (self.status_code is None or 200 <= self.status_code < 300)
 
 
 class Delivery(Aggregate):

@@ -5,9 +5,9 @@ import fnmatch
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
 from caremesh_contracts import PartnerSubscriptionDisabled
 from caremesh_kit.aggregate import Aggregate
@@ -41,6 +41,27 @@ class Webhook(BaseModel):
     )
 
 
+class Amqp(BaseModel):
+    """Delivery to the partner's own quorum queue on the broker, through an exchange of its own; the
+    partner reads it with the credentials the gateway provisioned for it, and nothing else."""
+
+    kind: Literal["amqp"]
+    ordering_key: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_]+$",
+        max_length=100,
+        description="publish in order per value of this field (e.g. referral_id) or of subject",
+    )
+
+
+def _channel_kind(value: Any) -> str:
+    return str(value.get("kind", "webhook") if isinstance(value, dict) else getattr(value, "kind", "webhook"))
+
+
+# A webhook unless the channel says otherwise.
+Channel = Annotated[Annotated[Webhook, Tag("webhook")] | Annotated[Amqp, Tag("amqp")], Discriminator(_channel_kind)]
+
+
 class Start(BaseModel):
     """Where a new subscription starts in the event log: now, an offset, or a time it still holds."""
 
@@ -61,7 +82,7 @@ class Start(BaseModel):
 class SubscriptionTerms(BaseModel):
     event_types: list[str] = Field(min_length=1, max_length=50)
     filters: list[Filter] = Field(default_factory=list, max_length=20)
-    channel: Webhook
+    channel: Channel
     description: str | None = Field(default=None, max_length=500, pattern=r"^[^\x00]*$")
 
     @model_validator(mode="after")

@@ -17,3 +17,4 @@ class UseCases:
     dispatcher: Dispatcher
     audit: AuditTrail
     clock: Clock
+    partner_amqp_url: str

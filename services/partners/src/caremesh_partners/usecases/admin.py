@@ -1,13 +1,23 @@
 """Partners and their subscriptions, as an administrator registers and changes them."""
 
+import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from caremesh_kit import context, webhooks
 from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Invalid, NotFound
 from caremesh_kit.store import Repository
+from caremesh_partners.adapters.broker_admin import BrokerAdmin
 from caremesh_partners.domain import Partner, PartnerStatus, PartnerTerms, Start, Subscription, SubscriptionTerms
 from caremesh_partners.store import Cursor
+
+
+@dataclass(frozen=True)
+class BrokerCredentials:
+    username: str
+    password: str
+    queue: str
 
 
 class PartnerAdmin:
@@ -18,9 +28,12 @@ class PartnerAdmin:
         cursor: Cursor,
         clock: Clock,
         secret_overlap: timedelta,
+        broker: BrokerAdmin,
+        namespace: str,
     ) -> None:
         self.partners, self.subscriptions, self.cursor = partners, subscriptions, cursor
         self.clock, self.overlap = clock, secret_overlap
+        self.broker, self.namespace = broker, namespace
 
     async def register(self, terms: PartnerTerms) -> Partner:
         return await self.partners.add(Partner.register(context.new_id(), terms, self.clock()))
@@ -67,3 +80,11 @@ class PartnerAdmin:
 
     async def disable(self, subscription_id: str) -> Subscription:
         return await self.subscriptions.mutate(subscription_id, lambda s: s.disable(self.clock()))
+
+    async def broker_credentials(self, partner_id: str) -> BrokerCredentials:
+        """The partner's own broker user, exchange and queue, made if need be, with a new password
+        (shown once: calling again replaces it)."""
+        await self.partners.get(partner_id)
+        password = secrets.token_urlsafe(24)
+        made = await self.broker.provision(self.namespace, partner_id, password)
+        return BrokerCredentials(username=made.user, password=password, queue=made.queue)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Invalid, VersionConflict
 from caremesh_kit.store import Repository
+from caremesh_partners.adapters.partner_queue import PartnerQueues
 from caremesh_partners.adapters.webhook import WebhookSender, attempt
 from caremesh_partners.domain import Delivery, DeliveryStatus, Subscription
 from caremesh_partners.store import Deliveries
@@ -30,13 +31,15 @@ class Dispatcher:
         deliveries: Deliveries,
         subscriptions: Repository[Subscription],
         sender: WebhookSender,
+        queues: PartnerQueues,
         clock: Clock,
         schedule: tuple[float, ...],
         disable_after: timedelta,
         lease: timedelta,
         concurrency: int,
     ) -> None:
-        self.deliveries, self.subscriptions, self.sender, self.clock = deliveries, subscriptions, sender, clock
+        self.deliveries, self.subscriptions, self.clock = deliveries, subscriptions, clock
+        self.sender, self.queues = sender, queues
         self.schedule, self.disable_after, self.lease = schedule, disable_after, lease
         self.slots = asyncio.Semaphore(concurrency)
         self.concurrency = concurrency
@@ -89,9 +92,13 @@ class Dispatcher:
                 )
             except VersionConflict:
                 return  # another replica has it
-            outcome = await self.sender.send(
-                sub.terms.channel.url, claimed, sub.signing_secrets(started), started.timestamp()
-            )
+            channel = sub.terms.channel
+            if channel.kind == "amqp":
+                outcome = await self.queues.send(claimed)
+            else:
+                outcome = await self.sender.send(
+                    channel.url, claimed, sub.signing_secrets(started), started.timestamp()
+                )
             tried = attempt(started, outcome)
             done = self.clock()
             await self.deliveries.repo.mutate(
