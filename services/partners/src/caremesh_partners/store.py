@@ -26,6 +26,8 @@ def subscriptions(runtime: Runtime) -> Repository[Subscription]:
 
 class Deliveries:
     def __init__(self, runtime: Runtime) -> None:
+        self.subscriptions: AsyncCollection[Doc] = runtime.store.db["subscriptions"]
+        self.partners: AsyncCollection[Doc] = runtime.store.db["partners"]
         self.repo: Repository[Delivery] = runtime.repository(
             "deliveries",
             Delivery,
@@ -36,30 +38,44 @@ class Deliveries:
             ],
         )
 
-    async def due(self, now: datetime, lease_cutoff: datetime, limit: int) -> list[Delivery]:
-        """Pending ones whose time has come and sending ones whose claim lapsed (a crash), oldest first."""
+    async def paused(self) -> dict[str, list[str]]:
+        """Whose deliveries wait: subscriptions that are off, partners that are suspended."""
+        subs = self.subscriptions.find({"status": {"$ne": "active"}}, {"_id": 1})
+        partners = self.partners.find({"status": {"$ne": "active"}}, {"_id": 1})
+        return {
+            "subscription_id": [d["_id"] async for d in subs],
+            "partner_id": [d["_id"] async for d in partners],
+        }
+
+    async def due(
+        self, now: datetime, lease_cutoff: datetime, limit: int, paused: dict[str, list[str]] | None = None
+    ) -> list[Delivery]:
+        """Pending ones whose time has come and sending ones whose claim lapsed (a crash), oldest
+        first; none of ``paused`` subscriptions or partners."""
+        skip: Doc = {field: {"$nin": ids} for field, ids in (paused or {}).items() if ids}
         pending = self.repo.collection.find(
-            {"status": DeliveryStatus.PENDING.value, "next_attempt_at": {"$lte": now}}
+            {"status": DeliveryStatus.PENDING.value, "next_attempt_at": {"$lte": now}} | skip
         ).sort([("next_attempt_at", ASCENDING)])
         stuck = self.repo.collection.find(
-            {"status": DeliveryStatus.SENDING.value, "claimed_at": {"$lte": lease_cutoff}}
+            {"status": DeliveryStatus.SENDING.value, "claimed_at": {"$lte": lease_cutoff}} | skip
         )
         found = {d["_id"]: d async for d in pending.limit(limit)}
         found |= {d["_id"]: d async for d in stuck.limit(limit)}
         return sorted((self.repo.loaded(d) for d in found.values()), key=lambda d: d.offset)
 
-    async def earlier_undelivered(self, delivery: Delivery) -> bool:
-        """Whether one of the same subscription and ordering key, earlier in the log, still waits."""
-        doc = await self.repo.collection.find_one(
+    async def earlier_undelivered(self, delivery: Delivery) -> Delivery | None:
+        """The first of the same subscription and ordering key, earlier in the log, that still waits."""
+        cursor = self.repo.collection.find(
             {
                 "subscription_id": delivery.subscription_id,
                 "ordering_key": delivery.ordering_key,
                 "offset": {"$lt": delivery.offset},
                 "status": {"$ne": DeliveryStatus.DELIVERED.value},
-            },
-            {"_id": 1},
-        )
-        return doc is not None
+            }
+        ).sort([("offset", ASCENDING)])
+        async for doc in cursor.limit(1):
+            return self.repo.loaded(doc)
+        return None
 
     async def of_subscription(
         self,

@@ -3,7 +3,7 @@ every signature with the official Standard Webhooks library."""
 
 import contextlib
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -122,7 +122,7 @@ def referral(referral_id: str, organization: str) -> list[Event]:
 
 async def publish_all(amqp_url: str, namespace: str, events: list[Event]) -> None:
     for event in events:
-        await publish_event(amqp_url, namespace, event)
+        await publish_event(amqp_url, namespace, event, time=datetime.now(UTC))
 
 
 async def test_each_partner_hears_only_its_own_events_projected_signed_and_logged(
@@ -273,3 +273,58 @@ async def test_an_endpoint_failing_for_the_window_is_turned_off_and_gets_everyth
         got = await eventually(delivered_after, what="both deliveries once on again", timeout=30)
         kinds = [r.json()["type"].split(".")[-2] for r in got]
         assert kinds.index("received") < kinds.index("closed")  # in order per referral
+
+
+async def test_many_deliveries_waiting_behind_a_failing_one_do_not_block_the_window(
+    namespace, amqp_url, clinic_receiver
+):
+    """A window of 4 x 4 due deliveries, 30 events of one referral behind a failing first one: once
+    the endpoint recovers, all 30 arrive, in order."""
+    settings = service_settings(
+        PartnersSettings,
+        namespace,
+        retry_schedule_seconds=(0.0, 0.3, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0),
+        dispatch_scan_seconds=0.1,
+        delivery_concurrency=4,
+    )
+    async with admin(build(settings)) as gateway:
+        sub = await partner_with_hook(
+            gateway,
+            {"name": "North", "kind": "referring_clinic", "purpose_of_use": "TREAT", "organization": "north"},
+            clinic_receiver.url,
+            "scheduling.referral.*",
+            ordering_key="referral_id",
+        )
+        clinic_receiver.fail(503)
+        received = referral("r-many", "north")[0]
+        await publish_all(amqp_url, namespace, [received] * 30)
+        await eventually(lambda: len(clinic_receiver.requests) >= 3 or None, what="a few failed attempts")
+        down = len(clinic_receiver.requests)
+        clinic_receiver.recover()
+
+        def all_thirty():
+            ok = clinic_receiver.requests[down:]
+            return ok if len({r.headers["webhook-id"] for r in ok}) >= 30 else None
+
+        got = await eventually(all_thirty, what="all 30 once the endpoint is back", timeout=60)
+        arrived = list(dict.fromkeys(r.headers["webhook-id"] for r in got))
+        log = (await gateway.get(f"/subscriptions/{sub['id']}/deliveries")).json()
+        assert arrived == [d["id"] for d in sorted(log, key=lambda d: d["offset"])]  # in log order
+
+
+async def test_an_analytics_partner_gets_neither_ids_nor_the_subject(gateway, amqp_url, namespace, clinic_receiver):
+    await partner_with_hook(
+        gateway,
+        {"name": "Stats", "kind": "analytics", "purpose_of_use": "HOPERAT"},
+        clinic_receiver.url,
+        "scheduling.referral.*",
+    )
+    await publish_all(amqp_url, namespace, referral("r-stats", "north"))
+    [got] = await eventually(lambda: clinic_receiver.requests or None, what="the closure, de-identified")
+    event = got.json()
+    assert event["type"].endswith("referral.closed.v1")  # the only referral event analytics receives
+    assert "subject" not in event and event["data"] == {
+        "service_code": "99213",
+        "outcome": "completed",
+        "seen_on": None,
+    }

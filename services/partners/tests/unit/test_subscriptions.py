@@ -219,3 +219,17 @@ def test_filters_look_at_the_partners_view_or_the_subject():
     assert f.passes(None, {"service_code": "99213"}) and not f.passes(None, {"service_code": "99214"})
     assert not f.passes(None, {})
     assert Filter(field="subject", any_of=["r1"]).passes("r1", {})
+
+
+def test_a_webhook_url_must_name_a_host_and_a_start_time_its_zone():
+    with pytest.raises(ValidationError, match="url"):
+        Webhook(url="http://[::1/x")
+    with pytest.raises(ValidationError, match="timezone"):
+        Start(time=datetime(2026, 3, 2, 9, 0))
+
+
+def test_a_delivery_waiting_behind_another_is_put_off_never_brought_forward():
+    d = delivery()
+    assert d.put_off(T0 + timedelta(minutes=5))
+    assert not d.put_off(T0 + timedelta(minutes=1))
+    assert d.next_attempt_at == T0 + timedelta(minutes=5)

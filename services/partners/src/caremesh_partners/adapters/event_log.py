@@ -42,17 +42,10 @@ class EventLog:
                 log.warning("event log read interrupted", extra={"fields": {"error": type(exc).__name__}})
                 await asyncio.sleep(1.0)
 
-    async def read(self, start: int | str | datetime, until: int, prefetch: int = 200, idle: float = 2.0) -> Any:
-        """Events from ``start`` up to (not including) offset ``until``, then stop; also when
-        none comes for ``idle`` seconds (the log holds nothing more in that range)."""
-        if isinstance(start, int) and start >= until:
-            return
-        async for offset, headers, body in self._read(start, prefetch, idle):
-            if offset >= until:
-                return
-            yield offset, headers, body
-            if offset + 1 >= until:
-                return
+    async def read(self, start: int | str | datetime, prefetch: int = 200, idle: float = 5.0) -> Any:
+        """Events from ``start`` on, until none comes for ``idle`` seconds (the log's end)."""
+        async for event in self._read(start, prefetch, idle):
+            yield event
 
     async def _read(self, start: int | str | datetime, prefetch: int, idle: float | None = None) -> Any:
         connection = await connect(self.settings.amqp_url, settings_ssl_context(self.settings))

@@ -47,7 +47,7 @@ class WebhookSender:
             r = await self.client.post(url, content=body, headers=headers)
         except httpx.TimeoutException:
             return None, (time.perf_counter() - started) * 1000, "timeout"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to get an answer is a failed attempt
             return None, (time.perf_counter() - started) * 1000, type(exc).__name__
         return r.status_code, (time.perf_counter() - started) * 1000, None
 

@@ -82,6 +82,13 @@ class Delivery(Aggregate):
             return
         self.status, self.next_attempt_at = DeliveryStatus.PENDING, now + timedelta(seconds=schedule[tried])
 
+    def put_off(self, until: datetime) -> bool:
+        """Wait until ``until`` (behind an earlier delivery of the same ordering key)."""
+        if self.status is not DeliveryStatus.PENDING or self.next_attempt_at >= until:
+            return False
+        self.next_attempt_at = until
+        return True
+
     def replay(self, now: datetime) -> bool:
         """Send it again now, with a fresh schedule; not while an attempt is in flight."""
         if self.status is DeliveryStatus.SENDING:

@@ -6,8 +6,9 @@ import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
+from pydantic import AwareDatetime, BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from caremesh_contracts import PartnerSubscriptionDisabled
 from caremesh_kit.aggregate import Aggregate
@@ -40,6 +41,14 @@ class Webhook(BaseModel):
         description="deliver in order per value of this field (e.g. referral_id) or of subject; none: any order",
     )
 
+    @field_validator("url")
+    @classmethod
+    def _reachable(cls, url: str) -> str:
+        parts = urlsplit(url)  # a malformed host or port raises ValueError: a 422 naming the field
+        if not parts.hostname or parts.port == 0:
+            raise ValueError("the URL needs a host")
+        return url
+
 
 class Amqp(BaseModel):
     """Delivery to the partner's own quorum queue on the broker, through an exchange of its own; the
@@ -66,7 +75,7 @@ class Start(BaseModel):
     """Where a new subscription starts in the event log: now, an offset, or a time it still holds."""
 
     offset: int | None = Field(default=None, ge=0)
-    time: datetime | None = None
+    time: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -143,9 +152,9 @@ class Subscription(Aggregate):
         live_from: int,
         now: datetime,
     ) -> "Subscription":
-        """From ``live_from`` on the gateway delivers to it as events come; the backfill covers
-        from its start (``live_from`` itself when it starts now) to wherever the gateway is then,
-        so an event read while it was being made is not missed (a second copy is dropped by id)."""
+        """From ``live_from`` on the gateway delivers to it as events come; the backfill reads the
+        log from its start (``live_from`` itself when it starts now) to the end, so an event read
+        while it was being made is not missed (a second copy is dropped by id)."""
         return cls(
             id=subscription_id,
             partner_id=partner_id,

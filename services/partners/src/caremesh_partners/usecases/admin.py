@@ -6,11 +6,16 @@ from datetime import timedelta
 
 from caremesh_kit import context, webhooks
 from caremesh_kit.clock import Clock
-from caremesh_kit.errors import Invalid, NotFound
+from caremesh_kit.errors import DomainError, Invalid, NotFound
 from caremesh_kit.store import Repository
-from caremesh_partners.adapters.broker_admin import BrokerAdmin
+from caremesh_partners.adapters.broker_admin import BrokerAdmin, BrokerAdminError
 from caremesh_partners.domain import Partner, PartnerStatus, PartnerTerms, Start, Subscription, SubscriptionTerms
 from caremesh_partners.store import Cursor
+
+
+class BrokerUnavailable(DomainError):
+    status = 503
+    title = "Broker unavailable"
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,11 @@ class PartnerAdmin:
         now = self.clock()
         if start.time is not None and start.time > now:
             raise Invalid("a start time must not be in the future", field="start.time")
-        live_from = await self.cursor.next() or 0
+        found = await self.cursor.next()
+        live_from = found or 0
+        if found is None and start.now:
+            # The gateway has not read the log yet (it starts from its beginning): "now" by time.
+            start = Start(time=now)
         if start.offset is not None and start.offset > live_from:
             raise Invalid(f"the event log's next offset is {live_from}", field="start.offset")
         made = Subscription.create(context.new_id(), partner_id, terms, start, webhooks.new_secret(), live_from, now)
@@ -86,5 +95,8 @@ class PartnerAdmin:
         (shown once: calling again replaces it)."""
         await self.partners.get(partner_id)
         password = secrets.token_urlsafe(24)
-        made = await self.broker.provision(self.namespace, partner_id, password)
+        try:
+            made = await self.broker.provision(self.namespace, partner_id, password)
+        except BrokerAdminError as exc:
+            raise BrokerUnavailable(f"the broker could not {exc.action}: try again") from None
         return BrokerCredentials(username=made.user, password=password, queue=made.queue)

@@ -13,6 +13,7 @@ import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from caremesh_kit import logs
 from caremesh_kit.clock import Clock
 from caremesh_kit.errors import Invalid, VersionConflict
 from caremesh_kit.store import Repository
@@ -23,6 +24,8 @@ from caremesh_partners.store import Deliveries
 from caremesh_partners.usecases import observe
 
 REPLAY_LIMIT = 10_000
+PUT_OFF = timedelta(minutes=1)
+log = logs.get("caremesh.partners.dispatch")
 
 
 class Dispatcher:
@@ -50,17 +53,25 @@ class Dispatcher:
         self.wake.set()
 
     async def run(self, scan_seconds: float) -> None:
+        """For ever: a failed round (the store away, a bug) is logged and the next one tries again."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), scan_seconds)
             self.wake.clear()
-            while await self.send_due() >= self.concurrency:
-                pass  # a full batch: there may be more
+            try:
+                while await self.send_due() >= self.concurrency:
+                    pass  # a full batch: there may be more
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive any one round
+                log.warning("dispatch round failed", extra={"fields": {"error": type(exc).__name__}})
 
     async def send_due(self) -> int:
-        """Attempt every due delivery whose endpoint is on (in log order per ordering key); how many."""
+        """Attempt every due delivery whose endpoint is on (in log order per ordering key); how many.
+        Deliveries of a subscription that is off, or of a suspended partner, are not fetched at all,
+        and one waiting behind an earlier one of its key is put off until that one's next attempt, so
+        that what cannot be sent never fills the window of what can."""
         now = self.clock()
-        due = await self.deliveries.due(now, now - self.lease, self.concurrency * 4)
+        paused = await self.deliveries.paused()
+        due = await self.deliveries.due(now, now - self.lease, self.concurrency * 4, paused)
         subs: dict[str, Subscription | None] = {}
         batch: list[tuple[Delivery, Subscription]] = []
         keys_taken: set[tuple[str, str]] = set()
@@ -74,14 +85,30 @@ class Dispatcher:
                 continue
             if d.ordering_key is not None:
                 key = (d.subscription_id, d.ordering_key)
-                if key in keys_taken or await self.deliveries.earlier_undelivered(d):
+                if key in keys_taken:
+                    continue  # behind one sent in this round
+                blocker = await self.deliveries.earlier_undelivered(d)
+                if blocker is not None:
+                    await self._put_off(d, blocker, now)
                     continue
                 keys_taken.add(key)
             batch.append((d, sub))
         for partner, since in oldest.items():
             observe.OLDEST_WAITING.labels(partner).set((now - since).total_seconds())
-        await asyncio.gather(*(self._attempt(d, sub) for d, sub in batch))
+        for failed in await asyncio.gather(*(self._attempt(d, sub) for d, sub in batch), return_exceptions=True):
+            if isinstance(failed, Exception):
+                log.warning("delivery attempt failed", extra={"fields": {"error": type(failed).__name__}})
         return len(batch)
+
+    async def _put_off(self, delivery: Delivery, blocker: Delivery, now: datetime) -> None:
+        """Not before the delivery it waits behind is tried again; a minute, if that one has failed
+        for good and waits for a replay. Behind one being sent it just waits for the next round."""
+        if blocker.status is DeliveryStatus.SENDING:
+            return
+        waiting = blocker.status is DeliveryStatus.PENDING
+        later = max(blocker.next_attempt_at, now) if waiting else now + PUT_OFF
+        with contextlib.suppress(VersionConflict):
+            await self.deliveries.repo.mutate(delivery.id, lambda d: d.put_off(later), attempts=1, loaded=delivery)
 
     async def _attempt(self, delivery: Delivery, sub: Subscription) -> None:
         async with self.slots:
@@ -108,12 +135,16 @@ class Dispatcher:
             observe.ATTEMPT_LATENCY.labels(claimed.partner_id).observe(tried.latency_ms / 1000)
             if tried.ok:
                 observe.DELIVERY_LAG.labels(claimed.partner_id).observe((done - claimed.event_time).total_seconds())
-                if sub.failing_since is not None or sub.failed_deliveries:
+            # The endpoint's health: under many concurrent attempts a lost race skips one count.
+            with contextlib.suppress(VersionConflict):
+                if tried.ok and (sub.failing_since is not None or sub.failed_deliveries):
                     await self.subscriptions.mutate(sub.id, lambda s: s.delivered(done))
-            else:
-                changed = await self.subscriptions.mutate(sub.id, lambda s: s.failed(started, self.disable_after, done))
-                if not changed.active:
-                    observe.DISABLED.inc()
+                elif not tried.ok:
+                    changed = await self.subscriptions.mutate(
+                        sub.id, lambda s: s.failed(started, self.disable_after, done)
+                    )
+                    if not changed.active:
+                        observe.DISABLED.inc()
 
 
 class DeliveryLog:

@@ -7,7 +7,7 @@ second delivery.
 """
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +22,7 @@ from caremesh_partners.store import Cursor, Deliveries, Relations
 from caremesh_partners.usecases import observe
 
 log = logs.get("caremesh.partners.fanout")
+BACKFILL_MARGIN = timedelta(seconds=30)  # beyond the producers' clock skew
 
 
 class Fanout:
@@ -44,7 +45,11 @@ class Fanout:
         if read is not None:
             cls, env, event = read
             await self._learn(event)
-            live = [s for s in await self._active() if s.live_from <= offset]
+            live = [
+                s
+                for s in await self._active()
+                if s.live_from <= offset and (s.start_time is None or env.time >= s.start_time)
+            ]
             made = await self._deliver(cls, env, event, offset, live, replay=False)
             observe.INTAKE_DELAY.set(max((self.clock() - env.time).total_seconds(), 0.0))
             if made:
@@ -53,16 +58,24 @@ class Fanout:
 
     async def backfill(self, log_: EventLog) -> int:
         """Each subscription with a past still to receive (new, or replaying from an offset): read
-        it from the log up to where live reading is, and mark it done. How many were done."""
+        it from the log, and mark it done. How many were done."""
         done = 0
         pending = self.subscriptions.collection.find({"backfilled": False, "status": "active"}, {"outbox": 0})
         for sub in [self.subscriptions.loaded(d) async for d in pending]:
-            until = await self.cursor.next() or 0
-            start: int | datetime = sub.start_offset if sub.start_offset is not None else (sub.start_time or until)
-            async for offset, headers, body in log_.read(start, until):
+            # To the log's end, or to events made well after the request: every event live reading
+            # may have read without this subscription (one in flight when it was made too) was in
+            # the log before it. A second copy of what live reading delivered is dropped by id.
+            stop_after = sub.updated_at + BACKFILL_MARGIN
+            start: int | str | datetime = (
+                sub.start_offset if sub.start_offset is not None else (sub.start_time or "next")
+            )
+            async for offset, headers, body in log_.read(start):
                 read = _read(headers, body)
-                if read is not None:
-                    await self._deliver(*read, offset, [sub], replay=sub.replay_existing)
+                if read is None:
+                    continue
+                if read[1].time > stop_after:
+                    break
+                await self._deliver(*read, offset, [sub], replay=sub.replay_existing)
             await self.subscriptions.mutate(sub.id, lambda s: s.backfill_done(self.clock()))
             self.kick()
             done += 1
@@ -78,7 +91,8 @@ class Fanout:
             await self.relations.referral(data["referral_id"], data["referring_organization"])
 
     async def _active(self) -> list[Subscription]:
-        cursor = self.subscriptions.collection.find({"status": "active"}, {"outbox": 0})
+        """Every subscription, those turned off too: their deliveries are made and wait."""
+        cursor = self.subscriptions.collection.find({}, {"outbox": 0})
         return [self.subscriptions.loaded(d) async for d in cursor]
 
     async def _deliver(
@@ -107,6 +121,8 @@ class Fanout:
                 continue
             key_field = sub.terms.channel.ordering_key
             key = None if key_field is None else str(env.subject if key_field == "subject" else shown.get(key_field))
+            # The subject is an aggregate's id: only for a partner whose view carries it anyway.
+            subject = env.subject if env.subject in {str(v) for v in shown.values() if v is not None} else None
             made.append(
                 Delivery(
                     id=delivery_id(sub.id, env.id),
@@ -117,7 +133,7 @@ class Fanout:
                     routing_key=cls.routing_key,
                     offset=offset,
                     event_time=env.time,
-                    subject=env.subject,
+                    subject=subject,
                     ordering_key=key,
                     body=shown,
                     next_attempt_at=now,
