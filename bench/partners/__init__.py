@@ -1,0 +1,1 @@
+"""Parts of the partner delivery benchmark (bench/partner_delivery.py)."""
